@@ -1,0 +1,117 @@
+//! The domain error: one variant per AWS KMS exception, so that the server maps each to its
+//! wire code in one exhaustive `match` and tests can assert the exact kind.
+
+use std::fmt;
+
+use crate::seal::SealError;
+use crate::store::StoreError;
+
+/// A failed KMS operation. The `String` is the message shown to the client: it never contains
+/// secrets, and never reveals another account's metadata.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `NotFoundException`: the key, alias or resource does not exist in the caller's account.
+    #[error("{0}")]
+    NotFound(String),
+    /// `DisabledException`: the key is disabled.
+    #[error("{0}")]
+    Disabled(String),
+    /// `KMSInvalidStateException`: the key's state does not allow the operation.
+    #[error("{0}")]
+    KmsInvalidState(String),
+    /// `InvalidCiphertextException`: the ciphertext or its encryption context is not valid.
+    #[error("{0}")]
+    InvalidCiphertext(String),
+    /// `IncorrectKeyException`: the ciphertext was made under another key than the one named.
+    #[error("{0}")]
+    IncorrectKey(String),
+    /// `AccessDeniedException`: no policy allows the caller to use the key.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// `AlreadyExistsException`.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// `LimitExceededException`.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// `ValidationException`: a parameter violates its constraints.
+    #[error("{0}")]
+    Validation(String),
+    /// `InvalidMarkerException`: a pagination marker that this service did not issue.
+    #[error("{0}")]
+    InvalidMarker(String),
+    /// `InvalidAliasNameException`.
+    #[error("{0}")]
+    InvalidAliasName(String),
+    /// `TagException`: a tag key or value breaks AWS's tag rules.
+    #[error("{0}")]
+    Tag(String),
+    /// `UnsupportedOperationException`: valid in AWS, not (yet) supported here or for this key.
+    #[error("{0}")]
+    UnsupportedOperation(String),
+    /// `InvalidKeyUsageException`: the key's usage or algorithms do not fit the operation.
+    #[error("{0}")]
+    InvalidKeyUsage(String),
+    /// `MalformedPolicyDocumentException`: a key policy that is not a valid policy document.
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    /// `KMSInternalException`: a fault on our side; the client sees a generic message.
+    #[error("{0}")]
+    Internal(#[from] Internal),
+}
+
+/// An internal fault: keeps its cause for the logs and shows clients nothing of it.
+pub struct Internal {
+    context: &'static str,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Internal {
+    /// Wraps a cause with a short, static description of what was being done.
+    pub fn new(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            context,
+            source: source.into(),
+        }
+    }
+
+    /// The full description for server logs (never for clients).
+    pub fn detail(&self) -> String {
+        format!("{}: {}", self.context, self.source)
+    }
+}
+
+impl fmt::Display for Internal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("An internal error occurred. Try the request again.")
+    }
+}
+
+impl fmt::Debug for Internal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Internal({})", self.detail())
+    }
+}
+
+impl std::error::Error for Internal {}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        Error::Internal(Internal::new("store", error))
+    }
+}
+
+impl From<SealError> for Error {
+    fn from(error: SealError) -> Self {
+        Error::Internal(Internal::new("seal", error))
+    }
+}
+
+impl From<strongbox_crypto::CryptoError> for Error {
+    fn from(error: strongbox_crypto::CryptoError) -> Self {
+        Error::Internal(Internal::new("crypto", error))
+    }
+}

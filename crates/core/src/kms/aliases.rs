@@ -1,0 +1,171 @@
+//! CreateAlias, UpdateAlias, DeleteAlias, ListAliases. Aliases are unique per account and
+//! Region and never cross accounts.
+
+use super::Kms;
+use super::resolve::{Access, KeyRef};
+use crate::error::Error;
+use crate::model::{Alias, AliasName, Key, Principal};
+use crate::state::{self, StateRule};
+use crate::store::{Page, PageRequest, StoreErrorKind};
+
+impl Kms {
+    /// CreateAlias: names a key of the caller's account in the request's Region.
+    pub async fn create_alias(
+        &self,
+        principal: &Principal,
+        name: AliasName,
+        target: &KeyRef,
+    ) -> Result<Alias, Error> {
+        refuse_reserved(&name)?;
+        let key = self
+            .alias_target_key(principal, target, "kms:CreateAlias")
+            .await?;
+        let now = self.clock.now();
+        let alias = Alias {
+            account: principal.account.clone(),
+            region: principal.region.clone(),
+            name,
+            target: key.id(),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.create_alias(&alias).await {
+            Ok(()) => Ok(alias),
+            Err(error) if error.kind() == StoreErrorKind::Conflict => {
+                Err(Error::AlreadyExists(format!(
+                    "An alias with the name {} already exists",
+                    alias.name.arn(&alias.region, &alias.account)
+                )))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// UpdateAlias: points an alias at another key of the same type and usage.
+    pub async fn update_alias(
+        &self,
+        principal: &Principal,
+        name: AliasName,
+        target: &KeyRef,
+    ) -> Result<Alias, Error> {
+        refuse_reserved(&name)?;
+        let mut alias = self.existing_alias(principal, &name).await?;
+        let key = self
+            .alias_target_key(principal, target, "kms:UpdateAlias")
+            .await?;
+        let current = self
+            .store
+            .key(&principal.account, &principal.region, alias.target)
+            .await?;
+        if let Some(current) = current
+            && (current.spec != key.spec || current.usage != key.usage)
+        {
+            return Err(Error::Validation(format!(
+                "{} and {} are not the same type of key with the same key usage; an alias can only move between compatible keys",
+                current.arn, key.arn
+            )));
+        }
+        alias.target = key.id();
+        alias.updated_at = self.clock.now();
+        let written = self.store.update_alias(&alias).await;
+        self.forget_alias(principal, &name);
+        match written {
+            Ok(()) => Ok(alias),
+            Err(error) if error.kind() == StoreErrorKind::NotFound => {
+                Err(alias_not_found(principal, &name))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// DeleteAlias.
+    pub async fn delete_alias(&self, principal: &Principal, name: AliasName) -> Result<(), Error> {
+        refuse_reserved(&name)?;
+        let deleted = self
+            .store
+            .delete_alias(&principal.account, &principal.region, &name)
+            .await;
+        self.forget_alias(principal, &name);
+        if deleted? {
+            Ok(())
+        } else {
+            Err(alias_not_found(principal, &name))
+        }
+    }
+
+    /// ListAliases: all of the caller's aliases in the Region, or those of one key.
+    pub async fn list_aliases(
+        &self,
+        principal: &Principal,
+        key: Option<&KeyRef>,
+        page: &PageRequest,
+    ) -> Result<Page<Alias>, Error> {
+        let target = match key {
+            Some(key_ref) => {
+                let access = Access::never_cross_account("kms:ListAliases");
+                Some(self.resolve(principal, key_ref, access).await?.id())
+            }
+            None => None,
+        };
+        Ok(self
+            .store
+            .list_aliases(&principal.account, &principal.region, target, page)
+            .await?)
+    }
+
+    async fn existing_alias(
+        &self,
+        principal: &Principal,
+        name: &AliasName,
+    ) -> Result<Alias, Error> {
+        self.store
+            .alias(&principal.account, &principal.region, name)
+            .await?
+            .ok_or_else(|| alias_not_found(principal, name))
+    }
+
+    /// The key an alias may point at: named by key id or key ARN (not by another alias), in
+    /// the caller's account, and not pending deletion.
+    async fn alias_target_key(
+        &self,
+        principal: &Principal,
+        target: &KeyRef,
+        action: &'static str,
+    ) -> Result<Key, Error> {
+        if matches!(target, KeyRef::Alias(_) | KeyRef::AliasArn { .. }) {
+            return Err(Error::Validation(
+                "TargetKeyId must be a key ID or key ARN; an alias cannot point at another alias"
+                    .to_owned(),
+            ));
+        }
+        let key = self
+            .resolve_fresh(principal, target, Access::never_cross_account(action))
+            .await?;
+        state::check(StateRule::Manage, key.state, &key.arn)?;
+        Ok(key)
+    }
+
+    fn forget_alias(&self, principal: &Principal, name: &AliasName) {
+        self.cache.forget_alias(&(
+            principal.account.clone(),
+            principal.region.clone(),
+            name.clone(),
+        ));
+    }
+}
+
+fn refuse_reserved(name: &AliasName) -> Result<(), Error> {
+    if name.is_reserved() {
+        return Err(Error::InvalidAliasName(format!(
+            "Alias {name} must not begin with alias/aws/: that prefix is reserved for AWS managed keys"
+        )));
+    }
+    Ok(())
+}
+
+fn alias_not_found(principal: &Principal, name: &AliasName) -> Error {
+    Error::NotFound(format!(
+        "Alias {} is not found.",
+        name.arn(&principal.region, &principal.account)
+    ))
+}

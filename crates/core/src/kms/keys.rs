@@ -1,0 +1,294 @@
+//! Key lifecycle: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey, ScheduleKeyDeletion,
+//! CancelKeyDeletion, UpdateKeyDescription.
+
+use std::sync::Arc;
+
+use strongbox_crypto::KeyMaterial;
+use time::{Duration, OffsetDateTime};
+
+use super::Kms;
+use super::resolve::{Access, KeyRef};
+use crate::error::Error;
+use crate::model::{
+    Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Principal, Tags, VersionId,
+};
+use crate::state::{self, StateRule};
+use crate::store::{Page, PageRequest, StoreErrorKind};
+use crate::validate;
+
+/// How many times a read-modify-write retries after losing a compare-and-swap race.
+const CAS_ATTEMPTS: usize = 5;
+
+/// What CreateKey asks for, already parsed.
+#[derive(Clone, Debug)]
+pub struct CreateKeyInput {
+    /// Free text.
+    pub description: String,
+    /// The material type.
+    pub spec: KeySpec,
+    /// The usage; `None` takes the spec's default (ENCRYPT_DECRYPT for symmetric keys).
+    pub usage: Option<KeyUsage>,
+    /// Where the material comes from.
+    pub origin: Origin,
+    /// Checked tags.
+    pub tags: Tags,
+    /// A key policy document, or `None` for the default policy.
+    pub policy: Option<String>,
+    /// Whether a multi-Region primary key is wanted.
+    pub multi_region: bool,
+}
+
+/// What ScheduleKeyDeletion reports.
+#[derive(Clone, Debug)]
+pub struct ScheduledDeletion {
+    /// The key, now pending deletion.
+    pub key: Key,
+    /// When it will be deleted.
+    pub deletion_date: OffsetDateTime,
+    /// The waiting period.
+    pub window_days: u32,
+}
+
+impl Kms {
+    /// CreateKey: a new key with fresh material in the caller's account and Region.
+    pub async fn create_key(
+        &self,
+        principal: &Principal,
+        input: CreateKeyInput,
+    ) -> Result<Key, Error> {
+        let usage = supported_usage(input.spec, input.usage)?;
+        if input.origin != Origin::AwsKms {
+            return Err(Error::UnsupportedOperation(format!(
+                "Origin {} is not supported yet; only AWS_KMS (Strongbox generates the material)",
+                input.origin
+            )));
+        }
+        if input.multi_region {
+            return Err(Error::UnsupportedOperation(
+                "Multi-Region keys are not supported yet".to_owned(),
+            ));
+        }
+        validate::description(&input.description)?;
+        let policy = match input.policy {
+            Some(policy) => checked_policy(policy)?,
+            None => default_policy(principal),
+        };
+        let now = self.clock.now();
+        let arn = KeyArn {
+            region: principal.region.clone(),
+            account: principal.account.clone(),
+            key_id: KeyId::generate(),
+        };
+        let version_id = VersionId::generate();
+        let material = KeyMaterial::generate_symmetric()?;
+        let sealed = self
+            .seal
+            .seal(&KeyVersion::seal_aad(&arn, version_id), material.expose())?;
+        let key = Key {
+            arn,
+            description: input.description,
+            spec: input.spec,
+            usage,
+            origin: input.origin,
+            state: KeyState::Enabled,
+            created_at: now,
+            deletion_date: None,
+            pending_window_days: None,
+            current_version: version_id,
+            tags: input.tags,
+            policy,
+            revision: 0,
+        };
+        let version = KeyVersion {
+            key_id: key.id(),
+            version_id,
+            sealed,
+            created_at: now,
+        };
+        self.store.create_key(&key, &version).await?;
+        self.cache
+            .materials
+            .insert((key.id(), version_id), Arc::new(material));
+        Ok(key)
+    }
+
+    /// DescribeKey. Allowed in every key state.
+    pub async fn describe_key(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+    ) -> Result<Arc<Key>, Error> {
+        self.resolve(principal, key_ref, Access::by_policy("kms:DescribeKey"))
+            .await
+    }
+
+    /// ListKeys: the caller's keys in the request's Region.
+    pub async fn list_keys(
+        &self,
+        principal: &Principal,
+        page: &PageRequest,
+    ) -> Result<Page<Key>, Error> {
+        Ok(self
+            .store
+            .list_keys(&principal.account, &principal.region, page)
+            .await?)
+    }
+
+    /// EnableKey.
+    pub async fn enable_key(&self, principal: &Principal, key_ref: &KeyRef) -> Result<Key, Error> {
+        let access = Access::never_cross_account("kms:EnableKey");
+        self.modify_key(principal, key_ref, access, |key| {
+            state::check(StateRule::Manage, key.state, &key.arn)?;
+            key.state = KeyState::Enabled;
+            Ok(())
+        })
+        .await
+    }
+
+    /// DisableKey.
+    pub async fn disable_key(&self, principal: &Principal, key_ref: &KeyRef) -> Result<Key, Error> {
+        let access = Access::never_cross_account("kms:DisableKey");
+        self.modify_key(principal, key_ref, access, |key| {
+            state::check(StateRule::Manage, key.state, &key.arn)?;
+            key.state = KeyState::Disabled;
+            Ok(())
+        })
+        .await
+    }
+
+    /// ScheduleKeyDeletion with a waiting period of 7 to 30 days (default 30).
+    pub async fn schedule_key_deletion(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        window_days: Option<i64>,
+    ) -> Result<ScheduledDeletion, Error> {
+        let window_days = validate::deletion_window(window_days)?;
+        let deletion_date = self.clock.now() + Duration::days(i64::from(window_days));
+        let access = Access::never_cross_account("kms:ScheduleKeyDeletion");
+        let key = self
+            .modify_key(principal, key_ref, access, |key| {
+                state::check(StateRule::Manage, key.state, &key.arn)?;
+                key.state = KeyState::PendingDeletion;
+                key.deletion_date = Some(deletion_date);
+                key.pending_window_days = Some(window_days);
+                Ok(())
+            })
+            .await?;
+        Ok(ScheduledDeletion {
+            key,
+            deletion_date,
+            window_days,
+        })
+    }
+
+    /// CancelKeyDeletion: the key comes back disabled, as in AWS.
+    pub async fn cancel_key_deletion(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+    ) -> Result<Key, Error> {
+        let access = Access::never_cross_account("kms:CancelKeyDeletion");
+        self.modify_key(principal, key_ref, access, |key| {
+            state::check(StateRule::CancelDeletion, key.state, &key.arn)?;
+            key.state = KeyState::Disabled;
+            key.deletion_date = None;
+            key.pending_window_days = None;
+            Ok(())
+        })
+        .await
+    }
+
+    /// UpdateKeyDescription.
+    pub async fn update_key_description(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        description: String,
+    ) -> Result<Key, Error> {
+        validate::description(&description)?;
+        let access = Access::never_cross_account("kms:UpdateKeyDescription");
+        self.modify_key(principal, key_ref, access, |key| {
+            state::check(StateRule::Manage, key.state, &key.arn)?;
+            key.description = description.clone();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads the key from the store, applies `change`, and writes it back if nobody else wrote
+    /// in between (retrying otherwise). The cached copy is dropped after every write.
+    pub(super) async fn modify_key(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        access: Access,
+        mut change: impl FnMut(&mut Key) -> Result<(), Error>,
+    ) -> Result<Key, Error> {
+        for _ in 0..CAS_ATTEMPTS {
+            let mut key = self.resolve_fresh(principal, key_ref, access).await?;
+            change(&mut key)?;
+            let scope = (key.arn.account.clone(), key.arn.region.clone(), key.id());
+            let written = self.store.update_key(&key).await;
+            self.cache.forget_key(&scope);
+            match written {
+                Ok(revision) => {
+                    key.revision = revision;
+                    return Ok(key);
+                }
+                Err(error) if error.kind() == StoreErrorKind::Conflict => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(Error::Internal(crate::error::Internal::new(
+            "modify key",
+            "too many concurrent updates of the same key; try again",
+        )))
+    }
+}
+
+/// The usage for `spec`, or the error AWS gives for an incompatible pair. Specs other than
+/// SYMMETRIC_DEFAULT are valid AWS values that this build cannot create yet.
+fn supported_usage(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> {
+    if spec != KeySpec::SymmetricDefault {
+        return Err(Error::UnsupportedOperation(format!(
+            "KeySpec {spec} is not supported yet; Strongbox currently creates SYMMETRIC_DEFAULT keys only"
+        )));
+    }
+    match usage.unwrap_or(KeyUsage::EncryptDecrypt) {
+        KeyUsage::EncryptDecrypt => Ok(KeyUsage::EncryptDecrypt),
+        other => Err(Error::Validation(format!(
+            "KeyUsage {other} is not compatible with KeySpec {spec}"
+        ))),
+    }
+}
+
+/// Accepts a policy that is a JSON object with a `Statement`; the policy language itself is
+/// evaluated once key policies are enforced.
+fn checked_policy(policy: String) -> Result<String, Error> {
+    let parsed: serde_json::Value = serde_json::from_str(&policy).map_err(|error| {
+        Error::MalformedPolicyDocument(format!("The key policy is not valid JSON: {error}"))
+    })?;
+    if parsed.get("Statement").is_none() {
+        return Err(Error::MalformedPolicyDocument(
+            "The key policy must contain a Statement".to_owned(),
+        ));
+    }
+    Ok(policy)
+}
+
+/// AWS's default key policy: the account's root principal may do everything.
+fn default_policy(principal: &Principal) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{}:root", principal.account)},
+            "Action": "kms:*",
+            "Resource": "*"
+        }]
+    })
+    .to_string()
+}

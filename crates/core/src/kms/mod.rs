@@ -1,0 +1,81 @@
+//! The KMS operations, one file per family, all methods on [`Kms`].
+//!
+//! Every operation takes the calling [`Principal`](crate::model::Principal) first: the account
+//! scopes every lookup and the Region selects which of the served Regions the call is for.
+
+mod accounts;
+mod aliases;
+mod cache;
+mod crypto;
+mod data_keys;
+mod keys;
+mod resolve;
+mod tags;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::seal::Seal;
+use crate::store::Store;
+
+pub use accounts::{Credentials, NewAccessKey};
+pub use crypto::{DecryptOutput, EncryptOutput, ReEncryptInput, ReEncryptOutput};
+pub use data_keys::{DataKeyOutput, DataKeySize, MAX_DATA_KEY_BYTES};
+pub use keys::{CreateKeyInput, ScheduledDeletion};
+pub use resolve::KeyRef;
+
+/// Tunables of the KMS core.
+#[derive(Clone, Debug)]
+pub struct KmsConfig {
+    /// How many keys and key versions the in-memory cache holds before it evicts.
+    pub cache_capacity: usize,
+    /// How long an unsealed access-key secret is trusted before it is read again, so that a
+    /// key deleted by the admin CLI in another process stops working within this time.
+    pub credential_ttl: time::Duration,
+}
+
+impl Default for KmsConfig {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 100_000,
+            credential_ttl: time::Duration::seconds(5),
+        }
+    }
+}
+
+/// The key management service: stateless apart from caches, so several can share one store.
+pub struct Kms {
+    store: Arc<dyn Store>,
+    seal: Arc<dyn Seal>,
+    clock: Arc<dyn Clock>,
+    cache: cache::Caches,
+    config: KmsConfig,
+}
+
+impl Kms {
+    /// Wires the service to its store, seal and clock.
+    pub fn new(
+        store: Arc<dyn Store>,
+        seal: Arc<dyn Seal>,
+        clock: Arc<dyn Clock>,
+        config: KmsConfig,
+    ) -> Self {
+        Self {
+            cache: cache::Caches::new(config.cache_capacity),
+            store,
+            seal,
+            clock,
+            config,
+        }
+    }
+
+    /// The clock this service runs on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The store this service runs on.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}

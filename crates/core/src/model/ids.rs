@@ -1,0 +1,289 @@
+//! Newtypes for every identifier, parsed once at the edge so that the rest of the code never
+//! re-checks them.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// A 12-digit AWS account id: the tenant boundary.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId(String);
+
+impl AccountId {
+    /// Accepts exactly 12 ASCII digits, as AWS account ids are.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(Error::Validation(format!(
+                "Account id '{value}' is not valid: it must be exactly 12 digits"
+            )))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An AWS Region name such as `us-east-1`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Region(String);
+
+impl Region {
+    /// Accepts lowercase letters, digits and dashes (1 to 32 characters), which covers every
+    /// AWS Region name and keeps ARNs unambiguous.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        let valid = (1..=32).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(Error::Validation(format!(
+                "Region '{value}' is not valid: use lowercase letters, digits and dashes"
+            )))
+        }
+    }
+
+    /// The region as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A KMS key id: a UUID, shown in lowercase hyphenated form as AWS does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyId(Uuid);
+
+impl KeyId {
+    /// A fresh random key id.
+    pub fn generate() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Parses the hyphenated UUID form only, so that a key id has exactly one spelling.
+    pub fn parse(value: &str) -> Option<Self> {
+        if value.len() != 36 {
+            return None;
+        }
+        Uuid::try_parse(value).ok().map(Self)
+    }
+
+    /// The 16 bytes carried in ciphertext blobs.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
+
+    /// The 16 bytes carried in ciphertext blobs.
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.into_bytes()
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.hyphenated())
+    }
+}
+
+/// The id of one version of a key's material; rotation adds versions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VersionId(Uuid);
+
+impl VersionId {
+    /// A fresh random version id.
+    pub fn generate() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// The 16 bytes carried in ciphertext blobs.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
+
+    /// The 16 bytes carried in ciphertext blobs.
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.into_bytes()
+    }
+
+    /// Parses the hyphenated form used in storage.
+    pub fn parse(value: &str) -> Option<Self> {
+        Uuid::try_parse(value).ok().map(Self)
+    }
+
+    /// AWS's `KeyMaterialId`: 64 lowercase hex characters. Derived from the key and version
+    /// ids with SHA-256 so that it is stable and reveals nothing about the material.
+    pub fn material_id(self, key: KeyId) -> String {
+        let mut input = Vec::with_capacity(64);
+        input.extend_from_slice(b"strongbox/key-material-id/v1");
+        input.extend_from_slice(&key.to_bytes());
+        input.extend_from_slice(&self.to_bytes());
+        hex::encode(strongbox_crypto::sha256(&input))
+    }
+}
+
+impl fmt::Display for VersionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.hyphenated())
+    }
+}
+
+/// A key's ARN: `arn:aws:kms:<region>:<account>:key/<uuid>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeyArn {
+    /// The Region the key lives in.
+    pub region: Region,
+    /// The owning account.
+    pub account: AccountId,
+    /// The key id.
+    pub key_id: KeyId,
+}
+
+impl fmt::Display for KeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "arn:aws:kms:{}:{}:key/{}",
+            self.region, self.account, self.key_id
+        )
+    }
+}
+
+/// An alias name, always with its `alias/` prefix, as AWS spells it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AliasName(String);
+
+/// AWS's limit on alias names (`AliasName` length 1-256).
+pub const MAX_ALIAS_NAME_LEN: usize = 256;
+
+impl AliasName {
+    /// Parses a name following AWS's rules: `alias/` then at least one of letters, digits,
+    /// `/`, `_` and `-`, 256 characters at most. Names under `alias/aws/` exist but belong to
+    /// AWS; [`AliasName::is_reserved`] tells them apart.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        let Some(rest) = value.strip_prefix("alias/") else {
+            return Err(Error::InvalidAliasName(format!(
+                "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html; got '{value}'"
+            )));
+        };
+        let valid_chars = rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'));
+        if rest.is_empty() || !valid_chars || value.len() > MAX_ALIAS_NAME_LEN {
+            return Err(Error::Validation(format!(
+                "1 validation error detected: Value '{value}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^alias/[a-zA-Z0-9/_-]+$ and have length less than or equal to {MAX_ALIAS_NAME_LEN}"
+            )));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    /// `alias/aws/...` names are reserved for AWS managed keys.
+    pub fn is_reserved(&self) -> bool {
+        self.0.starts_with("alias/aws/")
+    }
+
+    /// The name as text, including `alias/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The alias ARN in the given Region and account.
+    pub fn arn(&self, region: &Region, account: &AccountId) -> String {
+        format!("arn:aws:kms:{region}:{account}:{}", self.0)
+    }
+}
+
+impl fmt::Display for AliasName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An access key id (`AKIA...` style, 16 to 128 characters of `[A-Z0-9]`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccessKeyId(String);
+
+impl AccessKeyId {
+    /// Accepts what AWS accepts: 16 to 128 word characters.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        let valid = (16..=128).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if valid {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(Error::Validation(format!(
+                "Access key id '{value}' is not valid: it must be 16 to 128 letters or digits"
+            )))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AccessKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(AccountId::parse("111122223333").is_ok());
+        for bad in ["", "11112222333", "1111222233334", "11112222333a"] {
+            assert!(AccountId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn alias_names_follow_aws_rules() {
+        assert!(AliasName::parse("alias/my-key_1/x").is_ok());
+        assert!(AliasName::parse("alias/aws/s3").is_ok_and(|a| a.is_reserved()));
+        for bad in ["alias/", "my-key", "alias/has space", "alias/é"] {
+            assert!(AliasName::parse(bad).is_err(), "{bad}");
+        }
+        let long = format!("alias/{}", "a".repeat(251));
+        assert!(AliasName::parse(&long).is_err());
+        assert!(AliasName::parse(&long[..256]).is_ok());
+    }
+
+    #[test]
+    fn key_ids_round_trip_and_material_ids_are_hex() {
+        let key = KeyId::generate();
+        assert_eq!(KeyId::parse(&key.to_string()), Some(key));
+        assert_eq!(KeyId::parse("not-a-uuid"), None);
+        let version = VersionId::generate();
+        let id = version.material_id(key);
+        assert_eq!(id.len(), 64);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+        assert_ne!(id, VersionId::generate().material_id(key));
+    }
+}

@@ -1,0 +1,82 @@
+//! The key aggregate and its versions.
+
+use std::collections::BTreeMap;
+
+use time::OffsetDateTime;
+
+use crate::model::ids::{KeyArn, KeyId, VersionId};
+use crate::model::spec::{KeySpec, KeyState, KeyUsage, Origin};
+use crate::seal::SealedKey;
+
+/// Tags on a key: tag key to tag value. AWS tag keys are unique per resource.
+pub type Tags = BTreeMap<String, String>;
+
+/// A KMS key's metadata. Its material lives in [`KeyVersion`]s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// The key's ARN, which also carries its account, Region and id.
+    pub arn: KeyArn,
+    /// Free text, 0 to 8192 characters.
+    pub description: String,
+    /// The type of material.
+    pub spec: KeySpec,
+    /// What the key is for.
+    pub usage: KeyUsage,
+    /// Where the material came from.
+    pub origin: Origin,
+    /// The lifecycle state.
+    pub state: KeyState,
+    /// When the key was created.
+    pub created_at: OffsetDateTime,
+    /// When a key pending deletion will be deleted.
+    pub deletion_date: Option<OffsetDateTime>,
+    /// The waiting period chosen for a pending deletion (7 to 30 days).
+    pub pending_window_days: Option<u32>,
+    /// The version that encrypts; every version decrypts.
+    pub current_version: VersionId,
+    /// The key's tags.
+    pub tags: Tags,
+    /// The key policy document (JSON text).
+    pub policy: String,
+    /// Incremented by every stored update; updates compare and swap on it.
+    pub revision: i64,
+}
+
+impl Key {
+    /// The key id.
+    pub fn id(&self) -> KeyId {
+        self.arn.key_id
+    }
+
+    /// AWS's `CurrentKeyMaterialId`.
+    pub fn current_material_id(&self) -> String {
+        self.current_version.material_id(self.id())
+    }
+
+    /// AWS's `Enabled` flag, derived from the state.
+    pub fn enabled(&self) -> bool {
+        self.state == KeyState::Enabled
+    }
+}
+
+/// One version of a key's material, sealed under the root key with the key ARN and version id
+/// as AAD (see [`KeyVersion::seal_aad`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyVersion {
+    /// The key this version belongs to.
+    pub key_id: KeyId,
+    /// The version id, carried in every ciphertext it makes.
+    pub version_id: VersionId,
+    /// The sealed material.
+    pub sealed: SealedKey,
+    /// When the version was made.
+    pub created_at: OffsetDateTime,
+}
+
+impl KeyVersion {
+    /// The AAD binding sealed material to one key and version, so that sealed material copied
+    /// to another key or version does not unseal.
+    pub fn seal_aad(arn: &KeyArn, version: VersionId) -> Vec<u8> {
+        format!("strongbox/key-material/{arn}/{version}").into_bytes()
+    }
+}

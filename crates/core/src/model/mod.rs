@@ -1,0 +1,15 @@
+//! Domain types: identifiers, key specs and states, keys, aliases, accounts and principals.
+
+pub mod account;
+pub mod alias;
+pub mod ids;
+pub mod key;
+pub mod principal;
+pub mod spec;
+
+pub use account::{AccessKey, AccessKeyStatus, Account};
+pub use alias::Alias;
+pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, Region, VersionId};
+pub use key::{Key, KeyVersion, Tags};
+pub use principal::Principal;
+pub use spec::{EncryptionAlgorithm, KeyManager, KeySpec, KeyState, KeyUsage, Origin};

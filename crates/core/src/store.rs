@@ -1,0 +1,168 @@
+//! The storage seam. Implementations (SQLite, PostgreSQL) live in the `strongbox-store` crate.
+//!
+//! Every method that touches tenant data takes the [`AccountId`], so that isolation is a
+//! property of the interface rather than of each caller. Lists return [`Page`]s, and key
+//! updates compare and swap on [`Key::revision`]. A method returns only once its write is
+//! durable.
+
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::model::{
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyId, KeyVersion, Region,
+    VersionId,
+};
+
+/// A request for one page of a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// At most this many items (at least 1).
+    pub limit: u32,
+    /// Continue after this position, as returned in [`Page::next`].
+    pub after: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items, in a stable order.
+    pub items: Vec<T>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<String>,
+}
+
+/// The kind of a storage failure, which decides how the domain reacts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// The row to update or delete is gone.
+    NotFound,
+    /// A unique key already exists, or a compare-and-swap lost a race.
+    Conflict,
+    /// The database could not be reached or is busy.
+    Unavailable,
+    /// Stored data could not be decoded.
+    Corrupt,
+}
+
+/// A storage failure with its kind and the driver's cause.
+pub struct StoreError {
+    kind: StoreErrorKind,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl StoreError {
+    /// A failure of the given kind.
+    pub fn new(
+        kind: StoreErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            source: source.into(),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreError({:?}: {})", self.kind, self.source)
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.source)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Persistent state. Object-safe and `Send`, held as `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates an account; `Conflict` when the id is taken.
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// One account.
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+    /// Every account, ordered by id.
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError>;
+
+    /// Stores an access key; `Conflict` when the id is taken.
+    async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError>;
+    /// Looks up an access key by id. The one lookup not scoped by account: SigV4 names the
+    /// access key, and the key names the account.
+    async fn access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKey>, StoreError>;
+    /// The account's access keys, ordered by id.
+    async fn list_access_keys(&self, account: &AccountId) -> Result<Vec<AccessKey>, StoreError>;
+    /// Deletes an access key of the account; false when there was none.
+    async fn delete_access_key(
+        &self,
+        account: &AccountId,
+        id: &AccessKeyId,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a new key with its first version, atomically.
+    async fn create_key(&self, key: &Key, version: &KeyVersion) -> Result<(), StoreError>;
+    /// One key of the account in the Region.
+    async fn key(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        id: KeyId,
+    ) -> Result<Option<Key>, StoreError>;
+    /// The account's keys in the Region, ordered by key id.
+    async fn list_keys(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        page: &PageRequest,
+    ) -> Result<Page<Key>, StoreError>;
+    /// Writes `key` if the stored revision still equals `key.revision`, and returns the new
+    /// revision. `Conflict` when another writer got there first, `NotFound` when it is gone.
+    async fn update_key(&self, key: &Key) -> Result<i64, StoreError>;
+    /// One version of a key of the account.
+    async fn key_version(
+        &self,
+        account: &AccountId,
+        key: KeyId,
+        version: VersionId,
+    ) -> Result<Option<KeyVersion>, StoreError>;
+
+    /// Creates an alias; `Conflict` when the name is taken in the account and Region.
+    async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError>;
+    /// One alias.
+    async fn alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<Option<Alias>, StoreError>;
+    /// Points an existing alias at a new target; `NotFound` when it is gone.
+    async fn update_alias(&self, alias: &Alias) -> Result<(), StoreError>;
+    /// Deletes an alias; false when there was none.
+    async fn delete_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<bool, StoreError>;
+    /// The account's aliases in the Region, optionally only those of one key, ordered by name.
+    async fn list_aliases(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        target: Option<KeyId>,
+        page: &PageRequest,
+    ) -> Result<Page<Alias>, StoreError>;
+
+    /// Whether the store answers (for `/health`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Flushes and closes connections; called once on shutdown.
+    async fn close(&self);
+}

@@ -1,0 +1,161 @@
+//! Types that hold secrets, plus the small primitives every caller of secrets needs.
+//!
+//! Secrets live in types that zeroize on drop and refuse to be printed (`SecretBytes` prints a
+//! redacted placeholder, `KeyMaterial` has no `Debug` at all) so that neither a log line nor a
+//! serializer can leak them by accident.
+
+use std::fmt;
+
+use aws_lc_rs::{constant_time, digest, rand};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::CryptoError;
+
+/// Length in bytes of symmetric (AES-256) key material and of wrapping keys.
+pub const SYMMETRIC_KEY_LEN: usize = 32;
+
+/// Owned secret bytes (a decrypted plaintext, a data key, ...) that are wiped when dropped.
+///
+/// `Debug` prints only the length, and there is no `Clone` or `Serialize`, so a copy of the secret
+/// can only be made on purpose through [`SecretBytes::expose`].
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Takes ownership of `bytes`; they are zeroized when the value is dropped.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The secret itself. Named so that every read of a secret is visible in review.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Length in bytes; not secret.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no bytes; not secret.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes(<redacted, {} bytes>)", self.0.len())
+    }
+}
+
+/// The plaintext material of one key version: 32 bytes for symmetric keys, PKCS#8 DER for
+/// asymmetric keys (so its length varies).
+///
+/// Zeroized on drop. It deliberately has no `Debug`, `Clone` or `Serialize`: the compiler refuses
+/// to print or persist it, and at rest it only ever exists sealed (see [`crate::wrap`]).
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct KeyMaterial(Vec<u8>);
+
+impl KeyMaterial {
+    /// Takes ownership of `bytes` (e.g. just unsealed); they are zeroized when dropped.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// Fresh material for a symmetric key version: [`SYMMETRIC_KEY_LEN`] random bytes.
+    pub fn generate_symmetric() -> Result<Self, CryptoError> {
+        let mut bytes = vec![0u8; SYMMETRIC_KEY_LEN];
+        rand::fill(&mut bytes).map_err(|_| CryptoError::Unspecified)?;
+        Ok(Self(bytes))
+    }
+
+    /// The material itself, for handing to a primitive or to the seal.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// `len` bytes from the system CSPRNG, held as a secret because callers use them as keys.
+pub fn random_bytes(len: usize) -> Result<SecretBytes, CryptoError> {
+    let mut bytes = SecretBytes::new(vec![0u8; len]);
+    rand::fill(&mut bytes.0).map_err(|_| CryptoError::Unspecified)?;
+    Ok(bytes)
+}
+
+/// Equality whose running time does not depend on where `a` and `b` differ, for comparing
+/// secrets and MACs. Lengths are not secret: different lengths return `false` at once.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+/// SHA-256 of `data`, for hash links and fingerprints.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = digest::digest(&digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_secret_bytes_is_redacted() {
+        let secret = SecretBytes::new(b"hunter2-very-secret".to_vec());
+        let printed = format!("{secret:?}");
+        assert_eq!(printed, "SecretBytes(<redacted, 19 bytes>)");
+        assert!(!printed.contains("hunter2"));
+        // Nor the bytes in list form, as a derived Debug would print them.
+        assert!(!printed.contains("104, 117"));
+    }
+
+    #[test]
+    fn secret_bytes_accessors() {
+        let secret = SecretBytes::new(vec![1, 2, 3]);
+        assert_eq!(secret.expose(), &[1, 2, 3]);
+        assert_eq!(secret.len(), 3);
+        assert!(!secret.is_empty());
+        assert!(SecretBytes::new(Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn generated_material_is_32_random_bytes() {
+        let a = KeyMaterial::generate_symmetric().unwrap();
+        let b = KeyMaterial::generate_symmetric().unwrap();
+        assert_eq!(a.expose().len(), SYMMETRIC_KEY_LEN);
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn random_bytes_have_requested_length_and_differ() {
+        assert_eq!(random_bytes(0).unwrap().len(), 0);
+        let a = random_bytes(32).unwrap();
+        let b = random_bytes(32).unwrap();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn constant_time_eq_compares_contents_and_lengths() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(constant_time_eq(b"", b""));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+
+    #[test]
+    fn sha256_known_answers() {
+        // FIPS 180-2 appendix B.1 and the empty string.
+        assert_eq!(
+            hex::encode(sha256(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex::encode(sha256(b"")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! One function per operation: wire request to domain input, call [`Kms`], domain output to
+//! wire response. Parse, don't validate: checks happen while converting, once.
+
+pub mod aliases;
+pub mod crypto;
+pub mod keys;
+pub mod tags;
+
+use strongbox_core::Kms;
+use strongbox_core::model::Principal;
+
+use crate::wire::{ApiError, ErrorCode};
+
+/// What every handler receives.
+pub struct Call<'a> {
+    /// The service.
+    pub kms: &'a Kms,
+    /// The authenticated caller.
+    pub principal: &'a Principal,
+}
+
+/// AWS's answer to a request with `DryRun` set that would have succeeded. The operation runs
+/// for real first: the cryptographic operations that take `DryRun` have no side effects.
+pub fn dry_run_result<T>(dry_run: Option<bool>, output: T) -> Result<T, ApiError> {
+    if dry_run == Some(true) {
+        return Err(ApiError::new(
+            ErrorCode::DryRunOperation,
+            "The request would have succeeded, but the DryRun option is set.",
+        ));
+    }
+    Ok(output)
+}
+
+/// Refuses members that name features this build does not have, instead of ignoring them.
+pub fn refuse_unsupported(present: bool, what: &str) -> Result<(), ApiError> {
+    if present {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedOperation,
+            format!("{what} is not supported by Strongbox yet"),
+        ));
+    }
+    Ok(())
+}

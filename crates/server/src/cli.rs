@@ -1,0 +1,216 @@
+//! The command line: `serve` and the admin commands, which work on the same data directory
+//! whether or not the server is running (SQLite in WAL mode allows it).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use strongbox_core::model::{AccessKeyId, AccountId};
+
+use crate::config::{self, FileConfig};
+use crate::datadir::{self, OpenMode};
+
+/// Strongbox: a self-hosted key management service with the AWS KMS API.
+#[derive(Debug, Parser)]
+#[command(name = "strongbox", version, about)]
+pub struct Cli {
+    /// Data directory (root key, SQLite store, credentials).
+    #[arg(long, global = true, env = "STRONGBOX_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "STRONGBOX_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (initialises the data directory on first start).
+    Serve(ServeArgs),
+    /// Manage tenant accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage access keys.
+    #[command(subcommand, name = "access-key")]
+    AccessKey(AccessKeyCommand),
+}
+
+/// Flags of `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:4599].
+    #[arg(long, env = "STRONGBOX_LISTEN", value_name = "IP:PORT")]
+    pub listen: Option<String>,
+    /// Regions served, comma-separated [default: us-east-1].
+    #[arg(
+        long,
+        env = "STRONGBOX_REGION",
+        value_delimiter = ',',
+        value_name = "REGIONS"
+    )]
+    pub region: Option<Vec<String>>,
+    /// Store URL [default: sqlite://<data-dir>/strongbox.db].
+    #[arg(long, env = "STRONGBOX_STORE", value_name = "URL")]
+    pub store: Option<String>,
+}
+
+/// `account` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account and print its id.
+    Create {
+        /// A human-readable name.
+        #[arg(long)]
+        name: String,
+        /// A 12-digit id [default: random].
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List accounts.
+    List,
+}
+
+/// `access-key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AccessKeyCommand {
+    /// Create an access key and print it once, in aws credentials-file form.
+    Create {
+        /// The owning account id.
+        #[arg(long)]
+        account: String,
+        /// The user name shown in ARNs.
+        #[arg(long, default_value = "admin")]
+        user: String,
+    },
+    /// List an account's access keys (never their secrets).
+    List {
+        /// The owning account id.
+        #[arg(long)]
+        account: String,
+    },
+    /// Delete an access key.
+    Delete {
+        /// The owning account id.
+        #[arg(long)]
+        account: String,
+        /// The access key id.
+        access_key_id: String,
+    },
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    let data_dir = config::data_dir(cli.data_dir, &file);
+    match cli.command {
+        Command::Serve(args) => {
+            let config = config::serve(args.listen, args.region, args.store, data_dir, &file)?;
+            crate::app::serve(config).await
+        }
+        Command::Account(command) => account(command, &data_dir, &file).await,
+        Command::AccessKey(command) => access_key(command, &data_dir, &file).await,
+    }
+}
+
+async fn admin_kms(
+    data_dir: &std::path::Path,
+    file: &FileConfig,
+) -> Result<std::sync::Arc<strongbox_core::Kms>, String> {
+    let store = config::store_url(std::env::var("STRONGBOX_STORE").ok(), file, data_dir);
+    datadir::open(data_dir, &store, OpenMode::MustExist).await
+}
+
+fn account_id(value: &str) -> Result<AccountId, String> {
+    AccountId::parse(value).map_err(|error| error.to_string())
+}
+
+async fn account(
+    command: AccountCommand,
+    data_dir: &std::path::Path,
+    file: &FileConfig,
+) -> Result<(), String> {
+    let kms = admin_kms(data_dir, file).await?;
+    match command {
+        AccountCommand::Create { name, id } => {
+            let id = id.as_deref().map(account_id).transpose()?;
+            let account = kms
+                .create_account(&name, id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", account.id);
+        }
+        AccountCommand::List => {
+            println!("{:<14} {:<25} NAME", "ACCOUNT", "CREATED");
+            for account in kms.list_accounts().await.map_err(|e| e.to_string())? {
+                println!(
+                    "{:<14} {:<25} {}",
+                    account.id,
+                    rfc3339(account.created_at),
+                    account.name
+                );
+            }
+        }
+    }
+    kms.store().close().await;
+    Ok(())
+}
+
+async fn access_key(
+    command: AccessKeyCommand,
+    data_dir: &std::path::Path,
+    file: &FileConfig,
+) -> Result<(), String> {
+    let kms = admin_kms(data_dir, file).await?;
+    match command {
+        AccessKeyCommand::Create { account, user } => {
+            let account = account_id(&account)?;
+            let key = kms
+                .create_access_key(&account, &user, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            let region = strongbox_core::model::Region::parse(config::DEFAULT_REGION)
+                .map_err(|e| e.to_string())?;
+            print!("{}", datadir::credentials_text(&key, &region));
+        }
+        AccessKeyCommand::List { account } => {
+            let account = account_id(&account)?;
+            println!(
+                "{:<22} {:<10} {:<25} USER",
+                "ACCESS KEY ID", "STATUS", "CREATED"
+            );
+            for key in kms
+                .list_access_keys(&account)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{:<22} {:<10} {:<25} {}",
+                    key.id,
+                    format!("{:?}", key.status),
+                    rfc3339(key.created_at),
+                    key.user
+                );
+            }
+        }
+        AccessKeyCommand::Delete {
+            account,
+            access_key_id,
+        } => {
+            let account = account_id(&account)?;
+            let id = AccessKeyId::parse(&access_key_id).map_err(|e| e.to_string())?;
+            kms.delete_access_key(&account, &id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("deleted {id}");
+        }
+    }
+    kms.store().close().await;
+    Ok(())
+}
+
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}

@@ -1,0 +1,164 @@
+//! The data directory: the root key file, the SQLite store, and the first-start bootstrap
+//! (default account, first access key, `credentials` file).
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use strongbox_core::kms::NewAccessKey;
+use strongbox_core::model::{AccessKeyId, AccountId, Region};
+use strongbox_core::{Kms, KmsConfig, Seal, SystemClock};
+use strongbox_crypto::SecretBytes;
+use strongbox_seal::FileSeal;
+use strongbox_store::Engine;
+
+/// The account created on first start unless `STRONGBOX_BOOTSTRAP_ACCOUNT_ID` says otherwise.
+pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
+/// The profile name in the written credentials file.
+pub const PROFILE: &str = "strongbox";
+
+/// The root key file inside the data directory.
+pub fn root_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("root.key")
+}
+
+/// The credentials file inside the data directory.
+pub fn credentials_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("credentials")
+}
+
+/// How to open the data directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// `serve`: create whatever is missing.
+    CreateIfMissing,
+    /// Admin commands: the directory must have been initialised by `serve`, so that a typo in
+    /// `--data-dir` never creates a second root key.
+    MustExist,
+}
+
+/// Opens the seal and the store and wires a [`Kms`] on the wall clock.
+pub async fn open(data_dir: &Path, store_url: &str, mode: OpenMode) -> Result<Arc<Kms>, String> {
+    let root_key = root_key_path(data_dir);
+    match mode {
+        OpenMode::CreateIfMissing => fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
+            .map_err(|error| {
+                format!(
+                    "cannot create data directory {}: {error}",
+                    data_dir.display()
+                )
+            })?,
+        OpenMode::MustExist if !root_key.exists() => {
+            return Err(format!(
+                "{} is not an initialised data directory (no root.key); start `strongbox serve --data-dir {}` once, or pass the right --data-dir",
+                data_dir.display(),
+                data_dir.display()
+            ));
+        }
+        OpenMode::MustExist => {}
+    }
+    let seal: Arc<dyn Seal> =
+        Arc::new(FileSeal::open_or_create(&root_key).map_err(|error| error.to_string())?);
+    let engine = Engine::parse(store_url).map_err(|error| error.to_string())?;
+    let store = strongbox_store::open(&engine)
+        .await
+        .map_err(|error| format!("cannot open store {store_url}: {error}"))?;
+    Ok(Arc::new(Kms::new(
+        store,
+        seal,
+        Arc::new(SystemClock),
+        KmsConfig::default(),
+    )))
+}
+
+/// Bootstrap settings read from the environment (DESIGN.md section 1), used only when the data
+/// directory is initialised.
+struct Bootstrap {
+    account: AccountId,
+    fixed_key: Option<(AccessKeyId, SecretBytes)>,
+}
+
+impl Bootstrap {
+    fn from_env() -> Result<Self, String> {
+        let account = std::env::var("STRONGBOX_BOOTSTRAP_ACCOUNT_ID")
+            .unwrap_or_else(|_| DEFAULT_ACCOUNT_ID.to_owned());
+        let account = AccountId::parse(&account)
+            .map_err(|error| format!("STRONGBOX_BOOTSTRAP_ACCOUNT_ID: {error}"))?;
+        let id = std::env::var("STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID").ok();
+        let secret = std::env::var("STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY").ok();
+        let fixed_key = match (id, secret) {
+            (Some(id), Some(secret)) => {
+                let id = AccessKeyId::parse(&id)
+                    .map_err(|error| format!("STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID: {error}"))?;
+                if secret.len() < 16 {
+                    return Err(
+                        "STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY must be at least 16 characters"
+                            .to_owned(),
+                    );
+                }
+                Some((id, SecretBytes::new(secret.into_bytes())))
+            }
+            (None, None) => None,
+            _ => {
+                return Err("set both STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID and STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY, or neither".to_owned());
+            }
+        };
+        Ok(Self { account, fixed_key })
+    }
+}
+
+/// On first start (no accounts yet), creates the default account and its first access key and
+/// writes them to `<data-dir>/credentials`. Returns the new key so `serve` can print it once.
+pub async fn bootstrap(
+    kms: &Kms,
+    data_dir: &Path,
+    region: &Region,
+) -> Result<Option<NewAccessKey>, String> {
+    if !kms
+        .list_accounts()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Ok(None);
+    }
+    let settings = Bootstrap::from_env()?;
+    let account = kms
+        .create_account("default", Some(settings.account))
+        .await
+        .map_err(|error| error.to_string())?;
+    let key = kms
+        .create_access_key(&account.id, "admin", settings.fixed_key)
+        .await
+        .map_err(|error| error.to_string())?;
+    write_credentials(&credentials_path(data_dir), &key, region)?;
+    Ok(Some(key))
+}
+
+/// The access key in the aws shared-credentials format.
+pub fn credentials_text(key: &NewAccessKey, region: &Region) -> String {
+    format!(
+        "[{PROFILE}]\naws_access_key_id = {}\naws_secret_access_key = {}\nregion = {region}\n",
+        key.key.id,
+        String::from_utf8_lossy(key.secret.expose())
+    )
+}
+
+fn write_credentials(path: &Path, key: &NewAccessKey, region: &Region) -> Result<(), String> {
+    let error = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(error)?;
+    file.write_all(credentials_text(key, region).as_bytes())
+        .map_err(error)?;
+    file.sync_all().map_err(error)
+}

@@ -1,0 +1,102 @@
+//! SigV4 authentication: from the request's `Authorization` header to a [`Principal`].
+//!
+//! Parsing and checking the signature are pure (the `strongbox-sigv4` crate); this module only
+//! looks up the access key, checks the scope against the served Regions, and maps failures to
+//! AWS's codes.
+
+use http::header::AUTHORIZATION;
+use http::request::Parts;
+use strongbox_core::Kms;
+use strongbox_core::model::{AccessKeyId, Principal, Region};
+use strongbox_sigv4::{Authorization, Request};
+use time::OffsetDateTime;
+
+use crate::wire::{ApiError, ErrorCode};
+
+/// The SigV4 service name of KMS.
+const SERVICE: &str = "kms";
+
+/// Authenticates a request whose body has been read. Signature times are checked against the
+/// real clock, never the dev clock, so moving key time cannot open a replay window.
+pub async fn authenticate(
+    kms: &Kms,
+    regions: &[Region],
+    parts: &Parts,
+    body: &[u8],
+) -> Result<Principal, ApiError> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::MissingAuthenticationToken,
+            "Missing Authentication Token",
+        )
+    })?;
+    let header = header.to_str().map_err(|_| {
+        ApiError::new(
+            ErrorCode::IncompleteSignature,
+            "The Authorization header is not valid ASCII text",
+        )
+    })?;
+    let authorization = Authorization::parse(header)
+        .map_err(|error| ApiError::new(ErrorCode::IncompleteSignature, error.to_string()))?;
+    if authorization.scope.service != SERVICE {
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignature,
+            format!(
+                "Credential should be scoped to correct service: '{SERVICE}', not '{}'.",
+                authorization.scope.service
+            ),
+        ));
+    }
+    let region = regions
+        .iter()
+        .find(|served| served.as_str() == authorization.scope.region)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidSignature,
+                format!(
+                    "Credential should be scoped to a valid region: '{}' is not served here (served: {}).",
+                    authorization.scope.region,
+                    regions.iter().map(Region::as_str).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+    let unrecognized = || {
+        ApiError::new(
+            ErrorCode::UnrecognizedClient,
+            "The security token included in the request is invalid.",
+        )
+    };
+    let access_key_id =
+        AccessKeyId::parse(&authorization.access_key_id).map_err(|_| unrecognized())?;
+    let credentials = kms
+        .credentials(&access_key_id)
+        .await?
+        .ok_or_else(unrecognized)?;
+    let request = Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body,
+    };
+    strongbox_sigv4::verify(
+        &authorization,
+        &request,
+        credentials.secret.expose(),
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|error| {
+        let code = if error.is_incomplete() {
+            ErrorCode::IncompleteSignature
+        } else {
+            ErrorCode::InvalidSignature
+        };
+        ApiError::new(code, error.to_string())
+    })?;
+    Ok(Principal {
+        account: credentials.key.account.clone(),
+        user: credentials.key.user.clone(),
+        access_key_id,
+        region: region.clone(),
+    })
+}

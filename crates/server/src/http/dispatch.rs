@@ -1,0 +1,76 @@
+//! From an authenticated request to its operation's handler: one plain `match`.
+
+use serde::Serialize;
+use strongbox_core::Kms;
+use strongbox_core::model::Principal;
+
+use crate::api::{self, Call};
+use crate::wire::{ApiError, ErrorCode, Operation, parse};
+
+/// Runs `operation` and returns the JSON response body.
+pub async fn dispatch(
+    kms: &Kms,
+    principal: &Principal,
+    operation: Operation,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    let call = Call { kms, principal };
+    match operation {
+        Operation::CreateKey => json(api::keys::create_key(call, parse(body)?).await),
+        Operation::DescribeKey => json(api::keys::describe_key(call, parse(body)?).await),
+        Operation::ListKeys => json(api::keys::list_keys(call, parse(body)?).await),
+        Operation::EnableKey => empty(api::keys::enable_key(call, parse(body)?).await),
+        Operation::DisableKey => empty(api::keys::disable_key(call, parse(body)?).await),
+        Operation::ScheduleKeyDeletion => {
+            json(api::keys::schedule_key_deletion(call, parse(body)?).await)
+        }
+        Operation::CancelKeyDeletion => {
+            json(api::keys::cancel_key_deletion(call, parse(body)?).await)
+        }
+        Operation::UpdateKeyDescription => {
+            empty(api::keys::update_key_description(call, parse(body)?).await)
+        }
+        Operation::Encrypt => json(api::crypto::encrypt(call, parse(body)?).await),
+        Operation::Decrypt => json(api::crypto::decrypt(call, parse(body)?).await),
+        Operation::ReEncrypt => json(api::crypto::re_encrypt(call, parse(body)?).await),
+        Operation::GenerateDataKey => {
+            json(api::crypto::generate_data_key(call, parse(body)?).await)
+        }
+        Operation::GenerateDataKeyWithoutPlaintext => {
+            json(api::crypto::generate_data_key_without_plaintext(call, parse(body)?).await)
+        }
+        Operation::GenerateRandom => json(api::crypto::generate_random(call, parse(body)?).await),
+        Operation::CreateAlias => empty(api::aliases::create_alias(call, parse(body)?).await),
+        Operation::UpdateAlias => empty(api::aliases::update_alias(call, parse(body)?).await),
+        Operation::DeleteAlias => empty(api::aliases::delete_alias(call, parse(body)?).await),
+        Operation::ListAliases => json(api::aliases::list_aliases(call, parse(body)?).await),
+        Operation::TagResource => empty(api::tags::tag_resource(call, parse(body)?).await),
+        Operation::UntagResource => empty(api::tags::untag_resource(call, parse(body)?).await),
+        Operation::ListResourceTags => {
+            json(api::tags::list_resource_tags(call, parse(body)?).await)
+        }
+        other => Err(ApiError::new(
+            ErrorCode::UnsupportedOperation,
+            format!(
+                "{} is an AWS KMS operation that Strongbox does not support yet; see docs/compatibility.md",
+                other.name()
+            ),
+        )),
+    }
+}
+
+fn json<T: Serialize>(result: Result<T, ApiError>) -> Result<Vec<u8>, ApiError> {
+    let output = result?;
+    serde_json::to_vec(&output).map_err(|error| {
+        tracing::error!(%error, "response serialization failed");
+        ApiError::new(
+            ErrorCode::KmsInternal,
+            "An internal error occurred. Try the request again.",
+        )
+    })
+}
+
+/// Operations without output members answer with an empty JSON object.
+fn empty(result: Result<(), ApiError>) -> Result<Vec<u8>, ApiError> {
+    result.map(|()| b"{}".to_vec())
+}

@@ -1,0 +1,32 @@
+//! The one place where domain errors become wire errors.
+
+use strongbox_core::Error;
+
+use crate::wire::{ApiError, ErrorCode};
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        let code = match &error {
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Disabled(_) => ErrorCode::Disabled,
+            Error::KmsInvalidState(_) => ErrorCode::KmsInvalidState,
+            Error::InvalidCiphertext(_) => ErrorCode::InvalidCiphertext,
+            Error::IncorrectKey(_) => ErrorCode::IncorrectKey,
+            Error::AccessDenied(_) => ErrorCode::AccessDenied,
+            Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            Error::LimitExceeded(_) => ErrorCode::LimitExceeded,
+            Error::Validation(_) => ErrorCode::Validation,
+            Error::InvalidMarker(_) => ErrorCode::InvalidMarker,
+            Error::InvalidAliasName(_) => ErrorCode::InvalidAliasName,
+            Error::Tag(_) => ErrorCode::Tag,
+            Error::UnsupportedOperation(_) => ErrorCode::UnsupportedOperation,
+            Error::InvalidKeyUsage(_) => ErrorCode::InvalidKeyUsage,
+            Error::MalformedPolicyDocument(_) => ErrorCode::MalformedPolicyDocument,
+            Error::Internal(internal) => {
+                tracing::error!(detail = %internal.detail(), "internal error");
+                ErrorCode::KmsInternal
+            }
+        };
+        ApiError::new(code, error.to_string())
+    }
+}

@@ -1,0 +1,154 @@
+//! The HTTP shell: one router, the body cap, request ids, and error rendering, written once.
+
+pub mod auth;
+pub mod dispatch;
+pub mod error;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, StatusCode};
+use strongbox_core::Kms;
+use strongbox_core::model::Region;
+use uuid::Uuid;
+
+use crate::wire::{ApiError, ErrorCode, Operation};
+
+/// Request bodies above this are refused before they are read (DESIGN.md section 1).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The content type of every AWS JSON 1.1 response.
+const AMZ_JSON: &str = "application/x-amz-json-1.1";
+/// The header that carries the operation.
+const TARGET: &str = "x-amz-target";
+
+/// What every request handler shares.
+pub struct AppState {
+    /// The service.
+    pub kms: Arc<Kms>,
+    /// The Regions this server answers for.
+    pub regions: Vec<Region>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", post(api))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn api(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let started = Instant::now();
+    let request_id = Uuid::new_v4().to_string();
+    let (parts, body) = request.into_parts();
+    let operation = parts
+        .headers
+        .get(TARGET)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let result = match read_body(&parts.headers, body).await {
+        Ok(body) => handle(&state, &parts, operation.as_deref(), &body).await,
+        Err(error) => Err(error),
+    };
+    let status = result
+        .as_ref()
+        .map_or_else(|error| error.code.status(), |_| StatusCode::OK);
+    tracing::info!(
+        request_id = %request_id,
+        operation = operation.as_deref().unwrap_or("-"),
+        status = status.as_u16(),
+        error = result.as_ref().err().map_or("", |error| error.code.as_str()),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    let body = match result {
+        Ok(body) => body,
+        Err(error) => error.body().into_bytes(),
+    };
+    respond(status, &request_id, body)
+}
+
+async fn handle(
+    state: &AppState,
+    parts: &http::request::Parts,
+    target: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    let principal = auth::authenticate(&state.kms, &state.regions, parts, body).await?;
+    let target = target.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnknownOperation,
+            "Missing X-Amz-Target header naming the operation",
+        )
+    })?;
+    let operation = Operation::from_target(target).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::UnknownOperation,
+            format!("Unknown operation {target}"),
+        )
+    })?;
+    dispatch::dispatch(&state.kms, &principal, operation, body).await
+}
+
+/// Reads the body, refusing oversized ones by their `Content-Length` before reading, and
+/// chunked ones as soon as they pass the cap.
+async fn read_body(headers: &http::HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::RequestEntityTooLarge,
+            format!("Request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let request_id = Uuid::new_v4().to_string();
+    match state.kms.store().ping().await {
+        Ok(()) => respond(StatusCode::OK, &request_id, br#"{"status":"ok"}"#.to_vec()),
+        Err(error) => {
+            tracing::warn!(%error, "health check: store unreachable");
+            let body = br#"{"status":"unavailable","reason":"store unreachable"}"#.to_vec();
+            respond(StatusCode::SERVICE_UNAVAILABLE, &request_id, body)
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    let error = ApiError::new(
+        ErrorCode::UnknownOperation,
+        "Not found: the KMS API is POST / with X-Amz-Target; health is GET /health",
+    );
+    respond(
+        StatusCode::NOT_FOUND,
+        &Uuid::new_v4().to_string(),
+        error.body().into_bytes(),
+    )
+}
+
+fn respond(status: StatusCode, request_id: &str, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(AMZ_JSON));
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", value);
+    }
+    response
+}

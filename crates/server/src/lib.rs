@@ -1,0 +1,12 @@
+//! The Strongbox server: configuration, the HTTP shell, the AWS JSON wire format, one handler per
+//! operation, and the admin command line. It is the adapter that wires the KMS core to HTTP, the
+//! SQLite store and the file seal; nothing below it knows about HTTP or the wire format.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod datadir;
+pub mod http;
+pub mod wire;

@@ -1,0 +1,171 @@
+//! AWS error codes and the error body `{"__type": "<Code>", "message": "..."}`.
+
+use http::StatusCode;
+
+/// Every error code this server sends, spelled as AWS spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// `AccessDeniedException`
+    AccessDenied,
+    /// `AlreadyExistsException`
+    AlreadyExists,
+    /// `DisabledException`
+    Disabled,
+    /// `DryRunOperationException`: the request would have succeeded.
+    DryRunOperation,
+    /// `IncompleteSignatureException`
+    IncompleteSignature,
+    /// `IncorrectKeyException`
+    IncorrectKey,
+    /// `InvalidAliasNameException`
+    InvalidAliasName,
+    /// `InvalidCiphertextException`
+    InvalidCiphertext,
+    /// `InvalidKeyUsageException`
+    InvalidKeyUsage,
+    /// `InvalidMarkerException`
+    InvalidMarker,
+    /// `InvalidSignatureException`
+    InvalidSignature,
+    /// `KMSInternalException`
+    KmsInternal,
+    /// `KMSInvalidStateException`
+    KmsInvalidState,
+    /// `LimitExceededException`
+    LimitExceeded,
+    /// `MalformedPolicyDocumentException`
+    MalformedPolicyDocument,
+    /// `MissingAuthenticationTokenException`
+    MissingAuthenticationToken,
+    /// `NotFoundException`
+    NotFound,
+    /// `RequestEntityTooLargeException`: the body is over the 1 MiB cap.
+    RequestEntityTooLarge,
+    /// `SerializationException`: the body is not the JSON the operation expects.
+    Serialization,
+    /// `TagException`
+    Tag,
+    /// `UnknownOperationException`
+    UnknownOperation,
+    /// `UnrecognizedClientException`
+    UnrecognizedClient,
+    /// `UnsupportedOperationException`
+    UnsupportedOperation,
+    /// `ValidationException`
+    Validation,
+}
+
+impl ErrorCode {
+    /// The `__type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::AccessDenied => "AccessDeniedException",
+            ErrorCode::AlreadyExists => "AlreadyExistsException",
+            ErrorCode::Disabled => "DisabledException",
+            ErrorCode::DryRunOperation => "DryRunOperationException",
+            ErrorCode::IncompleteSignature => "IncompleteSignatureException",
+            ErrorCode::IncorrectKey => "IncorrectKeyException",
+            ErrorCode::InvalidAliasName => "InvalidAliasNameException",
+            ErrorCode::InvalidCiphertext => "InvalidCiphertextException",
+            ErrorCode::InvalidKeyUsage => "InvalidKeyUsageException",
+            ErrorCode::InvalidMarker => "InvalidMarkerException",
+            ErrorCode::InvalidSignature => "InvalidSignatureException",
+            ErrorCode::KmsInternal => "KMSInternalException",
+            ErrorCode::KmsInvalidState => "KMSInvalidStateException",
+            ErrorCode::LimitExceeded => "LimitExceededException",
+            ErrorCode::MalformedPolicyDocument => "MalformedPolicyDocumentException",
+            ErrorCode::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            ErrorCode::NotFound => "NotFoundException",
+            ErrorCode::RequestEntityTooLarge => "RequestEntityTooLargeException",
+            ErrorCode::Serialization => "SerializationException",
+            ErrorCode::Tag => "TagException",
+            ErrorCode::UnknownOperation => "UnknownOperationException",
+            ErrorCode::UnrecognizedClient => "UnrecognizedClientException",
+            ErrorCode::UnsupportedOperation => "UnsupportedOperationException",
+            ErrorCode::Validation => "ValidationException",
+        }
+    }
+
+    /// 500 for our faults, 413 for oversized bodies, 400 for every other client fault.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::KmsInternal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// An error as it goes on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// The AWS code.
+    pub code: ErrorCode,
+    /// The message a person reads.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> String {
+        serde_json::json!({"__type": self.code.as_str(), "message": self.message}).to_string()
+    }
+}
+
+/// AWS's message for a missing required member.
+pub fn missing(field: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Validation,
+        format!(
+            "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
+        ),
+    )
+}
+
+/// AWS's message for a member outside its length bounds.
+pub fn length(field: &str, min: usize, max: usize, actual: usize) -> ApiError {
+    let rule = if actual < min {
+        format!("Member must have length greater than or equal to {min}")
+    } else {
+        format!("Member must have length less than or equal to {max}")
+    };
+    ApiError::new(
+        ErrorCode::Validation,
+        format!(
+            "1 validation error detected: Value at '{field}' failed to satisfy constraint: {rule}"
+        ),
+    )
+}
+
+/// AWS's message for a number outside its range.
+pub fn range(field: &str, min: i64, max: i64, actual: i64) -> ApiError {
+    let rule = if actual < min {
+        format!("Member must have value greater than or equal to {min}")
+    } else {
+        format!("Member must have value less than or equal to {max}")
+    };
+    ApiError::new(
+        ErrorCode::Validation,
+        format!(
+            "1 validation error detected: Value '{actual}' at '{field}' failed to satisfy constraint: {rule}"
+        ),
+    )
+}
+
+/// AWS's message for a value outside an enum's set.
+pub fn not_in_set(field: &str, value: &str, set: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::Validation,
+        format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: {set}"
+        ),
+    )
+}

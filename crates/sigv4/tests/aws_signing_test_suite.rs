@@ -1,0 +1,214 @@
+//! AWS's published SigV4 test suite, header-authentication cases: each signed request must
+//! verify with the suite's credentials and time, and must stop verifying when its signature,
+//! body, a signed header, the method, path or query, or the secret changes.
+//!
+//! Which cases are copied and which are skipped (presigned URLs, S3-style unnormalized paths,
+//! SigV4a, and the inconsistent double-encode-path) is listed in
+//! `tests/fixtures/aws-signing-test-suite/README.md`.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic with the case name is the failure report"
+)]
+
+#[path = "common/suite.rs"]
+mod suite;
+
+use strongbox_sigv4::{Authorization, Request, VerifyError, verify};
+use suite::Case;
+
+/// The number of cases copied; a lost fixture directory must fail the suite, not shrink it.
+const CASES: usize = 32;
+const CONTENT_SHA256: &str = "x-amz-content-sha256";
+
+fn request(case: &Case) -> Request<'_> {
+    Request {
+        method: &case.method,
+        path: &case.path,
+        query: &case.query,
+        headers: &case.headers,
+        body: &case.body,
+    }
+}
+
+fn authorization(case: &Case) -> Authorization {
+    Authorization::parse(&case.authorization).unwrap_or_else(|err| panic!("{}: {err}", case.name))
+}
+
+fn check(case: &Case, request: &Request<'_>) -> Result<(), VerifyError> {
+    verify(
+        &authorization(case),
+        request,
+        case.secret.as_bytes(),
+        case.now,
+    )
+}
+
+#[test]
+fn every_case_verifies() {
+    let cases = suite::cases();
+    assert_eq!(cases.len(), CASES);
+    for case in &cases {
+        let auth = authorization(case);
+        assert_eq!(auth.access_key_id, "AKIDEXAMPLE", "{}", case.name);
+        assert_eq!(auth.scope.region, case.region, "{}", case.name);
+        assert_eq!(auth.scope.service, case.service, "{}", case.name);
+        assert_eq!(check(case, &request(case)), Ok(()), "{}", case.name);
+    }
+}
+
+#[test]
+fn unsigned_headers_do_not_matter() {
+    for mut case in suite::cases() {
+        case.headers
+            .append("x-unsigned", http::HeaderValue::from_static("anything"));
+        case.headers
+            .insert("user-agent", http::HeaderValue::from_static("changed"));
+        assert_eq!(check(&case, &request(&case)), Ok(()), "{}", case.name);
+    }
+}
+
+#[test]
+fn a_changed_signature_fails() {
+    for mut case in suite::cases() {
+        // Flip the last hex digit of the signature, which ends the header in every case.
+        let last = case.authorization.pop().unwrap();
+        case.authorization.push(if last == '0' { '1' } else { '0' });
+        let err = check(&case, &request(&case));
+        assert_eq!(err, Err(VerifyError::SignatureMismatch), "{}", case.name);
+    }
+}
+
+#[test]
+fn a_changed_secret_fails() {
+    for mut case in suite::cases() {
+        case.secret.push('x');
+        let err = check(&case, &request(&case));
+        assert_eq!(err, Err(VerifyError::SignatureMismatch), "{}", case.name);
+    }
+}
+
+#[test]
+fn a_changed_body_fails() {
+    for mut case in suite::cases() {
+        case.body.push(b'x');
+        let expected = if case.headers.contains_key(CONTENT_SHA256) {
+            VerifyError::PayloadHashMismatch
+        } else {
+            VerifyError::SignatureMismatch
+        };
+        assert_eq!(
+            check(&case, &request(&case)),
+            Err(expected),
+            "{}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn a_changed_signed_header_value_fails() {
+    for case in suite::cases() {
+        for name in authorization(&case).signed_headers {
+            let mut headers = case.headers.clone();
+            let value = headers[name.as_str()].to_str().unwrap().to_owned();
+            let (changed, expected) = match name.as_str() {
+                // Still a well-formed date on the same day, one second off.
+                "x-amz-date" => (next_second(&value), VerifyError::SignatureMismatch),
+                CONTENT_SHA256 => (format!("{value}0"), VerifyError::PayloadHashMismatch),
+                _ => (format!("{value}x"), VerifyError::SignatureMismatch),
+            };
+            headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(&changed).unwrap(),
+            );
+            let request = Request {
+                headers: &headers,
+                ..request(&case)
+            };
+            assert_eq!(
+                check(&case, &request),
+                Err(expected),
+                "{}: {name}",
+                case.name
+            );
+        }
+    }
+}
+
+#[test]
+fn an_extra_value_for_a_signed_header_fails() {
+    for case in suite::cases() {
+        for name in authorization(&case).signed_headers {
+            let mut headers = case.headers.clone();
+            headers.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_static("extra"),
+            );
+            let request = Request {
+                headers: &headers,
+                ..request(&case)
+            };
+            let err = check(&case, &request).unwrap_err();
+            let expected = match name.as_str() {
+                "x-amz-date" => matches!(err, VerifyError::MalformedDate { .. }),
+                CONTENT_SHA256 => err == VerifyError::PayloadHashMismatch,
+                _ => err == VerifyError::SignatureMismatch,
+            };
+            assert!(expected, "{}: {name}: {err:?}", case.name);
+        }
+    }
+}
+
+#[test]
+fn a_changed_method_path_or_query_fails() {
+    for case in suite::cases() {
+        let method = if case.method == "GET" { "POST" } else { "GET" };
+        let path = format!("{}x", case.path);
+        let query = if case.query.is_empty() {
+            "a=b".to_owned()
+        } else {
+            format!("{}&a=b", case.query)
+        };
+        let changes = [
+            (
+                "method",
+                Request {
+                    method,
+                    ..request(&case)
+                },
+            ),
+            (
+                "path",
+                Request {
+                    path: &path,
+                    ..request(&case)
+                },
+            ),
+            (
+                "query",
+                Request {
+                    query: &query,
+                    ..request(&case)
+                },
+            ),
+        ];
+        for (what, changed) in changes {
+            let err = check(&case, &changed);
+            assert_eq!(
+                err,
+                Err(VerifyError::SignatureMismatch),
+                "{}: {what}",
+                case.name
+            );
+        }
+    }
+}
+
+/// `20150830T123600Z` becomes `20150830T123601Z`: only the last seconds digit changes, so the
+/// date stays valid and on the same day.
+fn next_second(amz_date: &str) -> String {
+    let digit = amz_date.as_bytes()[14] - b'0';
+    let next = char::from(b'0' + (digit + 1) % 10);
+    format!("{}{next}Z", &amz_date[..14])
+}

@@ -1,0 +1,144 @@
+//! Mapping between rows and domain types: how each field is spelled in the database.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use time::OffsetDateTime;
+
+use strongbox_core::model::{
+    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Key, KeyArn,
+    KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Region, Tags, VersionId,
+};
+use strongbox_core::{SealedKey, StoreError, StoreErrorKind};
+
+/// Stored timestamps are Unix epoch milliseconds.
+pub(crate) fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(value: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000)
+        .map_err(|error| corrupt(format!("timestamp {value}: {error}")))
+}
+
+pub(crate) fn corrupt(message: impl Into<String>) -> StoreError {
+    StoreError::new(StoreErrorKind::Corrupt, message.into())
+}
+
+/// Translates driver errors into the store's kinds.
+pub(crate) fn driver_error(error: sqlx::Error) -> StoreError {
+    let kind = match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreErrorKind::Conflict,
+        sqlx::Error::RowNotFound => StoreErrorKind::NotFound,
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreErrorKind::Corrupt,
+        _ => StoreErrorKind::Unavailable,
+    };
+    StoreError::new(kind, error)
+}
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r SqliteRow,
+    column: &str,
+) -> Result<T, StoreError> {
+    row.try_get(column).map_err(driver_error)
+}
+
+fn parsed<T>(
+    value: String,
+    what: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    parse(&value).ok_or_else(|| corrupt(format!("{what} '{value}' is not valid")))
+}
+
+pub(crate) fn account(row: &SqliteRow) -> Result<Account, StoreError> {
+    Ok(Account {
+        id: parsed(get(row, "id")?, "account id", |v| AccountId::parse(v).ok())?,
+        name: get(row, "name")?,
+        created_at: from_millis(get(row, "created_at")?)?,
+    })
+}
+
+pub(crate) fn status_text(status: AccessKeyStatus) -> &'static str {
+    match status {
+        AccessKeyStatus::Active => "Active",
+        AccessKeyStatus::Inactive => "Inactive",
+    }
+}
+
+pub(crate) fn access_key(row: &SqliteRow) -> Result<AccessKey, StoreError> {
+    let status = match get::<String>(row, "status")?.as_str() {
+        "Active" => AccessKeyStatus::Active,
+        "Inactive" => AccessKeyStatus::Inactive,
+        other => return Err(corrupt(format!("access key status '{other}'"))),
+    };
+    Ok(AccessKey {
+        id: parsed(get(row, "id")?, "access key id", |v| {
+            AccessKeyId::parse(v).ok()
+        })?,
+        account: parsed(get(row, "account_id")?, "account id", |v| {
+            AccountId::parse(v).ok()
+        })?,
+        user: get(row, "user_name")?,
+        sealed_secret: SealedKey::from_bytes(get(row, "sealed_secret")?),
+        status,
+        created_at: from_millis(get(row, "created_at")?)?,
+    })
+}
+
+pub(crate) fn tags_json(tags: &Tags) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "{}".to_owned())
+}
+
+pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
+    let arn = KeyArn {
+        region: parsed(get(row, "region")?, "region", |v| Region::parse(v).ok())?,
+        account: parsed(get(row, "account_id")?, "account id", |v| {
+            AccountId::parse(v).ok()
+        })?,
+        key_id: parsed(get(row, "key_id")?, "key id", KeyId::parse)?,
+    };
+    let tags: String = get(row, "tags")?;
+    let deletion_date: Option<i64> = get(row, "deletion_date")?;
+    let window: Option<i64> = get(row, "pending_window_days")?;
+    Ok(Key {
+        arn,
+        description: get(row, "description")?,
+        spec: parsed(get(row, "key_spec")?, "key spec", KeySpec::parse)?,
+        usage: parsed(get(row, "key_usage")?, "key usage", KeyUsage::parse)?,
+        origin: parsed(get(row, "origin")?, "origin", Origin::parse)?,
+        state: parsed(get(row, "key_state")?, "key state", KeyState::parse)?,
+        created_at: from_millis(get(row, "created_at")?)?,
+        deletion_date: deletion_date.map(from_millis).transpose()?,
+        pending_window_days: window
+            .map(|days| u32::try_from(days).map_err(|_| corrupt(format!("window {days}"))))
+            .transpose()?,
+        current_version: parsed(get(row, "current_version")?, "version id", VersionId::parse)?,
+        tags: serde_json::from_str(&tags).map_err(|error| corrupt(format!("tags: {error}")))?,
+        policy: get(row, "policy")?,
+        revision: get(row, "revision")?,
+    })
+}
+
+pub(crate) fn key_version(row: &SqliteRow) -> Result<KeyVersion, StoreError> {
+    Ok(KeyVersion {
+        key_id: parsed(get(row, "key_id")?, "key id", KeyId::parse)?,
+        version_id: parsed(get(row, "version_id")?, "version id", VersionId::parse)?,
+        sealed: SealedKey::from_bytes(get(row, "sealed_material")?),
+        created_at: from_millis(get(row, "created_at")?)?,
+    })
+}
+
+pub(crate) fn alias(row: &SqliteRow) -> Result<Alias, StoreError> {
+    Ok(Alias {
+        account: parsed(get(row, "account_id")?, "account id", |v| {
+            AccountId::parse(v).ok()
+        })?,
+        region: parsed(get(row, "region")?, "region", |v| Region::parse(v).ok())?,
+        name: parsed(get(row, "name")?, "alias name", |v| {
+            AliasName::parse(v).ok()
+        })?,
+        target: parsed(get(row, "target_key_id")?, "key id", KeyId::parse)?,
+        created_at: from_millis(get(row, "created_at")?)?,
+        updated_at: from_millis(get(row, "updated_at")?)?,
+    })
+}

@@ -1,0 +1,391 @@
+//! The SQLite engine: one file in WAL mode with `synchronous=FULL`, so that a commit is on disk
+//! before the call returns, and several processes (the server and the admin CLI) can share it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use strongbox_core::model::{
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyId, KeyVersion, Region,
+    VersionId,
+};
+use strongbox_core::{Page, PageRequest, Store, StoreError, StoreErrorKind};
+
+use crate::rows::{self, driver_error, millis};
+
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pooled connections: readers run in parallel under WAL; writers queue on SQLite's lock.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies migrations.
+    pub async fn open(path: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(driver_error)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await
+            .map_err(driver_error)?;
+        crate::migrate::run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// Splits `limit + 1` fetched rows into a page and the marker of the next one.
+fn page<T>(mut items: Vec<T>, limit: u32, marker: impl Fn(&T) -> String) -> Page<T> {
+    let limit = limit as usize;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(marker)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+fn fetch_limit(page: &PageRequest) -> i64 {
+    i64::from(page.limit.max(1)) + 1
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(account.id.as_str())
+            .bind(&account.name)
+            .bind(millis(account.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(driver_error)?;
+        Ok(())
+    }
+
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        let row = sqlx::query("SELECT * FROM accounts WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(driver_error)?;
+        row.as_ref().map(rows::account).transpose()
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
+        let found = sqlx::query("SELECT * FROM accounts ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(driver_error)?;
+        found.iter().map(rows::account).collect()
+    }
+
+    async fn create_access_key(&self, key: &AccessKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_keys (id, account_id, user_name, sealed_secret, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.id.as_str())
+        .bind(key.account.as_str())
+        .bind(&key.user)
+        .bind(key.sealed_secret.as_bytes())
+        .bind(rows::status_text(key.status))
+        .bind(millis(key.created_at))
+        .execute(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        Ok(())
+    }
+
+    async fn access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKey>, StoreError> {
+        let row = sqlx::query("SELECT * FROM access_keys WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(driver_error)?;
+        row.as_ref().map(rows::access_key).transpose()
+    }
+
+    async fn list_access_keys(&self, account: &AccountId) -> Result<Vec<AccessKey>, StoreError> {
+        let found = sqlx::query("SELECT * FROM access_keys WHERE account_id = $1 ORDER BY id")
+            .bind(account.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(driver_error)?;
+        found.iter().map(rows::access_key).collect()
+    }
+
+    async fn delete_access_key(
+        &self,
+        account: &AccountId,
+        id: &AccessKeyId,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM access_keys WHERE account_id = $1 AND id = $2")
+            .bind(account.as_str())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(driver_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_key(&self, key: &Key, version: &KeyVersion) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(driver_error)?;
+        sqlx::query(
+            "INSERT INTO keys (account_id, region, key_id, description, key_spec, key_usage, origin, key_state, created_at, deletion_date, pending_window_days, current_version, tags, policy, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0)",
+        )
+        .bind(key.arn.account.as_str())
+        .bind(key.arn.region.as_str())
+        .bind(key.id().to_string())
+        .bind(&key.description)
+        .bind(key.spec.as_str())
+        .bind(key.usage.as_str())
+        .bind(key.origin.as_str())
+        .bind(key.state.as_str())
+        .bind(millis(key.created_at))
+        .bind(key.deletion_date.map(millis))
+        .bind(key.pending_window_days.map(i64::from))
+        .bind(key.current_version.to_string())
+        .bind(rows::tags_json(&key.tags))
+        .bind(&key.policy)
+        .execute(&mut *tx)
+        .await
+        .map_err(driver_error)?;
+        insert_version(&mut tx, key.arn.account.as_str(), version).await?;
+        tx.commit().await.map_err(driver_error)
+    }
+
+    async fn key(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        id: KeyId,
+    ) -> Result<Option<Key>, StoreError> {
+        let row =
+            sqlx::query("SELECT * FROM keys WHERE account_id = $1 AND region = $2 AND key_id = $3")
+                .bind(account.as_str())
+                .bind(region.as_str())
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(driver_error)?;
+        row.as_ref().map(rows::key).transpose()
+    }
+
+    async fn list_keys(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        page: &PageRequest,
+    ) -> Result<Page<Key>, StoreError> {
+        let found = sqlx::query(
+            "SELECT * FROM keys WHERE account_id = $1 AND region = $2 AND key_id > $3 ORDER BY key_id LIMIT $4",
+        )
+        .bind(account.as_str())
+        .bind(region.as_str())
+        .bind(page.after.as_deref().unwrap_or(""))
+        .bind(fetch_limit(page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        let keys = found.iter().map(rows::key).collect::<Result<Vec<_>, _>>()?;
+        Ok(self::page(keys, page.limit, |key| key.id().to_string()))
+    }
+
+    async fn update_key(&self, key: &Key) -> Result<i64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE keys SET description = $1, key_state = $2, deletion_date = $3, pending_window_days = $4, current_version = $5, tags = $6, policy = $7, revision = revision + 1 \
+             WHERE account_id = $8 AND region = $9 AND key_id = $10 AND revision = $11",
+        )
+        .bind(&key.description)
+        .bind(key.state.as_str())
+        .bind(key.deletion_date.map(millis))
+        .bind(key.pending_window_days.map(i64::from))
+        .bind(key.current_version.to_string())
+        .bind(rows::tags_json(&key.tags))
+        .bind(&key.policy)
+        .bind(key.arn.account.as_str())
+        .bind(key.arn.region.as_str())
+        .bind(key.id().to_string())
+        .bind(key.revision)
+        .execute(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        if done.rows_affected() == 1 {
+            return Ok(key.revision + 1);
+        }
+        let exists = self
+            .key(&key.arn.account, &key.arn.region, key.id())
+            .await?
+            .is_some();
+        let kind = if exists {
+            StoreErrorKind::Conflict
+        } else {
+            StoreErrorKind::NotFound
+        };
+        Err(StoreError::new(
+            kind,
+            format!("key {} changed or vanished concurrently", key.arn),
+        ))
+    }
+
+    async fn key_version(
+        &self,
+        account: &AccountId,
+        key: KeyId,
+        version: VersionId,
+    ) -> Result<Option<KeyVersion>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM key_versions WHERE account_id = $1 AND key_id = $2 AND version_id = $3",
+        )
+        .bind(account.as_str())
+        .bind(key.to_string())
+        .bind(version.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        row.as_ref().map(rows::key_version).transpose()
+    }
+
+    async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO aliases (account_id, region, name, target_key_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(alias.account.as_str())
+        .bind(alias.region.as_str())
+        .bind(alias.name.as_str())
+        .bind(alias.target.to_string())
+        .bind(millis(alias.created_at))
+        .bind(millis(alias.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        Ok(())
+    }
+
+    async fn alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<Option<Alias>, StoreError> {
+        let row = sqlx::query(
+            "SELECT * FROM aliases WHERE account_id = $1 AND region = $2 AND name = $3",
+        )
+        .bind(account.as_str())
+        .bind(region.as_str())
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        row.as_ref().map(rows::alias).transpose()
+    }
+
+    async fn update_alias(&self, alias: &Alias) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE aliases SET target_key_id = $1, updated_at = $2 WHERE account_id = $3 AND region = $4 AND name = $5",
+        )
+        .bind(alias.target.to_string())
+        .bind(millis(alias.updated_at))
+        .bind(alias.account.as_str())
+        .bind(alias.region.as_str())
+        .bind(alias.name.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                format!("alias {} vanished", alias.name),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn delete_alias(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM aliases WHERE account_id = $1 AND region = $2 AND name = $3")
+                .bind(account.as_str())
+                .bind(region.as_str())
+                .bind(name.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(driver_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_aliases(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        target: Option<KeyId>,
+        page: &PageRequest,
+    ) -> Result<Page<Alias>, StoreError> {
+        let found = sqlx::query(
+            "SELECT * FROM aliases WHERE account_id = $1 AND region = $2 AND ($3 IS NULL OR target_key_id = $3) AND name > $4 ORDER BY name LIMIT $5",
+        )
+        .bind(account.as_str())
+        .bind(region.as_str())
+        .bind(target.map(|id| id.to_string()))
+        .bind(page.after.as_deref().unwrap_or(""))
+        .bind(fetch_limit(page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        let aliases = found
+            .iter()
+            .map(rows::alias)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self::page(aliases, page.limit, |alias| {
+            alias.name.as_str().to_owned()
+        }))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(driver_error)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn insert_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    account: &str,
+    version: &KeyVersion,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO key_versions (account_id, key_id, version_id, sealed_material, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(account)
+    .bind(version.key_id.to_string())
+    .bind(version.version_id.to_string())
+    .bind(version.sealed.as_bytes())
+    .bind(millis(version.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(driver_error)?;
+    Ok(())
+}
