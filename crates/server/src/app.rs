@@ -1,7 +1,12 @@
 //! `strongbox serve`: open the data directory, bootstrap it on first start, serve until SIGINT
 //! or SIGTERM, then let in-flight requests finish and close the store.
 
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
+
+use strongbox_core::kms::NewAccessKey;
+use strongbox_core::model::Region;
 
 use tokio::net::TcpListener;
 
@@ -24,20 +29,23 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    let kms = datadir::open(&config.data_dir, &config.store, OpenMode::CreateIfMissing).await?;
-    let first_region = config
-        .regions
-        .first()
-        .cloned()
-        .ok_or("no region configured")?;
-    if let Some(key) = datadir::bootstrap(&kms, &config.data_dir, &first_region).await? {
-        announce_first_start(&config, &key, &first_region);
-    }
+    let ServeConfig {
+        listen: _,
+        data_dir,
+        regions,
+        store,
+        bootstrap,
+    } = config;
+    let kms = datadir::open(&data_dir, &store, OpenMode::CreateIfMissing).await?;
+    let first_region = regions.first().cloned().ok_or("no region configured")?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
-    tracing::info!(%address, regions = ?config.regions, store = %config.store, "strongbox is serving");
+    if let Some(key) = datadir::bootstrap(&kms, &data_dir, &first_region, bootstrap).await? {
+        announce_first_start(&data_dir, address, &key, &first_region);
+    }
+    tracing::info!(%address, ?regions, %store, "strongbox is serving");
     let state = Arc::new(AppState {
         kms: Arc::clone(&kms),
-        regions: config.regions.clone(),
+        regions,
     });
     let served = axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown)
@@ -47,20 +55,15 @@ pub async fn run(
     served.map_err(|error| format!("server error: {error}"))
 }
 
-fn announce_first_start(
-    config: &ServeConfig,
-    key: &strongbox_core::kms::NewAccessKey,
-    region: &strongbox_core::model::Region,
-) {
-    let credentials = datadir::credentials_path(&config.data_dir);
+fn announce_first_start(data_dir: &Path, address: SocketAddr, key: &NewAccessKey, region: &Region) {
+    let credentials = datadir::credentials_path(data_dir);
     println!(
-        "Initialised {} (account {}).\nFirst access key, shown once and saved to {}:\n\n{}\nUse it with the aws CLI:\n\n  export AWS_SHARED_CREDENTIALS_FILE={} AWS_DEFAULT_REGION={region}\n  aws --endpoint-url http://{} --profile {} kms create-key\n",
-        config.data_dir.display(),
+        "Initialised {} (account {}).\nFirst access key, shown once and saved to {}:\n\n{}\nUse it with the aws CLI:\n\n  export AWS_SHARED_CREDENTIALS_FILE={} AWS_DEFAULT_REGION={region}\n  aws --endpoint-url http://{address} --profile {} kms create-key\n",
+        data_dir.display(),
         key.key.account,
         credentials.display(),
         datadir::credentials_text(key, region),
         absolute(&credentials),
-        config.listen,
         datadir::PROFILE,
     );
 }

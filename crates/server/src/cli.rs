@@ -106,7 +106,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let data_dir = config::data_dir(cli.data_dir, &file);
     match cli.command {
         Command::Serve(args) => {
-            let config = config::serve(args.listen, args.region, args.store, data_dir, &file)?;
+            let bootstrap = datadir::Bootstrap::from_env()?;
+            let config = config::serve(
+                args.listen,
+                args.region,
+                args.store,
+                data_dir,
+                &file,
+                bootstrap,
+            )?;
             crate::app::serve(config).await
         }
         Command::Account(command) => account(command, &data_dir, &file).await,

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use strongbox_core::model::Region;
 
+use crate::datadir::Bootstrap;
+
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
 /// The default data directory.
@@ -51,7 +53,7 @@ impl FileConfig {
 }
 
 /// The resolved settings of `strongbox serve`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ServeConfig {
     /// Where to listen.
     pub listen: SocketAddr,
@@ -61,6 +63,8 @@ pub struct ServeConfig {
     pub regions: Vec<Region>,
     /// The store URL.
     pub store: String,
+    /// What a first start creates.
+    pub bootstrap: Bootstrap,
 }
 
 /// The data directory from the flag or environment, else the file, else the default.
@@ -82,6 +86,7 @@ pub fn serve(
     store: Option<String>,
     data_dir: PathBuf,
     file: &FileConfig,
+    bootstrap: Bootstrap,
 ) -> Result<ServeConfig, String> {
     let listen = listen
         .or_else(|| file.listen.clone())
@@ -112,12 +117,21 @@ pub fn serve(
         data_dir,
         regions,
         store,
+        bootstrap,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strongbox_core::model::AccountId;
+
+    fn bootstrap() -> Bootstrap {
+        Bootstrap {
+            account: AccountId::parse("111122223333").unwrap(),
+            fixed_key: None,
+        }
+    }
 
     #[test]
     fn flags_win_over_file_and_file_over_defaults() {
@@ -125,7 +139,7 @@ mod tests {
             "listen = \"127.0.0.1:5000\"\nregion = [\"eu-west-1\", \"us-east-1\"]\nstore = \"sqlite:///tmp/x.db\"",
         )
         .unwrap();
-        let from_file = serve(None, None, None, PathBuf::from("d"), &file).unwrap();
+        let from_file = serve(None, None, None, PathBuf::from("d"), &file, bootstrap()).unwrap();
         assert_eq!(from_file.listen.port(), 5000);
         assert_eq!(from_file.regions.len(), 2);
         assert_eq!(from_file.store, "sqlite:///tmp/x.db");
@@ -135,11 +149,20 @@ mod tests {
             None,
             PathBuf::from("d"),
             &file,
+            bootstrap(),
         )
         .unwrap();
         assert_eq!(flags.listen.port(), 6000);
         assert_eq!(flags.regions[0].as_str(), "ap-south-1");
-        let defaults = serve(None, None, None, PathBuf::from("d"), &FileConfig::default()).unwrap();
+        let defaults = serve(
+            None,
+            None,
+            None,
+            PathBuf::from("d"),
+            &FileConfig::default(),
+            bootstrap(),
+        )
+        .unwrap();
         assert_eq!(defaults.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(defaults.store, "sqlite://d/strongbox.db");
     }
@@ -147,7 +170,17 @@ mod tests {
     #[test]
     fn bad_values_are_explained() {
         let file = FileConfig::default();
-        assert!(serve(Some("nope".into()), None, None, PathBuf::new(), &file).is_err());
+        assert!(
+            serve(
+                Some("nope".into()),
+                None,
+                None,
+                PathBuf::new(),
+                &file,
+                bootstrap()
+            )
+            .is_err()
+        );
         assert!(
             serve(
                 None,

@@ -76,15 +76,29 @@ pub async fn open(data_dir: &Path, store_url: &str, mode: OpenMode) -> Result<Ar
     )))
 }
 
-/// Bootstrap settings read from the environment (DESIGN.md section 1), used only when the data
-/// directory is initialised.
-struct Bootstrap {
-    account: AccountId,
-    fixed_key: Option<(AccessKeyId, SecretBytes)>,
+/// What the first start creates: the account id and, optionally, a known access key (from the
+/// `STRONGBOX_BOOTSTRAP_*` variables, so that CI, containers and tests know the credentials).
+/// Used only when the data directory is initialised.
+pub struct Bootstrap {
+    /// The default account's id.
+    pub account: AccountId,
+    /// A fixed access key id and secret instead of random ones.
+    pub fixed_key: Option<(AccessKeyId, SecretBytes)>,
+}
+
+impl std::fmt::Debug for Bootstrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bootstrap")
+            .field("account", &self.account)
+            .field("fixed_key_id", &self.fixed_key.as_ref().map(|(id, _)| id))
+            .finish()
+    }
 }
 
 impl Bootstrap {
-    fn from_env() -> Result<Self, String> {
+    /// Reads `STRONGBOX_BOOTSTRAP_ACCOUNT_ID`, `STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID` and
+    /// `STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY`.
+    pub fn from_env() -> Result<Self, String> {
         let account = std::env::var("STRONGBOX_BOOTSTRAP_ACCOUNT_ID")
             .unwrap_or_else(|_| DEFAULT_ACCOUNT_ID.to_owned());
         let account = AccountId::parse(&account)
@@ -118,6 +132,7 @@ pub async fn bootstrap(
     kms: &Kms,
     data_dir: &Path,
     region: &Region,
+    settings: Bootstrap,
 ) -> Result<Option<NewAccessKey>, String> {
     if !kms
         .list_accounts()
@@ -127,7 +142,6 @@ pub async fn bootstrap(
     {
         return Ok(None);
     }
-    let settings = Bootstrap::from_env()?;
     let account = kms
         .create_account("default", Some(settings.account))
         .await

@@ -1,0 +1,183 @@
+//! Test harness: a real `strongbox serve` on 127.0.0.1:0 in a temporary data directory, driven
+//! with the official `aws-sdk-kms` client, and stopped by the test.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+pub mod raw;
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kms::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+use strongbox::config::ServeConfig;
+use strongbox::datadir::{self, Bootstrap, OpenMode};
+use strongbox_core::model::{AccessKeyId, AccountId};
+use strongbox_crypto::SecretBytes;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ACCOUNT: &str = "111122223333";
+pub const ACCESS_KEY: &str = "AKIATESTTESTTEST0001";
+pub const SECRET: &str = "test/secret/key/that/is/forty/chars/long";
+pub const REGION: &str = "us-east-1";
+
+/// A running server and its data directory.
+pub struct TestServer {
+    pub endpoint: String,
+    pub address: std::net::SocketAddr,
+    pub data_dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), String>>>,
+}
+
+impl TestServer {
+    /// A server on a fresh data directory serving `us-east-1` and `eu-west-1`.
+    pub async fn start() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("data");
+        let mut server = Self::start_in(&dir).await;
+        server._temp = Some(temp);
+        server
+    }
+
+    /// A server on an existing (or new) data directory.
+    pub async fn start_in(dir: &Path) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let config = ServeConfig {
+            listen: address,
+            data_dir: dir.to_owned(),
+            regions: vec![
+                strongbox_core::model::Region::parse(REGION).unwrap(),
+                strongbox_core::model::Region::parse("eu-west-1").unwrap(),
+            ],
+            store: format!("sqlite://{}", dir.join("strongbox.db").display()),
+            bootstrap: Bootstrap {
+                account: AccountId::parse(ACCOUNT).unwrap(),
+                fixed_key: Some((
+                    AccessKeyId::parse(ACCESS_KEY).unwrap(),
+                    SecretBytes::new(SECRET.as_bytes().to_vec()),
+                )),
+            },
+        };
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(strongbox::app::run(config, listener, async {
+            let _ = signal.await;
+        }));
+        let server = Self {
+            endpoint: format!("http://{address}"),
+            address,
+            data_dir: dir.to_owned(),
+            _temp: None,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        for _ in 0..200 {
+            if let Ok(response) = raw::send(self.address, &raw::get("/health")).await {
+                if response.status == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("server did not become healthy");
+    }
+
+    /// A client with the bootstrap credentials in `us-east-1`.
+    pub fn client(&self) -> Client {
+        self.client_as(ACCESS_KEY, SECRET, REGION)
+    }
+
+    /// A client with the given credentials and Region, without retries so that every error
+    /// reaches the test as it was sent.
+    pub fn client_as(&self, access_key: &str, secret: &str, region: &str) -> Client {
+        let config = aws_sdk_kms::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
+            .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// Creates another tenant with an access key through the admin path (a second handle on the
+    /// data directory, as `strongbox account create` does while the server runs) and returns a
+    /// client for it.
+    pub async fn new_tenant(&self, name: &str) -> (AccountId, Client) {
+        let store = format!("sqlite://{}", self.data_dir.join("strongbox.db").display());
+        let kms = datadir::open(&self.data_dir, &store, OpenMode::MustExist)
+            .await
+            .unwrap();
+        let account = kms.create_account(name, None).await.unwrap();
+        let key = kms
+            .create_access_key(&account.id, "alice", None)
+            .await
+            .unwrap();
+        let secret = String::from_utf8(key.secret.expose().to_vec()).unwrap();
+        kms.store().close().await;
+        let client = self.client_as(key.key.id.as_str(), &secret, REGION);
+        (account.id, client)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The AWS error code of a failed SDK call.
+pub fn code<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<impl std::fmt::Debug, SdkError<E, R>>,
+) -> String {
+    match result {
+        Ok(output) => panic!("expected an error, got {output:?}"),
+        Err(SdkError::ServiceError(error)) => error.err().code().unwrap_or("<no code>").to_owned(),
+        Err(other) => panic!("expected a service error, got {other:?}"),
+    }
+}
+
+/// The AWS error message of a failed SDK call.
+pub fn message<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<impl std::fmt::Debug, SdkError<E, R>>,
+) -> String {
+    match result {
+        Ok(output) => panic!("expected an error, got {output:?}"),
+        Err(SdkError::ServiceError(error)) => error.err().message().unwrap_or("").to_owned(),
+        Err(other) => panic!("expected a service error, got {other:?}"),
+    }
+}
+
+/// Creates a symmetric key and returns its id.
+pub async fn create_key(client: &Client) -> String {
+    client
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_owned()
+}

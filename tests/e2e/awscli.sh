@@ -1,0 +1,638 @@
+#!/usr/bin/env bash
+# End-to-end test: a real `strongbox serve` driven by the real aws CLI, exactly as a user would
+# drive it (the credentials file the server writes, `--endpoint-url`, `--profile strongbox`).
+#
+# Usage:
+#   tests/e2e/awscli.sh                       # target/release/strongbox if built, else debug
+#   STRONGBOX_BIN=/path/to/strongbox tests/e2e/awscli.sh
+#   E2E_KEEP_GOING=1 tests/e2e/awscli.sh      # diagnosis: run every check even after a failure
+#
+# The last line printed is always "N passed, M failed" (CI reads it); the exit status is 0 only
+# when M is 0. By default the script stops at the first failure and prints the server log.
+set -Eeuo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+if [[ -z ${STRONGBOX_BIN:-} ]]; then
+    if [[ -x $REPO_ROOT/target/release/strongbox ]]; then
+        STRONGBOX_BIN=$REPO_ROOT/target/release/strongbox
+    else
+        STRONGBOX_BIN=$REPO_ROOT/target/debug/strongbox
+    fi
+fi
+
+# The bootstrap key is fixed so failures are reproducible; the secret is 40 characters like AWS's.
+readonly ACCESS_KEY_ID=AKIAE2ETESTKEY000001
+readonly SECRET_ACCESS_KEY=e2eSecretAccessKey0123456789abcdefghijkl
+readonly ACCOUNT_A=111122223333
+readonly REGION=us-east-1
+readonly UUID_RE='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+readonly KEY_ARN_PREFIX="arn:aws:kms:$REGION:$ACCOUNT_A:key/"
+readonly CONTEXT=purpose=e2e,tenant=a
+
+PASSED=0
+FAILED=0
+REPORTED=""
+SERVER_PID=""
+ENDPOINT=""
+OUT=""
+ERR_LINE=""
+ERR_CMD=""
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/strongbox-e2e.XXXXXX")
+readonly DATA_DIR=$WORK/data   # `serve` creates it, as on a fresh install
+readonly LOG=$WORK/server.log  # stdout and stderr of every server run, appended
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+
+pass() {
+    PASSED=$((PASSED + 1))
+    printf 'ok    %s\n' "$1"
+}
+
+# fail NAME DETAIL...: records a failed check; stops the run unless E2E_KEEP_GOING is set.
+fail() {
+    FAILED=$((FAILED + 1))
+    printf 'FAIL  %s\n' "$1"
+    shift
+    local line
+    for line in "$@"; do
+        printf '      %s\n' "$line"
+    done
+    if [[ -z ${E2E_KEEP_GOING:-} ]]; then
+        report
+        exit 1
+    fi
+}
+
+# report: the server log when something failed, then the summary line, always last.
+report() {
+    REPORTED=1
+    if ((FAILED > 0)); then
+        echo "--- last 50 lines of the server log ---"
+        tail -n 50 "$LOG" 2>/dev/null || true
+        echo "--- end of server log ---"
+    fi
+    echo "$PASSED passed, $FAILED failed"
+}
+
+# check NAME EXPECTED ACTUAL
+check() {
+    if [[ $2 == "$3" ]]; then
+        pass "$1"
+    else
+        fail "$1" "expected: $2" "actual:   $3"
+    fi
+}
+
+# check_match NAME REGEX ACTUAL: ACTUAL must match the whole extended REGEX.
+check_match() {
+    if [[ $3 =~ ^$2$ ]]; then
+        pass "$1"
+    else
+        fail "$1" "expected to match: ^$2\$" "actual:            $3"
+    fi
+}
+
+# check_files NAME EXPECTED_FILE ACTUAL_FILE: byte-for-byte equality (binary safe).
+check_files() {
+    if cmp -s "$2" "$3"; then
+        pass "$1"
+    else
+        fail "$1" "expected bytes: $(od -An -tx1 "$2" | head -c 120 | tr -s ' \n' ' ')..." \
+            "actual bytes:   $(od -An -tx1 "$3" | head -c 120 | tr -s ' \n' ' ')..."
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Running commands
+
+# run NAME CMD...: CMD must succeed; its stdout is left in $OUT for further checks.
+run() {
+    local name=$1
+    shift
+    if OUT=$("$@" 2>"$WORK/stderr"); then
+        pass "$name"
+    else
+        OUT=""
+        fail "$name" "command failed: $*" "stderr: $(cat "$WORK/stderr")"
+    fi
+}
+
+# expect_error NAME CODE CMD...: CMD must fail with the AWS error CODE, which the aws CLI prints
+# as "An error occurred (CODE) when calling ...".
+expect_error() {
+    local name=$1 code=$2
+    shift 2
+    if "$@" >"$WORK/stdout" 2>"$WORK/stderr"; then
+        fail "$name" "expected $code, but the command succeeded: $*" "stdout: $(cat "$WORK/stdout")"
+    elif grep -qF "($code)" "$WORK/stderr"; then
+        pass "$name"
+    else
+        fail "$name" "expected $code from: $*" "stderr: $(cat "$WORK/stderr")"
+    fi
+}
+
+# kms ARGS...: the aws CLI as tenant A, with the credentials file the server wrote.
+kms() {
+    aws --endpoint-url "$ENDPOINT" --profile strongbox kms "$@"
+}
+
+# kms_as CREDENTIALS_FILE PROFILE ARGS...: the aws CLI as someone else.
+kms_as() {
+    local credentials=$1 profile=$2
+    shift 2
+    AWS_SHARED_CREDENTIALS_FILE=$credentials \
+        aws --endpoint-url "$ENDPOINT" --profile "$profile" kms "$@"
+}
+
+# admin ARGS...: the admin CLI on the live data directory (SQLite WAL allows it).
+admin() {
+    "$STRONGBOX_BIN" "$@" --data-dir "$DATA_DIR"
+}
+
+# b64_to_file BASE64 FILE: the CLI prints blobs base64-encoded in text output.
+b64_to_file() {
+    printf '%s' "$1" | base64 -d >"$2"
+}
+
+byte_count() {
+    wc -c <"$1" | tr -d ' '
+}
+
+# ---------------------------------------------------------------------------------------------
+# The server
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_server: on a fresh free port; waits (about 10 s at most) until GET /health answers.
+start_server() {
+    local port
+    port=$(free_port)
+    ENDPOINT=http://127.0.0.1:$port
+    echo "--- strongbox serve on $ENDPOINT ($(date -u +%FT%TZ))" >>"$LOG"
+    STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID=$ACCESS_KEY_ID \
+        STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY=$SECRET_ACCESS_KEY \
+        "$STRONGBOX_BIN" serve --data-dir "$DATA_DIR" --listen "127.0.0.1:$port" >>"$LOG" 2>&1 &
+    SERVER_PID=$!
+    local attempt health=""
+    for attempt in $(seq 100); do
+        if health=$(curl -fsS --max-time 1 "$ENDPOINT/health" 2>/dev/null); then
+            break
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            break # it exited: no point waiting
+        fi
+        sleep 0.1
+    done
+    check "server answers GET /health (after ${attempt} attempts)" '{"status":"ok"}' "$health"
+}
+
+# stop_server SECONDS: SIGTERM, then SIGKILL if still running after SECONDS. Sets STOP_RC (the
+# exit status; 137 when it had to be killed) and STOP_TOOK.
+stop_server() {
+    local limit=$1 started state tick
+    STOP_RC=0
+    STOP_TOOK=0ms
+    [[ -n $SERVER_PID ]] || return 0
+    started=$(date +%s%N)
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    # bash's `wait` has no timeout: poll until the process is gone or a zombie, then reap it.
+    for ((tick = 0; tick < limit * 10; tick++)); do
+        state=$(ps -o stat= -p "$SERVER_PID" 2>/dev/null) || break
+        [[ $state != Z* ]] || break
+        sleep 0.1
+    done
+    if state=$(ps -o stat= -p "$SERVER_PID" 2>/dev/null) && [[ $state != Z* ]]; then
+        echo "--- strongbox did not stop within ${limit} s of SIGTERM; killing it" >>"$LOG"
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    wait "$SERVER_PID" 2>/dev/null || STOP_RC=$?
+    STOP_TOOK=$((($(date +%s%N) - started) / 1000000))ms
+    SERVER_PID=""
+}
+
+on_exit() {
+    local status=$?
+    if ((status != 0)) && [[ -z $REPORTED ]]; then
+        # Not a failed check but the script itself (set -e): count it as a failure.
+        FAILED=$((FAILED + 1))
+        echo "FAIL  unexpected error (exit status $status) at line $ERR_LINE: $ERR_CMD"
+        report
+    fi
+    stop_server 5
+    rm -rf "$WORK"
+}
+trap on_exit EXIT
+# Remember the first failing command; the trap fires again as the failure unwinds the callers.
+trap '[[ -n $ERR_LINE ]] || { ERR_LINE=$LINENO; ERR_CMD=$BASH_COMMAND; }' ERR
+
+# ---------------------------------------------------------------------------------------------
+# The environment, as a user's would be but without a developer's own AWS or Strongbox settings
+
+setup_environment() {
+    if ! command -v aws >/dev/null 2>&1; then
+        echo "aws CLI not found; installing it with pip"
+        python3 -m pip install --quiet awscli
+    fi
+    echo "using $STRONGBOX_BIN"
+    echo "using $(aws --version 2>&1)"
+    [[ -x $STRONGBOX_BIN ]] || {
+        echo "FAIL  no strongbox binary at $STRONGBOX_BIN (build it or set STRONGBOX_BIN)"
+        FAILED=1
+        report
+        exit 1
+    }
+    unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE \
+        AWS_DEFAULT_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_KMS AWS_CA_BUNDLE AWS_REGION
+    unset STRONGBOX_CONFIG STRONGBOX_STORE STRONGBOX_REGION STRONGBOX_LISTEN STRONGBOX_DATA_DIR \
+        STRONGBOX_BOOTSTRAP_ACCOUNT_ID
+    : >"$WORK/aws-config"
+    export AWS_SHARED_CREDENTIALS_FILE=$DATA_DIR/credentials AWS_DEFAULT_REGION=$REGION
+    export AWS_CONFIG_FILE=$WORK/aws-config AWS_PAGER=""
+    # A 5xx must fail the test, not be retried away by the CLI.
+    export AWS_MAX_ATTEMPTS=1
+    # Logs go to the server log; debug detail helps when a check fails.
+    export STRONGBOX_LOG=${STRONGBOX_LOG:-info}
+}
+
+# ---------------------------------------------------------------------------------------------
+# The checks, in the order a user would meet them
+
+test_first_start() {
+    check "first start writes the credentials file" yes \
+        "$([[ -f $DATA_DIR/credentials ]] && echo yes || echo no)"
+    check "credentials file is private (0600)" 600 "$(stat -c %a "$DATA_DIR/credentials")"
+    check "credentials file carries the bootstrap key" "aws_access_key_id = $ACCESS_KEY_ID" \
+        "$(grep aws_access_key_id "$DATA_DIR/credentials")"
+    check "first start announces the access key" yes \
+        "$(grep -qF "$ACCESS_KEY_ID" "$LOG" && echo yes || echo no)"
+}
+
+test_create_and_describe() {
+    run "create-key with a description and a tag" kms create-key \
+        --description "e2e key one" --tags TagKey=team,TagValue=platform \
+        --query 'KeyMetadata.[KeyId,Arn]' --output text
+    IFS=$'\t' read -r KEY1 KEY1_ARN <<<"$OUT"
+    check_match "create-key returns a UUID key id" "$UUID_RE" "$KEY1"
+    check "create-key returns the key ARN" "$KEY_ARN_PREFIX$KEY1" "$KEY1_ARN"
+
+    run "describe-key" kms describe-key --key-id "$KEY1" --output text --query \
+        'KeyMetadata.[KeyState,KeySpec,KeyUsage,CurrentKeyMaterialId,Arn,AWSAccountId,Description,Enabled]'
+    local state spec usage material arn account description enabled
+    IFS=$'\t' read -r state spec usage material arn account description enabled <<<"$OUT"
+    check "describe-key: KeyState" Enabled "$state"
+    check "describe-key: KeySpec" SYMMETRIC_DEFAULT "$spec"
+    check "describe-key: KeyUsage" ENCRYPT_DECRYPT "$usage"
+    check_match "describe-key: CurrentKeyMaterialId is 64 hex characters" '[0-9a-f]{64}' "$material"
+    check_match "describe-key: Arn" "arn:aws:kms:$REGION:$ACCOUNT_A:key/$UUID_RE" "$arn"
+    check "describe-key: Arn names the key" "$KEY1_ARN" "$arn"
+    check "describe-key: AWSAccountId" "$ACCOUNT_A" "$account"
+    check "describe-key: Description" "e2e key one" "$description"
+    check "describe-key: Enabled" True "$enabled"
+
+    run "describe-key by ARN" kms describe-key --key-id "$KEY1_ARN" \
+        --query KeyMetadata.KeyId --output text
+    check "describe-key by ARN finds the key" "$KEY1" "$OUT"
+
+    run "list-keys" kms list-keys --query "Keys[?KeyId=='$KEY1'].KeyArn | [0]" --output text
+    check "list-keys contains the key" "$KEY1_ARN" "$OUT"
+
+    run "create-key (second key)" kms create-key --description "e2e key two" \
+        --query 'KeyMetadata.[KeyId,Arn]' --output text
+    IFS=$'\t' read -r KEY2 KEY2_ARN <<<"$OUT"
+    check "second key ARN" "$KEY_ARN_PREFIX$KEY2" "$KEY2_ARN"
+}
+
+test_encrypt_decrypt() {
+    # Binary plaintext: NUL, high bytes, a newline and random bytes, so nothing text-only passes.
+    PLAINTEXT=$WORK/plaintext.bin
+    { printf '\x00\x01\xff\xfe\n\r\x7f'; head -c 200 /dev/urandom; printf '\x00'; } >"$PLAINTEXT"
+
+    run "encrypt a binary file with an encryption context" kms encrypt --key-id "$KEY1" \
+        --plaintext "fileb://$PLAINTEXT" --encryption-context "$CONTEXT" \
+        --query '[KeyId,EncryptionAlgorithm,CiphertextBlob]' --output text
+    local key algorithm blob
+    IFS=$'\t' read -r key algorithm blob <<<"$OUT"
+    check "encrypt: KeyId is the key ARN" "$KEY1_ARN" "$key"
+    check "encrypt: EncryptionAlgorithm" SYMMETRIC_DEFAULT "$algorithm"
+    CIPHERTEXT1=$WORK/ciphertext1.bin
+    b64_to_file "$blob" "$CIPHERTEXT1"
+
+    run "decrypt with the same context" kms decrypt --ciphertext-blob "fileb://$CIPHERTEXT1" \
+        --encryption-context "$CONTEXT" --query '[KeyId,Plaintext]' --output text
+    IFS=$'\t' read -r key blob <<<"$OUT"
+    check "decrypt: KeyId is the key ARN" "$KEY1_ARN" "$key"
+    b64_to_file "$blob" "$WORK/decrypted1.bin"
+    check_files "decrypt returns the original bytes" "$PLAINTEXT" "$WORK/decrypted1.bin"
+
+    # The context is part of the authenticated data; order of pairs must not matter.
+    run "decrypt with the context pairs reordered" kms decrypt \
+        --ciphertext-blob "fileb://$CIPHERTEXT1" --encryption-context tenant=a,purpose=e2e \
+        --output text --query Plaintext
+    b64_to_file "$OUT" "$WORK/decrypted1b.bin"
+    check_files "decrypt (reordered context) returns the original bytes" "$PLAINTEXT" \
+        "$WORK/decrypted1b.bin"
+
+    expect_error "decrypt with a wrong context fails" InvalidCiphertextException \
+        kms decrypt --ciphertext-blob "fileb://$CIPHERTEXT1" --encryption-context purpose=e2e,tenant=b
+    expect_error "decrypt without the context fails" InvalidCiphertextException \
+        kms decrypt --ciphertext-blob "fileb://$CIPHERTEXT1"
+    expect_error "decrypt naming the wrong key fails" IncorrectKeyException \
+        kms decrypt --ciphertext-blob "fileb://$CIPHERTEXT1" --encryption-context "$CONTEXT" \
+        --key-id "$KEY2"
+}
+
+test_re_encrypt() {
+    run "re-encrypt to the second key" kms re-encrypt --ciphertext-blob "fileb://$CIPHERTEXT1" \
+        --source-encryption-context "$CONTEXT" --destination-key-id "$KEY2" \
+        --destination-encryption-context purpose=e2e,tenant=a2 \
+        --query '[SourceKeyId,KeyId,CiphertextBlob]' --output text
+    local source destination blob
+    IFS=$'\t' read -r source destination blob <<<"$OUT"
+    check "re-encrypt: SourceKeyId is key one's ARN" "$KEY1_ARN" "$source"
+    check "re-encrypt: KeyId is key two's ARN" "$KEY2_ARN" "$destination"
+    b64_to_file "$blob" "$WORK/ciphertext2.bin"
+
+    run "decrypt the re-encrypted ciphertext" kms decrypt \
+        --ciphertext-blob "fileb://$WORK/ciphertext2.bin" --encryption-context purpose=e2e,tenant=a2 \
+        --query '[KeyId,Plaintext]' --output text
+    IFS=$'\t' read -r destination blob <<<"$OUT"
+    check "decrypt of re-encrypted ciphertext names key two" "$KEY2_ARN" "$destination"
+    b64_to_file "$blob" "$WORK/decrypted2.bin"
+    check_files "re-encrypted ciphertext decrypts to the original bytes" "$PLAINTEXT" \
+        "$WORK/decrypted2.bin"
+}
+
+test_data_keys_and_random() {
+    run "generate-data-key AES_256" kms generate-data-key --key-id "$KEY1" --key-spec AES_256 \
+        --encryption-context "$CONTEXT" --query '[KeyId,Plaintext,CiphertextBlob]' --output text
+    local key plain blob
+    IFS=$'\t' read -r key plain blob <<<"$OUT"
+    check "generate-data-key: KeyId" "$KEY1_ARN" "$key"
+    b64_to_file "$plain" "$WORK/datakey.bin"
+    b64_to_file "$blob" "$WORK/datakey.enc"
+    check "generate-data-key: plaintext is 32 bytes" 32 "$(byte_count "$WORK/datakey.bin")"
+    run "decrypt the data key" kms decrypt --ciphertext-blob "fileb://$WORK/datakey.enc" \
+        --encryption-context "$CONTEXT" --output text --query Plaintext
+    b64_to_file "$OUT" "$WORK/datakey.dec"
+    check_files "decrypted data key equals its plaintext" "$WORK/datakey.bin" "$WORK/datakey.dec"
+
+    run "generate-data-key-without-plaintext 64 bytes" kms generate-data-key-without-plaintext \
+        --key-id "$KEY1" --number-of-bytes 64 --query '[KeyId,Plaintext,CiphertextBlob]' --output text
+    IFS=$'\t' read -r key plain blob <<<"$OUT"
+    check "generate-data-key-without-plaintext: KeyId" "$KEY1_ARN" "$key"
+    check "generate-data-key-without-plaintext: no Plaintext" None "$plain"
+    b64_to_file "$blob" "$WORK/datakey64.enc"
+    run "decrypt the 64-byte data key" kms decrypt --ciphertext-blob "fileb://$WORK/datakey64.enc" \
+        --output text --query Plaintext
+    b64_to_file "$OUT" "$WORK/datakey64.dec"
+    check "the 64-byte data key decrypts to 64 bytes" 64 "$(byte_count "$WORK/datakey64.dec")"
+
+    run "generate-random 32 bytes" kms generate-random --number-of-bytes 32 \
+        --output text --query Plaintext
+    b64_to_file "$OUT" "$WORK/random.bin"
+    check "generate-random: 32 bytes" 32 "$(byte_count "$WORK/random.bin")"
+}
+
+test_aliases() {
+    local alias_arn="arn:aws:kms:$REGION:$ACCOUNT_A:alias/e2e-app"
+    run "create-alias alias/e2e-app" kms create-alias --alias-name alias/e2e-app \
+        --target-key-id "$KEY1"
+    run "encrypt via the alias" kms encrypt --key-id alias/e2e-app \
+        --plaintext "fileb://$PLAINTEXT" --query KeyId --output text
+    check "encrypt via the alias uses key one" "$KEY1_ARN" "$OUT"
+    run "describe-key via the alias" kms describe-key --key-id alias/e2e-app \
+        --query KeyMetadata.KeyId --output text
+    check "describe-key via the alias finds key one" "$KEY1" "$OUT"
+    run "list-aliases --key-id key one" kms list-aliases --key-id "$KEY1" \
+        --query "Aliases[?AliasName=='alias/e2e-app'].[AliasArn,TargetKeyId] | [0]" --output text
+    check "list-aliases shows the alias and its target" "$alias_arn	$KEY1" "$OUT"
+    expect_error "create-alias with an existing name fails" AlreadyExistsException \
+        kms create-alias --alias-name alias/e2e-app --target-key-id "$KEY2"
+
+    run "update-alias to key two" kms update-alias --alias-name alias/e2e-app \
+        --target-key-id "$KEY2"
+    run "encrypt via the updated alias" kms encrypt --key-id alias/e2e-app \
+        --plaintext "fileb://$PLAINTEXT" --query KeyId --output text
+    check "the updated alias points at key two" "$KEY2_ARN" "$OUT"
+    run "list-aliases --key-id key two" kms list-aliases --key-id "$KEY2" \
+        --query "Aliases[].AliasName" --output text
+    check "list-aliases for key two shows the alias" alias/e2e-app "$OUT"
+    run "list-aliases --key-id key one after update" kms list-aliases --key-id "$KEY1" \
+        --query "length(Aliases)" --output text
+    check "key one has no alias after update" 0 "$OUT"
+
+    run "delete-alias" kms delete-alias --alias-name alias/e2e-app
+    run "list-aliases after delete" kms list-aliases \
+        --query "length(Aliases[?AliasName=='alias/e2e-app'])" --output text
+    check "the deleted alias is gone" 0 "$OUT"
+    expect_error "encrypt via the deleted alias fails" NotFoundException \
+        kms encrypt --key-id alias/e2e-app --plaintext "fileb://$PLAINTEXT"
+
+    # Kept to the end, so the restart can show that aliases survive.
+    run "create-alias alias/e2e-durable" kms create-alias --alias-name alias/e2e-durable \
+        --target-key-id "$KEY1"
+}
+
+test_tags() {
+    run "tag-resource" kms tag-resource --key-id "$KEY1" \
+        --tags TagKey=env,TagValue=test TagKey=cost,TagValue=42
+    run "list-resource-tags" kms list-resource-tags --key-id "$KEY1" \
+        --query 'sort_by(Tags, &TagKey)[].[TagKey,TagValue]' --output text
+    check "list-resource-tags shows the create-key tag and the new ones" \
+        "$(printf 'cost\t42\nenv\ttest\nteam\tplatform')" "$OUT"
+    run "untag-resource" kms untag-resource --key-id "$KEY1" --tag-keys env cost
+    run "list-resource-tags after untag" kms list-resource-tags --key-id "$KEY1" \
+        --query 'Tags[].[TagKey,TagValue]' --output text
+    check "only the create-key tag is left" "$(printf 'team\tplatform')" "$OUT"
+}
+
+test_key_states() {
+    run "disable-key" kms disable-key --key-id "$KEY1"
+    run "describe-key after disable" kms describe-key --key-id "$KEY1" \
+        --query 'KeyMetadata.[KeyState,Enabled]' --output text
+    check "disabled key state" "Disabled	False" "$OUT"
+    expect_error "encrypt with a disabled key fails" DisabledException \
+        kms encrypt --key-id "$KEY1" --plaintext "fileb://$PLAINTEXT"
+    run "enable-key" kms enable-key --key-id "$KEY1"
+    run "encrypt after enable-key" kms encrypt --key-id "$KEY1" \
+        --plaintext "fileb://$PLAINTEXT" --query KeyId --output text
+    check "encrypt works again after enable-key" "$KEY1_ARN" "$OUT"
+
+    run "schedule-key-deletion 7 days (key two)" kms schedule-key-deletion --key-id "$KEY2" \
+        --pending-window-in-days 7 --query '[KeyId,KeyState,PendingWindowInDays]' --output text
+    check "schedule-key-deletion output" "$KEY2_ARN	PendingDeletion	7" "$OUT"
+    run "describe-key while pending deletion" kms describe-key --key-id "$KEY2" \
+        --query 'KeyMetadata.[KeyState,DeletionDate]' --output text
+    local state deletion_date
+    IFS=$'\t' read -r state deletion_date <<<"$OUT"
+    check "describe-key: KeyState PendingDeletion" PendingDeletion "$state"
+    check_match "describe-key: DeletionDate is set" '[0-9]{4}-[0-9]{2}-[0-9]{2}T.*' "$deletion_date"
+    # The deletion date is about 7 days out (CLI v1 prints ISO 8601 timestamps).
+    local days
+    days=$(( ($(date -d "$deletion_date" +%s) - $(date +%s) + 43200) / 86400 ))
+    check "DeletionDate is 7 days away" 7 "$days"
+    expect_error "encrypt with a key pending deletion fails" KMSInvalidStateException \
+        kms encrypt --key-id "$KEY2" --plaintext "fileb://$PLAINTEXT"
+    run "cancel-key-deletion" kms cancel-key-deletion --key-id "$KEY2" --query KeyId --output text
+    check "cancel-key-deletion returns the key ARN" "$KEY2_ARN" "$OUT"
+    run "describe-key after cancel" kms describe-key --key-id "$KEY2" \
+        --query 'KeyMetadata.[KeyState,DeletionDate]' --output text
+    check "a cancelled deletion leaves the key Disabled" "Disabled	None" "$OUT"
+
+    run "update-key-description" kms update-key-description --key-id "$KEY1" \
+        --description "e2e key one, renamed"
+    run "describe-key after update-key-description" kms describe-key --key-id "$KEY1" \
+        --query KeyMetadata.Description --output text
+    check "the new description is shown" "e2e key one, renamed" "$OUT"
+
+    local missing=11111111-2222-3333-4444-555555555555
+    expect_error "describe-key of a nonexistent key fails" NotFoundException \
+        kms describe-key --key-id "$missing"
+    expect_error "encrypt with a nonexistent key fails" NotFoundException \
+        kms encrypt --key-id "$missing" --plaintext "fileb://$PLAINTEXT"
+}
+
+test_authentication() {
+    local body status
+    status=$(curl -sS -o "$WORK/unsigned.json" -w '%{http_code}' -X POST "$ENDPOINT/" \
+        -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: TrentService.ListKeys' \
+        --data '{}')
+    body=$(cat "$WORK/unsigned.json")
+    check "unsigned POST: HTTP 400" 400 "$status"
+    check_match "unsigned POST: MissingAuthenticationTokenException" \
+        '.*"__type":"MissingAuthenticationTokenException".*' "$body"
+
+    local credentials=$WORK/bad-credentials
+    cat >"$credentials" <<EOF
+[wrongsecret]
+aws_access_key_id = $ACCESS_KEY_ID
+aws_secret_access_key = ${SECRET_ACCESS_KEY%?}X
+[unknownkey]
+aws_access_key_id = AKIAE2EUNKNOWNKEY001
+aws_secret_access_key = $SECRET_ACCESS_KEY
+EOF
+    expect_error "a wrong secret gives InvalidSignatureException" InvalidSignatureException \
+        kms_as "$credentials" wrongsecret list-keys
+    expect_error "an unknown access key gives UnrecognizedClientException" \
+        UnrecognizedClientException kms_as "$credentials" unknownkey list-keys
+}
+
+test_second_tenant() {
+    run "account create --name tenant-b" admin account create --name tenant-b
+    local account_b=$OUT
+    check_match "account create prints a 12-digit id" '[0-9]{12}' "$account_b"
+
+    run "access-key create --account tenant-b" admin access-key create --account "$account_b"
+    local block=$OUT
+    check_match "access-key create prints a [strongbox] credentials block" \
+        '\[strongbox\].aws_access_key_id = [A-Z0-9_]+.aws_secret_access_key = .+' \
+        "$(tr '\n' '.' <<<"$block")"
+    local akid_b
+    akid_b=$(sed -n 's/^aws_access_key_id = //p' <<<"$block")
+    TENANT_B=$WORK/tenant-b-credentials
+    sed 's/^\[strongbox\]$/[tenantb]/' <<<"$block" >"$TENANT_B"
+
+    run "tenant B: list-keys" kms_as "$TENANT_B" tenantb list-keys \
+        --query 'length(Keys)' --output text
+    check "tenant B sees no keys" 0 "$OUT"
+    expect_error "tenant B: describe-key of A's key by bare id is NotFound" NotFoundException \
+        kms_as "$TENANT_B" tenantb describe-key --key-id "$KEY1"
+    expect_error "tenant B: describe-key of A's key by ARN is AccessDenied" \
+        AccessDeniedException kms_as "$TENANT_B" tenantb describe-key --key-id "$KEY1_ARN"
+    expect_error "tenant B: decrypt of A's ciphertext is AccessDenied" AccessDeniedException \
+        kms_as "$TENANT_B" tenantb decrypt --ciphertext-blob "fileb://$CIPHERTEXT1" \
+        --encryption-context "$CONTEXT"
+    expect_error "tenant B: encrypt with A's key ARN is AccessDenied" AccessDeniedException \
+        kms_as "$TENANT_B" tenantb encrypt --key-id "$KEY1_ARN" --plaintext "fileb://$PLAINTEXT"
+
+    run "access-key list --account tenant-b" admin access-key list --account "$account_b"
+    check "access-key list shows the key" yes \
+        "$(grep -qF "$akid_b" <<<"$OUT" && echo yes || echo no)"
+
+    run "access-key delete" admin access-key delete --account "$account_b" "$akid_b"
+    # The server caches credentials for 5 s, and this delete ran in another process, so poll.
+    local deadline=$((SECONDS + 6)) rejected=no
+    while :; do
+        if ! kms_as "$TENANT_B" tenantb list-keys >/dev/null 2>"$WORK/stderr" &&
+            grep -qF "(UnrecognizedClientException)" "$WORK/stderr"; then
+            rejected=yes
+            break
+        fi
+        ((SECONDS < deadline)) || break
+        sleep 0.5
+    done
+    check "a deleted access key is refused within 6 s (UnrecognizedClientException)" yes \
+        "$rejected"
+    ACCOUNT_B=$account_b
+}
+
+test_graceful_shutdown() {
+    stop_server 10
+    check "SIGTERM: the server exits cleanly within 10 s (took $STOP_TOOK)" 0 "$STOP_RC"
+    check "the server logs that it closed the store" yes \
+        "$(grep -qF 'store closed' "$LOG" && echo yes || echo no)"
+}
+
+test_restart_durability() {
+    local credentials_before
+    credentials_before=$(sha256sum <"$DATA_DIR/credentials")
+    start_server
+    check "a restart does not rewrite the credentials file" "$credentials_before" \
+        "$(sha256sum <"$DATA_DIR/credentials")"
+
+    run "after restart: decrypt an earlier ciphertext" kms decrypt \
+        --ciphertext-blob "fileb://$CIPHERTEXT1" --encryption-context "$CONTEXT" \
+        --output text --query Plaintext
+    b64_to_file "$OUT" "$WORK/decrypted-after-restart.bin"
+    check_files "after restart: the ciphertext decrypts to the original bytes" "$PLAINTEXT" \
+        "$WORK/decrypted-after-restart.bin"
+    run "after restart: list-aliases" kms list-aliases --key-id "$KEY1" \
+        --query 'Aliases[].AliasName' --output text
+    check "after restart: the alias survived" alias/e2e-durable "$OUT"
+    run "after restart: encrypt via the alias" kms encrypt --key-id alias/e2e-durable \
+        --plaintext "fileb://$PLAINTEXT" --query KeyId --output text
+    check "after restart: the alias resolves to key one" "$KEY1_ARN" "$OUT"
+    run "after restart: list-resource-tags" kms list-resource-tags --key-id "$KEY1" \
+        --query 'Tags[].[TagKey,TagValue]' --output text
+    check "after restart: the tags survived" "$(printf 'team\tplatform')" "$OUT"
+    run "after restart: describe-key" kms describe-key --key-id "$KEY1" \
+        --query 'KeyMetadata.[KeyState,Description]' --output text
+    check "after restart: state and description survived" "Enabled	e2e key one, renamed" "$OUT"
+    run "after restart: key two state" kms describe-key --key-id "$KEY2" \
+        --query KeyMetadata.KeyState --output text
+    check "after restart: key two is still Disabled" Disabled "$OUT"
+    run "after restart: account list" admin account list
+    check "after restart: tenant B's account survived" yes \
+        "$(grep -qF "$ACCOUNT_B" <<<"$OUT" && echo yes || echo no)"
+    expect_error "after restart: the deleted access key stays deleted" \
+        UnrecognizedClientException kms_as "$TENANT_B" tenantb list-keys
+}
+
+main() {
+    local started=$SECONDS
+    setup_environment
+    start_server
+    test_first_start
+    test_create_and_describe
+    test_encrypt_decrypt
+    test_re_encrypt
+    test_data_keys_and_random
+    test_aliases
+    test_tags
+    test_key_states
+    test_authentication
+    test_second_tenant
+    test_graceful_shutdown
+    test_restart_durability
+    stop_server 10
+    echo "took $((SECONDS - started)) s"
+    report
+    exit $((FAILED > 0 ? 1 : 0))
+}
+
+main "$@"
