@@ -71,7 +71,7 @@ fail() {
 # report: the server log when something failed, then the summary line, always last.
 report() {
     REPORTED=1
-    if ((FAILED > 0)); then
+    if ((FAILED > 0)) && [[ -s $LOG ]]; then
         echo "--- last 50 lines of the server log ---"
         tail -n 50 "$LOG" 2>/dev/null || true
         echo "--- end of server log ---"
@@ -239,6 +239,7 @@ setup_environment() {
     if ! command -v aws >/dev/null 2>&1; then
         echo "aws CLI not found; installing it with pip"
         python3 -m pip install --quiet awscli
+        hash -r
     fi
     echo "using $STRONGBOX_BIN"
     echo "using $(aws --version 2>&1)"

@@ -187,7 +187,8 @@ mod tests {
                 Some(vec!["US EAST".into()]),
                 None,
                 PathBuf::new(),
-                &file
+                &file,
+                bootstrap()
             )
             .is_err()
         );

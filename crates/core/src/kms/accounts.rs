@@ -131,6 +131,7 @@ impl Kms {
         {
             return Ok(Some(Arc::clone(&cached.credentials)));
         }
+        let epoch = self.cache.credentials.epoch();
         let Some(key) = self.store.access_key(id).await? else {
             self.cache.credentials.remove(id);
             return Ok(None);
@@ -142,12 +143,13 @@ impl Kms {
             .seal
             .unseal(&AccessKey::seal_aad(&key.id), &key.sealed_secret)?;
         let credentials = Arc::new(Credentials { key, secret });
-        self.cache.credentials.insert(
+        self.cache.credentials.insert_unless_changed(
             id.clone(),
             Arc::new(CachedCredential {
                 credentials: Arc::clone(&credentials),
                 loaded_at: now,
             }),
+            epoch,
         );
         Ok(Some(credentials))
     }

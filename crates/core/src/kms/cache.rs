@@ -54,47 +54,83 @@ impl Caches {
 }
 
 /// A map with a size bound behind one lock. Reads take the shared lock only.
+///
+/// A reader that loads a value from the store and then caches it can race with a writer that
+/// changes the value and forgets it: the reader's stale copy would land after the forget and
+/// stay. So every removal bumps an epoch, and [`Bounded::insert_unless_changed`] only caches a
+/// value loaded while the epoch stood still.
 pub(super) struct Bounded<K, V> {
-    map: RwLock<HashMap<K, V>>,
+    map: RwLock<Inner<K, V>>,
     capacity: usize,
+}
+
+struct Inner<K, V> {
+    entries: HashMap<K, V>,
+    epoch: u64,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
     fn new(capacity: usize) -> Self {
         Self {
-            map: RwLock::new(HashMap::new()),
+            map: RwLock::new(Inner {
+                entries: HashMap::new(),
+                epoch: 0,
+            }),
             capacity: capacity.max(1),
         }
     }
 
-    pub(super) fn get(&self, key: &K) -> Option<V> {
-        let map = self
-            .map
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner<K, V>> {
+        self.map
             .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.get(key).cloned()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(super) fn insert(&self, key: K, value: V) {
-        let mut map = self
-            .map
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner<K, V>> {
+        self.map
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if map.len() >= self.capacity && !map.contains_key(&key) {
-            let victim = map.keys().next().cloned();
-            if let Some(victim) = victim {
-                map.remove(&victim);
-            }
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(super) fn get(&self, key: &K) -> Option<V> {
+        self.read().entries.get(key).cloned()
+    }
+
+    /// The current epoch: take it before reading the store, pass it to
+    /// [`Bounded::insert_unless_changed`] after.
+    pub(super) fn epoch(&self) -> u64 {
+        self.read().epoch
+    }
+
+    /// Caches immutable data (key versions) unconditionally.
+    pub(super) fn insert(&self, key: K, value: V) {
+        self.write().insert(self.capacity, key, value);
+    }
+
+    /// Caches a value read from the store unless something was removed since `epoch`.
+    pub(super) fn insert_unless_changed(&self, key: K, value: V, epoch: u64) {
+        let mut map = self.write();
+        if map.epoch == epoch {
+            map.insert(self.capacity, key, value);
         }
-        map.insert(key, value);
     }
 
     pub(super) fn remove(&self, key: &K) {
-        let mut map = self
-            .map
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.remove(key);
+        let mut map = self.write();
+        map.entries.remove(key);
+        map.epoch += 1;
+    }
+}
+
+impl<K: Eq + Hash + Clone, V> Inner<K, V> {
+    fn insert(&mut self, capacity: usize, key: K, value: V) {
+        if self.entries.len() >= capacity && !self.entries.contains_key(&key) {
+            let victim = self.entries.keys().next().cloned();
+            if let Some(victim) = victim {
+                self.entries.remove(&victim);
+            }
+        }
+        self.entries.insert(key, value);
     }
 }
 
@@ -108,9 +144,21 @@ mod tests {
         for i in 0..10 {
             map.insert(i, i);
         }
-        assert_eq!(map.map.read().unwrap().len(), 3);
+        assert_eq!(map.map.read().unwrap().entries.len(), 3);
         assert_eq!(map.get(&9), Some(9));
         map.remove(&9);
         assert_eq!(map.get(&9), None);
+    }
+
+    #[test]
+    fn a_value_read_before_a_removal_is_not_cached() {
+        let map: Bounded<u32, &str> = Bounded::new(10);
+        let before_read = map.epoch();
+        map.remove(&1); // a writer changed key 1 and forgot it while the reader was reading
+        map.insert_unless_changed(1, "stale", before_read);
+        assert_eq!(map.get(&1), None);
+        let fresh = map.epoch();
+        map.insert_unless_changed(1, "fresh", fresh);
+        assert_eq!(map.get(&1), Some("fresh"));
     }
 }

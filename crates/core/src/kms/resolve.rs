@@ -146,6 +146,7 @@ impl Kms {
         if let Some(key) = self.cache.keys.get(&scope) {
             return Ok(Some(key));
         }
+        let epoch = self.cache.keys.epoch();
         let Some(key) = self
             .store
             .key(&principal.account, &principal.region, key_id)
@@ -154,7 +155,9 @@ impl Kms {
             return Ok(None);
         };
         let key = Arc::new(key);
-        self.cache.keys.insert(scope, Arc::clone(&key));
+        self.cache
+            .keys
+            .insert_unless_changed(scope, Arc::clone(&key), epoch);
         Ok(Some(key))
     }
 
@@ -198,6 +201,7 @@ impl Kms {
         if let Some(target) = self.cache.aliases.get(&scope) {
             return Ok(target);
         }
+        let epoch = self.cache.aliases.epoch();
         let alias = self
             .store
             .alias(&principal.account, &principal.region, name)
@@ -208,7 +212,9 @@ impl Kms {
                     name.arn(&principal.region, &principal.account)
                 ))
             })?;
-        self.cache.aliases.insert(scope, alias.target);
+        self.cache
+            .aliases
+            .insert_unless_changed(scope, alias.target, epoch);
         Ok(alias.target)
     }
 

@@ -85,6 +85,12 @@ aws_enum! {
         MlDsa87 = "ML_DSA_87",
         /// Ed25519.
         EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
+        /// ML-KEM-512.
+        MlKem512 = "ML_KEM_512",
+        /// ML-KEM-768.
+        MlKem768 = "ML_KEM_768",
+        /// ML-KEM-1024.
+        MlKem1024 = "ML_KEM_1024",
     }
 }
 
@@ -99,6 +105,8 @@ aws_enum! {
         GenerateVerifyMac = "GENERATE_VERIFY_MAC",
         /// Derive shared secrets.
         KeyAgreement = "KEY_AGREEMENT",
+        /// Encapsulate and decapsulate (ML-KEM).
+        EncapsulateDecapsulate = "ENCAPSULATE_DECAPSULATE",
     }
 }
 
@@ -192,7 +200,7 @@ mod tests {
         assert_eq!(KeySpec::parse("symmetric_default"), None);
         assert_eq!(
             KeyUsage::value_set(),
-            "[SIGN_VERIFY, ENCRYPT_DECRYPT, GENERATE_VERIFY_MAC, KEY_AGREEMENT]"
+            "[SIGN_VERIFY, ENCRYPT_DECRYPT, GENERATE_VERIFY_MAC, KEY_AGREEMENT, ENCAPSULATE_DECAPSULATE]"
         );
     }
 }

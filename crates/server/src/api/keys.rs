@@ -14,6 +14,9 @@ use crate::wire::keys::{
 };
 use crate::wire::{ApiError, ErrorCode};
 
+/// AWS's `PolicyType` length bound.
+const MAX_POLICY_BYTES: usize = 131_072;
+
 pub async fn create_key(
     call: Call<'_>,
     request: CreateKeyRequest,
@@ -39,9 +42,14 @@ pub async fn create_key(
     )?;
     let origin = fields::aws_enum(request.origin, "origin", Origin::parse, Origin::value_set)?;
     if let Some(policy) = &request.policy {
-        let len = policy.chars().count();
-        if !(1..=32_768).contains(&len) {
-            return Err(crate::wire::error::length("policy", 1, 32_768, len));
+        let len = policy.len();
+        if !(1..=MAX_POLICY_BYTES).contains(&len) {
+            return Err(crate::wire::error::length(
+                "policy",
+                1,
+                MAX_POLICY_BYTES,
+                len,
+            ));
         }
     }
     let input = CreateKeyInput {

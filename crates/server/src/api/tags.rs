@@ -3,6 +3,7 @@
 use strongbox_core::{PageRequest, validate};
 
 use super::Call;
+use super::keys::checked_marker;
 use crate::wire::ApiError;
 use crate::wire::error;
 use crate::wire::fields::{self, Tag};
@@ -36,7 +37,9 @@ pub async fn list_resource_tags(
     let key_ref = fields::key_ref(request.key_id, "keyId")?;
     let page = PageRequest {
         limit: fields::limit(request.limit, 50, 50)?,
-        after: fields::marker(request.marker)?,
+        after: checked_marker(fields::marker(request.marker)?, |m| {
+            validate::tag_key(m).is_ok()
+        })?,
     };
     let listed = call
         .kms

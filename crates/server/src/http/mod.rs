@@ -38,7 +38,7 @@ pub struct AppState {
 /// The whole HTTP surface.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/", post(api))
+        .route("/", post(api).fallback(not_found))
         .route("/health", get(health))
         .fallback(not_found)
         .with_state(state)

@@ -81,10 +81,10 @@ impl TestServer {
 
     async fn wait_healthy(&self) {
         for _ in 0..200 {
-            if let Ok(response) = raw::send(self.address, &raw::get("/health")).await {
-                if response.status == 200 {
-                    return;
-                }
+            if let Ok(response) = raw::send(self.address, &raw::get("/health")).await
+                && response.status == 200
+            {
+                return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
