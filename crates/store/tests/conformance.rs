@@ -1,0 +1,419 @@
+//! The store contract, checked against every engine this build has (today: SQLite). Each check
+//! takes a fresh store, so engines are compared on the same behaviour, not the same data.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use strongbox_core::model::{
+    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Key, KeyArn,
+    KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Region, Tags, VersionId,
+};
+use strongbox_core::{PageRequest, SealedKey, Store, StoreErrorKind};
+use strongbox_store::Engine;
+use time::OffsetDateTime;
+
+async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let store = strongbox_store::open(&Engine::parse(&url).unwrap())
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+fn now() -> OffsetDateTime {
+    // Stored at millisecond precision.
+    let millis = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000 * 1_000_000;
+    OffsetDateTime::from_unix_timestamp_nanos(millis).unwrap()
+}
+
+fn account(id: &str) -> Account {
+    Account {
+        id: AccountId::parse(id).unwrap(),
+        name: format!("account {id}"),
+        created_at: now(),
+    }
+}
+
+fn region() -> Region {
+    Region::parse("us-east-1").unwrap()
+}
+
+fn key(account: &Account) -> (Key, KeyVersion) {
+    let version_id = VersionId::generate();
+    let key = Key {
+        arn: KeyArn {
+            region: region(),
+            account: account.id.clone(),
+            key_id: KeyId::generate(),
+        },
+        description: "d".to_owned(),
+        spec: KeySpec::SymmetricDefault,
+        usage: KeyUsage::EncryptDecrypt,
+        origin: Origin::AwsKms,
+        state: KeyState::Enabled,
+        created_at: now(),
+        deletion_date: None,
+        pending_window_days: None,
+        current_version: version_id,
+        tags: Tags::from([("team".to_owned(), "platform".to_owned())]),
+        policy: "{}".to_owned(),
+        revision: 0,
+    };
+    let version = KeyVersion {
+        key_id: key.id(),
+        version_id,
+        sealed: SealedKey::from_bytes(vec![1, 2, 3]),
+        created_at: now(),
+    };
+    (key, version)
+}
+
+async fn with_account(store: &dyn Store, id: &str) -> Account {
+    let account = account(id);
+    store.create_account(&account).await.unwrap();
+    account
+}
+
+#[tokio::test]
+async fn accounts() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let b = with_account(store.as_ref(), "222222222222").await;
+    assert_eq!(store.account(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.list_accounts().await.unwrap(), vec![a.clone(), b]);
+    let error = store.create_account(&a).await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Conflict);
+    assert_eq!(
+        store
+            .account(&AccountId::parse("333333333333").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn access_keys() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let other = with_account(store.as_ref(), "222222222222").await;
+    let access_key = AccessKey {
+        id: AccessKeyId::parse("AKIAAAAAAAAAAAAAAAAA").unwrap(),
+        account: a.id.clone(),
+        user: "alice".to_owned(),
+        sealed_secret: SealedKey::from_bytes(vec![9; 40]),
+        status: AccessKeyStatus::Active,
+        created_at: now(),
+    };
+    store.create_access_key(&access_key).await.unwrap();
+    assert_eq!(
+        store
+            .create_access_key(&access_key)
+            .await
+            .unwrap_err()
+            .kind(),
+        StoreErrorKind::Conflict
+    );
+    assert_eq!(
+        store.access_key(&access_key.id).await.unwrap(),
+        Some(access_key.clone())
+    );
+    assert_eq!(
+        store.list_access_keys(&a.id).await.unwrap(),
+        vec![access_key.clone()]
+    );
+    assert!(store.list_access_keys(&other.id).await.unwrap().is_empty());
+    assert!(
+        !store
+            .delete_access_key(&other.id, &access_key.id)
+            .await
+            .unwrap(),
+        "scoped by account"
+    );
+    assert!(
+        store
+            .delete_access_key(&a.id, &access_key.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.access_key(&access_key.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn keys_round_trip_and_are_scoped() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let b = with_account(store.as_ref(), "222222222222").await;
+    let (key, version) = key(&a);
+    store.create_key(&key, &version).await.unwrap();
+    assert_eq!(
+        store.key(&a.id, &region(), key.id()).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(
+        store.key(&b.id, &region(), key.id()).await.unwrap(),
+        None,
+        "other account"
+    );
+    let west = Region::parse("eu-west-1").unwrap();
+    assert_eq!(
+        store.key(&a.id, &west, key.id()).await.unwrap(),
+        None,
+        "other region"
+    );
+    assert_eq!(
+        store
+            .key_version(&a.id, key.id(), version.version_id)
+            .await
+            .unwrap(),
+        Some(version.clone())
+    );
+    assert_eq!(
+        store
+            .key_version(&b.id, key.id(), version.version_id)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .key_version(&a.id, key.id(), VersionId::generate())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.create_key(&key, &version).await.unwrap_err().kind(),
+        StoreErrorKind::Conflict
+    );
+}
+
+#[tokio::test]
+async fn key_updates_compare_and_swap() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let (key, version) = key(&a);
+    store.create_key(&key, &version).await.unwrap();
+    let mut changed = key.clone();
+    changed.state = KeyState::PendingDeletion;
+    changed.deletion_date = Some(now());
+    changed.pending_window_days = Some(7);
+    changed.description = "changed".to_owned();
+    changed.tags.insert("new".to_owned(), "tag".to_owned());
+    assert_eq!(store.update_key(&changed).await.unwrap(), 1);
+    let stored = store
+        .key(&a.id, &region(), key.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored,
+        Key {
+            revision: 1,
+            ..changed.clone()
+        }
+    );
+    // A writer holding the old revision loses.
+    let stale = store.update_key(&key).await.unwrap_err();
+    assert_eq!(stale.kind(), StoreErrorKind::Conflict);
+    let mut gone = key.clone();
+    gone.arn.key_id = KeyId::generate();
+    assert_eq!(
+        store.update_key(&gone).await.unwrap_err().kind(),
+        StoreErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
+async fn key_lists_page_in_order() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let b = with_account(store.as_ref(), "222222222222").await;
+    let mut ids = Vec::new();
+    for _ in 0..7 {
+        let (key, version) = key(&a);
+        store.create_key(&key, &version).await.unwrap();
+        ids.push(key.id().to_string());
+    }
+    let (foreign, version) = key(&b);
+    store.create_key(&foreign, &version).await.unwrap();
+    ids.sort();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_keys(&a.id, &region(), &PageRequest { limit: 3, after })
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|k| k.id().to_string()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+}
+
+#[tokio::test]
+async fn aliases() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let b = with_account(store.as_ref(), "222222222222").await;
+    let (first, version) = key(&a);
+    store.create_key(&first, &version).await.unwrap();
+    let (second, version) = key(&a);
+    store.create_key(&second, &version).await.unwrap();
+    let alias = |name: &str, account: &Account, target: KeyId| Alias {
+        account: account.id.clone(),
+        region: region(),
+        name: AliasName::parse(name).unwrap(),
+        target,
+        created_at: now(),
+        updated_at: now(),
+    };
+    let one = alias("alias/one", &a, first.id());
+    store.create_alias(&one).await.unwrap();
+    assert_eq!(
+        store.create_alias(&one).await.unwrap_err().kind(),
+        StoreErrorKind::Conflict
+    );
+    store
+        .create_alias(&alias("alias/two", &a, second.id()))
+        .await
+        .unwrap();
+    store
+        .create_alias(&alias("alias/three", &a, first.id()))
+        .await
+        .unwrap();
+    store
+        .create_alias(&alias("alias/one", &b, first.id()))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.alias(&a.id, &region(), &one.name).await.unwrap(),
+        Some(one.clone())
+    );
+    let all = PageRequest {
+        limit: 100,
+        after: None,
+    };
+    let names = |page: strongbox_core::Page<Alias>| {
+        page.items
+            .into_iter()
+            .map(|a| a.name.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(
+            store
+                .list_aliases(&a.id, &region(), None, &all)
+                .await
+                .unwrap()
+        ),
+        ["alias/one", "alias/three", "alias/two"]
+    );
+    assert_eq!(
+        names(
+            store
+                .list_aliases(&a.id, &region(), Some(first.id()), &all)
+                .await
+                .unwrap()
+        ),
+        ["alias/one", "alias/three"]
+    );
+    let page = store
+        .list_aliases(
+            &a.id,
+            &region(),
+            None,
+            &PageRequest {
+                limit: 2,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.next.as_deref(), Some("alias/three"));
+    let rest = store
+        .list_aliases(
+            &a.id,
+            &region(),
+            None,
+            &PageRequest {
+                limit: 2,
+                after: page.next,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(names(rest.clone()), ["alias/two"]);
+    assert_eq!(rest.next, None);
+
+    let moved = Alias {
+        target: second.id(),
+        updated_at: now(),
+        ..one.clone()
+    };
+    store.update_alias(&moved).await.unwrap();
+    assert_eq!(
+        store.alias(&a.id, &region(), &one.name).await.unwrap(),
+        Some(moved)
+    );
+    assert!(
+        store
+            .delete_alias(&a.id, &region(), &one.name)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_alias(&a.id, &region(), &one.name)
+            .await
+            .unwrap()
+    );
+    let missing = store.update_alias(&one).await.unwrap_err();
+    assert_eq!(missing.kind(), StoreErrorKind::NotFound);
+    assert!(
+        store
+            .alias(&b.id, &region(), &one.name)
+            .await
+            .unwrap()
+            .is_some(),
+        "b's alias untouched"
+    );
+}
+
+#[tokio::test]
+async fn writes_are_visible_to_a_second_handle_and_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("shared.db").display());
+    let engine = Engine::parse(&url).unwrap();
+    let first = strongbox_store::open(&engine).await.unwrap();
+    let second = strongbox_store::open(&engine).await.unwrap();
+    let a = with_account(first.as_ref(), "111111111111").await;
+    assert_eq!(second.account(&a.id).await.unwrap(), Some(a.clone()));
+    first.close().await;
+    second.close().await;
+    let reopened = strongbox_store::open(&engine).await.unwrap();
+    assert_eq!(reopened.list_accounts().await.unwrap(), vec![a]);
+    reopened.ping().await.unwrap();
+}
+
+#[test]
+fn engine_urls_are_explained() {
+    assert!(matches!(
+        Engine::parse("sqlite:///tmp/x.db"),
+        Ok(Engine::Sqlite(_))
+    ));
+    for bad in [
+        "sqlite://",
+        "mysql://x",
+        "postgres://localhost/x",
+        "/tmp/x.db",
+    ] {
+        assert!(Engine::parse(bad).is_err(), "{bad}");
+    }
+}
