@@ -35,6 +35,7 @@ pub async fn run(
         regions,
         store,
         bootstrap,
+        body_read_timeout,
     } = config;
     let kms = datadir::open(&data_dir, &store, OpenMode::CreateIfMissing).await?;
     let first_region = regions.first().cloned().ok_or("no region configured")?;
@@ -46,6 +47,7 @@ pub async fn run(
     let state = Arc::new(AppState {
         kms: Arc::clone(&kms),
         regions,
+        body_read_timeout,
     });
     let served = axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown)

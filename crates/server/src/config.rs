@@ -65,6 +65,8 @@ pub struct ServeConfig {
     pub store: String,
     /// What a first start creates.
     pub bootstrap: Bootstrap,
+    /// How long a request body may take to arrive (not a user setting; tests shorten it).
+    pub body_read_timeout: std::time::Duration,
 }
 
 /// The data directory from the flag or environment, else the file, else the default.
@@ -118,6 +120,7 @@ pub fn serve(
         regions,
         store,
         bootstrap,
+        body_read_timeout: crate::http::BODY_READ_TIMEOUT,
     })
 }
 

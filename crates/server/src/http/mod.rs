@@ -22,6 +22,8 @@ use crate::wire::{ApiError, ErrorCode, Operation};
 
 /// Request bodies above this are refused before they are read (DESIGN.md section 1).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A client that stalls mid-body is cut off after this, so it holds no resources forever.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// The content type of every AWS JSON 1.1 response.
 const AMZ_JSON: &str = "application/x-amz-json-1.1";
 /// The header that carries the operation.
@@ -33,6 +35,8 @@ pub struct AppState {
     pub kms: Arc<Kms>,
     /// The Regions this server answers for.
     pub regions: Vec<Region>,
+    /// How long a request body may take to arrive.
+    pub body_read_timeout: std::time::Duration,
 }
 
 /// The whole HTTP surface.
@@ -53,7 +57,7 @@ async fn api(State(state): State<Arc<AppState>>, request: Request) -> Response {
         .get(TARGET)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let result = match read_body(&parts.headers, body).await {
+    let result = match read_body(&parts.headers, body, state.body_read_timeout).await {
         Ok(body) => handle(&state, &parts, operation.as_deref(), &body).await,
         Err(error) => Err(error),
     };
@@ -99,7 +103,11 @@ async fn handle(
 
 /// Reads the body, refusing oversized ones by their `Content-Length` before reading, and
 /// chunked ones as soon as they pass the cap.
-async fn read_body(headers: &http::HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+async fn read_body(
+    headers: &http::HeaderMap,
+    body: Body,
+    timeout: std::time::Duration,
+) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             ErrorCode::RequestEntityTooLarge,
@@ -113,9 +121,16 @@ async fn read_body(headers: &http::HeaderMap, body: Body) -> Result<Bytes, ApiEr
     if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| too_large())
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+        Ok(read) => read.map_err(|_| too_large()),
+        Err(_) => Err(ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "The request body did not arrive within {} seconds",
+                timeout.as_secs_f32()
+            ),
+        )),
+    }
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Response {

@@ -41,6 +41,8 @@ pub enum ErrorCode {
     NotFound,
     /// `RequestEntityTooLargeException`: the body is over the 1 MiB cap.
     RequestEntityTooLarge,
+    /// `RequestTimeoutException`: the body did not arrive in time.
+    RequestTimeout,
     /// `SerializationException`: the body is not the JSON the operation expects.
     Serialization,
     /// `TagException`
@@ -77,6 +79,7 @@ impl ErrorCode {
             ErrorCode::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             ErrorCode::NotFound => "NotFoundException",
             ErrorCode::RequestEntityTooLarge => "RequestEntityTooLargeException",
+            ErrorCode::RequestTimeout => "RequestTimeoutException",
             ErrorCode::Serialization => "SerializationException",
             ErrorCode::Tag => "TagException",
             ErrorCode::UnknownOperation => "UnknownOperationException",
@@ -91,6 +94,7 @@ impl ErrorCode {
         match self {
             ErrorCode::KmsInternal => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             _ => StatusCode::BAD_REQUEST,
         }
     }

@@ -62,6 +62,7 @@ impl TestServer {
                     SecretBytes::new(SECRET.as_bytes().to_vec()),
                 )),
             },
+            body_read_timeout: std::time::Duration::from_secs(2),
         };
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(strongbox::app::run(config, listener, async {
