@@ -10,8 +10,8 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::model::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyId, KeyVersion, Region,
-    VersionId,
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeyVersion,
+    Region, VersionId,
 };
 
 /// A request for one page of a list.
@@ -116,13 +116,14 @@ pub trait Store: Send + Sync {
         region: &Region,
         id: KeyId,
     ) -> Result<Option<Key>, StoreError>;
-    /// The account's keys in the Region, ordered by key id.
+    /// The ARNs of the account's keys in the Region, ordered by key id. Only ids: a page of
+    /// 1000 full keys could be large.
     async fn list_keys(
         &self,
         account: &AccountId,
         region: &Region,
         page: &PageRequest,
-    ) -> Result<Page<Key>, StoreError>;
+    ) -> Result<Page<KeyArn>, StoreError>;
     /// Writes `key` if the stored revision still equals `key.revision`, and returns the new
     /// revision. `Conflict` when another writer got there first, `NotFound` when it is gone.
     async fn update_key(&self, key: &Key) -> Result<i64, StoreError>;
@@ -160,6 +161,11 @@ pub trait Store: Send + Sync {
         target: Option<KeyId>,
         page: &PageRequest,
     ) -> Result<Page<Alias>, StoreError>;
+
+    /// A service-wide value.
+    async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Sets a service-wide value once; `Conflict` when it is already set.
+    async fn insert_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
 
     /// Whether the store answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -35,6 +35,11 @@ pub fn tags(pairs: Vec<(String, String)>) -> Result<Tags, Error> {
                 "Duplicate tag key '{key}' in the request"
             )));
         }
+        if tags.len() > MAX_TAGS_PER_KEY {
+            return Err(Error::Tag(format!(
+                "A key can have at most {MAX_TAGS_PER_KEY} tags"
+            )));
+        }
     }
     Ok(tags)
 }
@@ -140,6 +145,15 @@ mod tests {
         ] {
             assert!(matches!(tags(bad.clone()), Err(Error::Tag(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn at_most_fifty_tags_in_one_request() {
+        let fifty: Vec<_> = (0..50).map(|i| pair(&format!("k{i}"), "")).collect();
+        assert!(tags(fifty.clone()).is_ok());
+        let mut fifty_one = fifty;
+        fifty_one.push(pair("one-more", ""));
+        assert!(matches!(tags(fifty_one), Err(Error::Tag(_))));
     }
 
     #[test]

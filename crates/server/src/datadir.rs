@@ -62,18 +62,39 @@ pub async fn open(data_dir: &Path, store_url: &str, mode: OpenMode) -> Result<Ar
         }
         OpenMode::MustExist => {}
     }
-    let seal: Arc<dyn Seal> =
-        Arc::new(FileSeal::open_or_create(&root_key).map_err(|error| error.to_string())?);
     let engine = Engine::parse(store_url).map_err(|error| error.to_string())?;
     let store = strongbox_store::open(&engine)
         .await
         .map_err(|error| format!("cannot open store {store_url}: {error}"))?;
-    Ok(Arc::new(Kms::new(
+    let sealed = Kms::store_is_sealed(store.as_ref()).await.map_err(detail)?;
+    if sealed && !root_key.exists() {
+        store.close().await;
+        return Err(format!(
+            "{} is missing, but the store {store_url} holds material sealed under a root key: restore the original root.key (a new one would not open anything)",
+            root_key.display()
+        ));
+    }
+    let seal: Arc<dyn Seal> =
+        Arc::new(FileSeal::open_or_create(&root_key).map_err(|error| error.to_string())?);
+    let kms = Arc::new(Kms::new(
         store,
         seal,
         Arc::new(SystemClock),
         KmsConfig::default(),
-    )))
+    ));
+    if let Err(error) = kms.check_root_key().await {
+        kms.store().close().await;
+        return Err(detail(error));
+    }
+    Ok(kms)
+}
+
+/// The full text of an error for the operator (internal details included: this is the CLI).
+fn detail(error: strongbox_core::Error) -> String {
+    match error {
+        strongbox_core::Error::Internal(internal) => internal.detail(),
+        other => other.to_string(),
+    }
 }
 
 /// What the first start creates: the account id and, optionally, a known access key (from the

@@ -110,3 +110,52 @@ async fn everything_acknowledged_survives_a_restart() {
     assert_eq!(client.list_keys().send().await.unwrap().keys().len(), 2);
     server.stop().await;
 }
+
+/// Starts a server on `dir` and returns its start-up error (it must refuse to start).
+async fn refused_start(dir: &std::path::Path) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = common::config(dir, listener.local_addr().unwrap());
+    strongbox::app::run(config, listener, std::future::pending())
+        .await
+        .expect_err("the server must refuse to start")
+}
+
+#[tokio::test]
+async fn a_lost_or_replaced_root_key_is_refused_not_regenerated() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let server = TestServer::start_in(&dir).await;
+    create_key(&server.client()).await;
+    server.stop().await;
+    let root_key = dir.join("root.key");
+    let original = std::fs::read(&root_key).unwrap();
+
+    std::fs::remove_file(&root_key).unwrap();
+    let error = refused_start(&dir).await;
+    assert!(error.contains("root.key is missing"), "{error}");
+    assert!(!root_key.exists(), "no new root key was generated");
+
+    std::fs::write(&root_key, [0x5a; 32]).unwrap();
+    std::fs::set_permissions(
+        &root_key,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let error = refused_start(&dir).await;
+    assert!(error.contains("does not match this store"), "{error}");
+
+    std::fs::write(&root_key, &original).unwrap();
+    let server = TestServer::start_in(&dir).await;
+    assert_eq!(
+        server
+            .client()
+            .list_keys()
+            .send()
+            .await
+            .unwrap()
+            .keys()
+            .len(),
+        1
+    );
+    server.stop().await;
+}

@@ -279,7 +279,8 @@ async fn schedule_and_cancel_deletion() {
     let meta = client.describe_key().key_id(&key).send().await.unwrap();
     let meta = meta.key_metadata().unwrap();
     assert_eq!(meta.key_state(), Some(&KeyState::PendingDeletion));
-    assert_eq!(meta.pending_deletion_window_in_days(), Some(7));
+    // AWS reports the window only for PendingReplicaDeletion (multi-Region replicas).
+    assert_eq!(meta.pending_deletion_window_in_days(), None);
     assert!(meta.deletion_date().is_some());
     let ciphertext = blob.ciphertext_blob().unwrap().clone();
     assert_eq!(

@@ -6,8 +6,10 @@ use sqlx::SqlitePool;
 use strongbox_core::{StoreError, StoreErrorKind};
 
 /// The migrations in order. Never edit one that has shipped: add a new one.
-const SQLITE_MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_initial.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_initial.sql")),
+    (2, include_str!("../migrations/sqlite/0002_meta.sql")),
+];
 
 /// Applies every migration newer than the database's recorded version.
 pub(crate) async fn run(pool: &SqlitePool) -> Result<(), StoreError> {

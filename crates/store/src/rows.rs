@@ -89,14 +89,18 @@ pub(crate) fn tags_json(tags: &Tags) -> String {
     serde_json::to_string(tags).unwrap_or_else(|_| "{}".to_owned())
 }
 
-pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
-    let arn = KeyArn {
+pub(crate) fn key_arn(row: &SqliteRow) -> Result<KeyArn, StoreError> {
+    Ok(KeyArn {
         region: parsed(get(row, "region")?, "region", |v| Region::parse(v).ok())?,
         account: parsed(get(row, "account_id")?, "account id", |v| {
             AccountId::parse(v).ok()
         })?,
         key_id: parsed(get(row, "key_id")?, "key id", KeyId::parse)?,
-    };
+    })
+}
+
+pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
+    let arn = key_arn(row)?;
     let tags: String = get(row, "tags")?;
     let deletion_date: Option<i64> = get(row, "deletion_date")?;
     let window: Option<i64> = get(row, "pending_window_days")?;

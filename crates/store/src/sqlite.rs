@@ -9,8 +9,8 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use strongbox_core::model::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyId, KeyVersion, Region,
-    VersionId,
+    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeyVersion,
+    Region, VersionId,
 };
 use strongbox_core::{Page, PageRequest, Store, StoreError, StoreErrorKind};
 
@@ -189,9 +189,9 @@ impl Store for SqliteStore {
         account: &AccountId,
         region: &Region,
         page: &PageRequest,
-    ) -> Result<Page<Key>, StoreError> {
+    ) -> Result<Page<KeyArn>, StoreError> {
         let found = sqlx::query(
-            "SELECT * FROM keys WHERE account_id = $1 AND region = $2 AND key_id > $3 ORDER BY key_id LIMIT $4",
+            "SELECT account_id, region, key_id FROM keys WHERE account_id = $1 AND region = $2 AND key_id > $3 ORDER BY key_id LIMIT $4",
         )
         .bind(account.as_str())
         .bind(region.as_str())
@@ -200,8 +200,11 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(driver_error)?;
-        let keys = found.iter().map(rows::key).collect::<Result<Vec<_>, _>>()?;
-        Ok(self::page(keys, page.limit, |key| key.id().to_string()))
+        let keys = found
+            .iter()
+            .map(rows::key_arn)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self::page(keys, page.limit, |arn| arn.key_id.to_string()))
     }
 
     async fn update_key(&self, key: &Key) -> Result<i64, StoreError> {
@@ -356,6 +359,24 @@ impl Store for SqliteStore {
         Ok(self::page(aliases, page.limit, |alias| {
             alias.name.as_str().to_owned()
         }))
+    }
+
+    async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(driver_error)
+    }
+
+    async fn insert_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2)")
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(driver_error)?;
+        Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

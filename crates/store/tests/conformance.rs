@@ -247,7 +247,8 @@ async fn key_lists_page_in_order() {
             .await
             .unwrap();
         assert!(page.items.len() <= 3);
-        seen.extend(page.items.iter().map(|k| k.id().to_string()));
+        assert!(page.items.iter().all(|arn| arn.account == a.id));
+        seen.extend(page.items.iter().map(|arn| arn.key_id.to_string()));
         match page.next {
             Some(next) => after = Some(next),
             None => break,
@@ -416,4 +417,17 @@ fn engine_urls_are_explained() {
     ] {
         assert!(Engine::parse(bad).is_err(), "{bad}");
     }
+}
+
+#[tokio::test]
+async fn meta_values_are_set_once() {
+    let (_dir, store) = sqlite().await;
+    assert_eq!(store.meta("check").await.unwrap(), None);
+    store.insert_meta("check", b"one").await.unwrap();
+    let again = store.insert_meta("check", b"two").await.unwrap_err();
+    assert_eq!(again.kind(), StoreErrorKind::Conflict);
+    assert_eq!(
+        store.meta("check").await.unwrap().as_deref(),
+        Some(b"one".as_slice())
+    );
 }

@@ -133,7 +133,8 @@ impl Kms {
         }
         let epoch = self.cache.credentials.epoch();
         let Some(key) = self.store.access_key(id).await? else {
-            self.cache.credentials.remove(id);
+            // Nothing to forget: an expired entry is never served, and bumping the epoch here
+            // would let a flood of unknown ids keep real credentials out of the cache.
             return Ok(None);
         };
         if key.status != AccessKeyStatus::Active {

@@ -16,8 +16,11 @@ use crate::state::{self, StateRule};
 use crate::store::{Page, PageRequest, StoreErrorKind};
 use crate::validate;
 
-/// How many times a read-modify-write retries after losing a compare-and-swap race.
-const CAS_ATTEMPTS: usize = 5;
+/// How many times a read-modify-write retries after losing a compare-and-swap race. The store
+/// serializes writes, so each round has a winner: this bounds the writers racing on one key.
+const CAS_ATTEMPTS: usize = 64;
+/// AWS's limit on key policy documents (32 KB).
+const MAX_POLICY_BYTES: usize = 32 * 1024;
 
 /// What CreateKey asks for, already parsed.
 #[derive(Clone, Debug)]
@@ -127,7 +130,7 @@ impl Kms {
         &self,
         principal: &Principal,
         page: &PageRequest,
-    ) -> Result<Page<Key>, Error> {
+    ) -> Result<Page<KeyArn>, Error> {
         Ok(self
             .store
             .list_keys(&principal.account, &principal.region, page)
@@ -266,6 +269,12 @@ fn supported_usage(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, E
 /// Accepts a policy that is a JSON object with a `Statement`; the policy language itself is
 /// evaluated once key policies are enforced.
 fn checked_policy(policy: String) -> Result<String, Error> {
+    if policy.len() > MAX_POLICY_BYTES {
+        return Err(Error::LimitExceeded(format!(
+            "The key policy is {} bytes; a key policy can be at most {MAX_POLICY_BYTES} bytes",
+            policy.len()
+        )));
+    }
     let parsed: serde_json::Value = serde_json::from_str(&policy).map_err(|error| {
         Error::MalformedPolicyDocument(format!("The key policy is not valid JSON: {error}"))
     })?;

@@ -10,6 +10,7 @@ mod crypto;
 mod data_keys;
 mod keys;
 mod resolve;
+mod root_check;
 mod tags;
 
 use std::sync::Arc;
@@ -37,7 +38,7 @@ pub struct KmsConfig {
 impl Default for KmsConfig {
     fn default() -> Self {
         Self {
-            cache_capacity: 100_000,
+            cache_capacity: 10_000,
             credential_ttl: time::Duration::seconds(5),
         }
     }

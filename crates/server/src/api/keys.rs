@@ -93,9 +93,9 @@ pub async fn list_keys(
         keys: listed
             .items
             .iter()
-            .map(|key| KeyListEntry {
-                key_id: key.id().to_string(),
-                key_arn: key.arn.to_string(),
+            .map(|arn| KeyListEntry {
+                key_id: arn.key_id.to_string(),
+                key_arn: arn.to_string(),
             })
             .collect(),
         truncated: listed.next.is_some(),
@@ -183,7 +183,6 @@ pub fn metadata(key: &Key) -> KeyMetadata {
             .map(|a| a.as_str())
             .collect(),
         multi_region: false,
-        pending_deletion_window_in_days: key.pending_window_days,
         current_key_material_id: key.current_material_id(),
     }
 }

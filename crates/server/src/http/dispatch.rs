@@ -4,6 +4,7 @@ use serde::Serialize;
 use strongbox_core::Kms;
 use strongbox_core::model::Principal;
 
+use super::buffer::SecretBuffer;
 use crate::api::{self, Call};
 use crate::wire::{ApiError, ErrorCode, Operation, parse};
 
@@ -13,7 +14,7 @@ pub async fn dispatch(
     principal: &Principal,
     operation: Operation,
     body: &[u8],
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<SecretBuffer, ApiError> {
     let call = Call { kms, principal };
     match operation {
         Operation::CreateKey => json(api::keys::create_key(call, parse(body)?).await),
@@ -59,18 +60,30 @@ pub async fn dispatch(
     }
 }
 
-fn json<T: Serialize>(result: Result<T, ApiError>) -> Result<Vec<u8>, ApiError> {
+/// Serializes into a zeroizing buffer: responses may carry plaintexts and data keys.
+fn json<T: Serialize>(result: Result<T, ApiError>) -> Result<SecretBuffer, ApiError> {
     let output = result?;
-    serde_json::to_vec(&output).map_err(|error| {
-        tracing::error!(%error, "response serialization failed");
-        ApiError::new(
-            ErrorCode::KmsInternal,
-            "An internal error occurred. Try the request again.",
-        )
-    })
+    let mut buffer = SecretBuffer::with_capacity(RESPONSE_CAPACITY);
+    serde_json::to_writer(&mut buffer, &output)
+        .map(|()| buffer)
+        .map_err(|error| {
+            tracing::error!(%error, "response serialization failed");
+            ApiError::new(
+                ErrorCode::KmsInternal,
+                "An internal error occurred. Try the request again.",
+            )
+        })
 }
 
 /// Operations without output members answer with an empty JSON object.
-fn empty(result: Result<(), ApiError>) -> Result<Vec<u8>, ApiError> {
-    result.map(|()| b"{}".to_vec())
+fn empty(result: Result<(), ApiError>) -> Result<SecretBuffer, ApiError> {
+    result.map(|()| {
+        let mut buffer = SecretBuffer::with_capacity(2);
+        buffer.extend(b"{}");
+        buffer
+    })
 }
+
+/// Room for the largest common response (a 4 KiB plaintext in base64 plus members) so that
+/// most responses never grow their buffer.
+const RESPONSE_CAPACITY: usize = 8 * 1024;

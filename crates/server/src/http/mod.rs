@@ -1,6 +1,7 @@
 //! The HTTP shell: one router, the body cap, request ids, and error rendering, written once.
 
 pub mod auth;
+pub mod buffer;
 pub mod dispatch;
 pub mod error;
 
@@ -14,9 +15,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
+use http_body_util::BodyExt;
 use strongbox_core::Kms;
 use strongbox_core::model::Region;
 use uuid::Uuid;
+
+use self::buffer::SecretBuffer;
 
 use crate::wire::{ApiError, ErrorCode, Operation};
 
@@ -58,7 +62,7 @@ async fn api(State(state): State<Arc<AppState>>, request: Request) -> Response {
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let result = match read_body(&parts.headers, body, state.body_read_timeout).await {
-        Ok(body) => handle(&state, &parts, operation.as_deref(), &body).await,
+        Ok(body) => handle(&state, &parts, operation.as_deref(), body.as_slice()).await,
         Err(error) => Err(error),
     };
     let status = result
@@ -73,8 +77,8 @@ async fn api(State(state): State<Arc<AppState>>, request: Request) -> Response {
         "request"
     );
     let body = match result {
-        Ok(body) => body,
-        Err(error) => error.body().into_bytes(),
+        Ok(body) => body.into_bytes(),
+        Err(error) => Bytes::from(error.body()),
     };
     respond(status, &request_id, body)
 }
@@ -84,7 +88,7 @@ async fn handle(
     parts: &http::request::Parts,
     target: Option<&str>,
     body: &[u8],
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<SecretBuffer, ApiError> {
     let principal = auth::authenticate(&state.kms, &state.regions, parts, body).await?;
     let target = target.ok_or_else(|| {
         ApiError::new(
@@ -101,13 +105,13 @@ async fn handle(
     dispatch::dispatch(&state.kms, &principal, operation, body).await
 }
 
-/// Reads the body, refusing oversized ones by their `Content-Length` before reading, and
-/// chunked ones as soon as they pass the cap.
+/// Reads the body into a zeroizing buffer, refusing oversized ones by their `Content-Length`
+/// before reading, and others as soon as they pass the cap.
 async fn read_body(
     headers: &http::HeaderMap,
     body: Body,
     timeout: std::time::Duration,
-) -> Result<Bytes, ApiError> {
+) -> Result<SecretBuffer, ApiError> {
     let too_large = || {
         ApiError::new(
             ErrorCode::RequestEntityTooLarge,
@@ -117,12 +121,31 @@ async fn read_body(
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
         return Err(too_large());
     }
-    match tokio::time::timeout(timeout, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
-        Ok(read) => read.map_err(|_| too_large()),
+    let collect = async {
+        let mut body = body;
+        let mut buffer = SecretBuffer::with_capacity(declared.unwrap_or(0));
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| {
+                ApiError::new(
+                    ErrorCode::Serialization,
+                    "The request body could not be read",
+                )
+            })?;
+            if let Ok(data) = frame.into_data() {
+                if buffer.len() + data.len() > MAX_BODY_BYTES {
+                    return Err(too_large());
+                }
+                buffer.extend(&data);
+            }
+        }
+        Ok(buffer)
+    };
+    match tokio::time::timeout(timeout, collect).await {
+        Ok(read) => read,
         Err(_) => Err(ApiError::new(
             ErrorCode::RequestTimeout,
             format!(
@@ -136,10 +159,10 @@ async fn read_body(
 async fn health(State(state): State<Arc<AppState>>) -> Response {
     let request_id = Uuid::new_v4().to_string();
     match state.kms.store().ping().await {
-        Ok(()) => respond(StatusCode::OK, &request_id, br#"{"status":"ok"}"#.to_vec()),
+        Ok(()) => respond(StatusCode::OK, &request_id, r#"{"status":"ok"}"#),
         Err(error) => {
             tracing::warn!(%error, "health check: store unreachable");
-            let body = br#"{"status":"unavailable","reason":"store unreachable"}"#.to_vec();
+            let body = r#"{"status":"unavailable","reason":"store unreachable"}"#;
             respond(StatusCode::SERVICE_UNAVAILABLE, &request_id, body)
         }
     }
@@ -153,12 +176,12 @@ async fn not_found() -> Response {
     respond(
         StatusCode::NOT_FOUND,
         &Uuid::new_v4().to_string(),
-        error.body().into_bytes(),
+        error.body(),
     )
 }
 
-fn respond(status: StatusCode, request_id: &str, body: Vec<u8>) -> Response {
-    let mut response = Response::new(Body::from(body));
+fn respond(status: StatusCode, request_id: &str, body: impl Into<Body>) -> Response {
+    let mut response = Response::new(body.into());
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(AMZ_JSON));

@@ -43,8 +43,6 @@ pub struct KeyMetadata {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub encryption_algorithms: Vec<&'static str>,
     pub multi_region: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending_deletion_window_in_days: Option<u32>,
     pub current_key_material_id: String,
 }
 

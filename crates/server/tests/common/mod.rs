@@ -47,23 +47,7 @@ impl TestServer {
     pub async fn start_in(dir: &Path) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let config = ServeConfig {
-            listen: address,
-            data_dir: dir.to_owned(),
-            regions: vec![
-                strongbox_core::model::Region::parse(REGION).unwrap(),
-                strongbox_core::model::Region::parse("eu-west-1").unwrap(),
-            ],
-            store: format!("sqlite://{}", dir.join("strongbox.db").display()),
-            bootstrap: Bootstrap {
-                account: AccountId::parse(ACCOUNT).unwrap(),
-                fixed_key: Some((
-                    AccessKeyId::parse(ACCESS_KEY).unwrap(),
-                    SecretBytes::new(SECRET.as_bytes().to_vec()),
-                )),
-            },
-            body_read_timeout: std::time::Duration::from_secs(2),
-        };
+        let config = config(dir, address);
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(strongbox::app::run(config, listener, async {
             let _ = signal.await;
@@ -145,6 +129,28 @@ impl Drop for TestServer {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+}
+
+/// The configuration tests serve with: two Regions, known bootstrap credentials, a short body
+/// timeout.
+pub fn config(dir: &Path, address: std::net::SocketAddr) -> ServeConfig {
+    ServeConfig {
+        listen: address,
+        data_dir: dir.to_owned(),
+        regions: vec![
+            strongbox_core::model::Region::parse(REGION).unwrap(),
+            strongbox_core::model::Region::parse("eu-west-1").unwrap(),
+        ],
+        store: format!("sqlite://{}", dir.join("strongbox.db").display()),
+        bootstrap: Bootstrap {
+            account: AccountId::parse(ACCOUNT).unwrap(),
+            fixed_key: Some((
+                AccessKeyId::parse(ACCESS_KEY).unwrap(),
+                SecretBytes::new(SECRET.as_bytes().to_vec()),
+            )),
+        },
+        body_read_timeout: std::time::Duration::from_secs(2),
     }
 }
 

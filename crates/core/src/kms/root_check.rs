@@ -1,0 +1,56 @@
+//! The root-key check value: a constant sealed under the root key and kept in the store, so that
+//! a server started with the wrong (or a freshly generated) root key refuses to run instead of
+//! answering every request with an error, and `/health` can prove the root key unseals.
+
+use super::Kms;
+use crate::error::{Error, Internal};
+use crate::seal::SealedKey;
+use crate::store::{Store, StoreErrorKind};
+
+/// The name of the check value in the store's meta table.
+const CHECK_NAME: &str = "root-key-check";
+/// What is sealed. Binding it as AAD too means only this value, under this root key, opens.
+const CHECK_VALUE: &[u8] = b"strongbox/root-key-check/v1";
+
+impl Kms {
+    /// Whether `store` holds a root-key check value, i.e. material sealed under some root key.
+    /// Asked before a seal exists, so that a lost root key is never silently replaced.
+    pub async fn store_is_sealed(store: &dyn Store) -> Result<bool, Error> {
+        Ok(store.meta(CHECK_NAME).await?.is_some())
+    }
+
+    /// Proves the seal's root key is the one the store was initialised with, writing the check
+    /// value on first use.
+    pub async fn check_root_key(&self) -> Result<(), Error> {
+        let stored = match self.store.meta(CHECK_NAME).await? {
+            Some(stored) => stored,
+            None => {
+                let sealed = self.seal.seal(CHECK_VALUE, CHECK_VALUE)?;
+                match self.store.insert_meta(CHECK_NAME, sealed.as_bytes()).await {
+                    Ok(()) => return Ok(()),
+                    // Another process initialised it first: check theirs.
+                    Err(error) if error.kind() == StoreErrorKind::Conflict => {
+                        self.store.meta(CHECK_NAME).await?.ok_or_else(|| {
+                            Internal::new("root key check", "check value vanished")
+                        })?
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
+        let opened = self
+            .seal
+            .unseal(CHECK_VALUE, &SealedKey::from_bytes(stored))
+            .map_err(|_| {
+                Internal::new(
+                    "root key check",
+                    "the root key does not match this store: it was replaced or regenerated; restore the original root key",
+                )
+            })?;
+        if strongbox_crypto::constant_time_eq(opened.expose(), CHECK_VALUE) {
+            Ok(())
+        } else {
+            Err(Internal::new("root key check", "the root-key check value is corrupt").into())
+        }
+    }
+}
