@@ -38,6 +38,7 @@ pub async fn run(
         body_read_timeout,
     } = config;
     let kms = datadir::open(&data_dir, &store, OpenMode::CreateIfMissing).await?;
+    let _lock = datadir::lock_for_serving(&data_dir)?;
     let first_region = regions.first().cloned().ok_or("no region configured")?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     if let Some(key) = datadir::bootstrap(&kms, &data_dir, &first_region, bootstrap).await? {

@@ -24,6 +24,35 @@ pub fn root_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("root.key")
 }
 
+/// Holds the data directory for one `serve` process. Until caches are invalidated across
+/// processes, a second server on the same store would keep serving keys that the first one
+/// disabled; the lock makes that mistake impossible. Admin commands do not take it.
+pub struct ServeLock {
+    _file: fs::File,
+}
+
+/// Takes `<data-dir>/serve.lock`, or explains who holds it.
+pub fn lock_for_serving(data_dir: &Path) -> Result<ServeLock, String> {
+    let path = data_dir.join("serve.lock");
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(ServeLock { _file: file }),
+        Err(fs::TryLockError::WouldBlock) => Err(format!(
+            "another `strongbox serve` is already using {}; one server per data directory",
+            data_dir.display()
+        )),
+        Err(fs::TryLockError::Error(error)) => {
+            Err(format!("cannot lock {}: {error}", path.display()))
+        }
+    }
+}
+
 /// The credentials file inside the data directory.
 pub fn credentials_path(data_dir: &Path) -> PathBuf {
     data_dir.join("credentials")

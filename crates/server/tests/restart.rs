@@ -159,3 +159,15 @@ async fn a_lost_or_replaced_root_key_is_refused_not_regenerated() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn one_server_per_data_directory() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let server = TestServer::start_in(&dir).await;
+    let error = refused_start(&dir).await;
+    assert!(error.contains("already using"), "{error}");
+    server.stop().await;
+    let again = TestServer::start_in(&dir).await;
+    again.stop().await;
+}

@@ -29,6 +29,7 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &str) -> Result<Self, StoreError> {
+        create_private(path)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(driver_error)?
             .create_if_missing(true)
@@ -43,6 +44,25 @@ impl SqliteStore {
             .map_err(driver_error)?;
         crate::migrate::run(&pool).await?;
         Ok(Self { pool })
+    }
+}
+
+/// Creates the database file readable by its owner only (SQLite gives the `-wal` and `-shm`
+/// files the same mode), unless it exists. It holds tenant metadata and sealed blobs.
+fn create_private(path: &str) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(StoreError::new(
+            StoreErrorKind::Unavailable,
+            format!("cannot create {path}: {error}"),
+        )),
     }
 }
 

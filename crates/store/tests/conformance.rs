@@ -401,6 +401,12 @@ async fn writes_are_visible_to_a_second_handle_and_survive_reopening() {
     let reopened = strongbox_store::open(&engine).await.unwrap();
     assert_eq!(reopened.list_accounts().await.unwrap(), vec![a]);
     reopened.ping().await.unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("shared.db"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the database is private to its owner");
 }
 
 #[test]
