@@ -28,6 +28,9 @@ pub enum Error {
     /// `AccessDeniedException`: no policy allows the caller to use the key.
     #[error("{0}")]
     AccessDenied(String),
+    /// `ConflictException`: another operation on the resource is in progress.
+    #[error("{0}")]
+    Conflict(String),
     /// `AlreadyExistsException`.
     #[error("{0}")]
     AlreadyExists(String),

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use crate::model::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeyVersion,
@@ -127,6 +128,24 @@ pub trait Store: Send + Sync {
     /// Writes `key` if the stored revision still equals `key.revision`, and returns the new
     /// revision. `Conflict` when another writer got there first, `NotFound` when it is gone.
     async fn update_key(&self, key: &Key) -> Result<i64, StoreError>;
+    /// Rotates: writes `key` (whose `current_version` names `version`) if the stored revision
+    /// still equals `key.revision`, and adds `version`, in one transaction. Returns the new
+    /// revision; `Conflict` when another writer (or scheduler) got there first.
+    async fn rotate_key(&self, key: &Key, version: &KeyVersion) -> Result<i64, StoreError>;
+    /// Deletes the key with its versions (their sealed material) and aliases, in one
+    /// transaction, if the stored revision still equals `key.revision`; `Conflict` otherwise.
+    async fn delete_key(&self, key: &Key) -> Result<(), StoreError>;
+    /// Keys with scheduled work at `now`, across all accounts (the scheduler is not a tenant):
+    /// an on-demand rotation requested, an automatic rotation due on an enabled key, or a
+    /// deletion date passed. At most `limit`, most overdue first.
+    async fn due_keys(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Key>, StoreError>;
+    /// A key's versions in ordinal order; the marker is the last ordinal returned.
+    async fn list_key_versions(
+        &self,
+        account: &AccountId,
+        key: KeyId,
+        page: &PageRequest,
+    ) -> Result<Page<KeyVersion>, StoreError>;
     /// One version of a key of the account.
     async fn key_version(
         &self,

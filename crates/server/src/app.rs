@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use strongbox_core::kms::NewAccessKey;
 use strongbox_core::model::Region;
+use strongbox_core::{Clock, KmsConfig, ManualClock, SystemClock};
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::config::ServeConfig;
 use crate::datadir::{self, OpenMode};
 use crate::http::{self, AppState};
+use crate::jobs::Scheduler;
 
 /// Runs the server until a shutdown signal.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
@@ -36,23 +39,57 @@ pub async fn run(
         store,
         bootstrap,
         body_read_timeout,
+        scheduler_interval,
+        on_demand_rotation_limit,
+        dev_clock,
     } = config;
-    let kms = datadir::open(&data_dir, &store, OpenMode::CreateIfMissing).await?;
+    let manual_clock = dev_clock.then(|| Arc::new(ManualClock::new()));
+    let clock: Arc<dyn Clock> = match &manual_clock {
+        Some(manual) => Arc::clone(manual) as Arc<dyn Clock>,
+        None => Arc::new(SystemClock),
+    };
+    let kms_config = KmsConfig {
+        on_demand_rotation_limit,
+        ..KmsConfig::default()
+    };
+    let kms = datadir::open_with(
+        &data_dir,
+        &store,
+        OpenMode::CreateIfMissing,
+        clock,
+        kms_config,
+    )
+    .await?;
     let _lock = datadir::lock_for_serving(&data_dir)?;
     let first_region = regions.first().cloned().ok_or("no region configured")?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     if let Some(key) = datadir::bootstrap(&kms, &data_dir, &first_region, bootstrap).await? {
         announce_first_start(&data_dir, address, &key, &first_region);
     }
-    tracing::info!(%address, ?regions, %store, "strongbox is serving");
+    if dev_clock {
+        tracing::warn!(
+            path = http::DEV_CLOCK_PATH,
+            "DEV CLOCK ENABLED: anyone who can reach {address} can move this server's clock forward, rotating and deleting keys early. Never use --dev-clock with real keys."
+        );
+    }
+    tracing::info!(%address, ?regions, %store, ?scheduler_interval, "strongbox is serving");
+    let scheduler = Arc::new(Scheduler::new(Arc::clone(&kms), scheduler_interval));
+    let (stop_scheduler, stopped) = watch::channel(());
+    let scheduler_task = tokio::spawn(Arc::clone(&scheduler).run(stopped));
     let state = Arc::new(AppState {
         kms: Arc::clone(&kms),
         regions,
         body_read_timeout,
+        scheduler,
+        dev_clock: manual_clock,
     });
     let served = axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown)
         .await;
+    let _ = stop_scheduler.send(());
+    if let Err(error) = scheduler_task.await {
+        tracing::warn!(%error, "scheduler task ended abnormally");
+    }
     kms.store().close().await;
     tracing::info!("strongbox stopped; store closed");
     served.map_err(|error| format!("server error: {error}"))

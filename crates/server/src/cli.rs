@@ -54,6 +54,16 @@ pub struct ServeArgs {
     /// Store URL [default: sqlite://<data-dir>/strongbox.db].
     #[arg(long, env = "STRONGBOX_STORE", value_name = "URL")]
     pub store: Option<String>,
+    /// How often scheduled rotations and deletions run: seconds, or 30s, 5m, 1h [default: 60s].
+    #[arg(long, env = "STRONGBOX_SCHEDULER_INTERVAL", value_name = "INTERVAL")]
+    pub scheduler_interval: Option<String>,
+    /// On-demand rotations allowed per key [default: 25, as AWS].
+    #[arg(long, env = "STRONGBOX_ON_DEMAND_ROTATION_LIMIT", value_name = "N")]
+    pub on_demand_rotation_limit: Option<u32>,
+    /// Enable POST /_strongbox/clock, which moves the server's clock forward (for lifecycle
+    /// tests; loopback addresses only).
+    #[arg(long, env = "STRONGBOX_DEV_CLOCK")]
+    pub dev_clock: bool,
 }
 
 /// `account` subcommands.
@@ -107,14 +117,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => {
             let bootstrap = datadir::Bootstrap::from_env()?;
-            let config = config::serve(
-                args.listen,
-                args.region,
-                args.store,
-                data_dir,
-                &file,
-                bootstrap,
-            )?;
+            let flags = config::ServeFlags {
+                listen: args.listen,
+                regions: args.region,
+                store: args.store,
+                scheduler_interval: args.scheduler_interval,
+                on_demand_rotation_limit: args.on_demand_rotation_limit,
+                dev_clock: args.dev_clock,
+            };
+            let config = config::serve(flags, data_dir, &file, bootstrap)?;
             crate::app::serve(config).await
         }
         Command::Account(command) => account(command, &data_dir, &file).await,

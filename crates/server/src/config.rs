@@ -28,6 +28,10 @@ pub struct FileConfig {
     pub region: Option<RegionList>,
     /// `store = "sqlite:///var/lib/strongbox/strongbox.db"`
     pub store: Option<String>,
+    /// `scheduler-interval = "60s"`
+    pub scheduler_interval: Option<String>,
+    /// `on-demand-rotation-limit = 25`
+    pub on_demand_rotation_limit: Option<u32>,
 }
 
 /// One Region or a list of them.
@@ -67,7 +71,35 @@ pub struct ServeConfig {
     pub bootstrap: Bootstrap,
     /// How long a request body may take to arrive (not a user setting; tests shorten it).
     pub body_read_timeout: std::time::Duration,
+    /// How often the lifecycle scheduler runs.
+    pub scheduler_interval: std::time::Duration,
+    /// On-demand rotations allowed per key.
+    pub on_demand_rotation_limit: u32,
+    /// Whether `POST /_strongbox/clock` may move the server's clock.
+    pub dev_clock: bool,
 }
+
+/// The `serve` settings that come from flags or the environment.
+#[derive(Debug, Default)]
+pub struct ServeFlags {
+    /// `--listen`
+    pub listen: Option<String>,
+    /// `--region`
+    pub regions: Option<Vec<String>>,
+    /// `--store`
+    pub store: Option<String>,
+    /// `--scheduler-interval`
+    pub scheduler_interval: Option<String>,
+    /// `--on-demand-rotation-limit`
+    pub on_demand_rotation_limit: Option<u32>,
+    /// `--dev-clock`
+    pub dev_clock: bool,
+}
+
+/// The default scheduler interval.
+pub const DEFAULT_SCHEDULER_INTERVAL: &str = "60s";
+/// AWS's per-key limit on on-demand rotations.
+pub const DEFAULT_ON_DEMAND_ROTATION_LIMIT: u32 = 25;
 
 /// The data directory from the flag or environment, else the file, else the default.
 pub fn data_dir(cli: Option<PathBuf>, file: &FileConfig) -> PathBuf {
@@ -83,20 +115,25 @@ pub fn store_url(cli: Option<String>, file: &FileConfig, data_dir: &Path) -> Str
 
 /// Resolves the serve settings.
 pub fn serve(
-    listen: Option<String>,
-    regions: Option<Vec<String>>,
-    store: Option<String>,
+    flags: ServeFlags,
     data_dir: PathBuf,
     file: &FileConfig,
     bootstrap: Bootstrap,
 ) -> Result<ServeConfig, String> {
-    let listen = listen
+    let listen = flags
+        .listen
         .or_else(|| file.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
     let listen: SocketAddr = listen
         .parse()
         .map_err(|_| format!("listen address '{listen}' is not IP:PORT, e.g. 127.0.0.1:4599"))?;
-    let regions = regions
+    if flags.dev_clock && !listen.ip().is_loopback() {
+        return Err(format!(
+            "--dev-clock lets anyone who can reach the server move its clock; it is allowed only on a loopback address, not {listen}"
+        ));
+    }
+    let regions = flags
+        .regions
         .or_else(|| {
             file.region.as_ref().map(|list| match list {
                 RegionList::One(one) => vec![one.clone()],
@@ -113,7 +150,11 @@ pub fn serve(
     if regions.is_empty() {
         return Err("at least one region must be served".to_owned());
     }
-    let store = store_url(store, file, &data_dir);
+    let interval = flags
+        .scheduler_interval
+        .or_else(|| file.scheduler_interval.clone())
+        .unwrap_or_else(|| DEFAULT_SCHEDULER_INTERVAL.to_owned());
+    let store = store_url(flags.store, file, &data_dir);
     Ok(ServeConfig {
         listen,
         data_dir,
@@ -121,6 +162,12 @@ pub fn serve(
         store,
         bootstrap,
         body_read_timeout: crate::http::BODY_READ_TIMEOUT,
+        scheduler_interval: crate::jobs::parse_interval(&interval)?,
+        on_demand_rotation_limit: flags
+            .on_demand_rotation_limit
+            .or(file.on_demand_rotation_limit)
+            .unwrap_or(DEFAULT_ON_DEMAND_ROTATION_LIMIT),
+        dev_clock: flags.dev_clock,
     })
 }
 
@@ -136,65 +183,85 @@ mod tests {
         }
     }
 
+    fn resolve(flags: ServeFlags, file: &FileConfig) -> Result<ServeConfig, String> {
+        serve(flags, PathBuf::from("d"), file, bootstrap())
+    }
+
     #[test]
     fn flags_win_over_file_and_file_over_defaults() {
         let file: FileConfig = toml::from_str(
-            "listen = \"127.0.0.1:5000\"\nregion = [\"eu-west-1\", \"us-east-1\"]\nstore = \"sqlite:///tmp/x.db\"",
+            "listen = \"127.0.0.1:5000\"\nregion = [\"eu-west-1\", \"us-east-1\"]\nstore = \"sqlite:///tmp/x.db\"\nscheduler-interval = \"5m\"\non-demand-rotation-limit = 3",
         )
         .unwrap();
-        let from_file = serve(None, None, None, PathBuf::from("d"), &file, bootstrap()).unwrap();
+        let from_file = resolve(ServeFlags::default(), &file).unwrap();
         assert_eq!(from_file.listen.port(), 5000);
         assert_eq!(from_file.regions.len(), 2);
         assert_eq!(from_file.store, "sqlite:///tmp/x.db");
-        let flags = serve(
-            Some("127.0.0.1:6000".into()),
-            Some(vec!["ap-south-1".into()]),
-            None,
-            PathBuf::from("d"),
-            &file,
-            bootstrap(),
-        )
-        .unwrap();
-        assert_eq!(flags.listen.port(), 6000);
-        assert_eq!(flags.regions[0].as_str(), "ap-south-1");
-        let defaults = serve(
-            None,
-            None,
-            None,
-            PathBuf::from("d"),
-            &FileConfig::default(),
-            bootstrap(),
-        )
-        .unwrap();
+        assert_eq!(from_file.scheduler_interval.as_secs(), 300);
+        assert_eq!(from_file.on_demand_rotation_limit, 3);
+        let flags = ServeFlags {
+            listen: Some("127.0.0.1:6000".into()),
+            regions: Some(vec!["ap-south-1".into()]),
+            scheduler_interval: Some("1".into()),
+            on_demand_rotation_limit: Some(7),
+            ..ServeFlags::default()
+        };
+        let from_flags = resolve(flags, &file).unwrap();
+        assert_eq!(from_flags.listen.port(), 6000);
+        assert_eq!(from_flags.regions[0].as_str(), "ap-south-1");
+        assert_eq!(from_flags.scheduler_interval.as_secs(), 1);
+        assert_eq!(from_flags.on_demand_rotation_limit, 7);
+        let defaults = resolve(ServeFlags::default(), &FileConfig::default()).unwrap();
         assert_eq!(defaults.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(defaults.store, "sqlite://d/strongbox.db");
+        assert_eq!(defaults.scheduler_interval.as_secs(), 60);
+        assert_eq!(defaults.on_demand_rotation_limit, 25);
+        assert!(!defaults.dev_clock);
     }
 
     #[test]
     fn bad_values_are_explained() {
         let file = FileConfig::default();
-        assert!(
-            serve(
-                Some("nope".into()),
-                None,
-                None,
-                PathBuf::new(),
-                &file,
-                bootstrap()
-            )
-            .is_err()
-        );
-        assert!(
-            serve(
-                None,
-                Some(vec!["US EAST".into()]),
-                None,
-                PathBuf::new(),
-                &file,
-                bootstrap()
-            )
-            .is_err()
-        );
+        let bad = [
+            ServeFlags {
+                listen: Some("nope".into()),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                regions: Some(vec!["US EAST".into()]),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                scheduler_interval: Some("0s".into()),
+                ..ServeFlags::default()
+            },
+        ];
+        for flags in bad {
+            assert!(resolve(flags, &file).is_err());
+        }
         assert!(toml::from_str::<FileConfig>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn the_dev_clock_needs_a_loopback_address() {
+        let file = FileConfig::default();
+        let open = ServeFlags {
+            listen: Some("0.0.0.0:4599".into()),
+            dev_clock: true,
+            ..ServeFlags::default()
+        };
+        assert!(resolve(open, &file).unwrap_err().contains("loopback"));
+        let local = ServeFlags {
+            listen: Some("127.0.0.1:4599".into()),
+            dev_clock: true,
+            ..ServeFlags::default()
+        };
+        assert!(resolve(local, &file).unwrap().dev_clock);
+        let v6 = ServeFlags {
+            listen: Some("[::1]:4599".into()),
+            dev_clock: true,
+            ..ServeFlags::default()
+        };
+        assert!(resolve(v6, &file).is_ok());
     }
 }

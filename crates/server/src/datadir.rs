@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use strongbox_core::kms::NewAccessKey;
 use strongbox_core::model::{AccessKeyId, AccountId, Region};
-use strongbox_core::{Kms, KmsConfig, Seal, SystemClock};
+use strongbox_core::{Clock, Kms, KmsConfig, Seal, SystemClock};
 use strongbox_crypto::SecretBytes;
 use strongbox_seal::FileSeal;
 use strongbox_store::Engine;
@@ -70,6 +70,24 @@ pub enum OpenMode {
 
 /// Opens the seal and the store and wires a [`Kms`] on the wall clock.
 pub async fn open(data_dir: &Path, store_url: &str, mode: OpenMode) -> Result<Arc<Kms>, String> {
+    open_with(
+        data_dir,
+        store_url,
+        mode,
+        Arc::new(SystemClock),
+        KmsConfig::default(),
+    )
+    .await
+}
+
+/// [`open`] with a chosen clock and tunables (`serve`: the dev clock, the rotation limit).
+pub async fn open_with(
+    data_dir: &Path,
+    store_url: &str,
+    mode: OpenMode,
+    clock: Arc<dyn Clock>,
+    config: KmsConfig,
+) -> Result<Arc<Kms>, String> {
     let root_key = root_key_path(data_dir);
     match mode {
         OpenMode::CreateIfMissing => fs::DirBuilder::new()
@@ -105,12 +123,7 @@ pub async fn open(data_dir: &Path, store_url: &str, mode: OpenMode) -> Result<Ar
     }
     let seal: Arc<dyn Seal> =
         Arc::new(FileSeal::open_or_create(&root_key).map_err(|error| error.to_string())?);
-    let kms = Arc::new(Kms::new(
-        store,
-        seal,
-        Arc::new(SystemClock),
-        KmsConfig::default(),
-    ));
+    let kms = Arc::new(Kms::new(store, seal, clock, config));
     if let Err(error) = kms.check_root_key().await {
         kms.store().close().await;
         return Err(detail(error));

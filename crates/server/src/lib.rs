@@ -9,4 +9,5 @@ pub mod cli;
 pub mod config;
 pub mod datadir;
 pub mod http;
+pub mod jobs;
 pub mod wire;

@@ -5,8 +5,9 @@ use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
 use strongbox_core::model::{
-    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Key, KeyArn,
-    KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Region, Tags, VersionId,
+    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, AutoRotation,
+    Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Region, RotationType,
+    Tags, VersionId,
 };
 use strongbox_core::{SealedKey, StoreError, StoreErrorKind};
 
@@ -18,6 +19,11 @@ pub(crate) fn millis(at: OffsetDateTime) -> i64 {
 fn from_millis(value: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000)
         .map_err(|error| corrupt(format!("timestamp {value}: {error}")))
+}
+
+/// A stored non-negative count.
+fn count(value: i64, what: &str) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| corrupt(format!("{what} {value} is out of range")))
 }
 
 pub(crate) fn corrupt(message: impl Into<String>) -> StoreError {
@@ -104,6 +110,17 @@ pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
     let tags: String = get(row, "tags")?;
     let deletion_date: Option<i64> = get(row, "deletion_date")?;
     let window: Option<i64> = get(row, "pending_window_days")?;
+    let period: Option<i64> = get(row, "rotation_period_days")?;
+    let next_rotation: Option<i64> = get(row, "next_rotation_date")?;
+    let rotation = match (period, next_rotation) {
+        (Some(period), Some(next)) => Some(AutoRotation {
+            period_days: count(period, "rotation period")?,
+            next_rotation: from_millis(next)?,
+        }),
+        (None, None) => None,
+        _ => return Err(corrupt("rotation period and date must be set together")),
+    };
+    let on_demand_started: Option<i64> = get(row, "on_demand_started")?;
     Ok(Key {
         arn,
         description: get(row, "description")?,
@@ -117,6 +134,10 @@ pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
             .map(|days| u32::try_from(days).map_err(|_| corrupt(format!("window {days}"))))
             .transpose()?,
         current_version: parsed(get(row, "current_version")?, "version id", VersionId::parse)?,
+        version_count: count(get(row, "version_count")?, "version count")?,
+        rotation,
+        on_demand_rotations: count(get(row, "on_demand_rotations")?, "on-demand rotations")?,
+        on_demand_started: on_demand_started.map(from_millis).transpose()?,
         tags: serde_json::from_str(&tags).map_err(|error| corrupt(format!("tags: {error}")))?,
         policy: get(row, "policy")?,
         revision: get(row, "revision")?,
@@ -127,6 +148,10 @@ pub(crate) fn key_version(row: &SqliteRow) -> Result<KeyVersion, StoreError> {
     Ok(KeyVersion {
         key_id: parsed(get(row, "key_id")?, "key id", KeyId::parse)?,
         version_id: parsed(get(row, "version_id")?, "version id", VersionId::parse)?,
+        ordinal: count(get(row, "ordinal")?, "ordinal")?,
+        rotation: get::<Option<String>>(row, "rotation_type")?
+            .map(|text| parsed(text, "rotation type", RotationType::parse))
+            .transpose()?,
         sealed: SealedKey::from_bytes(get(row, "sealed_material")?),
         created_at: from_millis(get(row, "created_at")?)?,
     })

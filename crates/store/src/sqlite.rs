@@ -13,6 +13,7 @@ use strongbox_core::model::{
     Region, VersionId,
 };
 use strongbox_core::{Page, PageRequest, Store, StoreError, StoreErrorKind};
+use time::OffsetDateTime;
 
 use crate::rows::{self, driver_error, millis};
 
@@ -36,7 +37,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // Deleted rows (destroyed key material) are overwritten in the file, not just unlinked.
+            .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
@@ -163,21 +166,28 @@ impl Store for SqliteStore {
     async fn create_key(&self, key: &Key, version: &KeyVersion) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(driver_error)?;
         sqlx::query(
-            "INSERT INTO keys (account_id, region, key_id, description, key_spec, key_usage, origin, key_state, created_at, deletion_date, pending_window_days, current_version, tags, policy, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0)",
+            "INSERT INTO keys (account_id, region, key_id, key_spec, key_usage, origin, created_at, \
+             description, key_state, deletion_date, pending_window_days, current_version, version_count, \
+             rotation_period_days, next_rotation_date, on_demand_rotations, on_demand_started, tags, policy, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0)",
         )
         .bind(key.arn.account.as_str())
         .bind(key.arn.region.as_str())
         .bind(key.id().to_string())
-        .bind(&key.description)
         .bind(key.spec.as_str())
         .bind(key.usage.as_str())
         .bind(key.origin.as_str())
-        .bind(key.state.as_str())
         .bind(millis(key.created_at))
+        .bind(&key.description)
+        .bind(key.state.as_str())
         .bind(key.deletion_date.map(millis))
         .bind(key.pending_window_days.map(i64::from))
         .bind(key.current_version.to_string())
+        .bind(i64::from(key.version_count))
+        .bind(key.rotation.map(|r| i64::from(r.period_days)))
+        .bind(key.rotation.map(|r| millis(r.next_rotation)))
+        .bind(i64::from(key.on_demand_rotations))
+        .bind(key.on_demand_started.map(millis))
         .bind(rows::tags_json(&key.tags))
         .bind(&key.policy)
         .execute(&mut *tx)
@@ -228,40 +238,97 @@ impl Store for SqliteStore {
     }
 
     async fn update_key(&self, key: &Key) -> Result<i64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE keys SET description = $1, key_state = $2, deletion_date = $3, pending_window_days = $4, current_version = $5, tags = $6, policy = $7, revision = revision + 1 \
-             WHERE account_id = $8 AND region = $9 AND key_id = $10 AND revision = $11",
+        let mut tx = self.pool.begin().await.map_err(driver_error)?;
+        let revision = compare_and_swap(&mut tx, key).await?;
+        tx.commit().await.map_err(driver_error)?;
+        Ok(revision)
+    }
+
+    async fn rotate_key(&self, key: &Key, version: &KeyVersion) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(driver_error)?;
+        let revision = compare_and_swap(&mut tx, key).await?;
+        insert_version(&mut tx, key.arn.account.as_str(), version).await?;
+        tx.commit().await.map_err(driver_error)?;
+        Ok(revision)
+    }
+
+    async fn delete_key(&self, key: &Key) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(driver_error)?;
+        let deleted = sqlx::query(
+            "DELETE FROM keys WHERE account_id = $1 AND region = $2 AND key_id = $3 AND revision = $4",
         )
-        .bind(&key.description)
-        .bind(key.state.as_str())
-        .bind(key.deletion_date.map(millis))
-        .bind(key.pending_window_days.map(i64::from))
-        .bind(key.current_version.to_string())
-        .bind(rows::tags_json(&key.tags))
-        .bind(&key.policy)
         .bind(key.arn.account.as_str())
         .bind(key.arn.region.as_str())
         .bind(key.id().to_string())
         .bind(key.revision)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(driver_error)?;
-        if done.rows_affected() == 1 {
-            return Ok(key.revision + 1);
+        if deleted.rows_affected() != 1 {
+            return Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                format!("key {} changed or was deleted concurrently", key.arn),
+            ));
         }
-        let exists = self
-            .key(&key.arn.account, &key.arn.region, key.id())
-            .await?
-            .is_some();
-        let kind = if exists {
-            StoreErrorKind::Conflict
-        } else {
-            StoreErrorKind::NotFound
+        for statement in [
+            "DELETE FROM key_versions WHERE account_id = $1 AND key_id = $2",
+            "DELETE FROM aliases WHERE account_id = $1 AND target_key_id = $2",
+        ] {
+            sqlx::query(statement)
+                .bind(key.arn.account.as_str())
+                .bind(key.id().to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(driver_error)?;
+        }
+        tx.commit().await.map_err(driver_error)
+    }
+
+    async fn due_keys(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<Key>, StoreError> {
+        // Three indexed arms rather than one OR, so each uses its partial index.
+        let found = sqlx::query(
+            "SELECT * FROM keys WHERE on_demand_started IS NOT NULL AND key_state = 'Enabled' \
+             UNION SELECT * FROM keys WHERE next_rotation_date <= $1 AND key_state = 'Enabled' \
+             UNION SELECT * FROM keys WHERE deletion_date <= $1 AND key_state = 'PendingDeletion' \
+             ORDER BY created_at LIMIT $2",
+        )
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        found.iter().map(rows::key).collect()
+    }
+
+    async fn list_key_versions(
+        &self,
+        account: &AccountId,
+        key: KeyId,
+        page: &PageRequest,
+    ) -> Result<Page<KeyVersion>, StoreError> {
+        let after = match page.after.as_deref() {
+            Some(marker) => marker
+                .parse::<i64>()
+                .map_err(|_| rows::corrupt(format!("version marker '{marker}'")))?,
+            None => -1,
         };
-        Err(StoreError::new(
-            kind,
-            format!("key {} changed or vanished concurrently", key.arn),
-        ))
+        let found = sqlx::query(
+            "SELECT * FROM key_versions WHERE account_id = $1 AND key_id = $2 AND ordinal > $3 ORDER BY ordinal LIMIT $4",
+        )
+        .bind(account.as_str())
+        .bind(key.to_string())
+        .bind(after)
+        .bind(fetch_limit(page))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(driver_error)?;
+        let versions = found
+            .iter()
+            .map(rows::key_version)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self::page(versions, page.limit, |version| {
+            version.ordinal.to_string()
+        }))
     }
 
     async fn key_version(
@@ -412,18 +479,73 @@ impl Store for SqliteStore {
     }
 }
 
+/// Writes the key's mutable fields if the stored revision still equals `key.revision`.
+async fn compare_and_swap(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    key: &Key,
+) -> Result<i64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE keys SET description = $1, key_state = $2, deletion_date = $3, pending_window_days = $4, \
+         current_version = $5, version_count = $6, rotation_period_days = $7, next_rotation_date = $8, \
+         on_demand_rotations = $9, on_demand_started = $10, tags = $11, policy = $12, revision = revision + 1 \
+         WHERE account_id = $13 AND region = $14 AND key_id = $15 AND revision = $16",
+    )
+    .bind(&key.description)
+    .bind(key.state.as_str())
+    .bind(key.deletion_date.map(millis))
+    .bind(key.pending_window_days.map(i64::from))
+    .bind(key.current_version.to_string())
+    .bind(i64::from(key.version_count))
+    .bind(key.rotation.map(|r| i64::from(r.period_days)))
+    .bind(key.rotation.map(|r| millis(r.next_rotation)))
+    .bind(i64::from(key.on_demand_rotations))
+    .bind(key.on_demand_started.map(millis))
+    .bind(rows::tags_json(&key.tags))
+    .bind(&key.policy)
+    .bind(key.arn.account.as_str())
+    .bind(key.arn.region.as_str())
+    .bind(key.id().to_string())
+    .bind(key.revision)
+    .execute(&mut **tx)
+    .await
+    .map_err(driver_error)?;
+    if done.rows_affected() == 1 {
+        return Ok(key.revision + 1);
+    }
+    let exists =
+        sqlx::query("SELECT 1 FROM keys WHERE account_id = $1 AND region = $2 AND key_id = $3")
+            .bind(key.arn.account.as_str())
+            .bind(key.arn.region.as_str())
+            .bind(key.id().to_string())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(driver_error)?
+            .is_some();
+    let kind = if exists {
+        StoreErrorKind::Conflict
+    } else {
+        StoreErrorKind::NotFound
+    };
+    Err(StoreError::new(
+        kind,
+        format!("key {} changed or vanished concurrently", key.arn),
+    ))
+}
+
 async fn insert_version(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     account: &str,
     version: &KeyVersion,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO key_versions (account_id, key_id, version_id, sealed_material, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO key_versions (account_id, key_id, version_id, ordinal, sealed_material, rotation_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(account)
     .bind(version.key_id.to_string())
     .bind(version.version_id.to_string())
+    .bind(i64::from(version.ordinal))
     .bind(version.sealed.as_bytes())
+    .bind(version.rotation.map(|r| r.as_str()))
     .bind(millis(version.created_at))
     .execute(&mut **tx)
     .await

@@ -56,6 +56,10 @@ fn key(account: &Account) -> (Key, KeyVersion) {
         deletion_date: None,
         pending_window_days: None,
         current_version: version_id,
+        version_count: 1,
+        rotation: None,
+        on_demand_rotations: 0,
+        on_demand_started: None,
         tags: Tags::from([("team".to_owned(), "platform".to_owned())]),
         policy: "{}".to_owned(),
         revision: 0,
@@ -63,6 +67,8 @@ fn key(account: &Account) -> (Key, KeyVersion) {
     let version = KeyVersion {
         key_id: key.id(),
         version_id,
+        ordinal: 0,
+        rotation: None,
         sealed: SealedKey::from_bytes(vec![1, 2, 3]),
         created_at: now(),
     };

@@ -115,6 +115,13 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
         }
     }
 
+    /// Removes every entry matching `predicate`.
+    pub(super) fn remove_where(&self, predicate: impl Fn(&K, &V) -> bool) {
+        let mut map = self.write();
+        map.entries.retain(|key, value| !predicate(key, value));
+        map.epoch += 1;
+    }
+
     pub(super) fn remove(&self, key: &K) {
         let mut map = self.write();
         map.entries.remove(key);

@@ -98,6 +98,10 @@ impl Kms {
             deletion_date: None,
             pending_window_days: None,
             current_version: version_id,
+            version_count: 1,
+            rotation: None,
+            on_demand_rotations: 0,
+            on_demand_started: None,
             tags: input.tags,
             policy,
             revision: 0,
@@ -105,6 +109,8 @@ impl Kms {
         let version = KeyVersion {
             key_id: key.id(),
             version_id,
+            ordinal: 0,
+            rotation: None,
             sealed,
             created_at: now,
         };

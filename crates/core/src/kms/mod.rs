@@ -9,8 +9,10 @@ mod cache;
 mod crypto;
 mod data_keys;
 mod keys;
+mod lifecycle;
 mod resolve;
 mod root_check;
+mod rotation;
 mod tags;
 
 use std::sync::Arc;
@@ -23,7 +25,11 @@ pub use accounts::{Credentials, NewAccessKey};
 pub use crypto::{DecryptOutput, EncryptOutput, ReEncryptInput, ReEncryptOutput};
 pub use data_keys::{DataKeyOutput, DataKeySize, MAX_DATA_KEY_BYTES};
 pub use keys::{CreateKeyInput, ScheduledDeletion};
+pub use lifecycle::DueWork;
 pub use resolve::KeyRef;
+pub use rotation::{
+    DEFAULT_ROTATION_PERIOD_DAYS, ROTATION_PERIOD_DAYS, RotationStatus, VersionFilter,
+};
 
 /// Tunables of the KMS core.
 #[derive(Clone, Debug)]
@@ -33,6 +39,8 @@ pub struct KmsConfig {
     /// How long an unsealed access-key secret is trusted before it is read again, so that a
     /// key deleted by the admin CLI in another process stops working within this time.
     pub credential_ttl: time::Duration,
+    /// On-demand rotations allowed per key (AWS: 25).
+    pub on_demand_rotation_limit: u32,
 }
 
 impl Default for KmsConfig {
@@ -40,6 +48,7 @@ impl Default for KmsConfig {
         Self {
             cache_capacity: 10_000,
             credential_ttl: time::Duration::seconds(5),
+            on_demand_rotation_limit: 25,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use crate::model::ids::{KeyArn, KeyId, VersionId};
-use crate::model::spec::{KeySpec, KeyState, KeyUsage, Origin};
+use crate::model::spec::{KeySpec, KeyState, KeyUsage, Origin, RotationType};
 use crate::seal::SealedKey;
 
 /// Tags on a key: tag key to tag value. AWS tag keys are unique per resource.
@@ -34,6 +34,14 @@ pub struct Key {
     pub pending_window_days: Option<u32>,
     /// The version that encrypts; every version decrypts.
     pub current_version: VersionId,
+    /// How many versions the key has (the next version's ordinal).
+    pub version_count: u32,
+    /// Automatic rotation, when enabled.
+    pub rotation: Option<AutoRotation>,
+    /// How many on-demand rotations were requested (AWS allows 25 per key).
+    pub on_demand_rotations: u32,
+    /// When an on-demand rotation was requested that the scheduler has not yet performed.
+    pub on_demand_started: Option<OffsetDateTime>,
     /// The key's tags.
     pub tags: Tags,
     /// The key policy document (JSON text).
@@ -59,6 +67,15 @@ impl Key {
     }
 }
 
+/// An automatic rotation schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutoRotation {
+    /// Days between rotations (90 to 2560).
+    pub period_days: u32,
+    /// When the next automatic rotation is due.
+    pub next_rotation: OffsetDateTime,
+}
+
 /// One version of a key's material, sealed under the root key with the key ARN and version id
 /// as AAD (see [`KeyVersion::seal_aad`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +84,10 @@ pub struct KeyVersion {
     pub key_id: KeyId,
     /// The version id, carried in every ciphertext it makes.
     pub version_id: VersionId,
+    /// The version's position: 0 for the first material, then one more per rotation.
+    pub ordinal: u32,
+    /// How the version was made; `None` for the key's first material.
+    pub rotation: Option<RotationType>,
     /// The sealed material.
     pub sealed: SealedKey,
     /// When the version was made.

@@ -10,6 +10,8 @@ pub mod spec;
 pub use account::{AccessKey, AccessKeyStatus, Account};
 pub use alias::Alias;
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, Region, VersionId};
-pub use key::{Key, KeyVersion, Tags};
+pub use key::{AutoRotation, Key, KeyVersion, Tags};
 pub use principal::Principal;
-pub use spec::{EncryptionAlgorithm, KeyManager, KeySpec, KeyState, KeyUsage, Origin};
+pub use spec::{
+    EncryptionAlgorithm, KeyManager, KeySpec, KeyState, KeyUsage, Origin, RotationType,
+};

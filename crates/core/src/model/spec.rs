@@ -162,6 +162,16 @@ aws_enum! {
 }
 
 aws_enum! {
+    /// How a key version came to be (`RotationType`).
+    RotationType {
+        /// By the schedule of automatic rotation.
+        Automatic = "AUTOMATIC",
+        /// By RotateKeyOnDemand.
+        OnDemand = "ON_DEMAND",
+    }
+}
+
+aws_enum! {
     /// Who manages a key (`KeyManager`).
     KeyManager {
         /// Managed by AWS (aliases under `alias/aws/`).

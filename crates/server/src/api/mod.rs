@@ -4,11 +4,13 @@
 pub mod aliases;
 pub mod crypto;
 pub mod keys;
+pub mod rotation;
 pub mod tags;
 
 use strongbox_core::Kms;
 use strongbox_core::model::Principal;
 
+use crate::jobs::Scheduler;
 use crate::wire::{ApiError, ErrorCode};
 
 /// What every handler receives.
@@ -17,6 +19,8 @@ pub struct Call<'a> {
     pub kms: &'a Kms,
     /// The authenticated caller.
     pub principal: &'a Principal,
+    /// The lifecycle scheduler, woken when work is requested.
+    pub scheduler: &'a Scheduler,
 }
 
 /// AWS's answer to a request with `DryRun` set that would have succeeded. The operation runs

@@ -6,16 +6,22 @@ use strongbox_core::model::Principal;
 
 use super::buffer::SecretBuffer;
 use crate::api::{self, Call};
+use crate::jobs::Scheduler;
 use crate::wire::{ApiError, ErrorCode, Operation, parse};
 
 /// Runs `operation` and returns the JSON response body.
 pub async fn dispatch(
     kms: &Kms,
+    scheduler: &Scheduler,
     principal: &Principal,
     operation: Operation,
     body: &[u8],
 ) -> Result<SecretBuffer, ApiError> {
-    let call = Call { kms, principal };
+    let call = Call {
+        kms,
+        principal,
+        scheduler,
+    };
     match operation {
         Operation::CreateKey => json(api::keys::create_key(call, parse(body)?).await),
         Operation::DescribeKey => json(api::keys::describe_key(call, parse(body)?).await),
@@ -47,6 +53,21 @@ pub async fn dispatch(
         Operation::ListAliases => json(api::aliases::list_aliases(call, parse(body)?).await),
         Operation::TagResource => empty(api::tags::tag_resource(call, parse(body)?).await),
         Operation::UntagResource => empty(api::tags::untag_resource(call, parse(body)?).await),
+        Operation::EnableKeyRotation => {
+            empty(api::rotation::enable_key_rotation(call, parse(body)?).await)
+        }
+        Operation::DisableKeyRotation => {
+            empty(api::rotation::disable_key_rotation(call, parse(body)?).await)
+        }
+        Operation::GetKeyRotationStatus => {
+            json(api::rotation::get_key_rotation_status(call, parse(body)?).await)
+        }
+        Operation::RotateKeyOnDemand => {
+            json(api::rotation::rotate_key_on_demand(call, parse(body)?).await)
+        }
+        Operation::ListKeyRotations => {
+            json(api::rotation::list_key_rotations(call, parse(body)?).await)
+        }
         Operation::ListResourceTags => {
             json(api::tags::list_resource_tags(call, parse(body)?).await)
         }

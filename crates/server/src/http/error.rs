@@ -14,6 +14,7 @@ impl From<Error> for ApiError {
             Error::IncorrectKey(_) => ErrorCode::IncorrectKey,
             Error::AccessDenied(_) => ErrorCode::AccessDenied,
             Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            Error::Conflict(_) => ErrorCode::Conflict,
             Error::LimitExceeded(_) => ErrorCode::LimitExceeded,
             Error::Validation(_) => ErrorCode::Validation,
             Error::InvalidMarker(_) => ErrorCode::InvalidMarker,

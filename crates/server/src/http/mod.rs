@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod buffer;
+pub mod dev_clock;
 pub mod dispatch;
 pub mod error;
 
@@ -16,12 +17,13 @@ use axum::routing::{get, post};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 use http_body_util::BodyExt;
-use strongbox_core::Kms;
 use strongbox_core::model::Region;
+use strongbox_core::{Kms, ManualClock};
 use uuid::Uuid;
 
 use self::buffer::SecretBuffer;
 
+use crate::jobs::Scheduler;
 use crate::wire::{ApiError, ErrorCode, Operation};
 
 /// Request bodies above this are refused before they are read (DESIGN.md section 1).
@@ -30,6 +32,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// The content type of every AWS JSON 1.1 response.
 const AMZ_JSON: &str = "application/x-amz-json-1.1";
+/// The dev clock's path; it answers 404 unless `--dev-clock` is on.
+pub const DEV_CLOCK_PATH: &str = "/_strongbox/clock";
 /// The header that carries the operation.
 const TARGET: &str = "x-amz-target";
 
@@ -41,6 +45,10 @@ pub struct AppState {
     pub regions: Vec<Region>,
     /// How long a request body may take to arrive.
     pub body_read_timeout: std::time::Duration,
+    /// The lifecycle scheduler.
+    pub scheduler: Arc<Scheduler>,
+    /// The controllable clock, when `--dev-clock` is on.
+    pub dev_clock: Option<Arc<ManualClock>>,
 }
 
 /// The whole HTTP surface.
@@ -48,6 +56,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", post(api).fallback(not_found))
         .route("/health", get(health))
+        .route(DEV_CLOCK_PATH, post(dev_clock::advance).fallback(not_found))
         .fallback(not_found)
         .with_state(state)
 }
@@ -102,7 +111,7 @@ async fn handle(
             format!("Unknown operation {target}"),
         )
     })?;
-    dispatch::dispatch(&state.kms, &principal, operation, body).await
+    dispatch::dispatch(&state.kms, &state.scheduler, &principal, operation, body).await
 }
 
 /// Reads the body into a zeroizing buffer, refusing oversized ones by their `Content-Length`
@@ -168,7 +177,8 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn not_found() -> Response {
+/// The 404 answer for every path outside the API.
+pub(crate) async fn not_found() -> Response {
     let error = ApiError::new(
         ErrorCode::UnknownOperation,
         "Not found: the KMS API is POST / with X-Amz-Target; health is GET /health",
@@ -180,7 +190,7 @@ async fn not_found() -> Response {
     )
 }
 
-fn respond(status: StatusCode, request_id: &str, body: impl Into<Body>) -> Response {
+pub(crate) fn respond(status: StatusCode, request_id: &str, body: impl Into<Body>) -> Response {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -9,6 +9,8 @@ pub enum ErrorCode {
     AccessDenied,
     /// `AlreadyExistsException`
     AlreadyExists,
+    /// `ConflictException`
+    Conflict,
     /// `DisabledException`
     Disabled,
     /// `DryRunOperationException`: the request would have succeeded.
@@ -63,6 +65,7 @@ impl ErrorCode {
         match self {
             ErrorCode::AccessDenied => "AccessDeniedException",
             ErrorCode::AlreadyExists => "AlreadyExistsException",
+            ErrorCode::Conflict => "ConflictException",
             ErrorCode::Disabled => "DisabledException",
             ErrorCode::DryRunOperation => "DryRunOperationException",
             ErrorCode::IncompleteSignature => "IncompleteSignatureException",

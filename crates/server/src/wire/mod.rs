@@ -8,6 +8,7 @@ pub mod error;
 pub mod fields;
 pub mod keys;
 pub mod operation;
+pub mod rotation;
 pub mod tags;
 
 pub use error::{ApiError, ErrorCode};

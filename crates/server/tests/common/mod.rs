@@ -12,6 +12,7 @@ use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 use strongbox::config::ServeConfig;
 use strongbox::datadir::{self, Bootstrap, OpenMode};
+use strongbox::http::DEV_CLOCK_PATH;
 use strongbox_core::model::{AccessKeyId, AccountId};
 use strongbox_crypto::SecretBytes;
 use tokio::net::TcpListener;
@@ -43,11 +44,26 @@ impl TestServer {
         server
     }
 
+    /// A server on a fresh data directory with adjusted settings.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServeConfig)) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("data");
+        let mut server = Self::start_configured(&dir, adjust).await;
+        server._temp = Some(temp);
+        server
+    }
+
     /// A server on an existing (or new) data directory.
     pub async fn start_in(dir: &Path) -> Self {
+        Self::start_configured(dir, |_| {}).await
+    }
+
+    /// A server on an existing (or new) data directory with adjusted settings.
+    pub async fn start_configured(dir: &Path, adjust: impl FnOnce(&mut ServeConfig)) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let config = config(dir, address);
+        let mut config = config(dir, address);
+        adjust(&mut config);
         let (shutdown, signal) = oneshot::channel::<()>();
         let task = tokio::spawn(strongbox::app::run(config, listener, async {
             let _ = signal.await;
@@ -94,14 +110,35 @@ impl TestServer {
         Client::from_conf(config)
     }
 
+    /// A second handle on the data directory, as the admin CLI opens it.
+    pub async fn admin_kms(&self) -> std::sync::Arc<strongbox_core::Kms> {
+        let store = format!("sqlite://{}", self.data_dir.join("strongbox.db").display());
+        datadir::open(&self.data_dir, &store, OpenMode::MustExist)
+            .await
+            .unwrap()
+    }
+
+    /// Moves the dev clock forward (the server must run with `dev_clock`) and returns the
+    /// response body.
+    pub async fn advance_clock(&self, seconds: i64) -> serde_json::Value {
+        let body = format!("{{\"AdvanceSeconds\": {seconds}}}");
+        let headers = [("host".to_owned(), "127.0.0.1".to_owned())];
+        let request = raw::post_to(DEV_CLOCK_PATH, &headers, body.as_bytes());
+        let response = raw::send(self.address, &request).await.unwrap();
+        assert_eq!(
+            response.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        response.json()
+    }
+
     /// Creates another tenant with an access key through the admin path (a second handle on the
     /// data directory, as `strongbox account create` does while the server runs) and returns a
     /// client for it.
     pub async fn new_tenant(&self, name: &str) -> (AccountId, Client) {
-        let store = format!("sqlite://{}", self.data_dir.join("strongbox.db").display());
-        let kms = datadir::open(&self.data_dir, &store, OpenMode::MustExist)
-            .await
-            .unwrap();
+        let kms = self.admin_kms().await;
         let account = kms.create_account(name, None).await.unwrap();
         let key = kms
             .create_access_key(&account.id, "alice", None)
@@ -151,6 +188,9 @@ pub fn config(dir: &Path, address: std::net::SocketAddr) -> ServeConfig {
             )),
         },
         body_read_timeout: std::time::Duration::from_secs(2),
+        scheduler_interval: std::time::Duration::from_secs(60),
+        on_demand_rotation_limit: 25,
+        dev_clock: false,
     }
 }
 

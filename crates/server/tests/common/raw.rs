@@ -118,7 +118,12 @@ pub fn signed(target: &str, body: &[u8]) -> Vec<u8> {
 
 /// A `POST /` with exactly these headers (plus content-length and connection: close).
 pub fn post(headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
-    let mut request = String::from("POST / HTTP/1.1\r\n");
+    post_to("/", headers, body)
+}
+
+/// A `POST` to `path` with exactly these headers (plus content-length and connection: close).
+pub fn post_to(path: &str, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+    let mut request = format!("POST {path} HTTP/1.1\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }

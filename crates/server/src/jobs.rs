@@ -1,0 +1,132 @@
+//! The lifecycle scheduler inside `strongbox serve`: performs due rotations and deletions every
+//! interval, and at once when woken (RotateKeyOnDemand, the dev clock).
+//!
+//! Exactly-once is decided in the store (see `strongbox_core::Kms::perform_due_work`), so
+//! several servers sharing a store may all run schedulers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use strongbox_core::Kms;
+use strongbox_core::kms::DueWork;
+use tokio::sync::{Notify, watch};
+
+/// Items taken from the store per batch.
+const BATCH: u32 = 256;
+/// Batches per pass at most, so that one pass ends even if items keep failing.
+const MAX_BATCHES: usize = 1024;
+
+/// Runs scheduled work for one server.
+pub struct Scheduler {
+    kms: Arc<Kms>,
+    interval: Duration,
+    wake: Notify,
+}
+
+impl Scheduler {
+    /// A scheduler that runs every `interval`.
+    pub fn new(kms: Arc<Kms>, interval: Duration) -> Self {
+        Self {
+            kms,
+            interval,
+            wake: Notify::new(),
+        }
+    }
+
+    /// Asks for a pass now (coalesced with one already pending).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// One pass: every item due now, in batches.
+    pub async fn run_once(&self) -> DueWork {
+        let mut total = DueWork::default();
+        for _ in 0..MAX_BATCHES {
+            match self.kms.perform_due_work(BATCH).await {
+                Ok(work) => {
+                    total.found += work.found;
+                    total.rotated += work.rotated;
+                    total.deleted += work.deleted;
+                    let progressed = work.rotated + work.deleted > 0;
+                    if work.found < BATCH as usize || !progressed {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(?error, "scheduler pass failed; retrying next interval");
+                    break;
+                }
+            }
+        }
+        total
+    }
+
+    /// Runs passes until `stop` changes; the pass in progress finishes first.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<()>) {
+        loop {
+            self.run_once().await;
+            tokio::select! {
+                () = tokio::time::sleep(self.interval) => {}
+                () = self.wake.notified() => {}
+                _ = stop.changed() => break,
+            }
+        }
+    }
+}
+
+/// Parses `--scheduler-interval`: seconds as a plain number, or with a unit (`1s`, `5m`, `2h`);
+/// at least one second.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(split) => text.split_at(split),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => {
+            return Err(format!(
+                "scheduler interval '{text}': use seconds (60), or 30s, 5m, 1h"
+            ));
+        }
+    };
+    let count: u64 = number
+        .parse()
+        .map_err(|_| format!("scheduler interval '{text}': use seconds (60), or 30s, 5m, 1h"))?;
+    let seconds = count
+        .checked_mul(scale)
+        .ok_or_else(|| format!("scheduler interval '{text}' is too long"))?;
+    if seconds < 1 {
+        return Err(format!(
+            "scheduler interval '{text}' must be at least 1 second"
+        ));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("1").unwrap(), Duration::from_secs(1));
+        assert_eq!(parse_interval("1s").unwrap(), Duration::from_secs(1));
+        assert_eq!(parse_interval("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_interval("2h").unwrap(), Duration::from_secs(7200));
+        for bad in [
+            "0",
+            "0s",
+            "",
+            "s",
+            "5x",
+            "-1",
+            "1.5",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+    }
+}
