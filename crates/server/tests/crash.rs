@@ -1,0 +1,307 @@
+//! Crash safety: the real binary is killed (SIGKILL) while its scheduler rotates and deletes,
+//! again and again; after each restart every key is in its old state or its new one, never a
+//! mix, and every ciphertext made before still decrypts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{IncludeKeyMaterial, KeyMaterialState, KeyState};
+use common::{ACCESS_KEY, SECRET, code, raw};
+use tokio::process::{Child, Command};
+
+const DAY: i64 = 86_400;
+const ROUNDS: u64 = 6;
+
+struct Server {
+    child: Child,
+    address: std::net::SocketAddr,
+}
+
+async fn start(dir: &Path, port: u16) -> Server {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_strongbox"))
+        .args([
+            "serve",
+            "--dev-clock",
+            "--scheduler-interval",
+            "1",
+            "--listen",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let address = format!("127.0.0.1:{port}").parse().unwrap();
+    for _ in 0..400 {
+        if let Ok(response) = raw::send(address, &raw::get("/health")).await
+            && response.status == 200
+        {
+            return Server { child, address };
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "server did not start; see {}",
+        dir.join("server.log").display()
+    );
+}
+
+fn client(address: std::net::SocketAddr) -> Client {
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(aws_sdk_kms::config::Region::new("us-east-1"))
+        .endpoint_url(format!("http://{address}"))
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            ACCESS_KEY, SECRET, None, None, "test",
+        ))
+        .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+/// How many rotations the server has logged so far.
+fn count_rotations(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .matches(" rotated")
+        .count()
+}
+
+async fn wait_for_rotation(log: &Path, before: usize) {
+    for _ in 0..5000 {
+        if count_rotations(log) > before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn advance_request(seconds: i64) -> Vec<u8> {
+    let host = [("host".to_owned(), "127.0.0.1".to_owned())];
+    raw::post_to(
+        "/_strongbox/clock",
+        &host,
+        format!("{{\"AdvanceSeconds\": {seconds}}}").as_bytes(),
+    )
+}
+
+/// Every key is whole: one current version that DescribeKey agrees with, ciphertexts decrypt,
+/// and a deleted key took its alias with it. Returns each rotating key's number of versions.
+async fn check_invariants(
+    client: &Client,
+    rotating: &[(String, Vec<u8>)],
+    deleting: &[(String, String)],
+) -> Vec<usize> {
+    let mut version_counts = Vec::new();
+    for (key, blob) in rotating {
+        let described = client.describe_key().key_id(key).send().await.unwrap();
+        let current = described
+            .key_metadata()
+            .unwrap()
+            .current_key_material_id()
+            .unwrap()
+            .to_owned();
+        let listed = client
+            .list_key_rotations()
+            .key_id(key)
+            .include_key_material(IncludeKeyMaterial::AllKeyMaterial)
+            .limit(1000)
+            .send()
+            .await
+            .unwrap();
+        let currents: Vec<_> = listed
+            .rotations()
+            .iter()
+            .filter(|entry| entry.key_material_state() == Some(&KeyMaterialState::Current))
+            .collect();
+        assert_eq!(currents.len(), 1, "{key}: exactly one current version");
+        assert_eq!(
+            currents[0].key_material_id(),
+            Some(current.as_str()),
+            "{key}"
+        );
+        version_counts.push(listed.rotations().len());
+        let back = client
+            .decrypt()
+            .ciphertext_blob(Blob::new(blob.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(back.plaintext().unwrap().as_ref(), key.as_bytes());
+    }
+    for (key, alias) in deleting {
+        match client.describe_key().key_id(key).send().await {
+            Ok(described) => {
+                assert_eq!(
+                    described.key_metadata().unwrap().key_state(),
+                    Some(&KeyState::PendingDeletion)
+                );
+                let via_alias = client.describe_key().key_id(alias).send().await.unwrap();
+                assert_eq!(
+                    via_alias.key_metadata().unwrap().key_id(),
+                    key,
+                    "the alias is intact"
+                );
+            }
+            Err(error) => {
+                assert_eq!(code::<_, _>(Err::<(), _>(error)), "NotFoundException");
+                let alias_gone = client.describe_key().key_id(alias).send().await;
+                assert_eq!(
+                    code(alias_gone),
+                    "NotFoundException",
+                    "{alias} went with its key"
+                );
+            }
+        }
+    }
+    version_counts
+}
+
+#[tokio::test]
+async fn killing_the_server_mid_scheduling_never_leaves_a_half_done_key() {
+    let temp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = start(temp.path(), port).await;
+    let setup = client(server.address);
+    let mut rotating = Vec::new();
+    for _ in 0..30 {
+        let key = common::create_key(&setup).await;
+        setup
+            .enable_key_rotation()
+            .key_id(&key)
+            .rotation_period_in_days(90)
+            .send()
+            .await
+            .unwrap();
+        let blob = setup
+            .encrypt()
+            .key_id(&key)
+            .plaintext(Blob::new(key.clone()))
+            .send()
+            .await
+            .unwrap();
+        rotating.push((key, blob.ciphertext_blob().unwrap().as_ref().to_vec()));
+    }
+    let mut deleting = Vec::new();
+    for i in 0..10 {
+        let key = common::create_key(&setup).await;
+        let alias = format!("alias/doomed-{i}");
+        setup
+            .create_alias()
+            .alias_name(&alias)
+            .target_key_id(&key)
+            .send()
+            .await
+            .unwrap();
+        setup
+            .schedule_key_deletion()
+            .key_id(&key)
+            .pending_window_in_days(7)
+            .send()
+            .await
+            .unwrap();
+        deleting.push((key, alias));
+    }
+
+    let mut versions = vec![1; rotating.len()];
+    let mut interrupted_passes = 0;
+    for round in 0..ROUNDS {
+        // Each restart returns to real time, so each round moves further than the last: every
+        // rotating key is due again.
+        let advance = advance_request(91 * DAY * (round as i64 + 1));
+        let address = server.address;
+        let log = temp.path().join("server.log");
+        let rotations_logged = count_rotations(&log);
+        let request = tokio::spawn(async move { raw::send(address, &advance).await });
+        // Kill as soon as the pass has committed a rotation (most rounds), or after a short
+        // while whatever happened (the others), so kills land at many points of a pass.
+        if round % 2 == 0 {
+            wait_for_rotation(&log, rotations_logged).await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(round * 5)).await;
+        }
+        server.child.kill().await.unwrap();
+        let _ = request.await;
+        server = start(temp.path(), port).await;
+        let now = check_invariants(&client(server.address), &rotating, &deleting).await;
+        let rotated = now
+            .iter()
+            .zip(&versions)
+            .filter(|(after, before)| after > before)
+            .count();
+        eprintln!(
+            "round {round}: {rotated} of {} keys rotated before the kill",
+            rotating.len()
+        );
+        if 0 < rotated && rotated < rotating.len() {
+            interrupted_passes += 1;
+        }
+        versions = now;
+    }
+    // The kills must really have landed inside scheduler passes for this test to mean anything.
+    assert!(
+        interrupted_passes > 0,
+        "no kill interrupted a pass; the test needs other timings"
+    );
+
+    // A last move without a crash finishes whatever is left.
+    let finish = raw::send(
+        server.address,
+        &advance_request(91 * DAY * (ROUNDS as i64 + 1)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(finish.status, 200);
+    let now = finish.json()["Now"].as_i64().unwrap();
+    let client = client(server.address);
+    let finished = check_invariants(&client, &rotating, &deleting).await;
+    assert!(
+        finished
+            .iter()
+            .zip(&versions)
+            .all(|(after, before)| after > before)
+    );
+    for (key, _) in &rotating {
+        let status = client
+            .get_key_rotation_status()
+            .key_id(key)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            status.next_rotation_date().unwrap().secs() > now,
+            "{key} is rotated up to date"
+        );
+    }
+    for (key, _) in &deleting {
+        assert_eq!(
+            code(client.describe_key().key_id(key).send().await),
+            "NotFoundException"
+        );
+    }
+    server.child.kill().await.unwrap();
+}
