@@ -82,6 +82,7 @@ pub async fn run(
         body_read_timeout,
         scheduler,
         dev_clock: manual_clock,
+        signature_clock: Arc::new(SystemClock),
     });
     let served = axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown)

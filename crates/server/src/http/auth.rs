@@ -6,10 +6,9 @@
 
 use http::header::AUTHORIZATION;
 use http::request::Parts;
-use strongbox_core::Kms;
 use strongbox_core::model::{AccessKeyId, Principal, Region};
+use strongbox_core::{Clock, Kms};
 use strongbox_sigv4::{Authorization, Request};
-use time::OffsetDateTime;
 
 use crate::wire::{ApiError, ErrorCode};
 
@@ -21,6 +20,7 @@ const SERVICE: &str = "kms";
 pub async fn authenticate(
     kms: &Kms,
     regions: &[Region],
+    clock: &dyn Clock,
     parts: &Parts,
     body: &[u8],
 ) -> Result<Principal, ApiError> {
@@ -83,7 +83,7 @@ pub async fn authenticate(
         &authorization,
         &request,
         credentials.secret.expose(),
-        OffsetDateTime::now_utc(),
+        clock.now(),
     )
     .map_err(|error| {
         let code = if error.is_incomplete() {

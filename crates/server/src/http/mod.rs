@@ -18,7 +18,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, StatusCode};
 use http_body_util::BodyExt;
 use strongbox_core::model::Region;
-use strongbox_core::{Kms, ManualClock};
+use strongbox_core::{Clock, Kms, ManualClock};
 use uuid::Uuid;
 
 use self::buffer::SecretBuffer;
@@ -49,6 +49,9 @@ pub struct AppState {
     pub scheduler: Arc<Scheduler>,
     /// The controllable clock, when `--dev-clock` is on.
     pub dev_clock: Option<Arc<ManualClock>>,
+    /// The clock signatures are checked against: always real time, even with the dev clock,
+    /// so that moving key time never opens a window for replayed or post-dated requests.
+    pub signature_clock: Arc<dyn Clock>,
 }
 
 /// The whole HTTP surface.
@@ -98,7 +101,14 @@ async fn handle(
     target: Option<&str>,
     body: &[u8],
 ) -> Result<SecretBuffer, ApiError> {
-    let principal = auth::authenticate(&state.kms, &state.regions, parts, body).await?;
+    let principal = auth::authenticate(
+        &state.kms,
+        &state.regions,
+        state.signature_clock.as_ref(),
+        parts,
+        body,
+    )
+    .await?;
     let target = target.ok_or_else(|| {
         ApiError::new(
             ErrorCode::UnknownOperation,
