@@ -35,8 +35,14 @@ readonly CONTEXT=purpose=e2e,tenant=a
 PASSED=0
 FAILED=0
 REPORTED=""
+# Servers' pids, set through spawn_server and cleared through stop_server by name.
+# shellcheck disable=SC2034
 SERVER_PID=""
 ENDPOINT=""
+# shellcheck disable=SC2034
+CLOCK_PID="" # the second server, started with --dev-clock
+CLOCK_ENDPOINT=""
+ROTATED_MATERIAL=""
 OUT=""
 ERR_LINE=""
 ERR_CMD=""
@@ -44,6 +50,8 @@ ERR_CMD=""
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/strongbox-e2e.XXXXXX")
 readonly DATA_DIR=$WORK/data   # `serve` creates it, as on a fresh install
 readonly LOG=$WORK/server.log  # stdout and stderr of every server run, appended
+readonly CLOCK_DATA_DIR=$WORK/clock-data  # the --dev-clock server's own fresh data directory
+readonly DATE_RE='[0-9]+(\.[0-9]+)?|[0-9]{4}-.*'  # CLI v1 prints epoch seconds, v2 ISO 8601
 
 # ---------------------------------------------------------------------------------------------
 # Reporting
@@ -141,6 +149,17 @@ kms() {
     aws --endpoint-url "$ENDPOINT" --profile strongbox kms "$@"
 }
 
+# kms_unvalidated ARGS...: as kms, but the CLI sends values its model would refuse locally.
+kms_unvalidated() {
+    AWS_CONFIG_FILE=$WORK/aws-config-unvalidated kms "$@"
+}
+
+# kms_clock ARGS...: the aws CLI against the --dev-clock server, with the credentials it wrote.
+kms_clock() {
+    AWS_SHARED_CREDENTIALS_FILE=$CLOCK_DATA_DIR/credentials \
+        aws --endpoint-url "$CLOCK_ENDPOINT" --profile strongbox kms "$@"
+}
+
 # kms_as CREDENTIALS_FILE PROFILE ARGS...: the aws CLI as someone else.
 kms_as() {
     local credentials=$1 profile=$2
@@ -163,6 +182,47 @@ byte_count() {
     wc -c <"$1" | tr -d ' '
 }
 
+# epoch TIMESTAMP: whole epoch seconds of a timestamp as the CLI prints it (v1: epoch seconds,
+# v2: ISO 8601); empty when it is neither.
+epoch() {
+    if [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+        echo "${1%.*}"
+    else
+        date -d "$1" +%s 2>/dev/null || true
+    fi
+}
+
+# days_between FROM TO: whole days from epoch FROM to epoch TO, rounded; "?" if either is missing.
+days_between() {
+    if [[ $1 =~ ^[0-9]+$ && $2 =~ ^[0-9]+$ ]]; then
+        echo $((($2 - $1 + 43200) / 86400))
+    else
+        echo "?"
+    fi
+}
+
+# line_count TEXT: the number of non-empty lines.
+line_count() {
+    grep -c . <<<"$1" || true
+}
+
+# json_field JSON NAME: a top-level member of a JSON object, "absent" if missing, "not JSON" if
+# the text is not a JSON object.
+json_field() {
+    python3 -c 'import json, sys
+value = json.loads(sys.argv[1]).get(sys.argv[2])
+print("absent" if value is None else json.dumps(value).strip(chr(34)))' "$1" "$2" 2>/dev/null ||
+        echo "not JSON"
+}
+
+# post_clock ENDPOINT BODY: POST /_strongbox/clock (unsigned, as users call it); sets
+# CLOCK_STATUS (the HTTP status) and CLOCK_BODY.
+post_clock() {
+    CLOCK_STATUS=$(curl -sS --max-time 30 -o "$WORK/clock.json" -w '%{http_code}' -X POST \
+        "$1/_strongbox/clock" -d "$2") || CLOCK_STATUS="curl failed"
+    CLOCK_BODY=$(cat "$WORK/clock.json" 2>/dev/null || true)
+}
+
 # ---------------------------------------------------------------------------------------------
 # The server
 
@@ -170,51 +230,65 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# start_server: on a fresh free port; waits (about 10 s at most) until GET /health answers.
-start_server() {
-    local port
+# spawn_server NAME PID_VAR ENDPOINT_VAR DATA_DIR [SERVE_FLAGS...]: `strongbox serve` on DATA_DIR
+# and a fresh free port. Its pid goes into PID_VAR at once (so the exit trap can always stop it)
+# and its URL into ENDPOINT_VAR; waits (about 10 s at most) until GET /health answers.
+spawn_server() {
+    local name=$1 pid_var=$2 endpoint_var=$3 data_dir=$4
+    shift 4
+    local port endpoint pid
     port=$(free_port)
-    ENDPOINT=http://127.0.0.1:$port
-    echo "--- strongbox serve on $ENDPOINT ($(date -u +%FT%TZ))" >>"$LOG"
+    endpoint=http://127.0.0.1:$port
+    printf -v "$endpoint_var" '%s' "$endpoint"
+    echo "--- strongbox serve $* on $endpoint ($(date -u +%FT%TZ))" >>"$LOG"
     STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID=$ACCESS_KEY_ID \
         STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY=$SECRET_ACCESS_KEY \
-        "$STRONGBOX_BIN" serve --data-dir "$DATA_DIR" --listen "127.0.0.1:$port" >>"$LOG" 2>&1 &
-    SERVER_PID=$!
+        "$STRONGBOX_BIN" serve --data-dir "$data_dir" --listen "127.0.0.1:$port" "$@" \
+        >>"$LOG" 2>&1 &
+    pid=$!
+    printf -v "$pid_var" '%s' "$pid"
     local attempt health=""
     for attempt in $(seq 100); do
-        if health=$(curl -fsS --max-time 1 "$ENDPOINT/health" 2>/dev/null); then
+        if health=$(curl -fsS --max-time 1 "$endpoint/health" 2>/dev/null); then
             break
         fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        if ! kill -0 "$pid" 2>/dev/null; then
             break # it exited: no point waiting
         fi
         sleep 0.1
     done
-    check "server answers GET /health (after ${attempt} attempts)" '{"status":"ok"}' "$health"
+    check "$name answers GET /health (after ${attempt} attempts)" '{"status":"ok"}' "$health"
 }
 
-# stop_server SECONDS: SIGTERM, then SIGKILL if still running after SECONDS. Sets STOP_RC (the
+# start_server: the main server, on $DATA_DIR.
+start_server() {
+    spawn_server server SERVER_PID ENDPOINT "$DATA_DIR"
+}
+
+# stop_server SECONDS [PID_VAR]: SIGTERM to the server whose pid is in PID_VAR (default
+# SERVER_PID), then SIGKILL if still running after SECONDS; clears PID_VAR. Sets STOP_RC (the
 # exit status; 137 when it had to be killed) and STOP_TOOK.
 stop_server() {
-    local limit=$1 started state tick
+    local limit=$1 pid_var=${2:-SERVER_PID} pid started state tick
+    pid=${!pid_var}
     STOP_RC=0
     STOP_TOOK=0ms
-    [[ -n $SERVER_PID ]] || return 0
+    [[ -n $pid ]] || return 0
     started=$(date +%s%N)
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
     # bash's `wait` has no timeout: poll until the process is gone or a zombie, then reap it.
     for ((tick = 0; tick < limit * 10; tick++)); do
-        state=$(ps -o stat= -p "$SERVER_PID" 2>/dev/null) || break
+        state=$(ps -o stat= -p "$pid" 2>/dev/null) || break
         [[ $state != Z* ]] || break
         sleep 0.1
     done
-    if state=$(ps -o stat= -p "$SERVER_PID" 2>/dev/null) && [[ $state != Z* ]]; then
-        echo "--- strongbox did not stop within ${limit} s of SIGTERM; killing it" >>"$LOG"
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    if state=$(ps -o stat= -p "$pid" 2>/dev/null) && [[ $state != Z* ]]; then
+        echo "--- strongbox ($pid) did not stop within ${limit} s of SIGTERM; killing it" >>"$LOG"
+        kill -KILL "$pid" 2>/dev/null || true
     fi
-    wait "$SERVER_PID" 2>/dev/null || STOP_RC=$?
+    wait "$pid" 2>/dev/null || STOP_RC=$?
     STOP_TOOK=$((($(date +%s%N) - started) / 1000000))ms
-    SERVER_PID=""
+    printf -v "$pid_var" '%s' ""
 }
 
 on_exit() {
@@ -226,6 +300,7 @@ on_exit() {
         report
     fi
     stop_server 5
+    stop_server 5 CLOCK_PID
     rm -rf "$WORK"
 }
 trap on_exit EXIT
@@ -254,6 +329,8 @@ setup_environment() {
     unset STRONGBOX_CONFIG STRONGBOX_STORE STRONGBOX_REGION STRONGBOX_LISTEN STRONGBOX_DATA_DIR \
         STRONGBOX_BOOTSTRAP_ACCOUNT_ID
     : >"$WORK/aws-config"
+    # For requests the CLI itself would refuse (out-of-range numbers), so the server answers them.
+    printf '[profile strongbox]\nparameter_validation = false\n' >"$WORK/aws-config-unvalidated"
     export AWS_SHARED_CREDENTIALS_FILE=$DATA_DIR/credentials AWS_DEFAULT_REGION=$REGION
     export AWS_CONFIG_FILE=$WORK/aws-config AWS_PAGER=""
     # A 5xx must fail the test, not be retried away by the CLI.
@@ -500,6 +577,101 @@ test_key_states() {
         kms encrypt --key-id "$missing" --plaintext "fileb://$PLAINTEXT"
 }
 
+test_rotation() {
+    run "get-key-rotation-status before enabling" kms get-key-rotation-status --key-id "$KEY1" \
+        --query '[KeyRotationEnabled,RotationPeriodInDays,NextRotationDate]' --output text
+    check "rotation is off until enabled" "False	None	None" "$OUT"
+
+    run "enable-key-rotation --rotation-period-in-days 90" kms enable-key-rotation \
+        --key-id "$KEY1" --rotation-period-in-days 90
+    run "get-key-rotation-status after enabling" kms get-key-rotation-status --key-id "$KEY1" \
+        --query '[KeyRotationEnabled,RotationPeriodInDays,NextRotationDate,KeyId]' --output text
+    local enabled period next key
+    IFS=$'\t' read -r enabled period next key <<<"$OUT"
+    check "get-key-rotation-status: KeyRotationEnabled" True "$enabled"
+    check "get-key-rotation-status: RotationPeriodInDays" 90 "$period"
+    check_match "get-key-rotation-status: NextRotationDate is present" "$DATE_RE" "$next"
+    check "NextRotationDate is 90 days away" 90 "$(days_between "$(date +%s)" "$(epoch "$next")")"
+    check "get-key-rotation-status: KeyId is the key ARN" "$KEY1_ARN" "$key"
+    # The CLI's model has the same bounds, so these go out without its local validation.
+    expect_error "enable-key-rotation with 89 days fails" ValidationException \
+        kms_unvalidated enable-key-rotation --key-id "$KEY1" --rotation-period-in-days 89
+    expect_error "enable-key-rotation with 2561 days fails" ValidationException \
+        kms_unvalidated enable-key-rotation --key-id "$KEY1" --rotation-period-in-days 2561
+    run "get-key-rotation-status after the refused periods" kms get-key-rotation-status \
+        --key-id "$KEY1" --query RotationPeriodInDays --output text
+    check "refused periods leave the schedule alone" 90 "$OUT"
+    expect_error "rotate-key-on-demand of a disabled key fails" DisabledException \
+        kms rotate-key-on-demand --key-id "$KEY2"
+
+    run "describe-key before rotating" kms describe-key --key-id "$KEY1" \
+        --query KeyMetadata.CurrentKeyMaterialId --output text
+    local material_before=$OUT
+    run "rotate-key-on-demand" kms rotate-key-on-demand --key-id "$KEY1" --query KeyId --output text
+    check "rotate-key-on-demand returns the key id" "$KEY1" "$OUT"
+    # The scheduler performs the rotation, woken at once; OnDemandRotationStartDate is present
+    # while it is in progress.
+    local deadline=$((SECONDS + 5)) started polls=0
+    while :; do
+        polls=$((polls + 1))
+        started=$(kms get-key-rotation-status --key-id "$KEY1" \
+            --query OnDemandRotationStartDate --output text 2>"$WORK/stderr") ||
+            started="get-key-rotation-status failed: $(cat "$WORK/stderr")"
+        [[ $started != None ]] || break
+        ((SECONDS < deadline)) || break
+        sleep 0.2
+    done
+    check "the on-demand rotation completes within 5 s (polled $polls times)" None "$started"
+
+    run "list-key-rotations" kms list-key-rotations --key-id "$KEY1" --output text \
+        --query 'Rotations[].[KeyId,RotationType,KeyMaterialState,KeyMaterialId,RotationDate]'
+    local listed=$OUT type state material date
+    check "list-key-rotations shows one rotation" 1 "$(line_count "$listed")"
+    IFS=$'\t' read -r key type state material date <<<"$listed"
+    check "list-key-rotations: KeyId is the key id" "$KEY1" "$key"
+    check "list-key-rotations: RotationType" ON_DEMAND "$type"
+    check "list-key-rotations: KeyMaterialState" CURRENT "$state"
+    check_match "list-key-rotations: RotationDate is present" "$DATE_RE" "$date"
+    check "list-key-rotations: RotationDate is today" 0 \
+        "$(days_between "$(date +%s)" "$(epoch "$date")")"
+    run "describe-key after rotating" kms describe-key --key-id "$KEY1" \
+        --query KeyMetadata.CurrentKeyMaterialId --output text
+    check "describe-key: CurrentKeyMaterialId is the rotation's KeyMaterialId" "$material" "$OUT"
+    check "the rotation changed CurrentKeyMaterialId" yes \
+        "$([[ $material =~ ^[0-9a-f]{64}$ && $material != "$material_before" ]] && echo yes || echo no)"
+    run "list-key-rotations --include-key-material ALL_KEY_MATERIAL" kms list-key-rotations \
+        --key-id "$KEY1" --include-key-material ALL_KEY_MATERIAL --output text \
+        --query 'Rotations[].[KeyMaterialId,KeyMaterialState,RotationType,RotationDate]'
+    check "ALL_KEY_MATERIAL adds the first material (no RotationType or RotationDate)" \
+        "$(printf '%s\tNON_CURRENT\tNone\tNone\n%s\tCURRENT\tON_DEMAND\t%s' \
+            "$material_before" "$material" "$date")" "$OUT"
+
+    run "decrypt a ciphertext made before the rotation" kms decrypt \
+        --ciphertext-blob "fileb://$CIPHERTEXT1" --encryption-context "$CONTEXT" \
+        --query '[KeyMaterialId,Plaintext]' --output text
+    local blob material_used
+    IFS=$'\t' read -r material_used blob <<<"$OUT"
+    b64_to_file "$blob" "$WORK/decrypted-rotated.bin"
+    check_files "the old ciphertext still decrypts to the original bytes" "$PLAINTEXT" \
+        "$WORK/decrypted-rotated.bin"
+    check "decrypt: KeyMaterialId is the old material" "$material_before" "$material_used"
+    run "encrypt after the rotation" kms encrypt --key-id "$KEY1" \
+        --plaintext "fileb://$PLAINTEXT" --query CiphertextBlob --output text
+    b64_to_file "$OUT" "$WORK/ciphertext-rotated.bin"
+    run "decrypt the new ciphertext" kms decrypt \
+        --ciphertext-blob "fileb://$WORK/ciphertext-rotated.bin" --query KeyMaterialId --output text
+    check "a new ciphertext uses the new material" "$material" "$OUT"
+    ROTATED_MATERIAL=$material
+
+    run "disable-key-rotation" kms disable-key-rotation --key-id "$KEY1"
+    run "get-key-rotation-status after disabling" kms get-key-rotation-status --key-id "$KEY1" \
+        --query '[KeyRotationEnabled,RotationPeriodInDays,NextRotationDate]' --output text
+    check "rotation is off again" "False	None	None" "$OUT"
+
+    post_clock "$ENDPOINT" '{"AdvanceSeconds":1}'
+    check "without --dev-clock, POST /_strongbox/clock: HTTP 404" 404 "$CLOCK_STATUS"
+}
+
 test_authentication() {
     local body status
     status=$(curl -sS -o "$WORK/unsigned.json" -w '%{http_code}' -X POST "$ENDPOINT/" \
@@ -552,6 +724,10 @@ test_second_tenant() {
         --encryption-context "$CONTEXT"
     expect_error "tenant B: encrypt with A's key ARN is AccessDenied" AccessDeniedException \
         kms_as "$TENANT_B" tenantb encrypt --key-id "$KEY1_ARN" --plaintext "fileb://$PLAINTEXT"
+    expect_error "tenant B: get-key-rotation-status of A's key ARN is AccessDenied" \
+        AccessDeniedException kms_as "$TENANT_B" tenantb get-key-rotation-status --key-id "$KEY1_ARN"
+    expect_error "tenant B: rotate-key-on-demand of A's key ARN is NotFound" NotFoundException \
+        kms_as "$TENANT_B" tenantb rotate-key-on-demand --key-id "$KEY1_ARN"
 
     run "access-key list --account tenant-b" admin access-key list --account "$account_b"
     check "access-key list shows the key" yes \
@@ -606,6 +782,9 @@ test_restart_durability() {
     run "after restart: describe-key" kms describe-key --key-id "$KEY1" \
         --query 'KeyMetadata.[KeyState,Description]' --output text
     check "after restart: state and description survived" "Enabled	e2e key one, renamed" "$OUT"
+    run "after restart: list-key-rotations" kms list-key-rotations --key-id "$KEY1" \
+        --query 'Rotations[].[RotationType,KeyMaterialState,KeyMaterialId]' --output text
+    check "after restart: the rotation survived" "ON_DEMAND	CURRENT	$ROTATED_MATERIAL" "$OUT"
     run "after restart: key two state" kms describe-key --key-id "$KEY2" \
         --query KeyMetadata.KeyState --output text
     check "after restart: key two is still Disabled" Disabled "$OUT"
@@ -614,6 +793,105 @@ test_restart_durability() {
         "$(grep -qF "$ACCOUNT_B" <<<"$OUT" && echo yes || echo no)"
     expect_error "after restart: the deleted access key stays deleted" \
         UnrecognizedClientException kms_as "$TENANT_B" tenantb list-keys
+}
+
+# The second phase: another server, on its own fresh data directory, with --dev-clock and a
+# scheduler that runs every second, driven forward in time with curl.
+test_dev_clock() {
+    spawn_server "--dev-clock server" CLOCK_PID CLOCK_ENDPOINT "$CLOCK_DATA_DIR" \
+        --dev-clock --scheduler-interval 1
+    check "--dev-clock logs a loud warning" yes \
+        "$(grep -qF 'DEV CLOCK ENABLED' "$LOG" && echo yes || echo no)"
+
+    run "dev clock: create-key" kms_clock create-key --description "e2e rotating key" \
+        --query KeyMetadata.KeyId --output text
+    local key=$OUT
+    run "dev clock: enable-key-rotation (default period)" kms_clock enable-key-rotation \
+        --key-id "$key"
+    run "dev clock: create-alias alias/e2e-clock" kms_clock create-alias \
+        --alias-name alias/e2e-clock --target-key-id "$key"
+    run "dev clock: get-key-rotation-status" kms_clock get-key-rotation-status \
+        --key-id alias/e2e-clock --query '[RotationPeriodInDays,NextRotationDate]' --output text
+    local period next
+    IFS=$'\t' read -r period next <<<"$OUT"
+    check "dev clock: the default RotationPeriodInDays is 365" 365 "$period"
+    check "dev clock: NextRotationDate is 365 days away" 365 \
+        "$(days_between "$(date +%s)" "$(epoch "$next")")"
+    run "dev clock: describe-key" kms_clock describe-key --key-id alias/e2e-clock \
+        --query KeyMetadata.CurrentKeyMaterialId --output text
+    local material_before=$OUT
+    run "dev clock: encrypt via the alias" kms_clock encrypt --key-id alias/e2e-clock \
+        --plaintext "fileb://$PLAINTEXT" --query CiphertextBlob --output text
+    b64_to_file "$OUT" "$WORK/ciphertext-year-old.bin"
+
+    post_clock "$CLOCK_ENDPOINT" '{"AdvanceSeconds": 31622400}'
+    check "advance 366 days: HTTP 200" 200 "$CLOCK_STATUS"
+    local now rotated
+    now=$(json_field "$CLOCK_BODY" Now)
+    rotated=$(json_field "$CLOCK_BODY" Rotated)
+    check_match "advance 366 days: Now is epoch seconds" '[0-9]+' "$now"
+    check "advance 366 days: Now is 366 days ahead" 366 "$(days_between "$(date +%s)" "$now")"
+    check_match "advance 366 days: Rotated >= 1" '[1-9][0-9]*' "$rotated"
+
+    run "dev clock: list-key-rotations" kms_clock list-key-rotations --key-id alias/e2e-clock \
+        --query 'Rotations[].[RotationType,KeyMaterialState,KeyMaterialId]' --output text
+    local listed=$OUT type state material
+    check "dev clock: one rotation is listed" 1 "$(line_count "$listed")"
+    IFS=$'\t' read -r type state material <<<"$listed"
+    check "dev clock: the rotation is AUTOMATIC" AUTOMATIC "$type"
+    check "dev clock: its material is CURRENT" CURRENT "$state"
+    run "dev clock: describe-key after the rotation" kms_clock describe-key \
+        --key-id alias/e2e-clock --query KeyMetadata.CurrentKeyMaterialId --output text
+    check "dev clock: CurrentKeyMaterialId is the rotation's" "$material" "$OUT"
+    check "dev clock: the material changed" yes \
+        "$([[ $material != "$material_before" ]] && echo yes || echo no)"
+    run "dev clock: get-key-rotation-status after the rotation" kms_clock \
+        get-key-rotation-status --key-id alias/e2e-clock --query NextRotationDate --output text
+    check "dev clock: NextRotationDate moved to 365 days after the new now" 365 \
+        "$(days_between "$now" "$(epoch "$OUT")")"
+    run "dev clock: decrypt the year-old ciphertext" kms_clock decrypt \
+        --ciphertext-blob "fileb://$WORK/ciphertext-year-old.bin" --output text --query Plaintext
+    b64_to_file "$OUT" "$WORK/decrypted-year-old.bin"
+    check_files "dev clock: the year-old ciphertext decrypts" "$PLAINTEXT" \
+        "$WORK/decrypted-year-old.bin"
+
+    run "dev clock: create-key (to delete)" kms_clock create-key --query KeyMetadata.KeyId \
+        --output text
+    local doomed=$OUT
+    run "dev clock: create-alias alias/e2e-doomed" kms_clock create-alias \
+        --alias-name alias/e2e-doomed --target-key-id "$doomed"
+    run "dev clock: schedule-key-deletion 7 days" kms_clock schedule-key-deletion \
+        --key-id "$doomed" --pending-window-in-days 7 --query DeletionDate --output text
+    check "dev clock: DeletionDate is 7 days after the moved clock" 7 \
+        "$(days_between "$now" "$(epoch "$OUT")")"
+    post_clock "$CLOCK_ENDPOINT" '{"AdvanceSeconds": 691200}'
+    check "advance 8 days: HTTP 200" 200 "$CLOCK_STATUS"
+    check "advance 8 days: Deleted is 1" 1 "$(json_field "$CLOCK_BODY" Deleted)"
+    expect_error "dev clock: describe-key of the deleted key is NotFound" NotFoundException \
+        kms_clock describe-key --key-id "$doomed"
+    expect_error "dev clock: its alias is gone too" NotFoundException \
+        kms_clock describe-key --key-id alias/e2e-doomed
+    run "dev clock: list-keys after the deletion" kms_clock list-keys --query 'Keys[].KeyId' \
+        --output text
+    check "dev clock: only the rotating key is left" "$key" "$OUT"
+    run "dev clock: list-aliases after the deletion" kms_clock list-aliases \
+        --query 'Aliases[].AliasName' --output text
+    check "dev clock: only alias/e2e-clock is left" alias/e2e-clock "$OUT"
+
+    post_clock "$CLOCK_ENDPOINT" '{"AdvanceSeconds": -5}'
+    check "advance -5 s: HTTP 400" 400 "$CLOCK_STATUS"
+    check "advance -5 s: ValidationException" ValidationException \
+        "$(json_field "$CLOCK_BODY" __type)"
+    post_clock "$CLOCK_ENDPOINT" '{"AdvanceSeconds": "ten"}'
+    check "advance \"ten\": HTTP 400 ValidationException" "400 ValidationException" \
+        "$CLOCK_STATUS $(json_field "$CLOCK_BODY" __type)"
+    local status
+    status=$(curl -sS -o /dev/null -w '%{http_code}' "$CLOCK_ENDPOINT/_strongbox/clock") ||
+        status="curl failed"
+    check "GET /_strongbox/clock: HTTP 404" 404 "$status"
+
+    stop_server 10 CLOCK_PID
+    check "SIGTERM: the --dev-clock server exits cleanly within 10 s (took $STOP_TOOK)" 0 "$STOP_RC"
 }
 
 main() {
@@ -628,11 +906,13 @@ main() {
     test_aliases
     test_tags
     test_key_states
+    test_rotation
     test_authentication
     test_second_tenant
     test_graceful_shutdown
     test_restart_durability
     stop_server 10
+    test_dev_clock
     echo "took $((SECONDS - started)) s"
     report
     exit $((FAILED > 0 ? 1 : 0))
