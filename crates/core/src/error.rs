@@ -52,6 +52,12 @@ pub enum Error {
     /// `UnsupportedOperationException`: valid in AWS, not (yet) supported here or for this key.
     #[error("{0}")]
     UnsupportedOperation(String),
+    /// `KMSInvalidSignatureException`: Verify found the signature not valid.
+    #[error("{0}")]
+    KmsInvalidSignature(String),
+    /// `KMSInvalidMacException`: VerifyMac found the MAC not valid.
+    #[error("{0}")]
+    KmsInvalidMac(String),
     /// `InvalidKeyUsageException`: the key's usage or algorithms do not fit the operation.
     #[error("{0}")]
     InvalidKeyUsage(String),

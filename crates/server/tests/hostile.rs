@@ -98,7 +98,7 @@ async fn malformed_bodies_and_targets() {
             "UnknownOperationException",
         ),
         ("OtherService.ListKeys", b"{}", "UnknownOperationException"),
-        ("TrentService.Sign", b"{}", "UnsupportedOperationException"),
+        ("TrentService.CreateGrant", b"{}", "UnsupportedOperationException"),
     ];
     for (target, body, error) in cases {
         expect(&server, &raw::signed(target, body), 400, error).await;

@@ -74,13 +74,22 @@ async fn create_and_describe_return_full_metadata() {
 async fn create_key_refuses_what_it_cannot_make() {
     let server = TestServer::start().await;
     let client = server.client();
-    let rsa = client
+    let sm2 = client
         .create_key()
-        .key_spec(KeySpec::Rsa2048)
+        .key_spec(KeySpec::Sm2)
         .key_usage(KeyUsageType::SignVerify)
         .send()
         .await;
-    assert_eq!(code(rsa), "UnsupportedOperationException");
+    assert_eq!(code(sm2), "UnsupportedOperationException");
+    let ecc_without_usage = client.create_key().key_spec(KeySpec::EccNistP256).send().await;
+    assert_eq!(code(ecc_without_usage), "ValidationException");
+    let hmac_for_encryption = client
+        .create_key()
+        .key_spec(KeySpec::Hmac256)
+        .key_usage(KeyUsageType::EncryptDecrypt)
+        .send()
+        .await;
+    assert_eq!(code(hmac_for_encryption), "ValidationException");
     let wrong_usage = client
         .create_key()
         .key_usage(KeyUsageType::SignVerify)

@@ -1,23 +1,30 @@
-//! Encrypt, Decrypt and ReEncrypt with symmetric keys (DESIGN.md section 2: per-request key
-//! derivation, a versioned blob, header and encryption context as AAD).
+//! Encrypt, Decrypt and ReEncrypt. Symmetric keys use the versioned blob (DESIGN.md section 2:
+//! per-request key derivation, header and encryption context as AAD); RSA keys use RSAES-OAEP
+//! with the raw ciphertext AWS returns, so ciphertexts made offline with GetPublicKey's key
+//! decrypt here and the other way round.
 
 use std::sync::Arc;
 
-use strongbox_crypto::{BlobKeyRef, EncryptionContext, ParsedBlob, SecretBytes, symmetric};
+use strongbox_crypto::{
+    AsymmetricSpec, BlobKeyRef, EncryptionContext, OaepHash, ParsedBlob, SecretBytes, symmetric,
+};
 
 use super::Kms;
+use super::material::MaterialKind;
 use super::resolve::{Access, KeyRef};
+use super::usage;
 use crate::error::Error;
-use crate::model::{EncryptionAlgorithm, Key, KeyId, KeySpec, KeyUsage, Principal, VersionId};
-use crate::state::{self, StateRule};
+use crate::model::{EncryptionAlgorithm, Key, KeyId, KeyUsage, Principal, VersionId};
 
 /// What Encrypt returns.
 #[derive(Debug)]
 pub struct EncryptOutput {
-    /// The opaque ciphertext blob.
+    /// The ciphertext: a blob for symmetric keys, raw RSA-OAEP output for RSA keys.
     pub ciphertext: Vec<u8>,
     /// The key that encrypted.
     pub key: Arc<Key>,
+    /// The algorithm used.
+    pub algorithm: EncryptionAlgorithm,
 }
 
 /// What Decrypt returns.
@@ -29,6 +36,8 @@ pub struct DecryptOutput {
     pub key: Arc<Key>,
     /// The version of the key's material that decrypted.
     pub version: VersionId,
+    /// The algorithm used.
+    pub algorithm: EncryptionAlgorithm,
 }
 
 /// What ReEncrypt asks for.
@@ -38,12 +47,16 @@ pub struct ReEncryptInput {
     pub ciphertext: Vec<u8>,
     /// The context it was encrypted with.
     pub source_context: EncryptionContext,
-    /// The key it must have been encrypted under, if the caller names one.
+    /// The key it must have been encrypted under, if the caller names one (required for RSA).
     pub source_key: Option<KeyRef>,
+    /// The algorithm it was encrypted with (required for RSA).
+    pub source_algorithm: Option<EncryptionAlgorithm>,
     /// The key to encrypt under.
     pub destination_key: KeyRef,
     /// The context for the new ciphertext.
     pub destination_context: EncryptionContext,
+    /// The algorithm for the new ciphertext (required for RSA).
+    pub destination_algorithm: Option<EncryptionAlgorithm>,
 }
 
 /// What ReEncrypt returns.
@@ -51,16 +64,17 @@ pub struct ReEncryptInput {
 pub struct ReEncryptOutput {
     /// The new ciphertext.
     pub ciphertext: Vec<u8>,
-    /// The key that decrypted.
-    pub source_key: Arc<Key>,
-    /// The version of the source key that decrypted.
-    pub source_version: VersionId,
+    /// What decrypted the source.
+    pub source: DecryptOutput,
     /// The key that encrypted.
     pub destination_key: Arc<Key>,
+    /// The algorithm that encrypted.
+    pub destination_algorithm: EncryptionAlgorithm,
 }
 
 impl Kms {
-    /// Encrypt: up to 4096 bytes under the key's current version.
+    /// Encrypt: up to 4096 bytes under a symmetric key's current version, or as much as
+    /// RSA-OAEP allows under an RSA key.
     pub async fn encrypt(
         &self,
         principal: &Principal,
@@ -70,13 +84,20 @@ impl Kms {
         algorithm: Option<EncryptionAlgorithm>,
     ) -> Result<EncryptOutput, Error> {
         let key = self
-            .encrypting_key(principal, key_ref, "kms:Encrypt", algorithm)
+            .resolve(principal, key_ref, Access::by_policy("kms:Encrypt"))
             .await?;
-        let ciphertext = self.seal_under(&key, context, plaintext).await?;
-        Ok(EncryptOutput { ciphertext, key })
+        let (ciphertext, algorithm) = self
+            .encrypt_with(&key, plaintext, context, algorithm)
+            .await?;
+        Ok(EncryptOutput {
+            ciphertext,
+            key,
+            algorithm,
+        })
     }
 
-    /// Decrypt: finds the key from the blob; a `KeyId`, when given, must name the same key.
+    /// Decrypt: a symmetric blob names its key (a `KeyId`, when given, must name the same key);
+    /// an RSA ciphertext needs the `KeyId` and the algorithm.
     pub async fn decrypt(
         &self,
         principal: &Principal,
@@ -85,15 +106,9 @@ impl Kms {
         key_ref: Option<&KeyRef>,
         algorithm: Option<EncryptionAlgorithm>,
     ) -> Result<DecryptOutput, Error> {
-        self.open(
-            principal,
-            ciphertext,
-            context,
-            key_ref,
-            algorithm,
-            "kms:Decrypt",
-        )
-        .await
+        let access = Access::by_policy("kms:Decrypt");
+        self.open(principal, ciphertext, context, key_ref, algorithm, access)
+            .await
     }
 
     /// ReEncrypt: decrypts under the source key and encrypts under the destination key without
@@ -109,40 +124,50 @@ impl Kms {
                 &input.ciphertext,
                 &input.source_context,
                 input.source_key.as_ref(),
-                None,
-                "kms:ReEncryptFrom",
+                input.source_algorithm,
+                Access::by_policy("kms:ReEncryptFrom"),
             )
             .await?;
         let destination = self
-            .encrypting_key(principal, &input.destination_key, "kms:ReEncryptTo", None)
+            .resolve(
+                principal,
+                &input.destination_key,
+                Access::by_policy("kms:ReEncryptTo"),
+            )
             .await?;
-        let ciphertext = self
-            .seal_under(
+        let (ciphertext, destination_algorithm) = self
+            .encrypt_with(
                 &destination,
-                &input.destination_context,
                 source.plaintext.expose(),
+                &input.destination_context,
+                input.destination_algorithm,
             )
             .await?;
         Ok(ReEncryptOutput {
             ciphertext,
-            source_key: source.key,
-            source_version: source.version,
+            source,
             destination_key: destination,
+            destination_algorithm,
         })
     }
 
-    /// Resolves a key that may encrypt now: enabled, symmetric, ENCRYPT_DECRYPT.
+    /// Resolves a key that may encrypt symmetric blobs now (data keys, data key pairs).
     pub(super) async fn encrypting_key(
         &self,
         principal: &Principal,
         key_ref: &KeyRef,
         action: &'static str,
-        algorithm: Option<EncryptionAlgorithm>,
     ) -> Result<Arc<Key>, Error> {
         let key = self
             .resolve(principal, key_ref, Access::by_policy(action))
             .await?;
-        usable_for_symmetric_encryption(&key, algorithm)?;
+        usage::check(&key, KeyUsage::EncryptDecrypt, action)?;
+        if MaterialKind::of(key.spec)? != MaterialKind::Symmetric {
+            return Err(Error::InvalidKeyUsage(format!(
+                "{} is an asymmetric key; {action} needs a symmetric encryption key.",
+                key.arn
+            )));
+        }
         Ok(key)
     }
 
@@ -161,6 +186,40 @@ impl Kms {
         Ok(symmetric::encrypt(&material, key_ref, context, plaintext)?)
     }
 
+    async fn encrypt_with(
+        &self,
+        key: &Key,
+        plaintext: &[u8],
+        context: &EncryptionContext,
+        algorithm: Option<EncryptionAlgorithm>,
+    ) -> Result<(Vec<u8>, EncryptionAlgorithm), Error> {
+        usage::check(key, KeyUsage::EncryptDecrypt, "Encrypt")?;
+        match MaterialKind::of(key.spec)? {
+            MaterialKind::Asymmetric(spec) => {
+                let hash = oaep_hash(key, algorithm, context)?;
+                let material = self.current_material(key).await?;
+                let public = strongbox_crypto::public_key_der(spec, &material)?;
+                let limit = strongbox_crypto::rsa_max_plaintext(spec, hash).unwrap_or(0);
+                if plaintext.len() > limit {
+                    return Err(Error::Validation(format!(
+                        "Plaintext is {} bytes; {} with {} takes at most {limit}",
+                        plaintext.len(),
+                        key.spec,
+                        algorithm.map_or("", |a| a.as_str())
+                    )));
+                }
+                let ciphertext = strongbox_crypto::rsa_encrypt(spec, &public, hash, plaintext)
+                    .map_err(usage::crypto_error)?;
+                Ok((ciphertext, oaep_algorithm(hash)))
+            }
+            _ => {
+                symmetric_algorithm(key, algorithm)?;
+                let ciphertext = self.seal_under(key, context, plaintext).await?;
+                Ok((ciphertext, EncryptionAlgorithm::SymmetricDefault))
+            }
+        }
+    }
+
     async fn open(
         &self,
         principal: &Principal,
@@ -168,31 +227,37 @@ impl Kms {
         context: &EncryptionContext,
         key_ref: Option<&KeyRef>,
         algorithm: Option<EncryptionAlgorithm>,
-        action: &'static str,
+        access: Access,
     ) -> Result<DecryptOutput, Error> {
+        let named = match key_ref {
+            Some(key_ref) => Some(self.resolve(principal, key_ref, access).await?),
+            None => None,
+        };
+        if let Some(key) = named.as_ref().filter(|key| key.spec.is_asymmetric()) {
+            return self
+                .open_rsa(Arc::clone(key), ciphertext, context, algorithm)
+                .await;
+        }
         let blob = ParsedBlob::parse(ciphertext).map_err(|_| invalid_ciphertext())?;
         let blob_ref = blob.key_ref();
         let key_id = KeyId::from_bytes(blob_ref.key_id);
-        if let Some(key_ref) = key_ref {
-            let named = self
-                .resolve(principal, key_ref, Access::by_policy(action))
-                .await?;
-            if named.id() != key_id {
-                return Err(Error::IncorrectKey(
-                    "The key ID in the request does not identify a KMS key that can perform this operation.".to_owned(),
-                ));
-            }
+        if named.is_some_and(|named| named.id() != key_id) {
+            return Err(Error::IncorrectKey(
+                "The key ID in the request does not identify a KMS key that can perform this operation.".to_owned(),
+            ));
         }
         // The blob names a key id only. A key outside the caller's account and Region is
         // answered as AWS answers a ciphertext whose key the caller may not use, which also
         // reveals nothing about whether it exists elsewhere.
         let key = self.key_by_id(principal, key_id).await?.ok_or_else(|| {
             Error::AccessDenied(format!(
-                "User: {} is not authorized to perform: {action} on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access",
-                principal.arn()
+                "User: {} is not authorized to perform: {} on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access",
+                principal.arn(),
+                access.action
             ))
         })?;
-        usable_for_symmetric_encryption(&key, algorithm)?;
+        usage::check(&key, KeyUsage::EncryptDecrypt, "Decrypt")?;
+        symmetric_algorithm(&key, algorithm)?;
         let version = VersionId::from_bytes(blob_ref.version_id);
         let material = self
             .material(&key, version)
@@ -204,33 +269,79 @@ impl Kms {
             plaintext,
             key,
             version,
+            algorithm: EncryptionAlgorithm::SymmetricDefault,
+        })
+    }
+
+    async fn open_rsa(
+        &self,
+        key: Arc<Key>,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+        algorithm: Option<EncryptionAlgorithm>,
+    ) -> Result<DecryptOutput, Error> {
+        usage::check(&key, KeyUsage::EncryptDecrypt, "Decrypt")?;
+        let hash = oaep_hash(&key, algorithm, context)?;
+        let spec = rsa_spec(&key)?;
+        let material = self.current_material(&key).await?;
+        let plaintext = strongbox_crypto::rsa_decrypt(spec, &material, hash, ciphertext)
+            .map_err(|_| invalid_ciphertext())?;
+        Ok(DecryptOutput {
+            plaintext,
+            version: key.current_version,
+            key,
+            algorithm: oaep_algorithm(hash),
         })
     }
 }
 
-/// State, usage and algorithm checks shared by every symmetric cryptographic operation.
-pub(super) fn usable_for_symmetric_encryption(
-    key: &Key,
-    algorithm: Option<EncryptionAlgorithm>,
-) -> Result<(), Error> {
-    state::check(StateRule::Cryptographic, key.state, &key.arn)?;
-    if key.usage != KeyUsage::EncryptDecrypt {
-        return Err(Error::InvalidKeyUsage(format!(
-            "{} key usage is {} which is not valid for this operation.",
-            key.arn, key.usage
-        )));
-    }
-    if key.spec != KeySpec::SymmetricDefault {
-        return Err(Error::InvalidKeyUsage(format!(
-            "{} is an asymmetric key, which is not valid for this operation.",
-            key.arn
-        )));
-    }
+/// Symmetric keys take SYMMETRIC_DEFAULT or nothing.
+fn symmetric_algorithm(key: &Key, algorithm: Option<EncryptionAlgorithm>) -> Result<(), Error> {
     match algorithm {
         None | Some(EncryptionAlgorithm::SymmetricDefault) => Ok(()),
-        Some(other) => Err(Error::InvalidKeyUsage(format!(
-            "Algorithm {other} is incompatible with key spec {}.",
+        Some(other) => {
+            usage::algorithm(key, other, &[EncryptionAlgorithm::SymmetricDefault]).map(drop)
+        }
+    }
+}
+
+/// RSA keys need an OAEP algorithm and take no encryption context, as in AWS.
+fn oaep_hash(
+    key: &Key,
+    algorithm: Option<EncryptionAlgorithm>,
+    context: &EncryptionContext,
+) -> Result<OaepHash, Error> {
+    let algorithm = algorithm.ok_or_else(|| {
+        Error::Validation(format!(
+            "EncryptionAlgorithm is required for {} keys: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256",
             key.spec
+        ))
+    })?;
+    if !context.is_empty() {
+        return Err(Error::Validation(
+            "EncryptionContext is not supported with asymmetric KMS keys".to_owned(),
+        ));
+    }
+    let offered = key.spec.algorithms(key.usage).encryption;
+    match usage::algorithm(key, algorithm, offered)? {
+        EncryptionAlgorithm::RsaesOaepSha1 => Ok(OaepHash::Sha1),
+        _ => Ok(OaepHash::Sha256),
+    }
+}
+
+fn oaep_algorithm(hash: OaepHash) -> EncryptionAlgorithm {
+    match hash {
+        OaepHash::Sha1 => EncryptionAlgorithm::RsaesOaepSha1,
+        OaepHash::Sha256 => EncryptionAlgorithm::RsaesOaepSha256,
+    }
+}
+
+fn rsa_spec(key: &Key) -> Result<AsymmetricSpec, Error> {
+    match MaterialKind::of(key.spec)? {
+        MaterialKind::Asymmetric(spec) => Ok(spec),
+        _ => Err(Error::InvalidKeyUsage(format!(
+            "{} is not an RSA key",
+            key.arn
         ))),
     }
 }

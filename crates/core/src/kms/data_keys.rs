@@ -53,9 +53,7 @@ impl Kms {
         context: &EncryptionContext,
         action: &'static str,
     ) -> Result<DataKeyOutput, Error> {
-        let key = self
-            .encrypting_key(principal, key_ref, action, None)
-            .await?;
+        let key = self.encrypting_key(principal, key_ref, action).await?;
         let plaintext = random_bytes(size.bytes())?;
         let ciphertext = self.seal_under(&key, context, plaintext.expose()).await?;
         Ok(DataKeyOutput {

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use strongbox_crypto::KeyMaterial;
 use time::{Duration, OffsetDateTime};
 
 use super::Kms;
+use super::material::MaterialKind;
 use super::resolve::{Access, KeyRef};
 use crate::error::Error;
 use crate::model::{
@@ -59,7 +59,8 @@ impl Kms {
         principal: &Principal,
         input: CreateKeyInput,
     ) -> Result<Key, Error> {
-        let usage = supported_usage(input.spec, input.usage)?;
+        let kind = MaterialKind::of(input.spec)?;
+        let usage = usage_for(input.spec, input.usage)?;
         if input.origin != Origin::AwsKms {
             return Err(Error::UnsupportedOperation(format!(
                 "Origin {} is not supported yet; only AWS_KMS (Strongbox generates the material)",
@@ -83,7 +84,7 @@ impl Kms {
             key_id: KeyId::generate(),
         };
         let version_id = VersionId::generate();
-        let material = KeyMaterial::generate_symmetric()?;
+        let material = kind.generate().await?;
         let sealed = self
             .seal
             .seal(&KeyVersion::seal_aad(&arn, version_id), material.expose())?;
@@ -256,18 +257,20 @@ impl Kms {
     }
 }
 
-/// The usage for `spec`, or the error AWS gives for an incompatible pair. Specs other than
-/// SYMMETRIC_DEFAULT are valid AWS values that this build cannot create yet.
-fn supported_usage(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> {
-    if spec != KeySpec::SymmetricDefault {
-        return Err(Error::UnsupportedOperation(format!(
-            "KeySpec {spec} is not supported yet; Strongbox currently creates SYMMETRIC_DEFAULT keys only"
-        )));
-    }
-    match usage.unwrap_or(KeyUsage::EncryptDecrypt) {
-        KeyUsage::EncryptDecrypt => Ok(KeyUsage::EncryptDecrypt),
-        other => Err(Error::Validation(format!(
-            "KeyUsage {other} is not compatible with KeySpec {spec}"
+/// The usage for `spec`, or the error AWS gives for an incompatible or missing one.
+fn usage_for(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> {
+    match usage.or_else(|| spec.default_usage()) {
+        Some(usage) if spec.usages().contains(&usage) => Ok(usage),
+        Some(usage) => Err(Error::Validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}"
+        ))),
+        None => Err(Error::Validation(format!(
+            "You must specify a KeyUsage value for a {spec} key: one of {}",
+            spec.usages()
+                .iter()
+                .map(|u| u.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }

@@ -4,16 +4,22 @@
 //! scopes every lookup and the Region selects which of the served Regions the call is for.
 
 mod accounts;
+mod agreement;
 mod aliases;
+mod asymmetric;
 mod cache;
 mod crypto;
 mod data_keys;
+mod key_pairs;
 mod keys;
 mod lifecycle;
+mod mac;
+mod material;
 mod resolve;
 mod root_check;
 mod rotation;
 mod tags;
+mod usage;
 
 use std::sync::Arc;
 
@@ -22,8 +28,10 @@ use crate::seal::Seal;
 use crate::store::Store;
 
 pub use accounts::{Credentials, NewAccessKey};
+pub use asymmetric::{PublicKeyOutput, SignInput};
 pub use crypto::{DecryptOutput, EncryptOutput, ReEncryptInput, ReEncryptOutput};
 pub use data_keys::{DataKeyOutput, DataKeySize, MAX_DATA_KEY_BYTES};
+pub use key_pairs::DataKeyPairOutput;
 pub use keys::{CreateKeyInput, ScheduledDeletion};
 pub use lifecycle::DueWork;
 pub use resolve::KeyRef;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod alias;
+pub mod capabilities;
 pub mod ids;
 pub mod key;
 pub mod principal;
@@ -9,9 +10,11 @@ pub mod spec;
 
 pub use account::{AccessKey, AccessKeyStatus, Account};
 pub use alias::Alias;
+pub use capabilities::Algorithms;
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, Region, VersionId};
 pub use key::{AutoRotation, Key, KeyVersion, Tags};
 pub use principal::Principal;
 pub use spec::{
-    EncryptionAlgorithm, KeyManager, KeySpec, KeyState, KeyUsage, Origin, RotationType,
+    DataKeyPairSpec, EncryptionAlgorithm, KeyAgreementAlgorithm, KeyManager, KeySpec, KeyState,
+    KeyUsage, MacAlgorithm, MessageType, Origin, RotationType, SigningAlgorithm,
 };

@@ -162,6 +162,96 @@ aws_enum! {
 }
 
 aws_enum! {
+    /// Signing algorithms (`SigningAlgorithmSpec`).
+    SigningAlgorithm {
+        /// RSASSA-PSS with SHA-256.
+        RsassaPssSha256 = "RSASSA_PSS_SHA_256",
+        /// RSASSA-PSS with SHA-384.
+        RsassaPssSha384 = "RSASSA_PSS_SHA_384",
+        /// RSASSA-PSS with SHA-512.
+        RsassaPssSha512 = "RSASSA_PSS_SHA_512",
+        /// RSASSA-PKCS1-v1_5 with SHA-256.
+        RsassaPkcs1V15Sha256 = "RSASSA_PKCS1_V1_5_SHA_256",
+        /// RSASSA-PKCS1-v1_5 with SHA-384.
+        RsassaPkcs1V15Sha384 = "RSASSA_PKCS1_V1_5_SHA_384",
+        /// RSASSA-PKCS1-v1_5 with SHA-512.
+        RsassaPkcs1V15Sha512 = "RSASSA_PKCS1_V1_5_SHA_512",
+        /// ECDSA with SHA-256.
+        EcdsaSha256 = "ECDSA_SHA_256",
+        /// ECDSA with SHA-384.
+        EcdsaSha384 = "ECDSA_SHA_384",
+        /// ECDSA with SHA-512.
+        EcdsaSha512 = "ECDSA_SHA_512",
+        /// SM2 digital signatures.
+        Sm2dsa = "SM2DSA",
+        /// ML-DSA with SHAKE-256.
+        MlDsaShake256 = "ML_DSA_SHAKE_256",
+        /// Pure Ed25519.
+        Ed25519Sha512 = "ED25519_SHA_512",
+        /// Ed25519ph (pre-hashed with SHA-512).
+        Ed25519PhSha512 = "ED25519_PH_SHA_512",
+    }
+}
+
+aws_enum! {
+    /// MAC algorithms (`MacAlgorithmSpec`).
+    MacAlgorithm {
+        /// HMAC with SHA-224.
+        HmacSha224 = "HMAC_SHA_224",
+        /// HMAC with SHA-256.
+        HmacSha256 = "HMAC_SHA_256",
+        /// HMAC with SHA-384.
+        HmacSha384 = "HMAC_SHA_384",
+        /// HMAC with SHA-512.
+        HmacSha512 = "HMAC_SHA_512",
+    }
+}
+
+aws_enum! {
+    /// Key agreement algorithms (`KeyAgreementAlgorithmSpec`).
+    KeyAgreementAlgorithm {
+        /// Elliptic-curve Diffie-Hellman.
+        Ecdh = "ECDH",
+    }
+}
+
+aws_enum! {
+    /// What the `Message` of Sign and Verify holds (`MessageType`).
+    MessageType {
+        /// The message itself; the service hashes it.
+        Raw = "RAW",
+        /// A digest of the message.
+        Digest = "DIGEST",
+        /// An ML-DSA external mu.
+        ExternalMu = "EXTERNAL_MU",
+    }
+}
+
+aws_enum! {
+    /// Data key pair types (`DataKeyPairSpec`).
+    DataKeyPairSpec {
+        /// RSA 2048-bit.
+        Rsa2048 = "RSA_2048",
+        /// RSA 3072-bit.
+        Rsa3072 = "RSA_3072",
+        /// RSA 4096-bit.
+        Rsa4096 = "RSA_4096",
+        /// NIST P-256.
+        EccNistP256 = "ECC_NIST_P256",
+        /// NIST P-384.
+        EccNistP384 = "ECC_NIST_P384",
+        /// NIST P-521.
+        EccNistP521 = "ECC_NIST_P521",
+        /// secp256k1.
+        EccSecgP256k1 = "ECC_SECG_P256K1",
+        /// SM2 (China Regions only in AWS).
+        Sm2 = "SM2",
+        /// Ed25519.
+        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
+    }
+}
+
+aws_enum! {
     /// How a key version came to be (`RotationType`).
     RotationType {
         /// By the schedule of automatic rotation.
@@ -178,20 +268,6 @@ aws_enum! {
         Aws = "AWS",
         /// Managed by the customer.
         Customer = "CUSTOMER",
-    }
-}
-
-impl KeySpec {
-    /// The encryption algorithms a key of this spec supports, as DescribeKey lists them.
-    pub fn encryption_algorithms(self) -> &'static [EncryptionAlgorithm] {
-        match self {
-            KeySpec::SymmetricDefault => &[EncryptionAlgorithm::SymmetricDefault],
-            KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096 => &[
-                EncryptionAlgorithm::RsaesOaepSha1,
-                EncryptionAlgorithm::RsaesOaepSha256,
-            ],
-            _ => &[],
-        }
     }
 }
 

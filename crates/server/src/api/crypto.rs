@@ -18,8 +18,6 @@ use crate::wire::{ApiError, ErrorCode};
 const MAX_PLAINTEXT: usize = 4096;
 /// AWS's limit on `CiphertextBlob` members.
 const MAX_CIPHERTEXT: usize = 6144;
-/// The only algorithm of symmetric keys.
-const SYMMETRIC: &str = "SYMMETRIC_DEFAULT";
 
 fn algorithm(value: Option<String>, field: &str) -> Result<Option<EncryptionAlgorithm>, ApiError> {
     fields::aws_enum(
@@ -50,7 +48,7 @@ pub async fn encrypt(call: Call<'_>, request: EncryptRequest) -> Result<EncryptR
         EncryptResponse {
             ciphertext_blob: Blob(output.ciphertext),
             key_id: output.key.arn.to_string(),
-            encryption_algorithm: SYMMETRIC,
+            encryption_algorithm: output.algorithm.as_str(),
         },
     )
 }
@@ -81,7 +79,7 @@ pub async fn decrypt(call: Call<'_>, request: DecryptRequest) -> Result<DecryptR
             key_id: output.key.arn.to_string(),
             key_material_id: output.version.material_id(output.key.id()),
             plaintext: SecretBlob(output.plaintext),
-            encryption_algorithm: SYMMETRIC,
+            encryption_algorithm: output.algorithm.as_str(),
         },
     )
 }
@@ -96,38 +94,28 @@ pub async fn re_encrypt(
         ciphertext: ciphertext.0,
         source_context: fields::context(request.source_encryption_context),
         source_key: fields::optional_key_ref(request.source_key_id, "sourceKeyId")?,
-        destination_key: fields::key_ref(request.destination_key_id, "destinationKeyId")?,
-        destination_context: fields::context(request.destination_encryption_context),
-    };
-    for (value, field) in [
-        (
+        source_algorithm: algorithm(
             request.source_encryption_algorithm,
             "sourceEncryptionAlgorithm",
-        ),
-        (
+        )?,
+        destination_key: fields::key_ref(request.destination_key_id, "destinationKeyId")?,
+        destination_context: fields::context(request.destination_encryption_context),
+        destination_algorithm: algorithm(
             request.destination_encryption_algorithm,
             "destinationEncryptionAlgorithm",
-        ),
-    ] {
-        if let Some(other) =
-            algorithm(value, field)?.filter(|a| *a != EncryptionAlgorithm::SymmetricDefault)
-        {
-            return Err(ApiError::new(
-                ErrorCode::InvalidKeyUsage,
-                format!("Algorithm {other} is not valid for symmetric keys; use SYMMETRIC_DEFAULT"),
-            ));
-        }
-    }
+        )?,
+    };
     let output = call.kms.re_encrypt(call.principal, input).await?;
+    let source = &output.source;
     dry_run_result(
         request.dry_run,
         ReEncryptResponse {
             ciphertext_blob: Blob(output.ciphertext),
-            source_key_id: output.source_key.arn.to_string(),
+            source_key_id: source.key.arn.to_string(),
             key_id: output.destination_key.arn.to_string(),
-            source_encryption_algorithm: SYMMETRIC,
-            destination_encryption_algorithm: SYMMETRIC,
-            source_key_material_id: output.source_version.material_id(output.source_key.id()),
+            source_encryption_algorithm: source.algorithm.as_str(),
+            destination_encryption_algorithm: output.destination_algorithm.as_str(),
+            source_key_material_id: source.version.material_id(source.key.id()),
             destination_key_material_id: output.destination_key.current_material_id(),
         },
     )

@@ -162,6 +162,7 @@ pub async fn update_key_description(
 
 /// AWS's `KeyMetadata` for a key.
 pub fn metadata(key: &Key) -> KeyMetadata {
+    let algorithms = key.spec.algorithms(key.usage);
     KeyMetadata {
         aws_account_id: key.arn.account.to_string(),
         key_id: key.id().to_string(),
@@ -176,9 +177,11 @@ pub fn metadata(key: &Key) -> KeyMetadata {
         key_manager: KeyManager::Customer.as_str(),
         customer_master_key_spec: key.spec.as_str(),
         key_spec: key.spec.as_str(),
-        encryption_algorithms: key
-            .spec
-            .encryption_algorithms()
+        encryption_algorithms: algorithms.encryption.iter().map(|a| a.as_str()).collect(),
+        signing_algorithms: algorithms.signing.iter().map(|a| a.as_str()).collect(),
+        mac_algorithms: algorithms.mac.iter().map(|a| a.as_str()).collect(),
+        key_agreement_algorithms: algorithms
+            .key_agreement
             .iter()
             .map(|a| a.as_str())
             .collect(),

@@ -2,6 +2,7 @@
 //! wire response. Parse, don't validate: checks happen while converting, once.
 
 pub mod aliases;
+pub mod asymmetric;
 pub mod crypto;
 pub mod keys;
 pub mod rotation;

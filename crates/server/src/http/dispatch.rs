@@ -53,6 +53,20 @@ pub async fn dispatch(
         Operation::ListAliases => json(api::aliases::list_aliases(call, parse(body)?).await),
         Operation::TagResource => empty(api::tags::tag_resource(call, parse(body)?).await),
         Operation::UntagResource => empty(api::tags::untag_resource(call, parse(body)?).await),
+        Operation::GetPublicKey => json(api::asymmetric::get_public_key(call, parse(body)?).await),
+        Operation::Sign => json(api::asymmetric::sign(call, parse(body)?).await),
+        Operation::Verify => json(api::asymmetric::verify(call, parse(body)?).await),
+        Operation::GenerateMac => json(api::asymmetric::generate_mac(call, parse(body)?).await),
+        Operation::VerifyMac => json(api::asymmetric::verify_mac(call, parse(body)?).await),
+        Operation::DeriveSharedSecret => {
+            json(api::asymmetric::derive_shared_secret(call, parse(body)?).await)
+        }
+        Operation::GenerateDataKeyPair => {
+            json(api::asymmetric::generate_data_key_pair(call, parse(body)?).await)
+        }
+        Operation::GenerateDataKeyPairWithoutPlaintext => json(
+            api::asymmetric::generate_data_key_pair_without_plaintext(call, parse(body)?).await,
+        ),
         Operation::EnableKeyRotation => {
             empty(api::rotation::enable_key_rotation(call, parse(body)?).await)
         }

@@ -22,6 +22,8 @@ impl From<Error> for ApiError {
             Error::Tag(_) => ErrorCode::Tag,
             Error::UnsupportedOperation(_) => ErrorCode::UnsupportedOperation,
             Error::InvalidKeyUsage(_) => ErrorCode::InvalidKeyUsage,
+            Error::KmsInvalidSignature(_) => ErrorCode::KmsInvalidSignature,
+            Error::KmsInvalidMac(_) => ErrorCode::KmsInvalidMac,
             Error::MalformedPolicyDocument(_) => ErrorCode::MalformedPolicyDocument,
             Error::Internal(internal) => {
                 tracing::error!(detail = %internal.detail(), "internal error");

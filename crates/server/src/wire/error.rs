@@ -33,6 +33,10 @@ pub enum ErrorCode {
     KmsInternal,
     /// `KMSInvalidStateException`
     KmsInvalidState,
+    /// `KMSInvalidSignatureException`
+    KmsInvalidSignature,
+    /// `KMSInvalidMacException`
+    KmsInvalidMac,
     /// `LimitExceededException`
     LimitExceeded,
     /// `MalformedPolicyDocumentException`
@@ -77,6 +81,8 @@ impl ErrorCode {
             ErrorCode::InvalidSignature => "InvalidSignatureException",
             ErrorCode::KmsInternal => "KMSInternalException",
             ErrorCode::KmsInvalidState => "KMSInvalidStateException",
+            ErrorCode::KmsInvalidSignature => "KMSInvalidSignatureException",
+            ErrorCode::KmsInvalidMac => "KMSInvalidMacException",
             ErrorCode::LimitExceeded => "LimitExceededException",
             ErrorCode::MalformedPolicyDocument => "MalformedPolicyDocumentException",
             ErrorCode::MissingAuthenticationToken => "MissingAuthenticationTokenException",

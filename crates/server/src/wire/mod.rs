@@ -3,6 +3,7 @@
 //! server crate knows they exist.
 
 pub mod aliases;
+pub mod asymmetric;
 pub mod crypto;
 pub mod error;
 pub mod fields;

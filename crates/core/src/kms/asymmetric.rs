@@ -1,0 +1,144 @@
+//! GetPublicKey, Sign and Verify with asymmetric keys. Signatures are byte-compatible with
+//! what AWS KMS returns (DER-encoded ECDSA, PSS with salt length = hash length), so independent
+//! tools verify them with the public key.
+
+use std::sync::Arc;
+
+use strongbox_crypto::{AsymmetricSpec, Message, SigningAlgorithm as CryptoSigning};
+
+use super::Kms;
+use super::material::MaterialKind;
+use super::resolve::{Access, KeyRef};
+use super::usage;
+use crate::error::Error;
+use crate::model::{Key, KeyUsage, MessageType, Principal, SigningAlgorithm};
+use crate::state::{self, StateRule};
+
+/// What GetPublicKey returns.
+#[derive(Debug)]
+pub struct PublicKeyOutput {
+    /// The key.
+    pub key: Arc<Key>,
+    /// X.509 SubjectPublicKeyInfo, DER.
+    pub public_key: Vec<u8>,
+}
+
+/// A message to sign or verify and what it holds.
+#[derive(Clone, Copy, Debug)]
+pub struct SignInput<'a> {
+    /// The bytes.
+    pub message: &'a [u8],
+    /// RAW, DIGEST or EXTERNAL_MU.
+    pub message_type: MessageType,
+    /// The algorithm.
+    pub algorithm: SigningAlgorithm,
+}
+
+impl Kms {
+    /// GetPublicKey: the SubjectPublicKeyInfo of an asymmetric key.
+    pub async fn get_public_key(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+    ) -> Result<PublicKeyOutput, Error> {
+        let key = self
+            .resolve(principal, key_ref, Access::by_policy("kms:GetPublicKey"))
+            .await?;
+        state::check(StateRule::Cryptographic, key.state, &key.arn)?;
+        let spec = asymmetric_spec(&key, "GetPublicKey")?;
+        let material = self.current_material(&key).await?;
+        let public_key = strongbox_crypto::public_key_der(spec, &material)?;
+        Ok(PublicKeyOutput { key, public_key })
+    }
+
+    /// Sign.
+    pub async fn sign(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        input: SignInput<'_>,
+    ) -> Result<(Arc<Key>, Vec<u8>), Error> {
+        let key = self
+            .resolve(principal, key_ref, Access::by_policy("kms:Sign"))
+            .await?;
+        let (spec, algorithm) = signing(&key, input.algorithm, "Sign")?;
+        let material = self.current_material(&key).await?;
+        let signature = strongbox_crypto::sign(spec, &material, algorithm, message(input))
+            .map_err(usage::crypto_error)?;
+        Ok((key, signature))
+    }
+
+    /// Verify: `KMSInvalidSignatureException` when the signature does not verify, as in AWS.
+    pub async fn verify(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        input: SignInput<'_>,
+        signature: &[u8],
+    ) -> Result<Arc<Key>, Error> {
+        let key = self
+            .resolve(principal, key_ref, Access::by_policy("kms:Verify"))
+            .await?;
+        let (spec, algorithm) = signing(&key, input.algorithm, "Verify")?;
+        let material = self.current_material(&key).await?;
+        let public = strongbox_crypto::public_key_der(spec, &material)?;
+        let valid = strongbox_crypto::verify(spec, &public, algorithm, message(input), signature)
+            .map_err(usage::crypto_error)?;
+        if !valid {
+            return Err(Error::KmsInvalidSignature(
+                "The signature is not valid for this message, key and signing algorithm."
+                    .to_owned(),
+            ));
+        }
+        Ok(key)
+    }
+}
+
+/// The crypto spec of an asymmetric key, or the AWS error for a symmetric or HMAC key.
+pub(super) fn asymmetric_spec(key: &Key, operation: &str) -> Result<AsymmetricSpec, Error> {
+    match MaterialKind::of(key.spec)? {
+        MaterialKind::Asymmetric(spec) => Ok(spec),
+        _ => Err(Error::UnsupportedOperation(format!(
+            "{} is a {} key; {operation} needs an asymmetric key.",
+            key.arn, key.spec
+        ))),
+    }
+}
+
+fn signing(
+    key: &Key,
+    algorithm: SigningAlgorithm,
+    operation: &str,
+) -> Result<(AsymmetricSpec, CryptoSigning), Error> {
+    usage::check(key, KeyUsage::SignVerify, operation)?;
+    let spec = asymmetric_spec(key, operation)?;
+    let algorithm = usage::algorithm(key, algorithm, key.spec.algorithms(key.usage).signing)?;
+    let crypto = match algorithm {
+        SigningAlgorithm::RsassaPssSha256 => CryptoSigning::RsassaPssSha256,
+        SigningAlgorithm::RsassaPssSha384 => CryptoSigning::RsassaPssSha384,
+        SigningAlgorithm::RsassaPssSha512 => CryptoSigning::RsassaPssSha512,
+        SigningAlgorithm::RsassaPkcs1V15Sha256 => CryptoSigning::RsassaPkcs1V15Sha256,
+        SigningAlgorithm::RsassaPkcs1V15Sha384 => CryptoSigning::RsassaPkcs1V15Sha384,
+        SigningAlgorithm::RsassaPkcs1V15Sha512 => CryptoSigning::RsassaPkcs1V15Sha512,
+        SigningAlgorithm::EcdsaSha256 => CryptoSigning::EcdsaSha256,
+        SigningAlgorithm::EcdsaSha384 => CryptoSigning::EcdsaSha384,
+        SigningAlgorithm::EcdsaSha512 => CryptoSigning::EcdsaSha512,
+        SigningAlgorithm::Ed25519Sha512 => CryptoSigning::Ed25519Sha512,
+        SigningAlgorithm::Ed25519PhSha512 => CryptoSigning::Ed25519PhSha512,
+        SigningAlgorithm::MlDsaShake256 => CryptoSigning::MlDsaShake256,
+        SigningAlgorithm::Sm2dsa => {
+            return Err(Error::UnsupportedOperation(
+                "SM2DSA is not supported by Strongbox".to_owned(),
+            ));
+        }
+    };
+    Ok((spec, crypto))
+}
+
+fn message(input: SignInput<'_>) -> Message<'_> {
+    match input.message_type {
+        MessageType::Raw => Message::Raw(input.message),
+        MessageType::Digest => Message::Digest(input.message),
+        MessageType::ExternalMu => Message::ExternalMu(input.message),
+    }
+}

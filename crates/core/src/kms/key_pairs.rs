@@ -1,0 +1,54 @@
+//! GenerateDataKeyPair and GenerateDataKeyPairWithoutPlaintext: a fresh asymmetric key pair
+//! whose private half is returned encrypted under a symmetric KMS key (and, for the first,
+//! in plaintext too).
+
+use std::sync::Arc;
+
+use strongbox_crypto::{EncryptionContext, SecretBytes};
+
+use super::Kms;
+use super::material::{MaterialKind, pair_spec};
+use super::resolve::KeyRef;
+use crate::error::Error;
+use crate::model::{DataKeyPairSpec, Key, Principal};
+
+/// What GenerateDataKeyPair returns.
+#[derive(Debug)]
+pub struct DataKeyPairOutput {
+    /// The private key, PKCS#8 DER, zeroized on drop.
+    pub private_key: SecretBytes,
+    /// The private key encrypted under the KMS key (Decrypt recovers it).
+    pub private_key_ciphertext: Vec<u8>,
+    /// The public key, SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    /// The KMS key that encrypted the private key.
+    pub key: Arc<Key>,
+}
+
+impl Kms {
+    /// GenerateDataKeyPair (the WithoutPlaintext variant drops `private_key`).
+    pub async fn generate_data_key_pair(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        spec: DataKeyPairSpec,
+        context: &EncryptionContext,
+        action: &'static str,
+    ) -> Result<DataKeyPairOutput, Error> {
+        let key = self.encrypting_key(principal, key_ref, action).await?;
+        let MaterialKind::Asymmetric(pair) = MaterialKind::of(pair_spec(spec))? else {
+            return Err(Error::UnsupportedOperation(format!(
+                "KeyPairSpec {spec} is not supported"
+            )));
+        };
+        let private = MaterialKind::Asymmetric(pair).generate().await?;
+        let public_key = strongbox_crypto::public_key_der(pair, &private)?;
+        let private_key_ciphertext = self.seal_under(&key, context, private.expose()).await?;
+        Ok(DataKeyPairOutput {
+            private_key: SecretBytes::new(private.expose().to_vec()),
+            private_key_ciphertext,
+            public_key,
+            key,
+        })
+    }
+}
