@@ -98,7 +98,11 @@ async fn malformed_bodies_and_targets() {
             "UnknownOperationException",
         ),
         ("OtherService.ListKeys", b"{}", "UnknownOperationException"),
-        ("TrentService.CreateGrant", b"{}", "UnsupportedOperationException"),
+        (
+            "TrentService.CreateGrant",
+            b"{}",
+            "UnsupportedOperationException",
+        ),
     ];
     for (target, body, error) in cases {
         expect(&server, &raw::signed(target, body), 400, error).await;

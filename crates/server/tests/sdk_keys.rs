@@ -81,7 +81,11 @@ async fn create_key_refuses_what_it_cannot_make() {
         .send()
         .await;
     assert_eq!(code(sm2), "UnsupportedOperationException");
-    let ecc_without_usage = client.create_key().key_spec(KeySpec::EccNistP256).send().await;
+    let ecc_without_usage = client
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .send()
+        .await;
     assert_eq!(code(ecc_without_usage), "ValidationException");
     let hmac_for_encryption = client
         .create_key()

@@ -2,6 +2,7 @@
 //! with the official `aws-sdk-kms` client, and stopped by the test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+pub mod peer;
 pub mod raw;
 
 use std::path::{Path, PathBuf};
