@@ -62,8 +62,9 @@ impl Kms {
             .resolve(principal, key_ref, Access::by_policy("kms:Sign"))
             .await?;
         let (spec, algorithm) = signing(&key, input.algorithm, "Sign")?;
+        let message = message(input)?;
         let material = self.current_material(&key).await?;
-        let signature = strongbox_crypto::sign(spec, &material, algorithm, message(input))
+        let signature = strongbox_crypto::sign(spec, &material, algorithm, message)
             .map_err(usage::crypto_error)?;
         Ok((key, signature))
     }
@@ -80,9 +81,10 @@ impl Kms {
             .resolve(principal, key_ref, Access::by_policy("kms:Verify"))
             .await?;
         let (spec, algorithm) = signing(&key, input.algorithm, "Verify")?;
+        let message = message(input)?;
         let material = self.current_material(&key).await?;
         let public = strongbox_crypto::public_key_der(spec, &material)?;
-        let valid = strongbox_crypto::verify(spec, &public, algorithm, message(input), signature)
+        let valid = strongbox_crypto::verify(spec, &public, algorithm, message, signature)
             .map_err(usage::crypto_error)?;
         if !valid {
             return Err(Error::KmsInvalidSignature(
@@ -135,10 +137,27 @@ fn signing(
     Ok((spec, crypto))
 }
 
-fn message(input: SignInput<'_>) -> Message<'_> {
-    match input.message_type {
-        MessageType::Raw => Message::Raw(input.message),
-        MessageType::Digest => Message::Digest(input.message),
-        MessageType::ExternalMu => Message::ExternalMu(input.message),
+/// The message as the crypto crate takes it. AWS's ED25519_PH_SHA_512 takes only a DIGEST (a
+/// 64-byte SHA-512 of the message) and still performs the SHA-512 prehash of FIPS 186-5 section
+/// 7.8.1 step 1 on it: the digest is hashed again, so it is the crypto crate's `Raw` input.
+fn message(input: SignInput<'_>) -> Result<Message<'_>, Error> {
+    match (input.algorithm, input.message_type) {
+        (SigningAlgorithm::Ed25519PhSha512, MessageType::Digest) => {
+            if input.message.len() != ED25519_PH_DIGEST_LEN {
+                return Err(Error::Validation(format!(
+                    "Digest is invalid length for algorithm ED25519_PH_SHA_512: it must be {ED25519_PH_DIGEST_LEN} bytes (a SHA-512 digest)"
+                )));
+            }
+            Ok(Message::Raw(input.message))
+        }
+        (SigningAlgorithm::Ed25519PhSha512, _) => Err(Error::Validation(
+            "ED25519_PH_SHA_512 requires MessageType DIGEST".to_owned(),
+        )),
+        (_, MessageType::Raw) => Ok(Message::Raw(input.message)),
+        (_, MessageType::Digest) => Ok(Message::Digest(input.message)),
+        (_, MessageType::ExternalMu) => Ok(Message::ExternalMu(input.message)),
     }
 }
+
+/// SHA-512 output length.
+const ED25519_PH_DIGEST_LEN: usize = 64;

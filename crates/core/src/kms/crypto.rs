@@ -311,12 +311,8 @@ fn oaep_hash(
     algorithm: Option<EncryptionAlgorithm>,
     context: &EncryptionContext,
 ) -> Result<OaepHash, Error> {
-    let algorithm = algorithm.ok_or_else(|| {
-        Error::Validation(format!(
-            "EncryptionAlgorithm is required for {} keys: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256",
-            key.spec
-        ))
-    })?;
+    // AWS's default is SYMMETRIC_DEFAULT, which no RSA key offers.
+    let algorithm = algorithm.unwrap_or(EncryptionAlgorithm::SymmetricDefault);
     if !context.is_empty() {
         return Err(Error::Validation(
             "EncryptionContext is not supported with asymmetric KMS keys".to_owned(),

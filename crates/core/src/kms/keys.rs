@@ -257,22 +257,21 @@ impl Kms {
     }
 }
 
-/// The usage for `spec`, or the error AWS gives for an incompatible or missing one.
+/// The usage for `spec`: as in AWS, ENCRYPT_DECRYPT when none is given (so every other kind of
+/// key must name its usage), and `ValidationException` for a usage the spec does not have.
 fn usage_for(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> {
-    match usage.or_else(|| spec.default_usage()) {
-        Some(usage) if spec.usages().contains(&usage) => Ok(usage),
-        Some(usage) => Err(Error::Validation(format!(
-            "KeyUsage {usage} is not compatible with KeySpec {spec}"
-        ))),
-        None => Err(Error::Validation(format!(
-            "You must specify a KeyUsage value for a {spec} key: one of {}",
-            spec.usages()
-                .iter()
-                .map(|u| u.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+    let usage = usage.unwrap_or(KeyUsage::EncryptDecrypt);
+    if spec.usages().contains(&usage) {
+        return Ok(usage);
     }
+    Err(Error::Validation(format!(
+        "KeyUsage {usage} is not compatible with KeySpec {spec}; it takes {}",
+        spec.usages()
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    )))
 }
 
 /// Accepts a policy that is a JSON object with a `Statement`; the policy language itself is

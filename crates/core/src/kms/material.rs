@@ -88,5 +88,8 @@ pub(super) fn pair_spec(spec: DataKeyPairSpec) -> KeySpec {
         DataKeyPairSpec::EccSecgP256k1 => KeySpec::EccSecgP256k1,
         DataKeyPairSpec::Sm2 => KeySpec::Sm2,
         DataKeyPairSpec::EccNistEdwards25519 => KeySpec::EccNistEdwards25519,
+        DataKeyPairSpec::MlKem512 => KeySpec::MlKem512,
+        DataKeyPairSpec::MlKem768 => KeySpec::MlKem768,
+        DataKeyPairSpec::MlKem1024 => KeySpec::MlKem1024,
     }
 }

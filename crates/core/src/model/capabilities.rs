@@ -44,8 +44,7 @@ impl KeySpec {
         )
     }
 
-    /// The usages AWS allows for this spec; the first is the one taken when CreateKey names
-    /// none (empty: the caller must name one, as AWS requires for ECC keys).
+    /// The usages AWS allows for this spec.
     pub fn usages(self) -> &'static [KeyUsage] {
         use KeyUsage::*;
         match self {
@@ -64,19 +63,6 @@ impl KeySpec {
             }
             KeySpec::Sm2 => &[EncryptDecrypt, SignVerify, KeyAgreement],
             KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => &[EncapsulateDecapsulate],
-        }
-    }
-
-    /// The usage CreateKey takes when none is given: ENCRYPT_DECRYPT where the spec allows it
-    /// (AWS's default), else the spec's only usage; `None` when AWS requires a choice.
-    pub fn default_usage(self) -> Option<KeyUsage> {
-        let usages = self.usages();
-        if usages.contains(&KeyUsage::EncryptDecrypt) {
-            Some(KeyUsage::EncryptDecrypt)
-        } else if usages.len() == 1 {
-            usages.first().copied()
-        } else {
-            None
         }
     }
 
@@ -151,27 +137,17 @@ mod tests {
 
     #[test]
     fn aws_pairings() {
-        assert_eq!(
-            KeySpec::SymmetricDefault.default_usage(),
-            Some(KeyUsage::EncryptDecrypt)
+        assert!(
+            KeySpec::Rsa2048
+                .usages()
+                .contains(&KeyUsage::EncryptDecrypt)
         );
-        assert_eq!(
-            KeySpec::Rsa2048.default_usage(),
-            Some(KeyUsage::EncryptDecrypt)
+        assert!(
+            !KeySpec::EccNistP256
+                .usages()
+                .contains(&KeyUsage::EncryptDecrypt)
         );
-        assert_eq!(
-            KeySpec::EccNistP256.default_usage(),
-            None,
-            "ECC keys need a usage"
-        );
-        assert_eq!(
-            KeySpec::Hmac256.default_usage(),
-            Some(KeyUsage::GenerateVerifyMac)
-        );
-        assert_eq!(
-            KeySpec::EccSecgP256k1.default_usage(),
-            Some(KeyUsage::SignVerify)
-        );
+        assert_eq!(KeySpec::Hmac256.usages(), &[KeyUsage::GenerateVerifyMac]);
         let rsa_sign = KeySpec::Rsa4096.algorithms(KeyUsage::SignVerify);
         assert_eq!(rsa_sign.signing.len(), 6);
         assert!(rsa_sign.encryption.is_empty());

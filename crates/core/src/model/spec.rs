@@ -248,6 +248,12 @@ aws_enum! {
         Sm2 = "SM2",
         /// Ed25519.
         EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
+        /// ML-KEM-512.
+        MlKem512 = "ML_KEM_512",
+        /// ML-KEM-768.
+        MlKem768 = "ML_KEM_768",
+        /// ML-KEM-1024.
+        MlKem1024 = "ML_KEM_1024",
     }
 }
 
