@@ -428,6 +428,10 @@ async fn rsa_encryption_interoperates() {
             .await
             .unwrap();
         assert_eq!(back.plaintext().unwrap().as_ref(), plaintext.as_slice());
+        assert!(
+            back.key_material_id().is_none(),
+            "AWS reports material ids for symmetric keys only"
+        );
         let too_long = client
             .encrypt()
             .key_id(&key)
@@ -719,4 +723,45 @@ async fn data_key_pairs_match_and_decrypt() {
         .send()
         .await;
     assert_eq!(code(wrong_key), "InvalidKeyUsageException");
+}
+
+#[tokio::test]
+async fn a_key_disabled_while_a_pair_waits_for_generation_does_not_seal() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let wrapping = create_key(&client).await;
+    // Occupy every generation permit (one per core) with RSA-4096 key generations.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let blockers: Vec<_> = (0..cores)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .create_key()
+                    .key_spec(KeySpec::Rsa4096)
+                    .key_usage(KeyUsageType::SignVerify)
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let waiting = {
+        let client = client.clone();
+        let wrapping = wrapping.clone();
+        tokio::spawn(async move {
+            client
+                .generate_data_key_pair()
+                .key_id(&wrapping)
+                .key_pair_spec(DataKeyPairSpec::Rsa2048)
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    client.disable_key().key_id(&wrapping).send().await.unwrap();
+    assert_eq!(code(waiting.await.unwrap()), "DisabledException");
+    for blocker in blockers {
+        blocker.await.unwrap().unwrap();
+    }
 }

@@ -23,8 +23,9 @@ pub struct PublicKeyOutput {
     pub public_key: Vec<u8>,
 }
 
-/// A message to sign or verify and what it holds.
-#[derive(Clone, Copy, Debug)]
+/// A message to sign or verify and what it holds. Its `Debug` shows only the length: a
+/// message can be as sensitive as a plaintext.
+#[derive(Clone, Copy)]
 pub struct SignInput<'a> {
     /// The bytes.
     pub message: &'a [u8],
@@ -32,6 +33,16 @@ pub struct SignInput<'a> {
     pub message_type: MessageType,
     /// The algorithm.
     pub algorithm: SigningAlgorithm,
+}
+
+impl std::fmt::Debug for SignInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInput")
+            .field("message_len", &self.message.len())
+            .field("message_type", &self.message_type)
+            .field("algorithm", &self.algorithm)
+            .finish()
+    }
 }
 
 impl Kms {

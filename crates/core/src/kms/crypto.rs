@@ -284,8 +284,14 @@ impl Kms {
         let hash = oaep_hash(&key, algorithm, context)?;
         let spec = rsa_spec(&key)?;
         let material = self.current_material(&key).await?;
-        let plaintext = strongbox_crypto::rsa_decrypt(spec, &material, hash, ciphertext)
-            .map_err(|_| invalid_ciphertext())?;
+        let plaintext =
+            strongbox_crypto::rsa_decrypt(spec, &material, hash, ciphertext).map_err(|error| {
+                match error {
+                    strongbox_crypto::CryptoError::InvalidCiphertext => invalid_ciphertext(),
+                    // Stored material that does not parse is our fault, not the client's.
+                    other => Error::from(other),
+                }
+            })?;
         Ok(DecryptOutput {
             plaintext,
             version: key.current_version,

@@ -35,14 +35,20 @@ impl Kms {
         context: &EncryptionContext,
         action: &'static str,
     ) -> Result<DataKeyPairOutput, Error> {
-        let key = self.encrypting_key(principal, key_ref, action).await?;
+        // Checked first so that bad requests fail before the expensive generation.
+        self.encrypting_key(principal, key_ref, action).await?;
         let MaterialKind::Asymmetric(pair) = MaterialKind::of(pair_spec(spec))? else {
             return Err(Error::UnsupportedOperation(format!(
                 "KeyPairSpec {spec} is not supported"
             )));
         };
-        let private = MaterialKind::Asymmetric(pair).generate().await?;
+        let private = MaterialKind::Asymmetric(pair)
+            .generate(&self.generation_permits)
+            .await?;
         let public_key = strongbox_crypto::public_key_der(pair, &private)?;
+        // Generation may have waited: the key is checked again, so a key disabled meanwhile
+        // does not seal.
+        let key = self.encrypting_key(principal, key_ref, action).await?;
         let private_key_ciphertext = self.seal_under(&key, context, private.expose()).await?;
         Ok(DataKeyPairOutput {
             private_key: SecretBytes::new(private.expose().to_vec()),

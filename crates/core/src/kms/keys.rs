@@ -84,7 +84,7 @@ impl Kms {
             key_id: KeyId::generate(),
         };
         let version_id = VersionId::generate();
-        let material = kind.generate().await?;
+        let material = kind.generate(&self.generation_permits).await?;
         let sealed = self
             .seal
             .seal(&KeyVersion::seal_aad(&arn, version_id), material.expose())?;

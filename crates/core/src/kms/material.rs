@@ -3,6 +3,7 @@
 //! stalls the requests sharing the async runtime.
 
 use strongbox_crypto::{AsymmetricSpec, KeyMaterial, MacAlgorithm as CryptoMac};
+use tokio::sync::Semaphore;
 
 use crate::error::{Error, Internal};
 use crate::model::{DataKeyPairSpec, KeySpec, MacAlgorithm};
@@ -51,12 +52,18 @@ impl MaterialKind {
         })
     }
 
-    /// Fresh material, generated off the async runtime when that is slow.
-    pub(super) async fn generate(self) -> Result<KeyMaterial, Error> {
+    /// Fresh material. Asymmetric generation (RSA-4096 costs a second or more of CPU) runs on a
+    /// blocking thread, and only `permits` of them at once, so that a flood of CreateKey or
+    /// GenerateDataKeyPair requests queues up instead of starving every other request of CPU.
+    pub(super) async fn generate(self, permits: &Semaphore) -> Result<KeyMaterial, Error> {
         match self {
             MaterialKind::Symmetric => Ok(KeyMaterial::generate_symmetric()?),
             MaterialKind::Hmac(algorithm) => Ok(strongbox_crypto::generate_mac_key(algorithm)?),
             MaterialKind::Asymmetric(spec) => {
+                let _permit = permits
+                    .acquire()
+                    .await
+                    .map_err(|error| Internal::new("key generation", error))?;
                 tokio::task::spawn_blocking(move || strongbox_crypto::generate(spec))
                     .await
                     .map_err(|error| Internal::new("key generation", error))?

@@ -68,6 +68,8 @@ pub struct Kms {
     clock: Arc<dyn Clock>,
     cache: cache::Caches,
     config: KmsConfig,
+    /// Asymmetric key generations allowed at once (one per core).
+    generation_permits: tokio::sync::Semaphore,
 }
 
 impl Kms {
@@ -80,6 +82,9 @@ impl Kms {
     ) -> Self {
         Self {
             cache: cache::Caches::new(config.cache_capacity),
+            generation_permits: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |cores| cores.get()),
+            ),
             store,
             seal,
             clock,

@@ -91,8 +91,9 @@ pub enum SigningAlgorithm {
     MlDsaShake256,
 }
 
-/// What the `Message` of a Sign or Verify request is, per its AWS `MessageType`.
-#[derive(Clone, Copy, Debug)]
+/// What the `Message` of a Sign or Verify request is, per its AWS `MessageType`. Its `Debug`
+/// shows only the kind and length: a message can be as sensitive as a plaintext.
+#[derive(Clone, Copy)]
 pub enum Message<'a> {
     /// `RAW`: the message itself; it is hashed as the algorithm prescribes.
     Raw(&'a [u8]),
@@ -100,6 +101,17 @@ pub enum Message<'a> {
     Digest(&'a [u8]),
     /// `EXTERNAL_MU`: ML-DSA's 64-byte message representative mu (FIPS 204 section 6.2).
     ExternalMu(&'a [u8]),
+}
+
+impl std::fmt::Debug for Message<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, bytes) = match self {
+            Message::Raw(bytes) => ("Raw", bytes),
+            Message::Digest(bytes) => ("Digest", bytes),
+            Message::ExternalMu(bytes) => ("ExternalMu", bytes),
+        };
+        write!(f, "{kind}(<{} bytes>)", bytes.len())
+    }
 }
 
 /// The key family a spec belongs to, with the per-family parameter, so each family module only

@@ -2,7 +2,7 @@
 //! GenerateRandom.
 
 use strongbox_core::kms::{DataKeySize, MAX_DATA_KEY_BYTES, ReEncryptInput};
-use strongbox_core::model::EncryptionAlgorithm;
+use strongbox_core::model::{EncryptionAlgorithm, Key, VersionId};
 
 use super::{Call, dry_run_result, refuse_unsupported};
 use crate::wire::crypto::{
@@ -77,7 +77,7 @@ pub async fn decrypt(call: Call<'_>, request: DecryptRequest) -> Result<DecryptR
         request.dry_run,
         DecryptResponse {
             key_id: output.key.arn.to_string(),
-            key_material_id: output.version.material_id(output.key.id()),
+            key_material_id: symmetric_material_id(&output.key, output.version),
             plaintext: SecretBlob(output.plaintext),
             encryption_algorithm: output.algorithm.as_str(),
         },
@@ -115,8 +115,11 @@ pub async fn re_encrypt(
             key_id: output.destination_key.arn.to_string(),
             source_encryption_algorithm: source.algorithm.as_str(),
             destination_encryption_algorithm: output.destination_algorithm.as_str(),
-            source_key_material_id: source.version.material_id(source.key.id()),
-            destination_key_material_id: output.destination_key.current_material_id(),
+            source_key_material_id: symmetric_material_id(&source.key, source.version),
+            destination_key_material_id: symmetric_material_id(
+                &output.destination_key,
+                output.destination_key.current_version,
+            ),
         },
     )
 }
@@ -221,4 +224,9 @@ pub async fn generate_random(
     Ok(GenerateRandomResponse {
         plaintext: SecretBlob(plaintext),
     })
+}
+
+/// AWS reports key material ids only for symmetric encryption keys.
+fn symmetric_material_id(key: &Key, version: VersionId) -> Option<String> {
+    (!key.spec.is_asymmetric()).then(|| version.material_id(key.id()))
 }
