@@ -697,6 +697,42 @@ EOF
         UnrecognizedClientException kms_as "$credentials" unknownkey list-keys
 }
 
+# boto3 signs with the same botocore signer as the aws CLI, but through the SDK path users'
+# applications take: the server must accept it too.
+test_boto3() {
+    if ! python3 -c 'import boto3' 2>/dev/null; then
+        echo "boto3 not found; installing it with pip (with awscli, so their botocore agrees)"
+        python3 -m pip install --quiet awscli boto3
+    fi
+    local out
+    out=$(ENDPOINT="$ENDPOINT" python3 - 2>&1 <<'PY'
+import os
+import boto3
+from botocore.exceptions import ClientError
+
+session = boto3.Session(profile_name="strongbox", region_name="us-east-1")
+kms = session.client("kms", endpoint_url=os.environ["ENDPOINT"])
+key = kms.create_key(Description="boto3")["KeyMetadata"]["KeyId"]
+blob = kms.encrypt(KeyId=key, Plaintext=b"from boto3", EncryptionContext={"sdk": "boto3"})
+back = kms.decrypt(CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"sdk": "boto3"})
+print("roundtrip", back["Plaintext"] == b"from boto3")
+pair_key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+signature = kms.sign(KeyId=pair_key, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+valid = kms.verify(KeyId=pair_key, Message=b"m", Signature=signature, SigningAlgorithm="ECDSA_SHA_256")
+print("verify", valid["SignatureValid"])
+try:
+    kms.decrypt(CiphertextBlob=blob["CiphertextBlob"])
+    print("context", "accepted")
+except ClientError as error:
+    print("context", error.response["Error"]["Code"])
+PY
+)
+    check "boto3: encrypt/decrypt round trip" "roundtrip True" "$(grep '^roundtrip' <<<"$out" || echo "$out")"
+    check "boto3: sign and verify" "verify True" "$(grep '^verify' <<<"$out" || echo "$out")"
+    check "boto3: a missing context is InvalidCiphertextException" "context InvalidCiphertextException" \
+        "$(grep '^context' <<<"$out" || echo "$out")"
+}
+
 test_second_tenant() {
     run "account create --name tenant-b" admin account create --name tenant-b
     local account_b=$OUT
@@ -908,6 +944,7 @@ main() {
     test_key_states
     test_rotation
     test_authentication
+    test_boto3
     test_second_tenant
     test_graceful_shutdown
     test_restart_durability
