@@ -7,11 +7,15 @@ mod common;
 
 use aws_lc_rs::digest;
 use aws_sdk_kms::Client;
+use aws_sdk_kms::operation::sign::{SignError, SignOutput};
+use aws_sdk_kms::operation::verify::{VerifyError, VerifyOutput};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     DataKeyPairSpec, EncryptionAlgorithmSpec, KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType,
     MacAlgorithmSpec, MessageType, SigningAlgorithmSpec,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use common::peer::{self, b64, unb64};
 use common::{TestServer, code, create_key};
 use serde_json::json;
@@ -30,6 +34,42 @@ async fn create(client: &Client, spec: KeySpec, usage: KeyUsageType) -> String {
 async fn public_key(client: &Client, key: &str) -> Vec<u8> {
     let out = client.get_public_key().key_id(key).send().await.unwrap();
     out.public_key().unwrap().as_ref().to_vec()
+}
+
+async fn sign(
+    client: &Client,
+    key: &str,
+    message: impl Into<Vec<u8>>,
+    message_type: MessageType,
+    algorithm: SigningAlgorithmSpec,
+) -> Result<SignOutput, SdkError<SignError, HttpResponse>> {
+    client
+        .sign()
+        .key_id(key)
+        .message(Blob::new(message))
+        .message_type(message_type)
+        .signing_algorithm(algorithm)
+        .send()
+        .await
+}
+
+async fn verify(
+    client: &Client,
+    key: &str,
+    message: impl Into<Vec<u8>>,
+    message_type: MessageType,
+    signature: impl Into<Vec<u8>>,
+    algorithm: SigningAlgorithmSpec,
+) -> Result<VerifyOutput, SdkError<VerifyError, HttpResponse>> {
+    client
+        .verify()
+        .key_id(key)
+        .message(Blob::new(message))
+        .message_type(message_type)
+        .signature(Blob::new(signature))
+        .signing_algorithm(algorithm)
+        .send()
+        .await
 }
 
 fn digest_for(algorithm: &SigningAlgorithmSpec, message: &[u8]) -> Vec<u8> {
@@ -109,39 +149,39 @@ async fn every_signing_spec_and_algorithm_signs_verifiably() {
                 inputs.push((MessageType::Digest, digest_for(&algorithm, &message)));
             }
             for (message_type, input) in inputs {
-                let signed = client
-                    .sign()
-                    .key_id(&key)
-                    .message(Blob::new(input.clone()))
-                    .message_type(message_type.clone())
-                    .signing_algorithm(algorithm.clone())
-                    .send()
-                    .await
-                    .unwrap_or_else(|e| panic!("{spec:?} {algorithm:?} {message_type:?}: {e:?}"));
+                let signed = sign(
+                    &client,
+                    &key,
+                    input.clone(),
+                    message_type.clone(),
+                    algorithm.clone(),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{spec:?} {algorithm:?} {message_type:?}: {e:?}"));
                 let signature = signed.signature().unwrap().as_ref().to_vec();
-                let verified = client
-                    .verify()
-                    .key_id(&key)
-                    .message(Blob::new(input.clone()))
-                    .message_type(message_type.clone())
-                    .signature(Blob::new(signature.clone()))
-                    .signing_algorithm(algorithm.clone())
-                    .send()
-                    .await
-                    .unwrap();
+                let verified = verify(
+                    &client,
+                    &key,
+                    input.clone(),
+                    message_type.clone(),
+                    signature.clone(),
+                    algorithm.clone(),
+                )
+                .await
+                .unwrap();
                 assert!(verified.signature_valid());
                 let mut flipped = signature.clone();
                 let last = flipped.len() - 1;
                 flipped[last / 2] ^= 0x01;
-                let rejected = client
-                    .verify()
-                    .key_id(&key)
-                    .message(Blob::new(input.clone()))
-                    .message_type(message_type.clone())
-                    .signature(Blob::new(flipped))
-                    .signing_algorithm(algorithm.clone())
-                    .send()
-                    .await;
+                let rejected = verify(
+                    &client,
+                    &key,
+                    input.clone(),
+                    message_type.clone(),
+                    flipped,
+                    algorithm.clone(),
+                )
+                .await;
                 assert_eq!(
                     code(rejected),
                     "KMSInvalidSignatureException",
@@ -176,18 +216,13 @@ async fn signing_input_is_checked() {
     let server = TestServer::start().await;
     let client = server.client();
     let p256 = create(&client, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
-    let sign = |message: Vec<u8>, message_type: MessageType, algorithm: SigningAlgorithmSpec| {
-        client
-            .sign()
-            .key_id(&p256)
-            .message(Blob::new(message))
-            .message_type(message_type)
-            .signing_algorithm(algorithm)
-            .send()
-    };
+    let sign_p256 =
+        |message: Vec<u8>, message_type: MessageType, algorithm: SigningAlgorithmSpec| {
+            sign(&client, &p256, message, message_type, algorithm)
+        };
     assert_eq!(
         code(
-            sign(
+            sign_p256(
                 vec![1; 31],
                 MessageType::Digest,
                 SigningAlgorithmSpec::EcdsaSha256
@@ -198,7 +233,7 @@ async fn signing_input_is_checked() {
     );
     assert_eq!(
         code(
-            sign(
+            sign_p256(
                 vec![1; 4097],
                 MessageType::Raw,
                 SigningAlgorithmSpec::EcdsaSha256
@@ -209,7 +244,7 @@ async fn signing_input_is_checked() {
     );
     assert_eq!(
         code(
-            sign(
+            sign_p256(
                 vec![1; 64],
                 MessageType::ExternalMu,
                 SigningAlgorithmSpec::EcdsaSha256
@@ -220,7 +255,7 @@ async fn signing_input_is_checked() {
     );
     assert_eq!(
         code(
-            sign(
+            sign_p256(
                 vec![1; 8],
                 MessageType::Raw,
                 SigningAlgorithmSpec::EcdsaSha384
@@ -231,7 +266,7 @@ async fn signing_input_is_checked() {
     );
     assert_eq!(
         code(
-            sign(
+            sign_p256(
                 vec![1; 8],
                 MessageType::Raw,
                 SigningAlgorithmSpec::RsassaPssSha256
@@ -240,14 +275,15 @@ async fn signing_input_is_checked() {
         ),
         "InvalidKeyUsageException"
     );
-    let short_signature = client
-        .verify()
-        .key_id(&p256)
-        .message(Blob::new("m"))
-        .signature(Blob::new(vec![0x30, 0x02]))
-        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
-        .send()
-        .await;
+    let short_signature = verify(
+        &client,
+        &p256,
+        "m",
+        MessageType::Raw,
+        vec![0x30, 0x02],
+        SigningAlgorithmSpec::EcdsaSha256,
+    )
+    .await;
     assert_eq!(code(short_signature), "KMSInvalidSignatureException");
 
     let ed25519 = create(
@@ -256,57 +292,57 @@ async fn signing_input_is_checked() {
         KeyUsageType::SignVerify,
     )
     .await;
-    let ph_raw = client
-        .sign()
-        .key_id(&ed25519)
-        .message(Blob::new("m"))
-        .message_type(MessageType::Raw)
-        .signing_algorithm(SigningAlgorithmSpec::Ed25519PhSha512)
-        .send()
-        .await;
+    let ph_raw = sign(
+        &client,
+        &ed25519,
+        "m",
+        MessageType::Raw,
+        SigningAlgorithmSpec::Ed25519PhSha512,
+    )
+    .await;
     assert_eq!(
         code(ph_raw),
         "ValidationException",
         "ED25519_PH_SHA_512 takes DIGEST only"
     );
-    let ph_short = client
-        .sign()
-        .key_id(&ed25519)
-        .message(Blob::new(vec![1; 32]))
-        .message_type(MessageType::Digest)
-        .signing_algorithm(SigningAlgorithmSpec::Ed25519PhSha512)
-        .send()
-        .await;
+    let ph_short = sign(
+        &client,
+        &ed25519,
+        vec![1; 32],
+        MessageType::Digest,
+        SigningAlgorithmSpec::Ed25519PhSha512,
+    )
+    .await;
     assert_eq!(code(ph_short), "ValidationException");
     let ml_dsa = create(&client, KeySpec::MlDsa44, KeyUsageType::SignVerify).await;
-    let wrong_mu = client
-        .sign()
-        .key_id(&ml_dsa)
-        .message(Blob::new(vec![7; 63]))
-        .message_type(MessageType::ExternalMu)
-        .signing_algorithm(SigningAlgorithmSpec::MlDsaShake256)
-        .send()
-        .await;
+    let wrong_mu = sign(
+        &client,
+        &ml_dsa,
+        vec![7; 63],
+        MessageType::ExternalMu,
+        SigningAlgorithmSpec::MlDsaShake256,
+    )
+    .await;
     assert_eq!(code(wrong_mu), "ValidationException");
-    let mu = client
-        .sign()
-        .key_id(&ml_dsa)
-        .message(Blob::new(vec![7; 64]))
-        .message_type(MessageType::ExternalMu)
-        .signing_algorithm(SigningAlgorithmSpec::MlDsaShake256)
-        .send()
-        .await
-        .unwrap();
-    let verified = client
-        .verify()
-        .key_id(&ml_dsa)
-        .message(Blob::new(vec![7; 64]))
-        .message_type(MessageType::ExternalMu)
-        .signature(mu.signature().unwrap().clone())
-        .signing_algorithm(SigningAlgorithmSpec::MlDsaShake256)
-        .send()
-        .await
-        .unwrap();
+    let mu = sign(
+        &client,
+        &ml_dsa,
+        vec![7; 64],
+        MessageType::ExternalMu,
+        SigningAlgorithmSpec::MlDsaShake256,
+    )
+    .await
+    .unwrap();
+    let verified = verify(
+        &client,
+        &ml_dsa,
+        vec![7; 64],
+        MessageType::ExternalMu,
+        mu.signature().unwrap().clone().into_inner(),
+        SigningAlgorithmSpec::MlDsaShake256,
+    )
+    .await
+    .unwrap();
     assert!(verified.signature_valid());
 }
 
@@ -318,14 +354,15 @@ async fn usage_is_enforced() {
     let p256 = create(&client, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
     let hmac = create(&client, KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac).await;
     let symmetric = create_key(&client).await;
-    let sign = client
-        .sign()
-        .key_id(&rsa_encrypt)
-        .message(Blob::new("m"))
-        .signing_algorithm(SigningAlgorithmSpec::RsassaPssSha256)
-        .send()
-        .await;
-    assert_eq!(code(sign), "InvalidKeyUsageException");
+    let wrong_usage = sign(
+        &client,
+        &rsa_encrypt,
+        "m",
+        MessageType::Raw,
+        SigningAlgorithmSpec::RsassaPssSha256,
+    )
+    .await;
+    assert_eq!(code(wrong_usage), "InvalidKeyUsageException");
     let encrypt = client
         .encrypt()
         .key_id(&p256)
@@ -364,13 +401,14 @@ async fn usage_is_enforced() {
         .await;
     assert_eq!(code(data_key_from_rsa), "InvalidKeyUsageException");
     client.disable_key().key_id(&p256).send().await.unwrap();
-    let disabled = client
-        .sign()
-        .key_id(&p256)
-        .message(Blob::new("m"))
-        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
-        .send()
-        .await;
+    let disabled = sign(
+        &client,
+        &p256,
+        "m",
+        MessageType::Raw,
+        SigningAlgorithmSpec::EcdsaSha256,
+    )
+    .await;
     assert_eq!(code(disabled), "DisabledException");
     assert_eq!(
         code(client.get_public_key().key_id(&p256).send().await),
