@@ -52,6 +52,8 @@ async fn main() {
         scheduler_interval: std::time::Duration::from_secs(60),
         on_demand_rotation_limit: 25,
         dev_clock: false,
+        audit_retention: None,
+        audit: true,
     };
     tokio::spawn(strongbox::app::run(
         config,

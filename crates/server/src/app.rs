@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::config::ServeConfig;
 use crate::datadir::{self, OpenMode};
 use crate::http::{self, AppState};
-use crate::jobs::Scheduler;
+use crate::jobs::{AuditSchedule, Scheduler};
 
 /// Runs the server until a shutdown signal.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
@@ -42,6 +42,8 @@ pub async fn run(
         scheduler_interval,
         on_demand_rotation_limit,
         dev_clock,
+        audit_retention,
+        audit,
     } = config;
     let manual_clock = dev_clock.then(|| Arc::new(ManualClock::new()));
     let clock: Arc<dyn Clock> = match &manual_clock {
@@ -50,6 +52,7 @@ pub async fn run(
     };
     let kms_config = KmsConfig {
         on_demand_rotation_limit,
+        audit,
         ..KmsConfig::default()
     };
     let kms = datadir::open_with(
@@ -72,8 +75,21 @@ pub async fn run(
             "DEV CLOCK ENABLED: anyone who can reach {address} can move this server's clock forward, rotating and deleting keys early. Never use --dev-clock with real keys."
         );
     }
+    if !audit {
+        tracing::warn!(
+            "AUDIT TRAIL DISABLED (--benchmark-without-audit): calls are not recorded. Only for measuring what auditing costs."
+        );
+    }
     tracing::info!(%address, ?regions, %store, ?scheduler_interval, "strongbox is serving");
-    let scheduler = Arc::new(Scheduler::new(Arc::clone(&kms), scheduler_interval));
+    let audit_schedule = audit.then(|| AuditSchedule {
+        regions: regions.clone(),
+        retention: audit_retention,
+    });
+    let scheduler = Arc::new(Scheduler::new(
+        Arc::clone(&kms),
+        scheduler_interval,
+        audit_schedule,
+    ));
     let (stop_scheduler, stopped) = watch::channel(());
     let scheduler_task = tokio::spawn(Arc::clone(&scheduler).run(stopped));
     let state = Arc::new(AppState {
@@ -84,9 +100,12 @@ pub async fn run(
         dev_clock: manual_clock,
         signature_clock: Arc::new(SystemClock),
     });
-    let served = axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     let _ = stop_scheduler.send(());
     if let Err(error) = scheduler_task.await {
         tracing::warn!(%error, "scheduler task ended abnormally");

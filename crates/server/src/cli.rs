@@ -35,6 +35,47 @@ pub enum Command {
     /// Manage access keys.
     #[command(subcommand, name = "access-key")]
     AccessKey(AccessKeyCommand),
+    /// The audit trail: public key, digests, export and verification.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the audit public key (PEM) that digests are signed with.
+    PublicKey,
+    /// Write a digest now for every chain, covering everything recorded so far.
+    Digest {
+        /// Only this account's chains.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Write CloudTrail-style log and digest files (gzip JSON) in CloudTrail's folder layout.
+    Export {
+        /// The directory to write to.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Only digests ending at or after this time (RFC 3339 or Unix seconds).
+        #[arg(long, value_name = "TIME")]
+        start: Option<String>,
+        /// Only digests starting at or before this time (RFC 3339 or Unix seconds).
+        #[arg(long, value_name = "TIME")]
+        end: Option<String>,
+    },
+    /// Check an export (--dir) or the live store for changed, added, removed, reordered or
+    /// truncated records and files. Exits non-zero on any finding.
+    Verify {
+        /// An export directory [default: the live store of --data-dir].
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The trusted public key (PEM) [default: the one sealed in --data-dir].
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
+    },
 }
 
 /// Flags of `serve`.
@@ -64,6 +105,13 @@ pub struct ServeArgs {
     /// tests; loopback addresses only).
     #[arg(long, env = "STRONGBOX_DEV_CLOCK")]
     pub dev_clock: bool,
+    /// Delete audit records older than this many days, keeping the chain verifiable through a
+    /// signed checkpoint [default: keep forever].
+    #[arg(long, env = "STRONGBOX_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
+    pub audit_retention_days: Option<u32>,
+    /// Record nothing: only to measure what the audit trail costs. Never for real use.
+    #[arg(long, hide = true)]
+    pub benchmark_without_audit: bool,
 }
 
 /// `account` subcommands.
@@ -124,12 +172,146 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 scheduler_interval: args.scheduler_interval,
                 on_demand_rotation_limit: args.on_demand_rotation_limit,
                 dev_clock: args.dev_clock,
+                audit_retention_days: args.audit_retention_days,
+                without_audit: args.benchmark_without_audit,
             };
             let config = config::serve(flags, data_dir, &file, bootstrap)?;
             crate::app::serve(config).await
         }
         Command::Account(command) => account(command, &data_dir, &file).await,
         Command::AccessKey(command) => access_key(command, &data_dir, &file).await,
+        Command::Audit(command) => audit(command, &data_dir, &file).await,
+    }
+}
+
+async fn audit(
+    command: AuditCommand,
+    data_dir: &std::path::Path,
+    file: &FileConfig,
+) -> Result<(), String> {
+    use crate::audit::{self, files};
+    match command {
+        AuditCommand::PublicKey => {
+            let kms = admin_kms(data_dir, file).await?;
+            let key = kms.audit_public_key().await.map_err(audit::detail);
+            kms.store().close().await;
+            print!("{}", files::pem(&key?));
+            Ok(())
+        }
+        AuditCommand::Digest { account } => {
+            let account = account.as_deref().map(account_id).transpose()?;
+            let kms = admin_kms(data_dir, file).await?;
+            let written = audit::digest_now(&kms, account.as_ref()).await;
+            kms.store().close().await;
+            for (_, _, object) in written? {
+                println!("{object}");
+            }
+            Ok(())
+        }
+        AuditCommand::Export {
+            out,
+            account,
+            start,
+            end,
+        } => {
+            let request = audit::export::ExportRequest {
+                account: account.as_deref().map(account_id).transpose()?,
+                start: start.as_deref().map(files::parse_time).transpose()?,
+                end: end.as_deref().map(files::parse_time).transpose()?,
+            };
+            let kms = admin_kms(data_dir, file).await?;
+            let summary = audit::export::export(&kms, &out, &request).await;
+            kms.store().close().await;
+            let summary = summary?;
+            for object in &summary.mismatches {
+                eprintln!(
+                    "warning: {object}: the stored records no longer match their signed digest; `strongbox audit verify` will report it"
+                );
+            }
+            println!(
+                "exported {} chains: {} digests, {} log files, {} records to {}",
+                summary.chains,
+                summary.digests,
+                summary.log_files,
+                summary.records,
+                out.display()
+            );
+            Ok(())
+        }
+        AuditCommand::Verify { dir, public_key } => verify(dir, public_key, data_dir, file).await,
+    }
+}
+
+async fn verify(
+    dir: Option<PathBuf>,
+    public_key: Option<PathBuf>,
+    data_dir: &std::path::Path,
+    file: &FileConfig,
+) -> Result<(), String> {
+    use crate::audit::files;
+    let given = public_key
+        .map(|path| {
+            std::fs::read(&path)
+                .map_err(|error| format!("cannot read {}: {error}", path.display()))
+                .and_then(|content| files::parse_public_key(&content))
+        })
+        .transpose()?;
+    let kms = if given.is_none() || dir.is_none() {
+        Some(admin_kms(data_dir, file).await?)
+    } else {
+        None
+    };
+    let report = check(dir.as_deref(), given, kms.as_deref()).await;
+    if let Some(kms) = &kms {
+        kms.store().close().await;
+    }
+    let report = report?;
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    for finding in &report.findings {
+        println!("FAILED {finding}");
+    }
+    let summary = format!(
+        "{} digests, {} log files, {} records checked",
+        report.digests, report.log_files, report.records
+    );
+    if report.findings.is_empty() {
+        println!("OK: {summary}");
+        Ok(())
+    } else {
+        Err(format!(
+            "audit verification failed: {} problems; {summary}",
+            report.findings.len()
+        ))
+    }
+}
+
+/// Runs the check: `kms` is open whenever `dir` or `given` is missing.
+async fn check(
+    dir: Option<&std::path::Path>,
+    given: Option<Vec<u8>>,
+    kms: Option<&strongbox_core::Kms>,
+) -> Result<strongbox_core::audit::verify::Report, String> {
+    use crate::audit::{self, files};
+    let store = || kms.ok_or("no data directory is open to verify with: pass --data-dir");
+    let trusted = match given {
+        Some(key) => key,
+        None => store()?.audit_public_key().await.map_err(audit::detail)?,
+    };
+    match dir {
+        Some(dir) => {
+            if let Ok(exported) = std::fs::read(dir.join(files::PUBLIC_KEY_FILE))
+                && files::parse_public_key(&exported).ok().as_deref() != Some(trusted.as_slice())
+            {
+                eprintln!(
+                    "warning: {} differs from the trusted public key; it is ignored",
+                    files::PUBLIC_KEY_FILE
+                );
+            }
+            audit::verify::verify_export(dir, &trusted)
+        }
+        None => audit::verify::verify_store(store()?, &trusted).await,
     }
 }
 

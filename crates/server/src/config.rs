@@ -32,6 +32,8 @@ pub struct FileConfig {
     pub scheduler_interval: Option<String>,
     /// `on-demand-rotation-limit = 25`
     pub on_demand_rotation_limit: Option<u32>,
+    /// `audit-retention-days = 365`
+    pub audit_retention_days: Option<u32>,
 }
 
 /// One Region or a list of them.
@@ -77,6 +79,10 @@ pub struct ServeConfig {
     pub on_demand_rotation_limit: u32,
     /// Whether `POST /_strongbox/clock` may move the server's clock.
     pub dev_clock: bool,
+    /// How long audit records are kept; `None` keeps them forever.
+    pub audit_retention: Option<time::Duration>,
+    /// Whether API calls are recorded (off only for `--benchmark-without-audit`).
+    pub audit: bool,
 }
 
 /// The `serve` settings that come from flags or the environment.
@@ -94,6 +100,10 @@ pub struct ServeFlags {
     pub on_demand_rotation_limit: Option<u32>,
     /// `--dev-clock`
     pub dev_clock: bool,
+    /// `--audit-retention-days`
+    pub audit_retention_days: Option<u32>,
+    /// `--benchmark-without-audit`
+    pub without_audit: bool,
 }
 
 /// The default scheduler interval.
@@ -155,6 +165,13 @@ pub fn serve(
         .or_else(|| file.scheduler_interval.clone())
         .unwrap_or_else(|| DEFAULT_SCHEDULER_INTERVAL.to_owned());
     let store = store_url(flags.store, file, &data_dir);
+    let retention_days = flags.audit_retention_days.or(file.audit_retention_days);
+    if retention_days == Some(0) {
+        return Err(
+            "audit retention must be at least 1 day (leave it unset to keep records forever)"
+                .to_owned(),
+        );
+    }
     Ok(ServeConfig {
         listen,
         data_dir,
@@ -168,6 +185,8 @@ pub fn serve(
             .or(file.on_demand_rotation_limit)
             .unwrap_or(DEFAULT_ON_DEMAND_ROTATION_LIMIT),
         dev_clock: flags.dev_clock,
+        audit_retention: retention_days.map(|days| time::Duration::days(i64::from(days))),
+        audit: !flags.without_audit,
     })
 }
 
@@ -190,7 +209,7 @@ mod tests {
     #[test]
     fn flags_win_over_file_and_file_over_defaults() {
         let file: FileConfig = toml::from_str(
-            "listen = \"127.0.0.1:5000\"\nregion = [\"eu-west-1\", \"us-east-1\"]\nstore = \"sqlite:///tmp/x.db\"\nscheduler-interval = \"5m\"\non-demand-rotation-limit = 3",
+            "listen = \"127.0.0.1:5000\"\nregion = [\"eu-west-1\", \"us-east-1\"]\nstore = \"sqlite:///tmp/x.db\"\nscheduler-interval = \"5m\"\non-demand-rotation-limit = 3\naudit-retention-days = 30",
         )
         .unwrap();
         let from_file = resolve(ServeFlags::default(), &file).unwrap();
@@ -199,6 +218,7 @@ mod tests {
         assert_eq!(from_file.store, "sqlite:///tmp/x.db");
         assert_eq!(from_file.scheduler_interval.as_secs(), 300);
         assert_eq!(from_file.on_demand_rotation_limit, 3);
+        assert_eq!(from_file.audit_retention, Some(time::Duration::days(30)));
         let flags = ServeFlags {
             listen: Some("127.0.0.1:6000".into()),
             regions: Some(vec!["ap-south-1".into()]),
@@ -217,6 +237,8 @@ mod tests {
         assert_eq!(defaults.scheduler_interval.as_secs(), 60);
         assert_eq!(defaults.on_demand_rotation_limit, 25);
         assert!(!defaults.dev_clock);
+        assert_eq!(defaults.audit_retention, None);
+        assert!(defaults.audit);
     }
 
     #[test]
@@ -233,6 +255,10 @@ mod tests {
             },
             ServeFlags {
                 scheduler_interval: Some("0s".into()),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                audit_retention_days: Some(0),
                 ..ServeFlags::default()
             },
         ];

@@ -1,5 +1,6 @@
 //! The lifecycle scheduler inside `strongbox serve`: performs due rotations and deletions every
-//! interval, and at once when woken (RotateKeyOnDemand, the dev clock).
+//! interval, and at once when woken (RotateKeyOnDemand, the dev clock); writes the hourly audit
+//! digests and applies audit retention.
 //!
 //! Exactly-once is decided in the store (see `strongbox_core::Kms::perform_due_work`), so
 //! several servers sharing a store may all run schedulers.
@@ -16,20 +17,39 @@ const BATCH: u32 = 256;
 /// Batches per pass at most, so that one pass ends even if items keep failing.
 const MAX_BATCHES: usize = 1024;
 
+/// How often every chain gets a digest, records or not (CloudTrail: hourly).
+pub const DIGEST_PERIOD: time::Duration = time::Duration::HOUR;
+/// How often retention runs (it reads every chain's digests).
+const PRUNE_PERIOD: time::Duration = time::Duration::HOUR;
+
+/// The audit trail's scheduled work.
+#[derive(Clone, Debug)]
+pub struct AuditSchedule {
+    /// The Regions whose chains get digests.
+    pub regions: Vec<strongbox_core::model::Region>,
+    /// How long records are kept; `None` keeps them forever.
+    pub retention: Option<time::Duration>,
+}
+
 /// Runs scheduled work for one server.
 pub struct Scheduler {
     kms: Arc<Kms>,
     interval: Duration,
     wake: Notify,
+    audit: Option<AuditSchedule>,
+    /// When retention last ran (service clock).
+    last_prune: std::sync::Mutex<Option<time::OffsetDateTime>>,
 }
 
 impl Scheduler {
-    /// A scheduler that runs every `interval`.
-    pub fn new(kms: Arc<Kms>, interval: Duration) -> Self {
+    /// A scheduler that runs every `interval`, with the audit trail's work when `audit` is set.
+    pub fn new(kms: Arc<Kms>, interval: Duration, audit: Option<AuditSchedule>) -> Self {
         Self {
             kms,
             interval,
             wake: Notify::new(),
+            audit,
+            last_prune: std::sync::Mutex::new(None),
         }
     }
 
@@ -38,8 +58,44 @@ impl Scheduler {
         self.wake.notify_one();
     }
 
-    /// One pass: every item due now, in batches.
+    /// One pass: every item due now, in batches, then the audit trail's digests and retention.
     pub async fn run_once(&self) -> DueWork {
+        let work = self.perform_due_work().await;
+        if let Some(audit) = &self.audit {
+            self.audit_work(audit).await;
+        }
+        work
+    }
+
+    async fn audit_work(&self, audit: &AuditSchedule) {
+        if let Err(error) = self
+            .kms
+            .write_due_digests(&audit.regions, DIGEST_PERIOD)
+            .await
+        {
+            tracing::error!(?error, "audit digests not written; retrying next pass");
+        }
+        let Some(retention) = audit.retention else {
+            return;
+        };
+        let now = self.kms.clock().now();
+        let due = {
+            let mut last = self
+                .last_prune
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let due = last.is_none_or(|at| now - at >= PRUNE_PERIOD);
+            if due {
+                *last = Some(now);
+            }
+            due
+        };
+        if due && let Err(error) = self.kms.prune_audit(retention).await {
+            tracing::error!(?error, "audit retention failed; retrying next hour");
+        }
+    }
+
+    async fn perform_due_work(&self) -> DueWork {
         let mut total = DueWork::default();
         for _ in 0..MAX_BATCHES {
             match self.kms.perform_due_work(BATCH).await {

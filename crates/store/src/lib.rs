@@ -8,6 +8,7 @@
 mod migrate;
 mod rows;
 mod sqlite;
+mod sqlite_audit;
 
 use std::sync::Arc;
 

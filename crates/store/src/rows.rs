@@ -16,7 +16,7 @@ pub(crate) fn millis(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-fn from_millis(value: i64) -> Result<OffsetDateTime, StoreError> {
+pub(crate) fn from_millis(value: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(value) * 1_000_000)
         .map_err(|error| corrupt(format!("timestamp {value}: {error}")))
 }
@@ -41,14 +41,14 @@ pub(crate) fn driver_error(error: sqlx::Error) -> StoreError {
     StoreError::new(kind, error)
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
     row: &'r SqliteRow,
     column: &str,
 ) -> Result<T, StoreError> {
     row.try_get(column).map_err(driver_error)
 }
 
-fn parsed<T>(
+pub(crate) fn parsed<T>(
     value: String,
     what: &str,
     parse: impl FnOnce(&str) -> Option<T>,

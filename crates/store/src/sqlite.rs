@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use strongbox_core::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
 use strongbox_core::model::{
     AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeyVersion,
     Region, VersionId,
@@ -16,6 +17,7 @@ use strongbox_core::{Page, PageRequest, Store, StoreError, StoreErrorKind};
 use time::OffsetDateTime;
 
 use crate::rows::{self, driver_error, millis};
+use crate::sqlite_audit;
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -446,6 +448,71 @@ impl Store for SqliteStore {
         Ok(self::page(aliases, page.limit, |alias| {
             alias.name.as_str().to_owned()
         }))
+    }
+
+    async fn append_audit(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        sqlite_audit::append(&self.pool, records).await
+    }
+
+    async fn audit_head(&self, account: &AccountId, region: &Region) -> Result<Head, StoreError> {
+        sqlite_audit::head(&self.pool, account, region).await
+    }
+
+    async fn audit_records(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        sqlite_audit::records(&self.pool, account, region, after, limit).await
+    }
+
+    async fn lookup_audit(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        query: &LookupQuery,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        sqlite_audit::lookup(&self.pool, account, region, query).await
+    }
+
+    async fn insert_audit_digest(&self, digest: &StoredDigest) -> Result<(), StoreError> {
+        sqlite_audit::insert_digest(&self.pool, digest).await
+    }
+
+    async fn audit_digests(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredDigest>, StoreError> {
+        sqlite_audit::digests(&self.pool, account, region, after, limit).await
+    }
+
+    async fn last_audit_digest(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Option<StoredDigest>, StoreError> {
+        sqlite_audit::last_digest(&self.pool, account, region).await
+    }
+
+    async fn audit_chains(&self) -> Result<Vec<(AccountId, Region)>, StoreError> {
+        sqlite_audit::chains(&self.pool).await
+    }
+
+    async fn prune_audit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        sqlite_audit::prune(&self.pool, checkpoint).await
+    }
+
+    async fn audit_checkpoint(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        sqlite_audit::checkpoint(&self.pool, account, region).await
     }
 
     async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {

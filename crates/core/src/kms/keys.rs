@@ -116,6 +116,7 @@ impl Kms {
             created_at: now,
         };
         self.store.create_key(&key, &version).await?;
+        crate::audit::resources::touch(&key.arn);
         self.cache
             .materials
             .insert((key.id(), version_id), Arc::new(material));

@@ -12,6 +12,7 @@ use strongbox_crypto::KeyMaterial;
 use time::{Duration, OffsetDateTime};
 
 use super::Kms;
+use crate::audit::Event;
 use crate::error::Error;
 use crate::model::{Key, KeyState, KeyVersion, RotationType, VersionId};
 use crate::store::StoreErrorKind;
@@ -102,6 +103,12 @@ impl Kms {
                     .materials
                     .insert((key.id(), version_id), Arc::new(material));
                 tracing::info!(key = %key.arn, rotation = %kind, "rotated");
+                let details = serde_json::json!({
+                    "keyId": key.id().to_string(),
+                    "rotationType": kind.to_string(),
+                });
+                self.record_service_event("RotateKey", &key, now, details)
+                    .await;
                 Ok(true)
             }
             Err(error) if lost_race(error.kind()) => Ok(false),
@@ -124,10 +131,35 @@ impl Kms {
         match deleted {
             Ok(()) => {
                 tracing::info!(key = %key.arn, "deleted after its waiting period");
+                let details = serde_json::json!({ "keyId": key_id.to_string() });
+                let now = self.clock.now();
+                self.record_service_event("DeleteKey", &key, now, details)
+                    .await;
                 Ok(true)
             }
             Err(error) if lost_race(error.kind()) => Ok(false),
             Err(error) => Err(error.into()),
+        }
+    }
+}
+
+impl Kms {
+    /// Records what the scheduler did. The change is already committed, so a failure to record
+    /// is logged loudly rather than undoing it.
+    async fn record_service_event(
+        &self,
+        name: &str,
+        key: &Key,
+        now: OffsetDateTime,
+        details: serde_json::Value,
+    ) {
+        let event = Event::service(name, &key.arn, now, details);
+        if let Err(error) = self
+            .audit
+            .record(&key.arn.account, &key.arn.region, now, event)
+            .await
+        {
+            tracing::error!(key = %key.arn, event = name, ?error, "service event not recorded in the audit trail");
         }
     }
 }

@@ -7,6 +7,7 @@ mod accounts;
 mod agreement;
 mod aliases;
 mod asymmetric;
+mod audit;
 mod cache;
 mod crypto;
 mod data_keys;
@@ -23,6 +24,7 @@ mod usage;
 
 use std::sync::Arc;
 
+use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::seal::Seal;
 use crate::store::Store;
@@ -49,6 +51,9 @@ pub struct KmsConfig {
     pub credential_ttl: time::Duration,
     /// On-demand rotations allowed per key (AWS: 25).
     pub on_demand_rotation_limit: u32,
+    /// Whether API calls and service events are recorded. Off only to measure what auditing
+    /// costs (`serve --benchmark-without-audit`).
+    pub audit: bool,
 }
 
 impl Default for KmsConfig {
@@ -57,6 +62,7 @@ impl Default for KmsConfig {
             cache_capacity: 10_000,
             credential_ttl: time::Duration::seconds(5),
             on_demand_rotation_limit: 25,
+            audit: true,
         }
     }
 }
@@ -70,10 +76,15 @@ pub struct Kms {
     config: KmsConfig,
     /// Asymmetric key generations allowed at once (one per core).
     generation_permits: tokio::sync::Semaphore,
+    /// Where records go.
+    audit: AuditLog,
+    /// The audit signing key, unsealed on first use.
+    audit_signer: tokio::sync::OnceCell<Arc<audit::AuditSigner>>,
 }
 
 impl Kms {
-    /// Wires the service to its store, seal and clock.
+    /// Wires the service to its store, seal and clock, and starts the audit writer (so it must
+    /// be called on a Tokio runtime).
     pub fn new(
         store: Arc<dyn Store>,
         seal: Arc<dyn Seal>,
@@ -85,6 +96,12 @@ impl Kms {
             generation_permits: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             ),
+            audit: if config.audit {
+                AuditLog::start(Arc::clone(&store))
+            } else {
+                AuditLog::disabled()
+            },
+            audit_signer: tokio::sync::OnceCell::new(),
             store,
             seal,
             clock,
@@ -92,7 +109,7 @@ impl Kms {
         }
     }
 
-    /// The clock this service runs on.
+    /// The clock this service runs on (audit records take their time from it).
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
     }

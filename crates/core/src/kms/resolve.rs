@@ -6,6 +6,7 @@ use std::sync::Arc;
 use strongbox_crypto::KeyMaterial;
 
 use super::Kms;
+use crate::audit;
 use crate::error::{Error, Internal};
 use crate::model::{
     AccountId, AliasName, Key, KeyArn, KeyId, KeyVersion, Principal, Region, VersionId,
@@ -130,10 +131,13 @@ impl Kms {
         access: Access,
     ) -> Result<Key, Error> {
         let key_id = self.resolve_id(principal, key_ref, access).await?;
-        self.store
+        let key = self
+            .store
             .key(&principal.account, &principal.region, key_id)
             .await?
-            .ok_or_else(|| not_found(principal, key_id))
+            .ok_or_else(|| not_found(principal, key_id))?;
+        audit::resources::touch(&key.arn);
+        Ok(key)
     }
 
     /// The key with this id in the caller's account and Region, if any.
@@ -144,6 +148,7 @@ impl Kms {
     ) -> Result<Option<Arc<Key>>, Error> {
         let scope = (principal.account.clone(), principal.region.clone(), key_id);
         if let Some(key) = self.cache.keys.get(&scope) {
+            audit::resources::touch(&key.arn);
             return Ok(Some(key));
         }
         let epoch = self.cache.keys.epoch();
@@ -154,6 +159,7 @@ impl Kms {
         else {
             return Ok(None);
         };
+        audit::resources::touch(&key.arn);
         let key = Arc::new(key);
         self.cache
             .keys

@@ -3,6 +3,7 @@
 
 pub mod aliases;
 pub mod asymmetric;
+pub mod cloudtrail;
 pub mod crypto;
 pub mod keys;
 pub mod rotation;

@@ -12,18 +12,36 @@ use strongbox_sigv4::{Authorization, Request};
 
 use crate::wire::{ApiError, ErrorCode};
 
-/// The SigV4 service name of KMS.
-const SERVICE: &str = "kms";
+/// A refused request, with the caller it claimed to be once its access key was found: from
+/// then on the account is known and the refusal is recorded in that account's audit trail.
+#[derive(Debug)]
+pub struct Rejected {
+    /// The answer.
+    pub error: ApiError,
+    /// The identity behind the access key, if it exists.
+    pub claimed: Option<Principal>,
+}
 
-/// Authenticates a request whose body has been read. Signature times are checked against the
-/// real clock, never the dev clock, so moving key time cannot open a replay window.
+impl From<ApiError> for Rejected {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            claimed: None,
+        }
+    }
+}
+
+/// Authenticates a request whose body has been read, signed for `service`. Signature times are
+/// checked against the real clock, never the dev clock, so moving key time cannot open a
+/// replay window.
 pub async fn authenticate(
     kms: &Kms,
     regions: &[Region],
     clock: &dyn Clock,
+    service: &str,
     parts: &Parts,
     body: &[u8],
-) -> Result<Principal, ApiError> {
+) -> Result<Principal, Rejected> {
     let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
         ApiError::new(
             ErrorCode::MissingAuthenticationToken,
@@ -38,14 +56,15 @@ pub async fn authenticate(
     })?;
     let authorization = Authorization::parse(header)
         .map_err(|error| ApiError::new(ErrorCode::IncompleteSignature, error.to_string()))?;
-    if authorization.scope.service != SERVICE {
+    if authorization.scope.service != service {
         return Err(ApiError::new(
             ErrorCode::InvalidSignature,
             format!(
-                "Credential should be scoped to correct service: '{SERVICE}', not '{}'.",
+                "Credential should be scoped to correct service: '{service}', not '{}'.",
                 authorization.scope.service
             ),
-        ));
+        )
+        .into());
     }
     let region = regions
         .iter()
@@ -70,8 +89,15 @@ pub async fn authenticate(
         AccessKeyId::parse(&authorization.access_key_id).map_err(|_| unrecognized())?;
     let credentials = kms
         .credentials(&access_key_id)
-        .await?
+        .await
+        .map_err(ApiError::from)?
         .ok_or_else(unrecognized)?;
+    let claimed = Principal {
+        account: credentials.key.account.clone(),
+        user: credentials.key.user.clone(),
+        access_key_id,
+        region: region.clone(),
+    };
     let request = Request {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -91,12 +117,10 @@ pub async fn authenticate(
         } else {
             ErrorCode::InvalidSignature
         };
-        ApiError::new(code, error.to_string())
+        Rejected {
+            error: ApiError::new(code, error.to_string()),
+            claimed: Some(claimed.clone()),
+        }
     })?;
-    Ok(Principal {
-        account: credentials.key.account.clone(),
-        user: credentials.key.user.clone(),
-        access_key_id,
-        region: region.clone(),
-    })
+    Ok(claimed)
 }

@@ -95,6 +95,15 @@ pub async fn dispatch(
     }
 }
 
+/// CloudTrail's LookupEvents over the audit trail.
+pub async fn lookup_events(
+    kms: &Kms,
+    principal: &Principal,
+    body: &[u8],
+) -> Result<SecretBuffer, ApiError> {
+    json(api::cloudtrail::lookup_events(kms, principal, parse(body)?).await)
+}
+
 /// Serializes into a zeroizing buffer: responses may carry plaintexts and data keys.
 fn json<T: Serialize>(result: Result<T, ApiError>) -> Result<SecretBuffer, ApiError> {
     let output = result?;

@@ -1,5 +1,6 @@
 //! The HTTP shell: one router, the body cap, request ids, and error rendering, written once.
 
+pub mod audit;
 pub mod auth;
 pub mod buffer;
 pub mod dev_clock;
@@ -11,20 +12,24 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderValue, StatusCode};
 use http_body_util::BodyExt;
-use strongbox_core::model::Region;
+use std::net::SocketAddr;
+
+use strongbox_core::audit::resources;
+use strongbox_core::audit::{ApiCall, Event};
+use strongbox_core::model::{KeyArn, Principal, Region};
 use strongbox_core::{Clock, Kms, ManualClock};
 use uuid::Uuid;
 
 use self::buffer::SecretBuffer;
 
 use crate::jobs::Scheduler;
-use crate::wire::{ApiError, ErrorCode, Operation};
+use crate::wire::{ApiError, ErrorCode, Target};
 
 /// Request bodies above this are refused before they are read (DESIGN.md section 1).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -36,6 +41,8 @@ const AMZ_JSON: &str = "application/x-amz-json-1.1";
 pub const DEV_CLOCK_PATH: &str = "/_strongbox/clock";
 /// The header that carries the operation.
 const TARGET: &str = "x-amz-target";
+/// User agents are recorded up to this many characters.
+const MAX_USER_AGENT: usize = 1024;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -64,25 +71,63 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-async fn api(State(state): State<Arc<AppState>>, request: Request) -> Response {
+async fn api(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let started = Instant::now();
     let request_id = Uuid::new_v4().to_string();
+    let received = state.kms.clock().now();
     let (parts, body) = request.into_parts();
-    let operation = parts
+    let target = parts
         .headers
         .get(TARGET)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let result = match read_body(&parts.headers, body, state.body_read_timeout).await {
-        Ok(body) => handle(&state, &parts, operation.as_deref(), body.as_slice()).await,
-        Err(error) => Err(error),
+    let mut handled = match read_body(&parts.headers, body, state.body_read_timeout).await {
+        Ok(body) => handle(&state, &parts, target.as_deref(), body.as_slice()).await,
+        Err(error) => Handled::refused(error),
     };
+    if let (Some(caller), Some(audited)) = (handled.caller.take(), handled.audited.take()) {
+        let call = ApiCall {
+            time: received,
+            source_ip: peer.ip().to_string(),
+            user_agent: header_text(&parts.headers, USER_AGENT),
+            request_id: request_id.clone(),
+            response_elements: match &handled.result {
+                Ok(body) => audit::response_elements(audited.read_only, body.as_slice()),
+                Err(_) => serde_json::Value::Null,
+            },
+            error: handled
+                .result
+                .as_ref()
+                .err()
+                .map(|error| (error.code.as_str().to_owned(), error.message.clone())),
+            operation: audited.name,
+            read_only: audited.read_only,
+            request_parameters: audited.request_parameters,
+            resources: std::mem::take(&mut handled.resources),
+            caller,
+        };
+        let (account, region) = (call.caller.account.clone(), call.caller.region.clone());
+        let event = Event::api_call(call);
+        if let Err(error) = state
+            .kms
+            .audit()
+            .record(&account, &region, received, event)
+            .await
+        {
+            handled.result = Err(ApiError::from(error));
+        }
+    }
+    let result = handled.result;
     let status = result
         .as_ref()
         .map_or_else(|error| error.code.status(), |_| StatusCode::OK);
     tracing::info!(
         request_id = %request_id,
-        operation = operation.as_deref().unwrap_or("-"),
+        operation = target.as_deref().unwrap_or("-"),
         status = status.as_u16(),
         error = result.as_ref().err().map_or("", |error| error.code.as_str()),
         micros = started.elapsed().as_micros() as u64,
@@ -95,33 +140,123 @@ async fn api(State(state): State<Arc<AppState>>, request: Request) -> Response {
     respond(status, &request_id, body)
 }
 
+/// What the audit record of a call says about it, decided before the call runs.
+struct Audited {
+    name: String,
+    read_only: bool,
+    request_parameters: serde_json::Value,
+}
+
+/// A handled request: its answer and what its audit record needs.
+struct Handled {
+    /// Who called, once known (even if the signature then failed).
+    caller: Option<Principal>,
+    /// How the call is recorded; `None` for calls that are not (LookupEvents).
+    audited: Option<Audited>,
+    /// Keys the call resolved.
+    resources: Vec<KeyArn>,
+    /// The response body or error.
+    result: Result<SecretBuffer, ApiError>,
+}
+
+impl Handled {
+    /// Refused before anyone was identified: nothing to record.
+    fn refused(error: ApiError) -> Self {
+        Self {
+            caller: None,
+            audited: None,
+            resources: Vec::new(),
+            result: Err(error),
+        }
+    }
+}
+
 async fn handle(
     state: &AppState,
     parts: &http::request::Parts,
-    target: Option<&str>,
+    raw_target: Option<&str>,
     body: &[u8],
-) -> Result<SecretBuffer, ApiError> {
-    let principal = auth::authenticate(
+) -> Handled {
+    let target = raw_target.and_then(Target::parse);
+    let audited = match target {
+        Some(Target::LookupEvents) => None,
+        Some(Target::Kms(operation)) => Some(Audited {
+            name: operation.name().to_owned(),
+            read_only: operation.read_only(),
+            request_parameters: audit::request_parameters(body),
+        }),
+        None => Some(Audited {
+            name: audit::unknown_operation_name(raw_target),
+            read_only: true,
+            request_parameters: serde_json::Value::Null,
+        }),
+    };
+    let service = target.map_or(
+        Target::Kms(crate::wire::Operation::Encrypt).service(),
+        Target::service,
+    );
+    let principal = match auth::authenticate(
         &state.kms,
         &state.regions,
         state.signature_clock.as_ref(),
+        service,
         parts,
         body,
     )
-    .await?;
-    let target = target.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::UnknownOperation,
-            "Missing X-Amz-Target header naming the operation",
-        )
-    })?;
-    let operation = Operation::from_target(target).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::UnknownOperation,
-            format!("Unknown operation {target}"),
-        )
-    })?;
-    dispatch::dispatch(&state.kms, &state.scheduler, &principal, operation, body).await
+    .await
+    {
+        Ok(principal) => principal,
+        Err(rejected) => {
+            return Handled {
+                caller: rejected.claimed,
+                audited,
+                resources: Vec::new(),
+                result: Err(rejected.error),
+            };
+        }
+    };
+    let (result, resources) = match target {
+        None => {
+            let message = match raw_target {
+                Some(raw) => format!("Unknown operation {raw}"),
+                None => "Missing X-Amz-Target header naming the operation".to_owned(),
+            };
+            (
+                Err(ApiError::new(ErrorCode::UnknownOperation, message)),
+                Vec::new(),
+            )
+        }
+        Some(Target::LookupEvents) => (
+            dispatch::lookup_events(&state.kms, &principal, body).await,
+            Vec::new(),
+        ),
+        Some(Target::Kms(operation)) => {
+            resources::collect(dispatch::dispatch(
+                &state.kms,
+                &state.scheduler,
+                &principal,
+                operation,
+                body,
+            ))
+            .await
+        }
+    };
+    Handled {
+        caller: Some(principal),
+        audited,
+        resources,
+        result,
+    }
+}
+
+fn header_text(headers: &http::HeaderMap, name: http::header::HeaderName) -> String {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(MAX_USER_AGENT)
+        .collect()
 }
 
 /// Reads the body into a zeroizing buffer, refusing oversized ones by their `Content-Length`

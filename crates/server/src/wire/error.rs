@@ -27,6 +27,16 @@ pub enum ErrorCode {
     InvalidKeyUsage,
     /// `InvalidMarkerException`
     InvalidMarker,
+    /// CloudTrail's `InvalidEventCategoryException`
+    InvalidEventCategory,
+    /// CloudTrail's `InvalidLookupAttributesException`
+    InvalidLookupAttributes,
+    /// CloudTrail's `InvalidMaxResultsException`
+    InvalidMaxResults,
+    /// CloudTrail's `InvalidNextTokenException`
+    InvalidNextToken,
+    /// CloudTrail's `InvalidTimeRangeException`
+    InvalidTimeRange,
     /// `InvalidSignatureException`
     InvalidSignature,
     /// `KMSInternalException`
@@ -78,6 +88,11 @@ impl ErrorCode {
             ErrorCode::InvalidCiphertext => "InvalidCiphertextException",
             ErrorCode::InvalidKeyUsage => "InvalidKeyUsageException",
             ErrorCode::InvalidMarker => "InvalidMarkerException",
+            ErrorCode::InvalidEventCategory => "InvalidEventCategoryException",
+            ErrorCode::InvalidLookupAttributes => "InvalidLookupAttributesException",
+            ErrorCode::InvalidMaxResults => "InvalidMaxResultsException",
+            ErrorCode::InvalidNextToken => "InvalidNextTokenException",
+            ErrorCode::InvalidTimeRange => "InvalidTimeRangeException",
             ErrorCode::InvalidSignature => "InvalidSignatureException",
             ErrorCode::KmsInternal => "KMSInternalException",
             ErrorCode::KmsInvalidState => "KMSInvalidStateException",

@@ -4,6 +4,7 @@
 
 pub mod aliases;
 pub mod asymmetric;
+pub mod cloudtrail;
 pub mod crypto;
 pub mod error;
 pub mod fields;
@@ -13,7 +14,7 @@ pub mod rotation;
 pub mod tags;
 
 pub use error::{ApiError, ErrorCode};
-pub use operation::Operation;
+pub use operation::{Operation, Target};
 
 use serde::de::DeserializeOwned;
 

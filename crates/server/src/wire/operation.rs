@@ -2,6 +2,8 @@
 
 /// The service prefix of every KMS target.
 const KMS_PREFIX: &str = "TrentService.";
+/// CloudTrail's LookupEvents, served on the same endpoint for the audit trail.
+const LOOKUP_EVENTS: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
 
 /// Declares [`Operation`] with its wire names, so that the list of names and the enum cannot
 /// drift apart.
@@ -101,6 +103,70 @@ impl Operation {
     pub fn from_target(target: &str) -> Option<Self> {
         target.strip_prefix(KMS_PREFIX).and_then(Self::from_name)
     }
+
+    /// Whether the operation leaves every resource as it was, as CloudTrail's `readOnly` says:
+    /// the cryptographic operations are read-only too.
+    pub fn read_only(self) -> bool {
+        use Operation as O;
+        !matches!(
+            self,
+            O::CancelKeyDeletion
+                | O::ConnectCustomKeyStore
+                | O::CreateAlias
+                | O::CreateCustomKeyStore
+                | O::CreateGrant
+                | O::CreateKey
+                | O::DeleteAlias
+                | O::DeleteCustomKeyStore
+                | O::DeleteImportedKeyMaterial
+                | O::DisableKey
+                | O::DisableKeyRotation
+                | O::DisconnectCustomKeyStore
+                | O::EnableKey
+                | O::EnableKeyRotation
+                | O::ImportKeyMaterial
+                | O::PutKeyPolicy
+                | O::ReplicateKey
+                | O::RetireGrant
+                | O::RevokeGrant
+                | O::RotateKeyOnDemand
+                | O::ScheduleKeyDeletion
+                | O::TagResource
+                | O::UntagResource
+                | O::UpdateAlias
+                | O::UpdateCustomKeyStore
+                | O::UpdateKeyDescription
+                | O::UpdatePrimaryRegion
+        )
+    }
+}
+
+/// What a request's `X-Amz-Target` asks for: a KMS operation, or CloudTrail's LookupEvents
+/// over the audit trail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A KMS operation.
+    Kms(Operation),
+    /// `CloudTrail_20131101.LookupEvents`.
+    LookupEvents,
+}
+
+impl Target {
+    /// Parses a target header; `None` for anything unknown.
+    pub fn parse(target: &str) -> Option<Self> {
+        if target == LOOKUP_EVENTS {
+            return Some(Target::LookupEvents);
+        }
+        Operation::from_target(target).map(Target::Kms)
+    }
+
+    /// The SigV4 service the request must be signed for.
+    pub fn service(self) -> &'static str {
+        match self {
+            Target::Kms(_) => "kms",
+            Target::LookupEvents => "cloudtrail",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -117,5 +183,20 @@ mod tests {
         assert_eq!(Operation::from_target("TrentService.encrypt"), None);
         assert_eq!(Operation::from_target("Encrypt"), None);
         assert_eq!(Operation::from_target("OtherService.Encrypt"), None);
+    }
+
+    #[test]
+    fn targets_name_their_service() {
+        assert_eq!(
+            Target::parse("TrentService.Encrypt"),
+            Some(Target::Kms(Operation::Encrypt))
+        );
+        assert_eq!(
+            Target::parse(LOOKUP_EVENTS).map(Target::service),
+            Some("cloudtrail")
+        );
+        assert_eq!(Target::parse("CloudTrail_20131101.LookupEvents"), None);
+        assert!(Operation::Encrypt.read_only());
+        assert!(!Operation::CreateKey.read_only());
     }
 }

@@ -192,6 +192,8 @@ pub fn config(dir: &Path, address: std::net::SocketAddr) -> ServeConfig {
         scheduler_interval: std::time::Duration::from_secs(60),
         on_demand_rotation_limit: 25,
         dev_clock: false,
+        audit_retention: None,
+        audit: true,
     }
 }
 

@@ -1,0 +1,74 @@
+//! The hash chain: each record carries the SHA-256 of its predecessor's bytes, and its own hash
+//! is the SHA-256 of its bytes. Changing, removing, inserting or reordering any record breaks
+//! the link after it; the signed digests pin the newest link.
+
+use super::AuditRecord;
+use super::event::{ChainLink, Event};
+use crate::error::{Error, Internal};
+use crate::model::{AccountId, Region};
+
+/// The `previousHash` of a chain's first record.
+pub const GENESIS_HASH: [u8; 32] = [0; 32];
+
+/// The newest link of a chain: the last sequence and its record's hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// The last sequence (0 for an empty chain).
+    pub sequence: u64,
+    /// The hash the next record must carry.
+    pub hash: [u8; 32],
+}
+
+impl Head {
+    /// The head of a chain with no records.
+    pub const GENESIS: Head = Head {
+        sequence: 0,
+        hash: GENESIS_HASH,
+    };
+}
+
+/// Appends `event` after `head`: sets its link, serializes it once (those bytes are what is
+/// hashed, stored and exported) and moves `head` forward.
+pub fn append(
+    head: &mut Head,
+    account: &AccountId,
+    region: &Region,
+    time: time::OffsetDateTime,
+    mut event: Event,
+) -> Result<AuditRecord, Error> {
+    let sequence = head.sequence + 1;
+    event.audit_chain = Some(ChainLink {
+        sequence,
+        previous_hash: hex::encode(head.hash),
+    });
+    let record = serde_json::to_vec(&event)
+        .map_err(|error| Internal::new("audit record serialization", error))?;
+    let hash = strongbox_crypto::sha256(&record);
+    *head = Head { sequence, hash };
+    Ok(AuditRecord {
+        account: account.clone(),
+        region: region.clone(),
+        sequence,
+        event_time: time,
+        resources: event.resources.into_iter().map(|r| r.arn).collect(),
+        event_id: event.event_id,
+        event_name: event.event_name,
+        read_only: event.read_only,
+        user_name: event.user_identity.user_name,
+        access_key_id: event.user_identity.access_key_id,
+        record,
+        hash,
+    })
+}
+
+/// The link a stored record claims, read back from its bytes.
+pub fn link_of(record: &[u8]) -> Option<ChainLink> {
+    #[derive(serde::Deserialize)]
+    struct Linked {
+        #[serde(rename = "auditChain")]
+        audit_chain: Option<ChainLink>,
+    }
+    serde_json::from_slice::<Linked>(record)
+        .ok()
+        .and_then(|linked| linked.audit_chain)
+}

@@ -1,0 +1,265 @@
+//! The audit record: one CloudTrail event, in the record format CloudTrail delivers for KMS.
+//!
+//! Field names and order follow CloudTrail's record contents; `auditChain` is Strongbox's one
+//! addition, the link that makes the log tamper-evident (see [`super::chain`]).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::model::{KeyArn, Principal};
+
+/// The CloudTrail record version these records follow.
+pub const EVENT_VERSION: &str = "1.11";
+/// CloudTrail's name for KMS as an event source.
+pub const EVENT_SOURCE: &str = "kms.amazonaws.com";
+/// The resource type of every key in `resources`.
+pub const KEY_RESOURCE_TYPE: &str = "AWS::KMS::Key";
+
+/// Who made the call: an IAM-style user of an account, or KMS itself for service events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserIdentity {
+    /// `IAMUser` for API calls; absent for service events.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none", default)]
+    pub kind: Option<String>,
+    /// A stable id of the principal.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub principal_id: Option<String>,
+    /// The principal's ARN.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub arn: Option<String>,
+    /// The principal's account.
+    pub account_id: String,
+    /// The access key that signed the request.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub access_key_id: Option<String>,
+    /// The user name behind the access key.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_name: Option<String>,
+    /// `kms.amazonaws.com` for the service's own events.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub invoked_by: Option<String>,
+}
+
+/// A key the event touched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// The key's account.
+    #[serde(rename = "accountId")]
+    pub account_id: String,
+    /// Always [`KEY_RESOURCE_TYPE`].
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The key ARN.
+    #[serde(rename = "ARN")]
+    pub arn: String,
+}
+
+impl Resource {
+    /// The resource entry for a key.
+    pub fn key(arn: &KeyArn) -> Self {
+        Self {
+            account_id: arn.account.to_string(),
+            kind: KEY_RESOURCE_TYPE.to_owned(),
+            arn: arn.to_string(),
+        }
+    }
+}
+
+/// The record's place in its chain; set by the writer when the record is sequenced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainLink {
+    /// Position in the account's chain in the Region, from 1, without gaps.
+    pub sequence: u64,
+    /// Hex SHA-256 of the previous record's bytes (of the checkpoint or zeros for the first).
+    pub previous_hash: String,
+}
+
+/// One CloudTrail record.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    /// [`EVENT_VERSION`].
+    pub event_version: String,
+    /// Who called.
+    pub user_identity: UserIdentity,
+    /// When, to the second, UTC (`2026-11-29T02:10:49Z`).
+    pub event_time: String,
+    /// [`EVENT_SOURCE`].
+    pub event_source: String,
+    /// The operation (`Encrypt`) or service action (`RotateKey`, `DeleteKey`).
+    pub event_name: String,
+    /// The Region of the call.
+    pub aws_region: String,
+    /// The client's address, or `kms.amazonaws.com` for service events.
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+    /// The AWS error code of a failed call.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_code: Option<String>,
+    /// The error message of a failed call.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_message: Option<String>,
+    /// The request's non-secret parameters (never plaintext, key material or ciphertext).
+    pub request_parameters: Value,
+    /// Metadata returned by management operations; null for cryptographic operations.
+    pub response_elements: Value,
+    /// The `x-amzn-RequestId` of the response.
+    #[serde(rename = "requestID", skip_serializing_if = "Option::is_none", default)]
+    pub request_id: Option<String>,
+    /// A unique id of this record.
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    /// Whether the operation only reads.
+    pub read_only: bool,
+    /// The keys involved.
+    pub resources: Vec<Resource>,
+    /// `AwsApiCall` or `AwsServiceEvent`.
+    pub event_type: String,
+    /// Always true: every KMS event is a management event.
+    pub management_event: bool,
+    /// Always `Management`.
+    pub event_category: String,
+    /// The account whose log holds the record.
+    pub recipient_account_id: String,
+    /// What a service event did.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub service_event_details: Option<Value>,
+    /// The hash-chain link.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub audit_chain: Option<ChainLink>,
+}
+
+/// What the HTTP layer knows about one API call.
+#[derive(Clone, Debug)]
+pub struct ApiCall {
+    /// Who (for a refused signature: who the access key belongs to).
+    pub caller: Principal,
+    /// When the call arrived.
+    pub time: OffsetDateTime,
+    /// The operation name.
+    pub operation: String,
+    /// Whether the operation only reads.
+    pub read_only: bool,
+    /// The client's address.
+    pub source_ip: String,
+    /// The client's `User-Agent`.
+    pub user_agent: String,
+    /// The response's request id.
+    pub request_id: String,
+    /// Non-secret request parameters.
+    pub request_parameters: Value,
+    /// Response metadata (management operations) or null.
+    pub response_elements: Value,
+    /// `(code, message)` of a failure.
+    pub error: Option<(String, String)>,
+    /// Keys the call resolved.
+    pub resources: Vec<KeyArn>,
+}
+
+impl Event {
+    /// The record of an API call.
+    pub fn api_call(call: ApiCall) -> Self {
+        let account = call.caller.account.to_string();
+        let (error_code, error_message) = call.error.unzip();
+        Self {
+            event_version: EVENT_VERSION.to_owned(),
+            user_identity: UserIdentity {
+                kind: Some("IAMUser".to_owned()),
+                principal_id: Some(call.caller.access_key_id.to_string()),
+                arn: Some(format!("arn:aws:iam::{account}:user/{}", call.caller.user)),
+                account_id: account.clone(),
+                access_key_id: Some(call.caller.access_key_id.to_string()),
+                user_name: Some(call.caller.user),
+                invoked_by: None,
+            },
+            event_time: event_time(call.time),
+            event_source: EVENT_SOURCE.to_owned(),
+            event_name: call.operation,
+            aws_region: call.caller.region.to_string(),
+            source_ip_address: call.source_ip,
+            user_agent: call.user_agent,
+            error_code,
+            error_message,
+            request_parameters: call.request_parameters,
+            response_elements: call.response_elements,
+            request_id: Some(call.request_id),
+            event_id: uuid::Uuid::new_v4().to_string(),
+            read_only: call.read_only,
+            resources: call.resources.iter().map(Resource::key).collect(),
+            event_type: "AwsApiCall".to_owned(),
+            management_event: true,
+            event_category: "Management".to_owned(),
+            recipient_account_id: account,
+            service_event_details: None,
+            audit_chain: None,
+        }
+    }
+
+    /// The record of something KMS did on its own (a scheduled rotation or deletion), as AWS
+    /// records them: invoked by `kms.amazonaws.com`, no request, `AwsServiceEvent`.
+    pub fn service(name: &str, key: &KeyArn, time: OffsetDateTime, details: Value) -> Self {
+        let account = key.account.to_string();
+        Self {
+            event_version: EVENT_VERSION.to_owned(),
+            user_identity: UserIdentity {
+                kind: None,
+                principal_id: None,
+                arn: None,
+                account_id: account.clone(),
+                access_key_id: None,
+                user_name: None,
+                invoked_by: Some(EVENT_SOURCE.to_owned()),
+            },
+            event_time: event_time(time),
+            event_source: EVENT_SOURCE.to_owned(),
+            event_name: name.to_owned(),
+            aws_region: key.region.to_string(),
+            source_ip_address: EVENT_SOURCE.to_owned(),
+            user_agent: EVENT_SOURCE.to_owned(),
+            error_code: None,
+            error_message: None,
+            request_parameters: Value::Null,
+            response_elements: Value::Null,
+            request_id: None,
+            event_id: uuid::Uuid::new_v4().to_string(),
+            read_only: false,
+            resources: vec![Resource::key(key)],
+            event_type: "AwsServiceEvent".to_owned(),
+            management_event: true,
+            event_category: "Management".to_owned(),
+            recipient_account_id: account,
+            service_event_details: Some(details),
+            audit_chain: None,
+        }
+    }
+}
+
+/// CloudTrail's event time: RFC 3339, whole seconds, UTC.
+pub fn event_time(time: OffsetDateTime) -> String {
+    let time = time.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        time.year(),
+        u8::from(time.month()),
+        time.day(),
+        time.hour(),
+        time.minute(),
+        time.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_time_is_whole_seconds_utc() {
+        let time = time::macros::datetime!(2026-11-29 02:10:49.987 +01:00);
+        assert_eq!(event_time(time), "2026-11-29T01:10:49Z");
+    }
+}

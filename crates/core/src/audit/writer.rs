@@ -1,0 +1,150 @@
+//! Group commit: one writer task sequences records into their chains and commits whatever has
+//! queued up in one store transaction, then answers every waiting request. A request's response
+//! leaves only after its record is durable; concurrent requests share the commit, so the cost
+//! per request stays at a fraction of one fsync.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use super::chain::{self, Head};
+use super::event::Event;
+use crate::error::{Error, Internal};
+use crate::model::{AccountId, Region};
+use crate::store::Store;
+
+/// Records waiting for the writer, at most; further requests wait for room (backpressure).
+const QUEUE: usize = 8192;
+/// Records per transaction, at most.
+const MAX_BATCH: usize = 1024;
+
+/// A record on its way to the store, with the request waiting for it.
+struct Pending {
+    account: AccountId,
+    region: Region,
+    time: OffsetDateTime,
+    event: Event,
+    done: oneshot::Sender<Result<(), Error>>,
+}
+
+/// The handle requests and the scheduler record through. Cloning shares the writer.
+#[derive(Clone)]
+pub struct AuditLog {
+    sender: Option<mpsc::Sender<Pending>>,
+}
+
+impl AuditLog {
+    /// Starts the writer on the current Tokio runtime. It ends when every handle is dropped,
+    /// after committing what was queued.
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(store, receiver));
+        Self {
+            sender: Some(sender),
+        }
+    }
+
+    /// A log that records nothing: only for measuring what auditing costs (`serve
+    /// --benchmark-without-audit`), never for real use.
+    pub fn disabled() -> Self {
+        Self { sender: None }
+    }
+
+    /// Whether records are kept.
+    pub fn is_enabled(&self) -> bool {
+        self.sender.is_some()
+    }
+
+    /// Appends `event` to the chain of `account` in `region` and returns once it is durable.
+    pub async fn record(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        time: OffsetDateTime,
+        event: Event,
+    ) -> Result<(), Error> {
+        let Some(sender) = &self.sender else {
+            return Ok(());
+        };
+        let (done, committed) = oneshot::channel();
+        let pending = Pending {
+            account: account.clone(),
+            region: region.clone(),
+            time,
+            event,
+            done,
+        };
+        sender.send(pending).await.map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> Error {
+    Internal::new("audit", "the audit writer has stopped").into()
+}
+
+async fn write_loop(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Pending>) {
+    let mut heads: HashMap<(AccountId, Region), Head> = HashMap::new();
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit(store.as_ref(), &mut heads, &mut batch).await;
+    }
+}
+
+/// Sequences and commits one batch, then answers its requests. On failure every request of the
+/// batch gets the error and the cached heads are dropped, to be read again from the store.
+async fn commit(
+    store: &dyn Store,
+    heads: &mut HashMap<(AccountId, Region), Head>,
+    batch: &mut Vec<Pending>,
+) {
+    let mut records = Vec::with_capacity(batch.len());
+    let mut waiting = Vec::with_capacity(batch.len());
+    let mut failure = None;
+    for pending in batch.drain(..) {
+        let chain = (pending.account.clone(), pending.region.clone());
+        let head = match heads.get_mut(&chain) {
+            Some(head) => head,
+            None => match store.audit_head(&chain.0, &chain.1).await {
+                Ok(head) => heads.entry(chain).or_insert(head),
+                Err(error) => {
+                    failure = Some(Error::from(error));
+                    waiting.push(pending.done);
+                    continue;
+                }
+            },
+        };
+        match chain::append(
+            head,
+            &pending.account,
+            &pending.region,
+            pending.time,
+            pending.event,
+        ) {
+            Ok(record) => records.push(record),
+            Err(error) => failure = Some(error),
+        }
+        waiting.push(pending.done);
+    }
+    let outcome = match failure {
+        Some(error) => Err(error),
+        None => store.append_audit(&records).await.map_err(Error::from),
+    };
+    if let Err(error) = &outcome {
+        tracing::error!(
+            ?error,
+            records = records.len(),
+            "audit records not committed"
+        );
+        heads.clear();
+    }
+    for done in waiting {
+        let answer = match &outcome {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Internal::new("audit", "the audit record could not be committed").into()),
+        };
+        let _ = done.send(answer);
+    }
+}

@@ -1,0 +1,432 @@
+//! The service side of the audit trail: the signing key, digests (hourly and on demand),
+//! LookupEvents and retention. Records themselves are written by [`AuditLog`].
+
+use std::sync::Arc;
+
+use strongbox_crypto::KeyMaterial;
+use time::{Duration, OffsetDateTime};
+
+use super::Kms;
+use crate::audit::chain::Head;
+use crate::audit::digest::{
+    self, CheckpointBody, DigestBody, HASH_ALGORITHM, LogFileEntry, RECORDS_PER_FILE,
+    SIGNATURE_ALGORITHM,
+};
+use crate::audit::event::event_time;
+use crate::audit::verify::ChainVerifier;
+use crate::audit::{AuditLog, AuditRecord, Checkpoint, LookupQuery, StoredDigest, paths};
+use crate::error::{Error, Internal};
+use crate::model::{AccountId, Principal, Region};
+use crate::seal::SealedKey;
+use crate::store::StoreErrorKind;
+
+/// The sealed audit signing key's name in the store's meta table.
+const SIGNING_KEY_NAME: &str = "audit-signing-key";
+/// What the signing key is sealed to, so that no other sealed value can stand in for it.
+const SIGNING_KEY_AAD: &[u8] = b"strongbox/audit-signing-key/v1";
+/// Digests read per store round trip.
+const DIGEST_PAGE: u32 = 256;
+
+/// The unsealed audit signing key and its public half.
+pub(super) struct AuditSigner {
+    key: KeyMaterial,
+    public_key: Vec<u8>,
+}
+
+/// Where the previous digest (or the checkpoint standing for it) left the chain.
+struct Start {
+    sequence: u64,
+    head: Head,
+    start_time: Option<String>,
+    object: Option<String>,
+    file_hash: Option<String>,
+    signature: Option<String>,
+}
+
+impl Kms {
+    /// The audit log requests record through.
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// The audit public key (`SubjectPublicKeyInfo` DER), creating the signing key on first use.
+    pub async fn audit_public_key(&self) -> Result<Vec<u8>, Error> {
+        Ok(self.audit_signer().await?.public_key.clone())
+    }
+
+    async fn audit_signer(&self) -> Result<Arc<AuditSigner>, Error> {
+        self.audit_signer
+            .get_or_try_init(|| self.load_or_create_signer())
+            .await
+            .cloned()
+    }
+
+    async fn load_or_create_signer(&self) -> Result<Arc<AuditSigner>, Error> {
+        let sealed = match self.store.meta(SIGNING_KEY_NAME).await? {
+            Some(sealed) => sealed,
+            None => {
+                let key = digest::generate_signing_key()?;
+                let sealed = self.seal.seal(SIGNING_KEY_AAD, key.expose())?;
+                match self
+                    .store
+                    .insert_meta(SIGNING_KEY_NAME, sealed.as_bytes())
+                    .await
+                {
+                    Ok(()) => sealed.as_bytes().to_vec(),
+                    // Another process created it first: use theirs.
+                    Err(error) if error.kind() == StoreErrorKind::Conflict => self
+                        .store
+                        .meta(SIGNING_KEY_NAME)
+                        .await?
+                        .ok_or_else(|| Internal::new("audit signing key", "vanished"))?,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
+        let opened = self
+            .seal
+            .unseal(SIGNING_KEY_AAD, &SealedKey::from_bytes(sealed))?;
+        let key = KeyMaterial::from_bytes(opened.expose().to_vec());
+        let public_key = digest::public_key(&key)?;
+        Ok(Arc::new(AuditSigner { key, public_key }))
+    }
+
+    /// Writes a digest covering the chain's records since its previous digest, up to now.
+    /// `None` when another process wrote the same digest first.
+    pub async fn write_digest(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Option<StoredDigest>, Error> {
+        let signer = self.audit_signer().await?;
+        let now = self.clock.now();
+        let start = self.digest_start(account, region).await?;
+        let end = self.store.audit_head(account, region).await?;
+        let mut verifier =
+            ChainVerifier::new(&signer.public_key, account.as_str(), region.as_str());
+        verifier.continue_from(start.head);
+        let mut log_files = Vec::new();
+        let mut after = start.head.sequence;
+        while after < end.sequence {
+            let limit = u32::try_from(RECORDS_PER_FILE).unwrap_or(u32::MAX);
+            let records = self
+                .store
+                .audit_records(account, region, after, limit)
+                .await?;
+            let records: Vec<_> = records
+                .into_iter()
+                .take_while(|record| record.sequence <= end.sequence)
+                .collect();
+            let Some(last) = records.last() else { break };
+            after = last.sequence;
+            let entry = log_file_entry(account, region, &records);
+            for (index, record) in records.iter().enumerate() {
+                verifier.record(&entry.s3_object, index + 1, &record.record);
+            }
+            log_files.push(entry);
+        }
+        let report = verifier.finish();
+        if let Some(finding) = report.findings.first() {
+            return Err(Internal::new(
+                "audit digest",
+                format!("the stored audit chain is broken, not signing it ({finding}); run `strongbox audit verify`"),
+            )
+            .into());
+        }
+        let sequence = start.sequence + 1;
+        let object = paths::digest_object(account, region, now, sequence);
+        let body = DigestBody {
+            aws_account_id: account.to_string(),
+            aws_region: region.to_string(),
+            digest_start_time: start.start_time.unwrap_or_else(|| event_time(now)),
+            digest_end_time: event_time(now),
+            digest_s3_object: object.clone(),
+            digest_public_key_fingerprint: digest::fingerprint(&signer.public_key),
+            digest_signature_algorithm: SIGNATURE_ALGORITHM.to_owned(),
+            newest_event_time: log_files.last().map(|file| file.newest_event_time.clone()),
+            oldest_event_time: log_files.first().map(|file| file.oldest_event_time.clone()),
+            previous_digest_s3_object: start.object,
+            previous_digest_hash_algorithm: start
+                .file_hash
+                .as_ref()
+                .map(|_| HASH_ALGORITHM.to_owned()),
+            previous_digest_hash_value: start.file_hash,
+            previous_digest_signature: start.signature,
+            log_files,
+            digest_sequence: sequence,
+            last_record_sequence: after,
+            last_record_hash: hex::encode(if after == start.head.sequence {
+                start.head.hash
+            } else {
+                end.hash
+            }),
+        };
+        let (file, _) = digest::signed_file(&body, &signer.key)
+            .map_err(|error| Internal::new("audit digest signing", error))?;
+        let stored = StoredDigest {
+            account: account.clone(),
+            region: region.clone(),
+            sequence,
+            end_time: now,
+            last_record: after,
+            object,
+            file,
+        };
+        match self.store.insert_audit_digest(&stored).await {
+            Ok(()) => Ok(Some(stored)),
+            Err(error) if error.kind() == StoreErrorKind::Conflict => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Where the chain's next digest starts: after its newest digest, else its checkpoint,
+    /// else the beginning.
+    async fn digest_start(&self, account: &AccountId, region: &Region) -> Result<Start, Error> {
+        if let Some(previous) = self.store.last_audit_digest(account, region).await? {
+            let opened = digest::open_signed::<DigestBody>(&previous.file)
+                .map_err(|error| Internal::new("stored audit digest", error))?;
+            let hash = parse_hash(&opened.body.last_record_hash)?;
+            return Ok(Start {
+                sequence: previous.sequence,
+                head: Head {
+                    sequence: previous.last_record,
+                    hash,
+                },
+                start_time: Some(opened.body.digest_end_time),
+                object: Some(previous.object),
+                file_hash: Some(hex::encode(strongbox_crypto::sha256(&previous.file))),
+                signature: Some(hex::encode(opened.signature)),
+            });
+        }
+        if let Some(checkpoint) = self.store.audit_checkpoint(account, region).await? {
+            let opened = digest::open_signed::<CheckpointBody>(&checkpoint.file)
+                .map_err(|error| Internal::new("stored audit checkpoint", error))?;
+            return Ok(Start {
+                sequence: checkpoint.digest_sequence,
+                head: checkpoint.head,
+                start_time: Some(opened.body.checkpoint_time),
+                object: Some(opened.body.digest_s3_object),
+                file_hash: Some(opened.body.digest_hash_value),
+                signature: Some(opened.body.digest_signature),
+            });
+        }
+        Ok(Start {
+            sequence: 0,
+            head: Head::GENESIS,
+            start_time: None,
+            object: None,
+            file_hash: None,
+            signature: None,
+        })
+    }
+
+    /// The hourly digests: one for every account in every served Region whose newest digest
+    /// is at least `period` old (or that has none), records or not, so that a missing hour is
+    /// provable. Returns how many were written.
+    pub async fn write_due_digests(
+        &self,
+        regions: &[Region],
+        period: Duration,
+    ) -> Result<usize, Error> {
+        let now = self.clock.now();
+        let mut written = 0;
+        for account in self.store.list_accounts().await? {
+            for region in regions {
+                let last = self.store.last_audit_digest(&account.id, region).await?;
+                if last.is_some_and(|digest| now - digest.end_time < period) {
+                    continue;
+                }
+                if self.write_digest(&account.id, region).await?.is_some() {
+                    written += 1;
+                }
+            }
+        }
+        Ok(written)
+    }
+
+    /// A chain's digests after number `after`, in order.
+    pub async fn audit_digests(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        after: u64,
+    ) -> Result<Vec<StoredDigest>, Error> {
+        Ok(self
+            .store
+            .audit_digests(account, region, after, DIGEST_PAGE)
+            .await?)
+    }
+
+    /// Every chain with audit data.
+    pub async fn audit_chains(&self) -> Result<Vec<(AccountId, Region)>, Error> {
+        Ok(self.store.audit_chains().await?)
+    }
+
+    /// A chain's checkpoint, when its prefix was pruned.
+    pub async fn audit_checkpoint(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Option<Checkpoint>, Error> {
+        Ok(self.store.audit_checkpoint(account, region).await?)
+    }
+
+    /// The content of a log file a digest lists, rebuilt from the stored records (byte for
+    /// byte what the digest hashed, unless the store was tampered with).
+    pub async fn audit_log_file(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        entry: &LogFileEntry,
+    ) -> Result<Vec<u8>, Error> {
+        let records = self
+            .records_between(account, region, entry.first_sequence, entry.last_sequence)
+            .await?;
+        Ok(digest::log_file(
+            records.iter().map(|r| r.record.as_slice()),
+        ))
+    }
+
+    /// Records of a chain after sequence `after` (for checking those no digest covers yet).
+    pub async fn audit_records_after(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, Error> {
+        Ok(self
+            .store
+            .audit_records(account, region, after, limit)
+            .await?)
+    }
+
+    async fn records_between(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<AuditRecord>, Error> {
+        let count = last.saturating_sub(first) + 1;
+        let limit = u32::try_from(count).unwrap_or(u32::MAX);
+        let mut records = self
+            .store
+            .audit_records(account, region, first.saturating_sub(1), limit)
+            .await?;
+        records.retain(|record| record.sequence <= last);
+        Ok(records)
+    }
+
+    /// CloudTrail LookupEvents: the caller's own events in the Region it signed for.
+    pub async fn lookup_events(
+        &self,
+        principal: &Principal,
+        query: &LookupQuery,
+    ) -> Result<Vec<AuditRecord>, Error> {
+        Ok(self
+            .store
+            .lookup_audit(&principal.account, &principal.region, query)
+            .await?)
+    }
+
+    /// Retention: for every chain, drops the digests (but never the newest) that ended before
+    /// `now - retention`, with the records they cover, and leaves a signed checkpoint so the
+    /// rest still verifies. Returns how many digests were pruned.
+    pub async fn prune_audit(&self, retention: Duration) -> Result<u64, Error> {
+        let signer = self.audit_signer().await?;
+        let now = self.clock.now();
+        let cutoff = now - retention;
+        let mut pruned = 0;
+        for (account, region) in self.store.audit_chains().await? {
+            let Some(newest) = self.store.last_audit_digest(&account, &region).await? else {
+                continue;
+            };
+            let mut last_expired = None;
+            let mut after = 0;
+            'pages: loop {
+                let page = self
+                    .store
+                    .audit_digests(&account, &region, after, DIGEST_PAGE)
+                    .await?;
+                let Some(last) = page.last() else { break };
+                after = last.sequence;
+                for digest in page {
+                    if digest.end_time >= cutoff || digest.sequence == newest.sequence {
+                        break 'pages;
+                    }
+                    last_expired = Some(digest);
+                }
+            }
+            let Some(digest) = last_expired else { continue };
+            let earlier = self.store.audit_checkpoint(&account, &region).await?;
+            let checkpoint = checkpoint_for(&digest, &signer, now)?;
+            self.store.prune_audit(&checkpoint).await?;
+            pruned += digest.sequence - earlier.map_or(0, |c| c.digest_sequence);
+            tracing::info!(account = %account, region = %region, through_digest = digest.sequence, "audit records pruned");
+        }
+        Ok(pruned)
+    }
+}
+
+/// The entry a digest lists for `records` (one log file's worth, in order).
+fn log_file_entry(account: &AccountId, region: &Region, records: &[AuditRecord]) -> LogFileEntry {
+    let oldest = records.iter().map(|r| r.event_time).min();
+    let newest = records.iter().map(|r| r.event_time).max();
+    let first = records.first().map_or(0, |r| r.sequence);
+    let last = records.last().map_or(0, |r| r.sequence);
+    let oldest = oldest.unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let file = digest::log_file(records.iter().map(|r| r.record.as_slice()));
+    LogFileEntry {
+        s3_object: paths::log_object(account, region, oldest, first, last),
+        hash_value: hex::encode(strongbox_crypto::sha256(&file)),
+        hash_algorithm: HASH_ALGORITHM.to_owned(),
+        newest_event_time: event_time(newest.unwrap_or(oldest)),
+        oldest_event_time: event_time(oldest),
+        first_sequence: first,
+        last_sequence: last,
+    }
+}
+
+/// The signed checkpoint that stands for everything through `digest`.
+fn checkpoint_for(
+    digest: &StoredDigest,
+    signer: &AuditSigner,
+    now: OffsetDateTime,
+) -> Result<Checkpoint, Error> {
+    let opened = digest::open_signed::<DigestBody>(&digest.file)
+        .map_err(|error| Internal::new("stored audit digest", error))?;
+    let hash = parse_hash(&opened.body.last_record_hash)?;
+    let body = CheckpointBody {
+        aws_account_id: digest.account.to_string(),
+        aws_region: digest.region.to_string(),
+        checkpoint_time: event_time(now),
+        digest_sequence: digest.sequence,
+        digest_s3_object: digest.object.clone(),
+        digest_hash_value: hex::encode(strongbox_crypto::sha256(&digest.file)),
+        digest_signature: hex::encode(&opened.signature),
+        last_record_sequence: digest.last_record,
+        last_record_hash: opened.body.last_record_hash,
+        digest_public_key_fingerprint: digest::fingerprint(&signer.public_key),
+        digest_signature_algorithm: SIGNATURE_ALGORITHM.to_owned(),
+    };
+    let (file, _) = digest::signed_file(&body, &signer.key)
+        .map_err(|error| Internal::new("audit checkpoint signing", error))?;
+    Ok(Checkpoint {
+        account: digest.account.clone(),
+        region: digest.region.clone(),
+        digest_sequence: digest.sequence,
+        head: Head {
+            sequence: digest.last_record,
+            hash,
+        },
+        file,
+    })
+}
+
+fn parse_hash(text: &str) -> Result<[u8; 32], Error> {
+    hex::decode(text)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| Internal::new("audit", "a stored hash is not 32 hex bytes").into())
+}

@@ -1,0 +1,134 @@
+//! `strongbox audit export`: CloudTrail-style log files and digest files in CloudTrail's folder
+//! layout, ending with an on-demand digest so that everything written is covered.
+
+use std::path::Path;
+
+use strongbox_core::Kms;
+use strongbox_core::audit::digest::{self, DigestBody};
+use strongbox_core::audit::{StoredDigest, paths};
+use strongbox_core::model::AccountId;
+use time::OffsetDateTime;
+
+use super::files::{self, PUBLIC_KEY_FILE};
+use super::{detail, digest_now};
+
+/// What to export.
+#[derive(Debug, Default)]
+pub struct ExportRequest {
+    /// Only this account's chains.
+    pub account: Option<AccountId>,
+    /// Only digests that end at or after this time.
+    pub start: Option<OffsetDateTime>,
+    /// Only digests that start at or before this time.
+    pub end: Option<OffsetDateTime>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Chains exported.
+    pub chains: usize,
+    /// Digest files written.
+    pub digests: usize,
+    /// Log files written.
+    pub log_files: usize,
+    /// Records in them.
+    pub records: u64,
+    /// Log files whose stored records no longer match their digest (verify will report them).
+    pub mismatches: Vec<String>,
+}
+
+/// Writes the export to `out`.
+pub async fn export(
+    kms: &Kms,
+    out: &Path,
+    request: &ExportRequest,
+) -> Result<ExportSummary, String> {
+    digest_now(kms, request.account.as_ref()).await?;
+    let public_key = kms.audit_public_key().await.map_err(detail)?;
+    files::write_file(out, PUBLIC_KEY_FILE, files::pem(&public_key).as_bytes())?;
+    let mut summary = ExportSummary::default();
+    for (account, region) in kms.audit_chains().await.map_err(detail)? {
+        if request
+            .account
+            .as_ref()
+            .is_some_and(|wanted| *wanted != account)
+        {
+            continue;
+        }
+        summary.chains += 1;
+        let mut previous_end: Option<OffsetDateTime> = None;
+        let mut first = true;
+        let mut after = 0;
+        loop {
+            let page = kms
+                .audit_digests(&account, &region, after)
+                .await
+                .map_err(detail)?;
+            let Some(last) = page.last() else { break };
+            after = last.sequence;
+            for stored in page {
+                let starts = previous_end;
+                previous_end = Some(stored.end_time);
+                let in_window = request.start.is_none_or(|start| stored.end_time >= start)
+                    && request
+                        .end
+                        .is_none_or(|end| starts.is_none_or(|starts| starts <= end));
+                if !in_window {
+                    continue;
+                }
+                if first {
+                    first = false;
+                    if let Some(checkpoint) = kms
+                        .audit_checkpoint(&account, &region)
+                        .await
+                        .map_err(detail)?
+                    {
+                        let opens_chain = kms
+                            .audit_digests(&account, &region, 0)
+                            .await
+                            .map_err(detail)?
+                            .first()
+                            .is_some_and(|oldest| oldest.sequence == stored.sequence);
+                        if opens_chain {
+                            files::write_file(
+                                out,
+                                &paths::checkpoint_object(&account, &region),
+                                &checkpoint.file,
+                            )?;
+                        }
+                    }
+                }
+                export_digest(kms, out, &stored, &mut summary).await?;
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Writes one digest and the log files it lists, rebuilt from the store.
+async fn export_digest(
+    kms: &Kms,
+    out: &Path,
+    stored: &StoredDigest,
+    summary: &mut ExportSummary,
+) -> Result<(), String> {
+    let body = digest::open_signed::<DigestBody>(&stored.file)
+        .map_err(|error| format!("stored digest {}: {error}", stored.object))?
+        .body;
+    for entry in &body.log_files {
+        let content = kms
+            .audit_log_file(&stored.account, &stored.region, entry)
+            .await
+            .map_err(detail)?;
+        if hex::encode(strongbox_crypto::sha256(&content)) != entry.hash_value {
+            summary.mismatches.push(entry.s3_object.clone());
+        }
+        files::write_gzip(out, &entry.s3_object, &content)?;
+        summary.log_files += 1;
+        summary.records += entry.last_sequence - entry.first_sequence + 1;
+    }
+    files::write_gzip(out, &stored.object, &stored.file)?;
+    summary.digests += 1;
+    Ok(())
+}

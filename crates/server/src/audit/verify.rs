@@ -1,0 +1,210 @@
+//! `strongbox audit verify`: checks an export directory, or the live store, with the checker
+//! in `strongbox_core::audit::verify`, trusting only the public key it is given.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use strongbox_core::Kms;
+use strongbox_core::audit::digest::{self, DigestBody};
+use strongbox_core::audit::verify::{ChainVerifier, Report};
+
+use super::detail;
+use super::files::{self, PUBLIC_KEY_FILE};
+
+/// Records read per store round trip when checking the records no digest covers yet.
+const TAIL_PAGE: u32 = 5000;
+
+/// One chain's files in an export, by object path.
+#[derive(Default)]
+struct ChainFiles {
+    checkpoint: Option<String>,
+    /// `(digest sequence, object)`; the sequence is read from the file and only orders the
+    /// check, which then proves it.
+    digests: Vec<(u64, String)>,
+}
+
+/// Checks the export in `dir` with `public_key`. Never fails on a corrupted export: every
+/// problem is a finding in the report.
+pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
+    let mut report = Report::default();
+    let mut objects = BTreeSet::new();
+    walk(dir, dir, &mut objects)?;
+    let mut chains: BTreeMap<(String, String), ChainFiles> = BTreeMap::new();
+    let mut log_files = BTreeSet::new();
+    for object in &objects {
+        let parts: Vec<&str> = object.split('/').collect();
+        match parts.as_slice() {
+            [PUBLIC_KEY_FILE] => {}
+            [account, "CloudTrail-Digest", region, name] if name.ends_with(".json") => {
+                chain(&mut chains, account, region).checkpoint = Some(object.clone());
+            }
+            [account, "CloudTrail-Digest", region, _, _, _, name] if name.ends_with(".json.gz") => {
+                let sequence = match read(dir, object)
+                    .and_then(|file| digest::open_signed::<DigestBody>(&file))
+                {
+                    Ok(opened) => opened.body.digest_sequence,
+                    Err(error) => {
+                        report.fail(object, None, error);
+                        continue;
+                    }
+                };
+                chain(&mut chains, account, region)
+                    .digests
+                    .push((sequence, object.clone()));
+            }
+            [_, "CloudTrail", _, _, _, _, name] if name.ends_with(".json.gz") => {
+                log_files.insert(object.clone());
+            }
+            _ => report.fail(object, None, "not part of an audit export"),
+        }
+    }
+    for ((account, region), files) in chains {
+        let mut verifier = ChainVerifier::new(public_key, &account, &region);
+        if let Some(object) = &files.checkpoint {
+            match std::fs::read(dir.join(object)) {
+                Ok(file) => verifier.checkpoint(object, &file),
+                Err(error) => report.fail(object, None, format!("cannot read: {error}")),
+            }
+        }
+        let mut digests = files.digests;
+        digests.sort();
+        for (_, object) in digests {
+            let file = match read(dir, &object) {
+                Ok(file) => file,
+                Err(error) => {
+                    report.fail(&object, None, error);
+                    continue;
+                }
+            };
+            let Some(body) = verifier.digest(&object, &file) else {
+                continue;
+            };
+            for entry in &body.log_files {
+                let content = if log_files.remove(&entry.s3_object) {
+                    match read(dir, &entry.s3_object) {
+                        Ok(content) => Some(content),
+                        Err(error) => {
+                            report.fail(&entry.s3_object, None, error);
+                            continue;
+                        }
+                    }
+                } else {
+                    None
+                };
+                verifier.log_file(&object, entry, content.as_deref());
+            }
+            verifier.end_digest(&object, &body);
+        }
+        report.merge(verifier.finish());
+    }
+    for object in log_files {
+        report.fail(
+            &object,
+            None,
+            "not listed by any digest: added, renamed, or its digest was removed",
+        );
+    }
+    Ok(report)
+}
+
+/// Checks the live store with `public_key`: every digest's signature and links, every log file
+/// rebuilt from the records against its digest, and the records no digest covers yet.
+pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String> {
+    let mut report = Report::default();
+    for (account, region) in kms.audit_chains().await.map_err(detail)? {
+        let mut verifier = ChainVerifier::new(public_key, account.as_str(), region.as_str());
+        if let Some(checkpoint) = kms
+            .audit_checkpoint(&account, &region)
+            .await
+            .map_err(detail)?
+        {
+            let object = strongbox_core::audit::paths::checkpoint_object(&account, &region);
+            verifier.checkpoint(&object, &checkpoint.file);
+        }
+        let mut covered = None;
+        let mut after = 0;
+        loop {
+            let page = kms
+                .audit_digests(&account, &region, after)
+                .await
+                .map_err(detail)?;
+            let Some(last) = page.last() else { break };
+            after = last.sequence;
+            for stored in page {
+                covered = Some(stored.last_record);
+                let Some(body) = verifier.digest(&stored.object, &stored.file) else {
+                    continue;
+                };
+                for entry in &body.log_files {
+                    let content = kms
+                        .audit_log_file(&account, &region, entry)
+                        .await
+                        .map_err(detail)?;
+                    verifier.log_file(&stored.object, entry, Some(&content));
+                }
+                verifier.end_digest(&stored.object, &body);
+            }
+        }
+        let mut after = match covered {
+            Some(last) => last,
+            None => kms
+                .audit_checkpoint(&account, &region)
+                .await
+                .map_err(detail)?
+                .map_or(0, |checkpoint| checkpoint.head.sequence),
+        };
+        let tail = format!("{account}/{region} (records after the newest digest)");
+        let mut position = 0;
+        loop {
+            let records = kms
+                .audit_records_after(&account, &region, after, TAIL_PAGE)
+                .await
+                .map_err(detail)?;
+            let Some(last) = records.last() else { break };
+            after = last.sequence;
+            for record in &records {
+                position += 1;
+                verifier.record(&tail, position, &record.record);
+            }
+        }
+        report.merge(verifier.finish());
+    }
+    Ok(report)
+}
+
+fn chain<'a>(
+    chains: &'a mut BTreeMap<(String, String), ChainFiles>,
+    account: &str,
+    region: &str,
+) -> &'a mut ChainFiles {
+    chains
+        .entry((account.to_owned(), region.to_owned()))
+        .or_default()
+}
+
+fn read(dir: &Path, object: &str) -> Result<Vec<u8>, String> {
+    files::read_gzip(&dir.join(object))
+}
+
+/// Every file under `dir`, as `/`-separated paths relative to `root`.
+fn walk(root: &Path, dir: &Path, found: &mut BTreeSet<String>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|error| format!("cannot read {}: {error}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|error| format!("cannot read {}: {error}", dir.display()))?;
+        let path: PathBuf = entry.path();
+        let kind = entry
+            .file_type()
+            .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+        if kind.is_dir() {
+            walk(root, &path, found)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            let parts: Vec<String> = relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            found.insert(parts.join("/"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! What an API call's audit record says about its request and response, drawn from the wire
+//! bodies by allow-list, so that plaintexts, key material, ciphertext blobs, signatures and
+//! MACs can never reach the audit trail, whatever the operation.
+
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// Request members that are recorded, as CloudTrail records them for KMS: identifiers,
+/// algorithms, sizes, encryption contexts and settings. Anything else (Plaintext,
+/// CiphertextBlob, Message, Signature, Mac, PublicKey, GrantTokens, Recipient, ...) is skipped
+/// unread.
+const RECORDED_MEMBERS: &[&str] = &[
+    "AliasName",
+    "BypassPolicyLockoutSafetyCheck",
+    "CustomerMasterKeySpec",
+    "CustomKeyStoreId",
+    "Description",
+    "DestinationEncryptionAlgorithm",
+    "DestinationEncryptionContext",
+    "DestinationKeyId",
+    "DryRun",
+    "EncryptionAlgorithm",
+    "EncryptionContext",
+    "IncludeKeyMaterial",
+    "KeyAgreementAlgorithm",
+    "KeyId",
+    "KeyPairSpec",
+    "KeySpec",
+    "KeyUsage",
+    "Limit",
+    "MacAlgorithm",
+    "Marker",
+    "MessageType",
+    "MultiRegion",
+    "NumberOfBytes",
+    "Origin",
+    "PendingWindowInDays",
+    "Policy",
+    "PolicyName",
+    "RotationPeriodInDays",
+    "RotationsFilter",
+    "SigningAlgorithm",
+    "SourceEncryptionAlgorithm",
+    "SourceEncryptionContext",
+    "SourceKeyId",
+    "TagKeys",
+    "Tags",
+    "TargetKeyId",
+];
+
+/// The recorded members of a request body, renamed as CloudTrail names them (`keyId`); null
+/// when there are none or the body is not a JSON object.
+pub fn request_parameters(body: &[u8]) -> Value {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    match deserializer.deserialize_map(RecordedMembers) {
+        Ok(members) if !members.is_empty() => Value::Object(members),
+        _ => Value::Null,
+    }
+}
+
+/// A write operation's response, renamed as CloudTrail names it; null for read-only operations
+/// (the cryptographic ones included) and for empty responses, as AWS records them.
+pub fn response_elements(read_only: bool, body: &[u8]) -> Value {
+    if read_only {
+        return Value::Null;
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(members)) if !members.is_empty() => {
+            cloudtrail_names(Value::Object(members))
+        }
+        _ => Value::Null,
+    }
+}
+
+struct RecordedMembers;
+
+impl<'de> Visitor<'de> for RecordedMembers {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut recorded = Map::new();
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if RECORDED_MEMBERS.contains(&name.as_ref()) {
+                let value: Value = map.next_value()?;
+                recorded.insert(lower_first(&name), member_value(&name, value));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(recorded)
+    }
+}
+
+/// Encryption contexts keep their keys as the caller wrote them; everything else is renamed.
+fn member_value(name: &str, value: Value) -> Value {
+    if name.ends_with("EncryptionContext") {
+        value
+    } else {
+        cloudtrail_names(value)
+    }
+}
+
+/// Renames object members recursively from the API's `PascalCase` to CloudTrail's `camelCase`
+/// (`KeyMetadata.AWSAccountId` becomes `keyMetadata.aWSAccountId`, as CloudTrail prints it).
+fn cloudtrail_names(value: Value) -> Value {
+    match value {
+        Value::Object(members) => Value::Object(
+            members
+                .into_iter()
+                .map(|(name, value)| {
+                    let renamed = member_value(&name, value);
+                    (lower_first(&name), renamed)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(cloudtrail_names).collect()),
+        other => other,
+    }
+}
+
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// An operation name from an unknown target, safe to record: letters and digits only, bounded.
+pub fn unknown_operation_name(target: Option<&str>) -> String {
+    let name: String = target
+        .and_then(|target| target.rsplit('.').next())
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "UnknownOperation".to_owned()
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_are_never_recorded() {
+        let body = br#"{"KeyId":"alias/app","Plaintext":"c2VjcmV0","EncryptionContext":{"Dept":"x"},"GrantTokens":["t"],"CiphertextBlob":"AAAA","Message":"bQ==","Signature":"cw==","Mac":"bQ==","EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}"#;
+        assert_eq!(
+            request_parameters(body),
+            json!({"keyId": "alias/app", "encryptionContext": {"Dept": "x"}, "encryptionAlgorithm": "SYMMETRIC_DEFAULT"})
+        );
+    }
+
+    #[test]
+    fn nested_members_are_renamed_but_contexts_are_not() {
+        let body = br#"{"Tags":[{"TagKey":"a","TagValue":"b"}],"DestinationEncryptionContext":{"Key":"v"}}"#;
+        assert_eq!(
+            request_parameters(body),
+            json!({"tags": [{"tagKey": "a", "tagValue": "b"}], "destinationEncryptionContext": {"Key": "v"}})
+        );
+    }
+
+    #[test]
+    fn not_an_object_is_null() {
+        for body in [&b""[..], b"[]", b"{", b"{}", b"{\"Plaintext\":\"x\"}"] {
+            assert_eq!(request_parameters(body), Value::Null, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn responses_only_for_writes() {
+        let body = br#"{"KeyMetadata":{"AWSAccountId":"111122223333","KeyId":"k"}}"#;
+        assert_eq!(
+            response_elements(false, body),
+            json!({"keyMetadata": {"aWSAccountId": "111122223333", "keyId": "k"}})
+        );
+        assert_eq!(response_elements(true, body), Value::Null);
+        assert_eq!(response_elements(false, b"{}"), Value::Null);
+    }
+
+    #[test]
+    fn unknown_names_are_sanitized() {
+        assert_eq!(unknown_operation_name(Some("TrentService.Nope")), "Nope");
+        assert_eq!(unknown_operation_name(Some("x.<script>")), "script");
+        assert_eq!(unknown_operation_name(None), "UnknownOperation");
+    }
+}
