@@ -6,74 +6,19 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_kms::Client;
+use aws_sdk_kms::operation::RequestId;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{IncludeKeyMaterial, KeyMaterialState, KeyState};
-use common::{ACCESS_KEY, SECRET, code, raw};
-use tokio::process::{Child, Command};
+use common::process::{client, free_port, start};
+use common::{code, raw};
 
 const DAY: i64 = 86_400;
 const ROUNDS: u64 = 6;
-
-struct Server {
-    child: Child,
-    address: std::net::SocketAddr,
-}
-
-async fn start(dir: &Path, port: u16) -> Server {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("server.log"))
-        .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_strongbox"))
-        .args([
-            "serve",
-            "--dev-clock",
-            "--scheduler-interval",
-            "1",
-            "--listen",
-        ])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .env("STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let address = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..400 {
-        if let Ok(response) = raw::send(address, &raw::get("/health")).await
-            && response.status == 200
-        {
-            return Server { child, address };
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "server did not start; see {}",
-        dir.join("server.log").display()
-    );
-}
-
-fn client(address: std::net::SocketAddr) -> Client {
-    let config = aws_sdk_kms::Config::builder()
-        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-        .region(aws_sdk_kms::config::Region::new("us-east-1"))
-        .endpoint_url(format!("http://{address}"))
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            ACCESS_KEY, SECRET, None, None, "test",
-        ))
-        .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(config)
-}
+/// The flags these servers run with: time travel, and a scheduler pass every second.
+const DEV_CLOCK: &[&str] = &["--dev-clock", "--scheduler-interval", "1"];
 
 /// How many rotations the server has logged so far.
 fn count_rotations(log: &Path) -> usize {
@@ -90,14 +35,6 @@ async fn wait_for_rotation(log: &Path, before: usize) {
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn advance_request(seconds: i64) -> Vec<u8> {
@@ -185,7 +122,7 @@ async fn check_invariants(
 async fn killing_the_server_mid_scheduling_never_leaves_a_half_done_key() {
     let temp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut server = start(temp.path(), port).await;
+    let mut server = start(temp.path(), port, DEV_CLOCK).await;
     let setup = client(server.address);
     let mut rotating = Vec::new();
     for _ in 0..30 {
@@ -246,7 +183,7 @@ async fn killing_the_server_mid_scheduling_never_leaves_a_half_done_key() {
         }
         server.child.kill().await.unwrap();
         let _ = request.await;
-        server = start(temp.path(), port).await;
+        server = start(temp.path(), port, DEV_CLOCK).await;
         let now = check_invariants(&client(server.address), &rotating, &deleting).await;
         let rotated = now
             .iter()
@@ -303,5 +240,80 @@ async fn killing_the_server_mid_scheduling_never_leaves_a_half_done_key() {
             "NotFoundException"
         );
     }
+    server.child.kill().await.unwrap();
+}
+
+/// Every request that got an answer has its audit record, however abruptly the server dies:
+/// the answer leaves only after the record's commit.
+#[tokio::test]
+async fn answered_requests_keep_their_audit_records_across_sigkill() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let port = free_port();
+    let mut server = start(temp.path(), port, &[]).await;
+    let key = common::create_key(&client(server.address)).await;
+    let mut answered = Vec::new();
+    for round in 0..3 {
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let mut workers = Vec::new();
+        for worker in 0..16 {
+            let client = client(server.address);
+            let key = key.clone();
+            let sender = sender.clone();
+            workers.push(tokio::spawn(async move {
+                for n in 0.. {
+                    let plaintext = Blob::new(format!("{round}/{worker}/{n}"));
+                    match client
+                        .encrypt()
+                        .key_id(&key)
+                        .plaintext(plaintext)
+                        .send()
+                        .await
+                    {
+                        Ok(output) => {
+                            let _ = sender.send(output.request_id().unwrap().to_owned());
+                        }
+                        // The server is gone.
+                        Err(_) => break,
+                    }
+                }
+            }));
+        }
+        drop(sender);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        server.child.kill().await.unwrap();
+        for worker in workers {
+            worker.await.unwrap();
+        }
+        let before = answered.len();
+        while let Some(request_id) = receiver.recv().await {
+            answered.push(request_id);
+        }
+        assert!(answered.len() > before + 50, "the load ran before the kill");
+
+        server = start(temp.path(), port, &[]).await;
+        let recorded: std::collections::HashSet<String> =
+            common::audit::records_in(&data_dir, common::ACCOUNT, common::REGION)
+                .await
+                .into_iter()
+                .filter_map(|record| record.json["requestID"].as_str().map(str::to_owned))
+                .collect();
+        let lost: Vec<_> = answered
+            .iter()
+            .filter(|id| !recorded.contains(*id))
+            .collect();
+        assert!(lost.is_empty(), "answered but not recorded: {lost:?}");
+    }
+    let store = format!("sqlite://{}", data_dir.join("strongbox.db").display());
+    let kms = strongbox::datadir::open(&data_dir, &store, strongbox::datadir::OpenMode::MustExist)
+        .await
+        .unwrap();
+    let public_key = kms.audit_public_key().await.unwrap();
+    let report = strongbox::audit::verify::verify_store(&kms, &public_key)
+        .await
+        .unwrap();
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert!(report.records as usize >= answered.len());
+    kms.store().close().await;
     server.child.kill().await.unwrap();
 }

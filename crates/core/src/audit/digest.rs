@@ -99,13 +99,13 @@ pub struct CheckpointBody {
     /// When the prefix was pruned.
     pub checkpoint_time: String,
     /// The last pruned digest's number.
-    pub digest_sequence: u64,
+    pub pruned_digest_sequence: u64,
     /// The last pruned digest's path.
-    pub digest_s3_object: String,
+    pub pruned_digest_s3_object: String,
     /// Hex SHA-256 of the last pruned digest's file.
-    pub digest_hash_value: String,
+    pub pruned_digest_hash_value: String,
     /// The last pruned digest's signature, hex.
-    pub digest_signature: String,
+    pub pruned_digest_signature: String,
     /// The last pruned record.
     pub last_record_sequence: u64,
     /// Hex SHA-256 of the last pruned record.
@@ -138,6 +138,11 @@ pub fn signed_file<T: Serialize>(
     signing_key: &KeyMaterial,
 ) -> Result<(Vec<u8>, Vec<u8>), String> {
     let bytes = serde_json::to_vec(body).map_err(|error| error.to_string())?;
+    if serde_json::from_slice::<serde_json::Value>(&bytes)
+        .is_ok_and(|value| value.get(SIGNATURE_MEMBER).is_some())
+    {
+        return Err(format!("the body already has a {SIGNATURE_MEMBER} member"));
+    }
     let signature = asymmetric::sign(
         SPEC,
         signing_key,
@@ -254,6 +259,10 @@ mod tests {
         assert!(!signature_valid(&public, &opened.signed, &opened.signature));
 
         let mut trailing = file.clone();
+        assert!(
+            signed_file(&serde_json::json!({"digestSignature": "x"}), &key).is_err(),
+            "a body may not carry the signature member itself"
+        );
         trailing.push(b' ');
         assert!(open_signed::<serde_json::Value>(&trailing).is_err());
     }

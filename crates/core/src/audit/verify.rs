@@ -111,10 +111,10 @@ impl<'k> ChainVerifier<'k> {
         let body = opened.body;
         self.check_owner(object, &body.aws_account_id, &body.aws_region);
         self.previous = Some(Previous {
-            object: body.digest_s3_object,
-            file_hash: body.digest_hash_value,
-            signature: body.digest_signature,
-            sequence: body.digest_sequence,
+            object: body.pruned_digest_s3_object,
+            file_hash: body.pruned_digest_hash_value,
+            signature: body.pruned_digest_signature,
+            sequence: body.pruned_digest_sequence,
         });
         self.head = parse_hash(&body.last_record_hash).map(|hash| Head {
             sequence: body.last_record_sequence,
@@ -124,7 +124,7 @@ impl<'k> ChainVerifier<'k> {
             "{}/{}: records and digests before digest {} were pruned; checking from the signed checkpoint",
             self.account,
             self.region,
-            body.digest_sequence + 1
+            body.pruned_digest_sequence + 1
         ));
     }
 

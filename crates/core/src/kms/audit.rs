@@ -205,9 +205,9 @@ impl Kms {
                 sequence: checkpoint.digest_sequence,
                 head: checkpoint.head,
                 start_time: Some(opened.body.checkpoint_time),
-                object: Some(opened.body.digest_s3_object),
-                file_hash: Some(opened.body.digest_hash_value),
-                signature: Some(opened.body.digest_signature),
+                object: Some(opened.body.pruned_digest_s3_object),
+                file_hash: Some(opened.body.pruned_digest_hash_value),
+                signature: Some(opened.body.pruned_digest_signature),
             });
         }
         Ok(Start {
@@ -401,10 +401,10 @@ fn checkpoint_for(
         aws_account_id: digest.account.to_string(),
         aws_region: digest.region.to_string(),
         checkpoint_time: event_time(now),
-        digest_sequence: digest.sequence,
-        digest_s3_object: digest.object.clone(),
-        digest_hash_value: hex::encode(strongbox_crypto::sha256(&digest.file)),
-        digest_signature: hex::encode(&opened.signature),
+        pruned_digest_sequence: digest.sequence,
+        pruned_digest_s3_object: digest.object.clone(),
+        pruned_digest_hash_value: hex::encode(strongbox_crypto::sha256(&digest.file)),
+        pruned_digest_signature: hex::encode(&opened.signature),
         last_record_sequence: digest.last_record,
         last_record_hash: opened.body.last_record_hash,
         digest_public_key_fingerprint: digest::fingerprint(&signer.public_key),

@@ -2,7 +2,9 @@
 //! with the official `aws-sdk-kms` client, and stopped by the test.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+pub mod audit;
 pub mod peer;
+pub mod process;
 pub mod raw;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,399 @@
+//! Tamper evidence: an export verifies as written, and every change to it (a flipped byte, a
+//! dropped, reordered, duplicated or truncated record, an edited digest, a removed or added
+//! file, a corrupted gzip, another signing key) is reported with the file and record it broke
+//! at, never with a crash. The live store is checked the same way.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use aws_sdk_kms::primitives::Blob;
+use common::{TestServer, create_key};
+use strongbox::audit::export::{ExportRequest, export};
+use strongbox::audit::verify::{verify_export, verify_store};
+use strongbox_core::audit::verify::Report;
+
+/// A server with activity spread over three digests, and an export of it.
+struct Exported {
+    server: TestServer,
+    public_key: Vec<u8>,
+    dir: tempfile::TempDir,
+}
+
+async fn exported() -> Exported {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let kms = server.admin_kms().await;
+    for round in 0..3 {
+        let key = create_key(&client).await;
+        for _ in 0..2 {
+            client
+                .encrypt()
+                .key_id(&key)
+                .plaintext(Blob::new(format!("round {round}")))
+                .send()
+                .await
+                .unwrap();
+        }
+        strongbox::audit::digest_now(&kms, None).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let summary = export(&kms, dir.path(), &ExportRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(summary.records, 9);
+    assert!(summary.mismatches.is_empty());
+    let public_key = kms.audit_public_key().await.unwrap();
+    kms.store().close().await;
+    Exported {
+        server,
+        public_key,
+        dir,
+    }
+}
+
+impl Exported {
+    /// A copy of the export to tamper with.
+    fn copy(&self) -> tempfile::TempDir {
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(self.dir.path(), copy.path());
+        copy
+    }
+
+    fn verify(&self, dir: &Path) -> Report {
+        verify_export(dir, &self.public_key).unwrap()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Files under `dir` whose path contains `part`, sorted.
+fn files(dir: &Path, part: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().contains(part) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn log_files(dir: &Path) -> Vec<PathBuf> {
+    files(dir, "/CloudTrail/")
+}
+
+/// The digests of the home Region's chain (the test server also serves eu-west-1, whose chain
+/// holds only the hourly and export digests).
+fn digests(dir: &Path) -> Vec<PathBuf> {
+    let mut found = files(dir, "/CloudTrail-Digest/us-east-1/");
+    // Chain order: by the digest number at the end of the name.
+    found.sort_by_key(|path| {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let number = name
+            .trim_end_matches(".json.gz")
+            .rsplit('_')
+            .next()
+            .unwrap()
+            .to_owned();
+        number.parse::<u64>().unwrap()
+    });
+    found
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut content = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_end(&mut content)
+        .unwrap();
+    content
+}
+
+fn gzip(path: &Path, content: &[u8]) {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(content).unwrap();
+    std::fs::write(path, encoder.finish().unwrap()).unwrap();
+}
+
+/// Rewrites a log file's records (each as its exact JSON text).
+fn edit_records(path: &Path, edit: impl FnOnce(&mut Vec<String>)) {
+    #[derive(serde::Deserialize)]
+    struct LogFile<'a> {
+        #[serde(rename = "Records", borrow)]
+        records: Vec<&'a serde_json::value::RawValue>,
+    }
+    let content = gunzip(path);
+    let parsed: LogFile<'_> = serde_json::from_slice(&content).unwrap();
+    let mut records: Vec<String> = parsed.records.iter().map(|r| r.get().to_owned()).collect();
+    edit(&mut records);
+    gzip(
+        path,
+        format!("{{\"Records\":[{}]}}", records.join(",")).as_bytes(),
+    );
+}
+
+fn relative(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The findings as text, for assertions and failure messages.
+fn findings(report: &Report) -> Vec<String> {
+    report.findings.iter().map(ToString::to_string).collect()
+}
+
+fn assert_found(report: &Report, object: &str, record: Option<usize>, words: &str) {
+    let all = findings(report);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.object == object && f.record == record && f.message.contains(words)),
+        "expected '{words}' at {object} record {record:?}; found {all:#?}"
+    );
+}
+
+#[tokio::test]
+async fn an_untouched_export_verifies() {
+    let export = exported().await;
+    let report = export.verify(export.dir.path());
+    assert!(report.findings.is_empty(), "{:#?}", findings(&report));
+    // Per Region: one at server start (empty), three from the rounds, one ending the export.
+    assert_eq!(report.digests, 10);
+    assert_eq!(report.log_files, 3);
+    assert_eq!(report.records, 9);
+    export.server.stop().await;
+}
+
+#[tokio::test]
+async fn changed_records_are_located() {
+    let export = exported().await;
+
+    // A flipped byte inside the second record of the first log file.
+    let copy = export.copy();
+    let file = log_files(copy.path())[0].clone();
+    let object = relative(copy.path(), &file);
+    edit_records(&file, |records| {
+        records[1] = records[1].replacen("\"Encrypt\"", "\"Encrypu\"", 1);
+    });
+    let report = export.verify(copy.path());
+    assert_found(
+        &report,
+        &object,
+        None,
+        "does not match the hash in its digest",
+    );
+    assert_found(
+        &report,
+        &object,
+        Some(3),
+        "previousHash does not match the hash of sequence 2",
+    );
+
+    // A dropped record.
+    let copy = export.copy();
+    let file = log_files(copy.path())[0].clone();
+    let object = relative(copy.path(), &file);
+    edit_records(&file, |records| {
+        records.remove(1);
+    });
+    let report = export.verify(copy.path());
+    assert_found(
+        &report,
+        &object,
+        None,
+        "holds 2 records; its digest lists 3",
+    );
+    assert_found(&report, &object, Some(2), "sequence 3 where 2 was expected");
+
+    // Two records swapped.
+    let copy = export.copy();
+    let file = log_files(copy.path())[1].clone();
+    let object = relative(copy.path(), &file);
+    edit_records(&file, |records| records.swap(0, 1));
+    let report = export.verify(copy.path());
+    assert_found(&report, &object, Some(1), "sequence 5 where 4 was expected");
+
+    // A duplicated record.
+    let copy = export.copy();
+    let file = log_files(copy.path())[1].clone();
+    let object = relative(copy.path(), &file);
+    edit_records(&file, |records| {
+        let again = records[0].clone();
+        records.insert(1, again);
+    });
+    let report = export.verify(copy.path());
+    assert_found(&report, &object, Some(2), "sequence 4 where 5 was expected");
+
+    // The last record cut off: the digest's pinned head no longer matches.
+    let copy = export.copy();
+    let file = log_files(copy.path())[2].clone();
+    let object = relative(copy.path(), &file);
+    edit_records(&file, |records| {
+        records.pop();
+    });
+    let report = export.verify(copy.path());
+    assert_found(&report, &object, None, "holds 2 records");
+    assert!(
+        findings(&report)
+            .iter()
+            .any(|f| f.contains("records end at sequence 8"))
+    );
+
+    // A file truncated mid-record: reported, not a crash.
+    let copy = export.copy();
+    let file = log_files(copy.path())[0].clone();
+    let object = relative(copy.path(), &file);
+    let content = gunzip(&file);
+    gzip(&file, &content[..content.len() / 2]);
+    let report = export.verify(copy.path());
+    assert_found(&report, &object, None, "not a log file");
+    export.server.stop().await;
+}
+
+#[tokio::test]
+async fn changed_files_are_located() {
+    let export = exported().await;
+
+    // An edited digest: its signature fails, and the next digest no longer links to it.
+    let copy = export.copy();
+    let chain = digests(copy.path());
+    let object = relative(copy.path(), &chain[2]);
+    let text = String::from_utf8(gunzip(&chain[2])).unwrap();
+    let edited = text.replacen("\"digestEndTime\":\"20", "\"digestEndTime\":\"19", 1);
+    assert_ne!(text, edited);
+    gzip(&chain[2], edited.as_bytes());
+    let report = export.verify(copy.path());
+    assert_found(&report, &object, None, "signature does not verify");
+    assert_found(
+        &report,
+        &relative(copy.path(), &chain[3]),
+        None,
+        "does not chain to the previous digest",
+    );
+
+    // The newest log file removed: its digest still lists it.
+    let copy = export.copy();
+    let newest = log_files(copy.path()).pop().unwrap();
+    let object = relative(copy.path(), &newest);
+    std::fs::remove_file(&newest).unwrap();
+    let report = export.verify(copy.path());
+    assert_found(&report, &object, None, "missing: listed by digest");
+
+    // A digest removed from the middle: a gap, and its log file is listed by no digest.
+    let copy = export.copy();
+    let chain = digests(copy.path());
+    std::fs::remove_file(&chain[2]).unwrap();
+    let report = export.verify(copy.path());
+    assert_found(
+        &report,
+        &relative(copy.path(), &chain[3]),
+        None,
+        "follows digest 2",
+    );
+    assert!(
+        findings(&report)
+            .iter()
+            .any(|f| f.contains("not listed by any digest"))
+    );
+
+    // An added log file, a stray file, and a digest that is not gzip at all.
+    let copy = export.copy();
+    let original = log_files(copy.path())[0].clone();
+    let added =
+        original.with_file_name("111122223333_CloudTrail_us-east-1_20991231T0000Z_1-3.json.gz");
+    std::fs::copy(&original, &added).unwrap();
+    std::fs::write(copy.path().join("notes.txt"), "hello").unwrap();
+    let chain = digests(copy.path());
+    std::fs::write(&chain[1], b"\x1f\x8b garbage that is not gzip").unwrap();
+    let report = export.verify(copy.path());
+    assert_found(
+        &report,
+        &relative(copy.path(), &added),
+        None,
+        "not listed by any digest",
+    );
+    assert_found(&report, "notes.txt", None, "not part of an audit export");
+    assert_found(
+        &report,
+        &relative(copy.path(), &chain[1]),
+        None,
+        "not a readable gzip file",
+    );
+
+    // Another signing key: nothing verifies.
+    let other = strongbox_core::audit::digest::generate_signing_key().unwrap();
+    let other = strongbox_core::audit::digest::public_key(&other).unwrap();
+    let report = verify_export(export.dir.path(), &other).unwrap();
+    assert_eq!(
+        report
+            .findings
+            .iter()
+            .filter(|f| f.message.contains("signature does not verify"))
+            .count(),
+        10
+    );
+    export.server.stop().await;
+}
+
+#[tokio::test]
+async fn the_live_store_is_checked_too() {
+    let export = exported().await;
+    // A record after the newest digest, so the tail is checked as well.
+    create_key(&export.server.client()).await;
+    let kms = export.server.admin_kms().await;
+    let report = verify_store(&kms, &export.public_key).await.unwrap();
+    assert!(report.findings.is_empty(), "{:#?}", findings(&report));
+    assert_eq!(report.records, 10);
+
+    let database = export.server.data_dir.join("strongbox.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display()))
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE audit_records SET record = CAST(replace(CAST(record AS TEXT), '\"Encrypt\"', '\"Encrypu\"') AS BLOB) WHERE sequence = 2",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM audit_records WHERE sequence = 10")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let report = verify_store(&kms, &export.public_key).await.unwrap();
+    let all = findings(&report);
+    assert!(
+        all.iter()
+            .any(|f| f.contains("does not match the hash in its digest")),
+        "{all:#?}"
+    );
+    assert!(
+        all.iter()
+            .any(|f| f.contains("previousHash does not match the hash of sequence 2")),
+        "{all:#?}"
+    );
+    kms.store().close().await;
+    export.server.stop().await;
+}

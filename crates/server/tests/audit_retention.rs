@@ -1,0 +1,125 @@
+//! Hourly digests (empty hours included) and retention: old records and digests go, a signed
+//! checkpoint takes their place, and what remains still verifies, live and exported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use aws_sdk_kms::primitives::Blob;
+use common::audit::{lookup_ok, records};
+use common::{ACCOUNT, REGION, TestServer, create_key};
+use serde_json::json;
+use strongbox_core::audit::digest::{DigestBody, open_signed};
+use strongbox_core::model::{AccountId, Region};
+
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+async fn encrypt(server: &TestServer, key: &str) {
+    server
+        .client()
+        .encrypt()
+        .key_id(key)
+        .plaintext(Blob::new("kept or pruned"))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The home chain's digests, parsed.
+async fn digests(server: &TestServer) -> Vec<DigestBody> {
+    let kms = server.admin_kms().await;
+    let account = AccountId::parse(ACCOUNT).unwrap();
+    let region = Region::parse(REGION).unwrap();
+    let stored = kms.audit_digests(&account, &region, 0).await.unwrap();
+    kms.store().close().await;
+    stored
+        .iter()
+        .map(|digest| open_signed::<DigestBody>(&digest.file).unwrap().body)
+        .collect()
+}
+
+#[tokio::test]
+async fn every_hour_gets_a_digest_and_old_records_are_pruned_verifiably() {
+    let server = TestServer::start_with(|config| {
+        config.dev_clock = true;
+        config.audit_retention = Some(time::Duration::days(1));
+    })
+    .await;
+    let key = create_key(&server.client()).await;
+    encrypt(&server, &key).await;
+
+    // The first pass at start wrote digest 1; an hour later digest 2 covers the two calls.
+    server.advance_clock(HOUR).await;
+    let after_calls = digests(&server).await;
+    assert_eq!(after_calls.len(), 2);
+    assert_eq!(after_calls[1].log_files.len(), 1);
+    assert_eq!(after_calls[1].last_record_sequence, 2);
+    // An hour with no calls still gets its digest, covering no files.
+    server.advance_clock(HOUR).await;
+    let quiet = digests(&server).await;
+    assert_eq!(quiet.len(), 3);
+    assert!(quiet[2].log_files.is_empty());
+    assert_eq!(quiet[2].last_record_sequence, 2);
+    assert_eq!(
+        quiet[2].previous_digest_s3_object.as_deref(),
+        Some(quiet[1].digest_s3_object.as_str())
+    );
+
+    // Two days on, everything older than a day goes; the newest digest always stays.
+    server.advance_clock(2 * DAY).await;
+    encrypt(&server, &key).await;
+    let left = records(&server, ACCOUNT, REGION).await;
+    assert_eq!(left.len(), 1, "only the call after pruning remains");
+    assert_eq!(left[0].json["auditChain"]["sequence"], 3);
+    let remaining = digests(&server).await;
+    assert_eq!(remaining.len(), 1);
+    assert_eq!(remaining[0].digest_sequence, 4);
+    let events = lookup_ok(&server, json!({})).await;
+    assert_eq!(events["Events"].as_array().unwrap().len(), 1);
+
+    // The rest verifies from the signed checkpoint, live and exported.
+    let kms = server.admin_kms().await;
+    let public_key = kms.audit_public_key().await.unwrap();
+    let live = strongbox::audit::verify::verify_store(&kms, &public_key)
+        .await
+        .unwrap();
+    assert!(live.findings.is_empty(), "{:?}", live.findings);
+    assert!(live.notes.iter().any(|note| note.contains("pruned")));
+    let dir = tempfile::tempdir().unwrap();
+    strongbox::audit::export::export(&kms, dir.path(), &Default::default())
+        .await
+        .unwrap();
+    let exported = strongbox::audit::verify::verify_export(dir.path(), &public_key).unwrap();
+    assert!(exported.findings.is_empty(), "{:?}", exported.findings);
+    assert!(exported.notes.iter().any(|note| note.contains("pruned")));
+    assert_eq!(exported.records, 1);
+
+    // The checkpoint is signed: changing it is reported.
+    let checkpoint = std::fs::read_dir(
+        dir.path()
+            .join(ACCOUNT)
+            .join("CloudTrail-Digest")
+            .join(REGION),
+    )
+    .unwrap()
+    .map(|entry| entry.unwrap().path())
+    .find(|path| path.extension().is_some_and(|ext| ext == "json"))
+    .unwrap();
+    let text = std::fs::read_to_string(&checkpoint).unwrap();
+    std::fs::write(
+        &checkpoint,
+        text.replacen("\"lastRecordSequence\":2", "\"lastRecordSequence\":1", 1),
+    )
+    .unwrap();
+    let tampered = strongbox::audit::verify::verify_export(dir.path(), &public_key).unwrap();
+    assert!(
+        tampered
+            .findings
+            .iter()
+            .any(|f| f.message.contains("signature does not verify")),
+        "{:?}",
+        tampered.findings
+    );
+    kms.store().close().await;
+    server.stop().await;
+}

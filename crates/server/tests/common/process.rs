@@ -1,0 +1,76 @@
+//! The real `strongbox` binary as a child process, for tests that kill it with SIGKILL.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use aws_sdk_kms::Client;
+use tokio::process::{Child, Command};
+
+use super::{ACCESS_KEY, REGION, SECRET, raw};
+
+/// A running `strongbox serve`; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub address: std::net::SocketAddr,
+}
+
+/// Starts `strongbox serve` on `port` with its data directory in `dir/data` and its log in
+/// `dir/server.log`, plus `extra` flags, and waits until it is healthy.
+pub async fn start(dir: &Path, port: u16, extra: &[&str]) -> Server {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_strongbox"))
+        .arg("serve")
+        .args(extra)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let address = format!("127.0.0.1:{port}").parse().unwrap();
+    for _ in 0..400 {
+        if let Ok(response) = raw::send(address, &raw::get("/health")).await
+            && response.status == 200
+        {
+            return Server { child, address };
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "server did not start; see {}",
+        dir.join("server.log").display()
+    );
+}
+
+/// A client of the bootstrap account, without retries.
+pub fn client(address: std::net::SocketAddr) -> Client {
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+        .region(aws_sdk_kms::config::Region::new(REGION))
+        .endpoint_url(format!("http://{address}"))
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            ACCESS_KEY, SECRET, None, None, "test",
+        ))
+        .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+/// A port that was free a moment ago (kept across restarts of one server).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
