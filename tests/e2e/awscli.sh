@@ -43,6 +43,9 @@ ENDPOINT=""
 CLOCK_PID="" # the second server, started with --dev-clock
 CLOCK_ENDPOINT=""
 ROTATED_MATERIAL=""
+AUDIT_SECRET=""        # the plaintext the audit section encrypts; it must never reach a record
+AUDIT_CIPHERTEXT=""    # its ciphertext, base64, which must not reach a record either
+AUDIT_ENCRYPT_EVENT="" # the eventID of that Encrypt call, as LookupEvents returned it
 OUT=""
 ERR_LINE=""
 ERR_CMD=""
@@ -52,6 +55,7 @@ readonly DATA_DIR=$WORK/data   # `serve` creates it, as on a fresh install
 readonly LOG=$WORK/server.log  # stdout and stderr of every server run, appended
 readonly CLOCK_DATA_DIR=$WORK/clock-data  # the --dev-clock server's own fresh data directory
 readonly DATE_RE='[0-9]+(\.[0-9]+)?|[0-9]{4}-.*'  # CLI v1 prints epoch seconds, v2 ISO 8601
+readonly AUDIT_EXPORT=$WORK/audit-export  # `strongbox audit export --out` of the main data directory
 
 # ---------------------------------------------------------------------------------------------
 # Reporting
@@ -130,6 +134,18 @@ run() {
     fi
 }
 
+# run_failing NAME CMD...: CMD must fail (non-zero exit status); its stdout is left in $OUT and
+# its stderr in $WORK/stderr.
+run_failing() {
+    local name=$1
+    shift
+    if OUT=$("$@" 2>"$WORK/stderr"); then
+        fail "$name" "expected a non-zero exit status from: $*" "stdout: $OUT"
+    else
+        pass "$name"
+    fi
+}
+
 # expect_error NAME CODE CMD...: CMD must fail with the AWS error CODE, which the aws CLI prints
 # as "An error occurred (CODE) when calling ...".
 expect_error() {
@@ -166,6 +182,25 @@ kms_as() {
     shift 2
     AWS_SHARED_CREDENTIALS_FILE=$credentials \
         aws --endpoint-url "$ENDPOINT" --profile "$profile" kms "$@"
+}
+
+# cloudtrail ARGS...: CloudTrail's LookupEvents, served on the same endpoint, as tenant A.
+cloudtrail() {
+    aws --endpoint-url "$ENDPOINT" --profile strongbox cloudtrail "$@"
+}
+
+# cloudtrail_as CREDENTIALS_FILE PROFILE ARGS...: LookupEvents as someone else.
+cloudtrail_as() {
+    local credentials=$1 profile=$2
+    shift 2
+    AWS_SHARED_CREDENTIALS_FILE=$credentials \
+        aws --endpoint-url "$ENDPOINT" --profile "$profile" cloudtrail "$@"
+}
+
+# cloudtrail_clock ARGS...: LookupEvents on the --dev-clock server.
+cloudtrail_clock() {
+    AWS_SHARED_CREDENTIALS_FILE=$CLOCK_DATA_DIR/credentials \
+        aws --endpoint-url "$CLOCK_ENDPOINT" --profile strongbox cloudtrail "$@"
 }
 
 # admin ARGS...: the admin CLI on the live data directory (SQLite WAL allows it).
@@ -213,6 +248,56 @@ json_field() {
 value = json.loads(sys.argv[1]).get(sys.argv[2])
 print("absent" if value is None else json.dumps(value).strip(chr(34)))' "$1" "$2" 2>/dev/null ||
         echo "not JSON"
+}
+
+# The Python behind json_get and event_field: get() follows a dotted path of member names and
+# array indexes ("Events.0.EventId", "" for the whole document); show() prints strings bare and
+# anything else as compact JSON with sorted keys, so objects compare as text.
+readonly JSON_PATH_PY='
+import json, sys
+def get(value, path):
+    for part in path.split(".") if path else []:
+        if isinstance(value, list):
+            value = value[int(part)]
+        elif isinstance(value, dict):
+            value = value[part]
+        else:
+            raise KeyError(part)
+    return value
+def show(value):
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+def lookup(document, path):
+    try:
+        return show(get(document, path))
+    except (KeyError, IndexError, ValueError):
+        return "absent"
+try:
+    document = json.loads(sys.stdin.read())
+except ValueError:
+    print("not JSON")
+    sys.exit()
+'
+
+# json_get JSON PATH: the value at PATH (see JSON_PATH_PY) of a JSON document, "absent" if there
+# is none, "not JSON" if the text is not JSON. JSON goes through stdin: it can be large.
+json_get() {
+    python3 -c "$JSON_PATH_PY"'
+print(lookup(document, sys.argv[1]))' "$2" <<<"$1"
+}
+
+# event_field LOOKUP_JSON PATH: the value at PATH in the CloudTrailEvent record of every event
+# of a lookup-events answer (--output json), one line per event, newest first.
+event_field() {
+    python3 -c "$JSON_PATH_PY"'
+for event in document.get("Events", []):
+    print(lookup(json.loads(event["CloudTrailEvent"]), sys.argv[1]))' "$2" <<<"$1"
+}
+
+# contains TEXT NEEDLE: "yes" if TEXT contains the fixed string NEEDLE, else "no".
+contains() {
+    if [[ $1 == *"$2"* ]]; then echo yes; else echo no; fi
 }
 
 # post_clock ENDPOINT BODY: POST /_strongbox/clock (unsigned, as users call it); sets
@@ -786,6 +871,209 @@ test_second_tenant() {
     ACCOUNT_B=$account_b
 }
 
+# The audit trail as a user queries it: CloudTrail's LookupEvents on the same endpoint, with the
+# aws CLI (SigV4 service "cloudtrail") and boto3. Records are written before the answer is
+# sent, so each call is visible at once, newest first.
+test_audit_lookup() {
+    local started
+    started=$(date +%s)
+    AUDIT_SECRET="e2e audit secret $(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
+    printf '%s' "$AUDIT_SECRET" >"$WORK/audit-secret.txt"
+    local secret_b64 context='{"audit":"e2e","step":"lookup"}'
+    secret_b64=$(base64 -w0 "$WORK/audit-secret.txt")
+
+    run "audit: create-key" kms create-key --description "e2e audit key" \
+        --query 'KeyMetadata.[KeyId,Arn]' --output text
+    local key key_arn
+    IFS=$'\t' read -r key key_arn <<<"$OUT"
+    run "audit: encrypt a secret with an encryption context" kms encrypt --key-id "$key" \
+        --plaintext "fileb://$WORK/audit-secret.txt" --encryption-context audit=e2e,step=lookup \
+        --query CiphertextBlob --output text
+    AUDIT_CIPHERTEXT=$OUT
+    b64_to_file "$AUDIT_CIPHERTEXT" "$WORK/audit-secret.enc"
+    run "audit: decrypt it" kms decrypt --ciphertext-blob "fileb://$WORK/audit-secret.enc" \
+        --encryption-context audit=e2e,step=lookup --query Plaintext --output text
+    check "audit: the secret decrypts" "$secret_b64" "$OUT"
+    local missing=22222222-3333-4444-5555-666666666666
+    expect_error "audit: describe-key of a nonexistent key fails" NotFoundException \
+        kms describe-key --key-id "$missing"
+
+    run "lookup-events EventName=Encrypt" cloudtrail lookup-events \
+        --lookup-attributes AttributeKey=EventName,AttributeValue=Encrypt --output json
+    local encrypts=$OUT event
+    check "lookup-events EventName=Encrypt: only Encrypt events" Encrypt \
+        "$(event_field "$encrypts" eventName | sort -u)"
+    check "lookup-events: the newest Encrypt event is the audit key's" "$key_arn" \
+        "$(json_get "$encrypts" Events.0.Resources.0.ResourceName)"
+    event=$(json_get "$encrypts" Events.0.CloudTrailEvent)
+    AUDIT_ENCRYPT_EVENT=$(json_get "$event" eventID)
+    check_match "Encrypt record: eventID is a UUID" "$UUID_RE" "$AUDIT_ENCRYPT_EVENT"
+    check "Encrypt record: EventId is its eventID" "$AUDIT_ENCRYPT_EVENT" \
+        "$(json_get "$encrypts" Events.0.EventId)"
+    check "Encrypt record: eventSource" kms.amazonaws.com "$(json_get "$event" eventSource)"
+    check "Encrypt record: eventName, eventType, awsRegion, readOnly" \
+        "Encrypt AwsApiCall $REGION true" "$(json_get "$event" eventName) \
+$(json_get "$event" eventType) $(json_get "$event" awsRegion) $(json_get "$event" readOnly)"
+    check "Encrypt record: requestParameters.encryptionContext" "$context" \
+        "$(json_get "$event" requestParameters.encryptionContext)"
+    check "Encrypt record: requestParameters.keyId is the id as sent" "$key" \
+        "$(json_get "$event" requestParameters.keyId)"
+    check "Encrypt record: resources name the key ARN" \
+        "[{\"ARN\":\"$key_arn\",\"accountId\":\"$ACCOUNT_A\",\"type\":\"AWS::KMS::Key\"}]" \
+        "$(json_get "$event" resources)"
+    check "Encrypt record: userIdentity is the bootstrap access key of account A" \
+        "IAMUser $ACCESS_KEY_ID $ACCOUNT_A $ACCOUNT_A" \
+        "$(json_get "$event" userIdentity.type) $(json_get "$event" userIdentity.accessKeyId) \
+$(json_get "$event" userIdentity.accountId) $(json_get "$event" recipientAccountId)"
+    check "Encrypt record: responseElements is null for a cryptographic operation" null \
+        "$(json_get "$event" responseElements)"
+    check_match "Encrypt record: requestID is a UUID" "$UUID_RE" "$(json_get "$event" requestID)"
+    check "Encrypt record: no errorCode" absent "$(json_get "$event" errorCode)"
+    check "Encrypt record: does not contain the plaintext" no "$(contains "$event" "$AUDIT_SECRET")"
+    check "Encrypt record: does not contain the plaintext's base64" no \
+        "$(contains "$event" "$secret_b64")"
+    check "Encrypt record: does not contain the ciphertext" no \
+        "$(contains "$event" "$AUDIT_CIPHERTEXT")"
+    check "no Encrypt record contains the binary plaintext's base64" no \
+        "$(contains "$encrypts" "$(base64 -w0 "$PLAINTEXT")")"
+
+    run "lookup-events EventName=DescribeKey" cloudtrail lookup-events \
+        --lookup-attributes AttributeKey=EventName,AttributeValue=DescribeKey \
+        --query 'Events[0].CloudTrailEvent' --output text
+    event=$OUT
+    check "the failed describe-key is recorded with errorCode NotFoundException" \
+        "NotFoundException $missing" \
+        "$(json_get "$event" errorCode) $(json_get "$event" requestParameters.keyId)"
+    check_match "the failed describe-key has an errorMessage" '.*does not exist.*' \
+        "$(json_get "$event" errorMessage)"
+    local describe_event
+    describe_event=$(json_get "$event" eventID)
+
+    # test_authentication signed a list-keys with a wrong secret for A's access key.
+    run "lookup-events EventName=ListKeys" cloudtrail lookup-events \
+        --lookup-attributes AttributeKey=EventName,AttributeValue=ListKeys --output json
+    check "the refused signature is recorded (errorCode InvalidSignatureException)" 1 \
+        "$(event_field "$OUT" errorCode | grep -c '^InvalidSignatureException$' || true)"
+
+    run "lookup-events --start-time (this section's start) EventName=Encrypt" cloudtrail \
+        lookup-events --start-time "$(date -u -d "@$started" +%FT%TZ)" \
+        --lookup-attributes AttributeKey=EventName,AttributeValue=Encrypt \
+        --query 'Events[].EventId' --output text
+    check "--start-time keeps only this section's Encrypt" "$AUDIT_ENCRYPT_EVENT" "$OUT"
+
+    # With --max-results the CLI leaves paging to the caller: the server's NextToken is shown.
+    run "lookup-events --max-results 1 (page 1)" cloudtrail lookup-events --max-results 1 \
+        --query '[length(Events),Events[0].EventId,Events[0].EventName,NextToken]' --output text
+    local count id1 name id2 token
+    IFS=$'\t' read -r count id1 name token <<<"$OUT"
+    check "page 1: one event, the newest (the failed DescribeKey)" "1 $describe_event DescribeKey" \
+        "$count $id1 $name"
+    check_match "page 1: a NextToken" '[A-Za-z0-9_=+/-]+' "$token"
+    run "lookup-events --max-results 1 --next-token (page 2)" cloudtrail lookup-events \
+        --max-results 1 --next-token "$token" --output text \
+        --query '[length(Events),Events[0].EventId,Events[0].EventName,Events[0].Resources[0].ResourceName]'
+    local resource
+    IFS=$'\t' read -r count id2 name resource <<<"$OUT"
+    check "page 2: one event, the next older (the Decrypt)" "1 Decrypt" "$count $name"
+    check "page 2 holds another event than page 1" yes \
+        "$([[ $id2 =~ ^$UUID_RE$ && $id2 != "$id1" ]] && echo yes || echo no)"
+    check "page 2: the Decrypt names the key it resolved from the ciphertext" "$key_arn" "$resource"
+    run "lookup-events --page-size 1 EventName=Encrypt (the CLI follows every NextToken)" \
+        cloudtrail lookup-events --page-size 1 \
+        --lookup-attributes AttributeKey=EventName,AttributeValue=Encrypt --output json
+    local all_ids
+    all_ids=$(event_field "$encrypts" eventID)
+    check "pages of one event add up to the single answer ($(line_count "$all_ids") Encrypt events)" \
+        "$all_ids" "$(event_field "$OUT" eventID)"
+
+    expect_error "lookup-events with two lookup attributes: InvalidLookupAttributesException" \
+        InvalidLookupAttributesException cloudtrail lookup-events --lookup-attributes \
+        AttributeKey=EventName,AttributeValue=Encrypt AttributeKey=ReadOnly,AttributeValue=true
+    expect_error "lookup-events with start-time after end-time: InvalidTimeRangeException" \
+        InvalidTimeRangeException cloudtrail lookup-events \
+        --start-time 2026-01-02T00:00:00Z --end-time 2026-01-01T00:00:00Z
+
+    # A tenant sees only its own account's events, and A none of the tenant's.
+    run "account create --name tenant-audit" admin account create --name tenant-audit
+    local account_c=$OUT
+    run "access-key create --account tenant-audit" admin access-key create --account "$account_c"
+    local block=$OUT akid_c credentials_c=$WORK/tenant-audit-credentials
+    akid_c=$(sed -n 's/^aws_access_key_id = //p' <<<"$block")
+    printf '%s\n' "${block/\[strongbox\]/[tenantaudit]}" >"$credentials_c"
+    run "tenant-audit: list-keys" kms_as "$credentials_c" tenantaudit list-keys
+    run "tenant-audit: lookup-events" cloudtrail_as "$credentials_c" tenantaudit lookup-events \
+        --output json
+    check "tenant-audit sees exactly its own one event (ListKeys)" ListKeys \
+        "$(event_field "$OUT" eventName)"
+    check "tenant-audit's event is its account's, signed with its key" \
+        "$account_c $account_c $akid_c" \
+        "$(event_field "$OUT" recipientAccountId) $(event_field "$OUT" userIdentity.accountId) \
+$(event_field "$OUT" userIdentity.accessKeyId)"
+    run "tenant-audit: lookup-events EventId=(A's Encrypt event)" cloudtrail_as \
+        "$credentials_c" tenantaudit lookup-events --query 'length(Events)' \
+        --lookup-attributes "AttributeKey=EventId,AttributeValue=$AUDIT_ENCRYPT_EVENT"
+    check "tenant-audit cannot find A's event by its id" 0 "$OUT"
+    run "tenant-audit: lookup-events ResourceName=(A's key ARN)" cloudtrail_as \
+        "$credentials_c" tenantaudit lookup-events --query 'length(Events)' \
+        --lookup-attributes "AttributeKey=ResourceName,AttributeValue=$key_arn"
+    check "tenant-audit finds no event on A's key" 0 "$OUT"
+    run "lookup-events AccessKeyId=(tenant-audit's key)" cloudtrail lookup-events \
+        --lookup-attributes "AttributeKey=AccessKeyId,AttributeValue=$akid_c" \
+        --query 'length(Events)'
+    check "A finds none of tenant-audit's events" 0 "$OUT"
+    run "lookup-events EventId=(A's Encrypt event)" cloudtrail lookup-events \
+        --lookup-attributes "AttributeKey=EventId,AttributeValue=$AUDIT_ENCRYPT_EVENT" \
+        --query 'Events[].EventId' --output text
+    check "A finds its own event by its id" "$AUDIT_ENCRYPT_EVENT" "$OUT"
+
+    # boto3: LookupEvents pages by hand, requestID against the response's request id, the
+    # errors the aws CLI would not let through.
+    local out
+    out=$(ENDPOINT="$ENDPOINT" KEY="$key" python3 - 2>&1 <<'PY'
+import json
+import os
+import boto3
+from botocore.exceptions import ClientError
+
+session = boto3.Session(profile_name="strongbox", region_name="us-east-1")
+kms = session.client("kms", endpoint_url=os.environ["ENDPOINT"])
+trail = session.client("cloudtrail", endpoint_url=os.environ["ENDPOINT"])
+first = trail.lookup_events(MaxResults=1)
+second = trail.lookup_events(MaxResults=1, NextToken=first["NextToken"])
+ids = [page["Events"][0]["EventId"] for page in (first, second)]
+print("pages", len(first["Events"]), len(second["Events"]), ids[0] != ids[1],
+      second["Events"][0]["EventTime"] <= first["Events"][0]["EventTime"])
+answer = kms.encrypt(KeyId=os.environ["KEY"], Plaintext=b"boto3 audit")
+events = trail.lookup_events(
+    LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "Encrypt"}], MaxResults=1
+)["Events"]
+record = json.loads(events[0]["CloudTrailEvent"])
+print("requestid", record["requestID"] == answer["ResponseMetadata"]["RequestId"])
+for name, arguments in [
+    ("nexttoken", {"NextToken": "bm90IGEgdG9rZW4"}),
+    ("othertoken", {"NextToken": first["NextToken"], "LookupAttributes": [
+        {"AttributeKey": "ReadOnly", "AttributeValue": "true"}]}),
+    ("maxresults", {"MaxResults": 51}),
+]:
+    try:
+        trail.lookup_events(**arguments)
+        print(name, "accepted")
+    except ClientError as error:
+        print(name, error.response["Error"]["Code"])
+PY
+)
+    check "boto3: lookup_events pages of MaxResults=1 hold different events, newest first" \
+        "pages 1 1 True True" "$(grep '^pages' <<<"$out" || echo "$out")"
+    check "boto3: the record's requestID is the response's x-amzn-RequestId" "requestid True" \
+        "$(grep '^requestid' <<<"$out" || echo "$out")"
+    check "boto3: a malformed NextToken is InvalidNextTokenException" \
+        "nexttoken InvalidNextTokenException" "$(grep '^nexttoken' <<<"$out" || echo "$out")"
+    check "boto3: a NextToken of another query is InvalidNextTokenException" \
+        "othertoken InvalidNextTokenException" "$(grep '^othertoken' <<<"$out" || echo "$out")"
+    check "boto3: MaxResults=51 is InvalidMaxResultsException" \
+        "maxresults InvalidMaxResultsException" "$(grep '^maxresults' <<<"$out" || echo "$out")"
+}
+
 test_graceful_shutdown() {
     stop_server 10
     check "SIGTERM: the server exits cleanly within 10 s (took $STOP_TOOK)" 0 "$STOP_RC"
@@ -829,6 +1117,134 @@ test_restart_durability() {
         "$(grep -qF "$ACCOUNT_B" <<<"$OUT" && echo yes || echo no)"
     expect_error "after restart: the deleted access key stays deleted" \
         UnrecognizedClientException kms_as "$TENANT_B" tenantb list-keys
+}
+
+# The audit trail's files, with the admin CLI on the live data directory while the server runs:
+# export in CloudTrail's layout, offline verification, tampering detected.
+test_audit_export() {
+    run "audit public-key" admin audit public-key
+    printf '%s\n' "$OUT" >"$WORK/audit-public-key.pem"
+    check_match "audit public-key prints a PEM public key" \
+        '-----BEGIN PUBLIC KEY----- [A-Za-z0-9+/= ]+ -----END PUBLIC KEY-----' \
+        "$(printf '%s' "$OUT" | tr '\n' ' ')"
+    run "audit digest" admin audit digest
+    check_match "audit digest writes a digest for account A" \
+        "$ACCOUNT_A/CloudTrail-Digest/$REGION/[0-9]{4}/[0-9]{2}/[0-9]{2}/${ACCOUNT_A}_CloudTrail-Digest_${REGION}_[a-z]+_${REGION}_[0-9]{8}T[0-9]{6}Z_[0-9]+\.json\.gz" \
+        "$(grep -F "$ACCOUNT_A/" <<<"$OUT" || echo "$OUT")"
+
+    run "audit export --out DIR" admin audit export --out "$AUDIT_EXPORT"
+    check_match "audit export: three chains (accounts A, tenant-b and tenant-audit)" \
+        'exported 3 chains: [0-9]+ digests, [0-9]+ log files, [0-9]+ records to .*' "$OUT"
+    check_files "audit public-key equals the exported audit-public-key.pem" \
+        "$WORK/audit-public-key.pem" "$AUDIT_EXPORT/audit-public-key.pem"
+
+    # Layout, gzip JSON {"Records": [...]}, one unbroken chain, and no secret of this run.
+    local out
+    out=$(python3 - "$AUDIT_EXPORT" "$ACCOUNT_A" "$REGION" "$AUDIT_ENCRYPT_EVENT" "$AUDIT_SECRET" \
+        "$(base64 -w0 "$WORK/audit-secret.txt")" "$AUDIT_CIPHERTEXT" \
+        "$(base64 -w0 "$PLAINTEXT")" "$(base64 -w0 "$WORK/datakey.bin")" 2>&1 <<'PY'
+import gzip, json, os, re, sys
+root, account, region, event_id = sys.argv[1:5]
+secrets = sys.argv[5:]
+day = r"[0-9]{4}/[0-9]{2}/[0-9]{2}"
+logs = re.compile(rf"{account}/CloudTrail/{region}/{day}/{account}_CloudTrail_{region}_[0-9]{{8}}T[0-9]{{4}}Z_[0-9]+-[0-9]+\.json\.gz")
+digests = re.compile(rf"{account}/CloudTrail-Digest/{region}/{day}/{account}_CloudTrail-Digest_{region}_[a-z]+_{region}_[0-9]{{8}}T[0-9]{{6}}Z_[0-9]+\.json\.gz")
+log_files, digest_files, other = [], [], []
+for folder, _, names in os.walk(os.path.join(root, account)):
+    for name in names:
+        path = os.path.relpath(os.path.join(folder, name), root)
+        (log_files if logs.fullmatch(path) else digest_files if digests.fullmatch(path) else other).append(path)
+print("layout", len(log_files) > 0, len(digest_files) > 0, other)
+records, texts = [], []
+for path in log_files:
+    text = gzip.open(os.path.join(root, path)).read().decode()
+    texts.append(text)
+    records += json.loads(text)["Records"]
+sequences = sorted(record["auditChain"]["sequence"] for record in records)
+print("chain", sequences == list(range(1, len(records) + 1)))
+print("accounts", sorted({record["recipientAccountId"] for record in records}) == [account])
+print("encrypt", any(record["eventID"] == event_id for record in records))
+print("secrets", sum(secret in text for secret in secrets for text in texts))
+PY
+)
+    check "export: A's log and digest files are in CloudTrail's layout, nothing else" \
+        "layout True True []" "$(grep '^layout' <<<"$out" || echo "$out")"
+    check "export: A's log files hold records 1..N of its chain" "chain True" \
+        "$(grep '^chain' <<<"$out" || echo "$out")"
+    check "export: A's log files hold only A's records" "accounts True" \
+        "$(grep '^accounts' <<<"$out" || echo "$out")"
+    check "export: the Encrypt event LookupEvents returned is there" "encrypt True" \
+        "$(grep '^encrypt' <<<"$out" || echo "$out")"
+    check "export: no plaintext, ciphertext or data key of this run in any record" "secrets 0" \
+        "$(grep '^secrets' <<<"$out" || echo "$out")"
+
+    run "audit verify --dir (the export)" admin audit verify --dir "$AUDIT_EXPORT"
+    check_match "audit verify --dir: OK" 'OK: [0-9]+ digests, [0-9]+ log files, [0-9]+ records checked' \
+        "$(tail -n 1 <<<"$OUT")"
+    # Offline: no data directory, only the key it is given.
+    run "audit verify --dir --public-key (the exported PEM, no data directory)" \
+        "$STRONGBOX_BIN" audit verify --dir "$AUDIT_EXPORT" \
+        --public-key "$AUDIT_EXPORT/audit-public-key.pem"
+    check_match "audit verify --dir --public-key: OK" 'OK: .*' "$(tail -n 1 <<<"$OUT")"
+
+    run "audit export --account A" admin audit export --out "$WORK/audit-export-a" \
+        --account "$ACCOUNT_A"
+    check_match "audit export --account: one chain" 'exported 1 chains: .*' "$OUT"
+    check "audit export --account: only A's folder and the public key" \
+        "$(printf '%s\naudit-public-key.pem' "$ACCOUNT_A")" "$(ls "$WORK/audit-export-a")"
+    run "audit verify --dir (the export of A)" admin audit verify --dir "$WORK/audit-export-a"
+
+    # One byte changed inside one record: the file no longer matches its digest, and the next
+    # record's previousHash no longer matches the changed one.
+    local tampered=$WORK/audit-tampered object
+    cp -R "$AUDIT_EXPORT" "$tampered"
+    object=$(python3 - "$tampered" "$ACCOUNT_A" "$AUDIT_ENCRYPT_EVENT" <<'PY'
+import glob, gzip, json, os, sys
+root, account, event_id = sys.argv[1:]
+for path in sorted(glob.glob(f"{root}/{account}/CloudTrail/**/*.json.gz", recursive=True)):
+    text = gzip.open(path).read()
+    records = json.loads(text)["Records"]
+    ids = [record["eventID"] for record in records]
+    if event_id not in ids:
+        continue
+    # The Encrypt event, unless it is the file's last record: then the first (so that the
+    # record that chains to it is in the same file).
+    target = ids[0] if ids.index(event_id) == len(ids) - 1 else event_id
+    needle = f'"eventID":"{target}"'.encode()
+    at = text.index(needle) + len(needle) - 2  # the id's last hex digit
+    text = text[:at] + (b"0" if text[at:at + 1] != b"0" else b"1") + text[at + 1:]
+    with gzip.open(path, "wb") as file:
+        file.write(text)
+    print(os.path.relpath(path, root))
+    break
+PY
+)
+    check_match "tamper: changed one byte of a record in a log file of A" \
+        "$ACCOUNT_A/CloudTrail/.*\.json\.gz" "$object"
+    run_failing "audit verify --dir (one byte changed) exits non-zero" \
+        admin audit verify --dir "$tampered"
+    check "audit verify: a FAILED line names the changed file" yes \
+        "$(grep -qF "FAILED $object: " <<<"$OUT" && echo yes || echo no)"
+    check "audit verify: a FAILED line names the file and the record (FAILED <file>: record N: ...)" \
+        yes "$(grep -F "FAILED $object: record " <<<"$OUT" | grep -qE ': record [0-9]+: ' &&
+            echo yes || echo no)"
+    check "audit verify: no OK line" no "$(grep -q '^OK' <<<"$OUT" && echo yes || echo no)"
+    run_failing "audit verify --dir --public-key (one byte changed) exits non-zero" \
+        "$STRONGBOX_BIN" audit verify --dir "$tampered" --public-key "$WORK/audit-public-key.pem"
+
+    # A removed log file: its digest still lists it.
+    local removed=$WORK/audit-removed file
+    cp -R "$AUDIT_EXPORT" "$removed"
+    file=$(cd "$removed" && find "$ACCOUNT_A/CloudTrail" -name '*.json.gz' | sort | head -n 1)
+    rm "$removed/$file"
+    run_failing "audit verify --dir (one log file removed) exits non-zero" \
+        admin audit verify --dir "$removed"
+    check "audit verify: a FAILED line names the removed file" yes \
+        "$(grep -qF "FAILED $file: " <<<"$OUT" && echo yes || echo no)"
+
+    run "audit verify (the live store)" admin audit verify
+    check_match "audit verify of the live store: OK" 'OK: [0-9]+ digests, [0-9]+ log files, [0-9]+ records checked' \
+        "$(tail -n 1 <<<"$OUT")"
 }
 
 # The second phase: another server, on its own fresh data directory, with --dev-clock and a
@@ -914,6 +1330,27 @@ test_dev_clock() {
         --query 'Aliases[].AliasName' --output text
     check "dev clock: only alias/e2e-clock is left" alias/e2e-clock "$OUT"
 
+    # The scheduler's own work is recorded too, as AWS records it: service events, dated by the
+    # (moved) clock, invoked by kms.amazonaws.com.
+    run "dev clock: lookup-events EventName=RotateKey" cloudtrail_clock lookup-events \
+        --lookup-attributes AttributeKey=EventName,AttributeValue=RotateKey --output json
+    local events=$OUT
+    check "dev clock: one RotateKey event, an AWS service event of an AUTOMATIC rotation" \
+        "AwsServiceEvent kms.amazonaws.com AUTOMATIC" "$(event_field "$events" eventType) \
+$(event_field "$events" userIdentity.invokedBy) $(event_field "$events" serviceEventDetails.rotationType)"
+    check_match "dev clock: the RotateKey event names the rotating key" \
+        "arn:aws:kms:$REGION:[0-9]{12}:key/$key" "$(event_field "$events" resources.0.ARN)"
+    check "dev clock: the RotateKey event is dated 366 days ahead" 366 \
+        "$(days_between "$(date +%s)" "$(epoch "$(event_field "$events" eventTime)")")"
+    run "dev clock: lookup-events EventName=DeleteKey" cloudtrail_clock lookup-events \
+        --lookup-attributes AttributeKey=EventName,AttributeValue=DeleteKey --output json
+    events=$OUT
+    check "dev clock: one DeleteKey event, an AWS service event" \
+        "AwsServiceEvent kms.amazonaws.com" \
+        "$(event_field "$events" eventType) $(event_field "$events" userIdentity.invokedBy)"
+    check_match "dev clock: the DeleteKey event names the deleted key" \
+        "arn:aws:kms:$REGION:[0-9]{12}:key/$doomed" "$(event_field "$events" resources.0.ARN)"
+
     post_clock "$CLOCK_ENDPOINT" '{"AdvanceSeconds": -5}'
     check "advance -5 s: HTTP 400" 400 "$CLOCK_STATUS"
     check "advance -5 s: ValidationException" ValidationException \
@@ -928,6 +1365,31 @@ test_dev_clock() {
 
     stop_server 10 CLOCK_PID
     check "SIGTERM: the --dev-clock server exits cleanly within 10 s (took $STOP_TOOK)" 0 "$STOP_RC"
+}
+
+# The --dev-clock server's audit trail, after it stopped: its chain and digests span a year of
+# moved clock, and its audit key is its own, so the main server's export does not verify with it.
+test_dev_clock_audit() {
+    run "dev clock: audit verify (its live store)" "$STRONGBOX_BIN" audit verify \
+        --data-dir "$CLOCK_DATA_DIR"
+    check_match "dev clock: audit verify: OK" 'OK: .*' "$(tail -n 1 <<<"$OUT")"
+    run "dev clock: audit export" "$STRONGBOX_BIN" audit export --out "$WORK/clock-audit-export" \
+        --data-dir "$CLOCK_DATA_DIR"
+    run "dev clock: audit verify --dir (its export)" "$STRONGBOX_BIN" audit verify \
+        --dir "$WORK/clock-audit-export" --data-dir "$CLOCK_DATA_DIR"
+
+    local other_key=$WORK/clock-audit-export/audit-public-key.pem
+    check "each data directory has its own audit key" differ \
+        "$(cmp -s "$other_key" "$AUDIT_EXPORT/audit-public-key.pem" && echo same || echo differ)"
+    run_failing "audit verify --dir (main export) --public-key (another key) exits non-zero" \
+        "$STRONGBOX_BIN" audit verify --dir "$AUDIT_EXPORT" --public-key "$other_key"
+    check "audit verify: the digests' signatures FAILED with another key" yes \
+        "$(grep -qE "^FAILED $ACCOUNT_A/CloudTrail-Digest/[^:]+: .*signature" <<<"$OUT" &&
+            echo yes || echo no)"
+    run_failing "audit verify --dir (main export) --data-dir (another data directory) exits non-zero" \
+        "$STRONGBOX_BIN" audit verify --dir "$AUDIT_EXPORT" --data-dir "$CLOCK_DATA_DIR"
+    check "audit verify warns that the exported audit-public-key.pem is not the trusted key" yes \
+        "$(grep -qF 'audit-public-key.pem differs' "$WORK/stderr" && echo yes || echo no)"
 }
 
 main() {
@@ -946,10 +1408,13 @@ main() {
     test_authentication
     test_boto3
     test_second_tenant
+    test_audit_lookup
     test_graceful_shutdown
     test_restart_durability
+    test_audit_export
     stop_server 10
     test_dev_clock
+    test_dev_clock_audit
     echo "took $((SECONDS - started)) s"
     report
     exit $((FAILED > 0 ? 1 : 0))

@@ -12,73 +12,68 @@ use strongbox_core::model::{AccountId, Region};
 
 use crate::rows::{corrupt, driver_error, from_millis, get, millis, parsed};
 
-/// Records per INSERT statement (11 parameters each, well under SQLite's limit).
-const ROWS_PER_INSERT: usize = 256;
+/// Records per INSERT statement: 12 parameters each, within SQLite's 32766, so that a whole
+/// batch from the audit writer (at most 1024) is one statement and one round trip.
+const ROWS_PER_INSERT: usize = 1024;
 
-/// The record columns every read selects from `audit_records a`, with the record's key ARNs
-/// space-separated (a macro, so that queries stay static strings).
+/// The record columns every read selects from `audit_records a` (a macro, so that queries
+/// stay static strings).
 macro_rules! select_records {
     () => {
         "SELECT a.account, a.region, a.sequence, a.event_time, a.event_id, a.event_name, \
-         a.read_only, a.user_name, a.access_key_id, a.record, a.hash, \
-         (SELECT group_concat(r.arn, ' ') FROM audit_resources r \
-          WHERE r.account = a.account AND r.region = a.region AND r.sequence = a.sequence) AS resources \
+         a.read_only, a.user_name, a.access_key_id, a.resources, a.record, a.hash \
          FROM audit_records a WHERE a.account = "
     };
 }
 
 pub(crate) async fn append(pool: &SqlitePool, records: &[AuditRecord]) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(driver_error)?;
-    for chunk in records.chunks(ROWS_PER_INSERT) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_records (account, region, sequence, event_time, event_id, event_name, read_only, user_name, access_key_id, record, hash) ",
-        );
-        insert.push_values(chunk, |mut row, record| {
-            row.push_bind(record.account.as_str())
-                .push_bind(record.region.as_str())
-                .push_bind(sequence_value(record.sequence))
-                .push_bind(millis(record.event_time))
-                .push_bind(record.event_id.as_str())
-                .push_bind(record.event_name.as_str())
-                .push_bind(record.read_only)
-                .push_bind(record.user_name.as_deref())
-                .push_bind(record.access_key_id.as_deref())
-                .push_bind(record.record.as_slice())
-                .push_bind(record.hash.as_slice());
-        });
-        insert
+    let mut chunks = records.chunks(ROWS_PER_INSERT);
+    match (chunks.next(), chunks.len()) {
+        (None, _) => Ok(()),
+        // The common case: one statement, atomic on its own.
+        (Some(chunk), 0) => insert(chunk)
             .build()
-            .execute(&mut *tx)
+            .execute(pool)
             .await
-            .map_err(driver_error)?;
+            .map(drop)
+            .map_err(driver_error),
+        (Some(first), _) => {
+            let mut tx = pool.begin().await.map_err(driver_error)?;
+            for chunk in std::iter::once(first).chain(chunks) {
+                insert(chunk)
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(driver_error)?;
+            }
+            tx.commit().await.map_err(driver_error)
+        }
     }
-    let resources: Vec<(&AuditRecord, &str)> = records
-        .iter()
-        .flat_map(|record| {
-            record
-                .resources
-                .iter()
-                .map(move |arn| (record, arn.as_str()))
-        })
-        .collect();
-    for chunk in resources.chunks(ROWS_PER_INSERT) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_resources (account, region, sequence, arn, key_id) ",
-        );
-        insert.push_values(chunk, |mut row, (record, arn)| {
-            row.push_bind(record.account.as_str())
-                .push_bind(record.region.as_str())
-                .push_bind(sequence_value(record.sequence))
-                .push_bind(*arn)
-                .push_bind(arn.rsplit('/').next().unwrap_or(arn));
-        });
-        insert
-            .build()
-            .execute(&mut *tx)
-            .await
-            .map_err(driver_error)?;
-    }
-    tx.commit().await.map_err(driver_error)
+}
+
+/// One multi-row INSERT; the trigger of migration 0003 fills `audit_resources` from the
+/// `resources` column in the same statement.
+fn insert(chunk: &[AuditRecord]) -> QueryBuilder<Sqlite> {
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO audit_records (account, region, sequence, event_time, event_id, event_name, read_only, user_name, access_key_id, resources, record, hash) ",
+    );
+    insert.push_values(chunk, |mut row, record| {
+        let resources =
+            serde_json::to_string(&record.resources).unwrap_or_else(|_| "[]".to_owned());
+        row.push_bind(record.account.as_str())
+            .push_bind(record.region.as_str())
+            .push_bind(sequence_value(record.sequence))
+            .push_bind(millis(record.event_time))
+            .push_bind(record.event_id.as_str())
+            .push_bind(record.event_name.as_str())
+            .push_bind(record.read_only)
+            .push_bind(record.user_name.as_deref())
+            .push_bind(record.access_key_id.as_deref())
+            .push_bind(resources)
+            .push_bind(record.record.as_slice())
+            .push_bind(record.hash.as_slice());
+    });
+    insert
 }
 
 pub(crate) async fn head(
@@ -350,7 +345,7 @@ pub(crate) async fn checkpoint(
 }
 
 fn record(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
-    let resources: Option<String> = get(row, "resources")?;
+    let resources: String = get(row, "resources")?;
     Ok(AuditRecord {
         account: parsed(get(row, "account")?, "account id", |v| {
             AccountId::parse(v).ok()
@@ -363,9 +358,8 @@ fn record(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
         read_only: get(row, "read_only")?,
         user_name: get(row, "user_name")?,
         access_key_id: get(row, "access_key_id")?,
-        resources: resources
-            .map(|arns| arns.split(' ').map(str::to_owned).collect())
-            .unwrap_or_default(),
+        resources: serde_json::from_str(&resources)
+            .map_err(|error| corrupt(format!("audit resources: {error}")))?,
         record: get(row, "record")?,
         hash: hash32(get(row, "hash")?)?,
     })

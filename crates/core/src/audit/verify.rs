@@ -347,3 +347,78 @@ impl<'k> ChainVerifier<'k> {
 fn parse_hash(text: &str) -> Option<[u8; 32]> {
     hex::decode(text).ok()?.try_into().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::event::Event;
+    use crate::model::{AccountId, KeyArn, KeyId, Region};
+
+    fn chain(count: usize) -> Vec<Vec<u8>> {
+        let account = AccountId::parse("111122223333").unwrap();
+        let region = Region::parse("us-east-1").unwrap();
+        let key = KeyArn {
+            region: region.clone(),
+            account: account.clone(),
+            key_id: KeyId::generate(),
+        };
+        let time = time::macros::datetime!(2026-11-29 00:00 UTC);
+        let mut head = Head::GENESIS;
+        (0..count)
+            .map(|_| {
+                let event = Event::service("RotateKey", &key, time, serde_json::Value::Null);
+                chain::append(&mut head, &account, &region, time, event)
+                    .unwrap()
+                    .record
+            })
+            .collect()
+    }
+
+    fn check(records: &[Vec<u8>]) -> Report {
+        let mut verifier = ChainVerifier::new(&[], "111122223333", "us-east-1");
+        verifier.continue_from(Head::GENESIS);
+        for (index, record) in records.iter().enumerate() {
+            verifier.record("file", index + 1, record);
+        }
+        verifier.finish()
+    }
+
+    fn positions(report: &Report) -> Vec<Option<usize>> {
+        report
+            .findings
+            .iter()
+            .map(|finding| finding.record)
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_chain_has_no_findings() {
+        let report = check(&chain(5));
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        assert_eq!(report.records, 5);
+    }
+
+    #[test]
+    fn each_change_is_found_where_it_breaks_the_chain() {
+        let mut changed = chain(5);
+        let text = String::from_utf8(changed[1].clone()).unwrap();
+        changed[1] = text.replace("RotateKey", "RotateKez").into_bytes();
+        assert_eq!(positions(&check(&changed)), [Some(3)]);
+
+        let mut removed = chain(5);
+        removed.remove(2);
+        assert_eq!(positions(&check(&removed)), [Some(3)]);
+
+        let mut swapped = chain(5);
+        swapped.swap(1, 2);
+        assert_eq!(positions(&check(&swapped)), [Some(2), Some(3), Some(4)]);
+
+        let mut duplicated = chain(5);
+        duplicated.insert(2, duplicated[1].clone());
+        assert_eq!(positions(&check(&duplicated)), [Some(3)]);
+
+        let mut garbage = chain(3);
+        garbage[0] = b"{\"eventName\":\"x\"}".to_vec();
+        assert_eq!(positions(&check(&garbage)), [Some(1)]);
+    }
+}

@@ -138,7 +138,11 @@ impl Kms {
         let body = DigestBody {
             aws_account_id: account.to_string(),
             aws_region: region.to_string(),
-            digest_start_time: start.start_time.unwrap_or_else(|| event_time(now)),
+            // The first digest starts at its oldest record (or now, when it covers none).
+            digest_start_time: start
+                .start_time
+                .or_else(|| log_files.first().map(|file| file.oldest_event_time.clone()))
+                .unwrap_or_else(|| event_time(now)),
             digest_end_time: event_time(now),
             digest_s3_object: object.clone(),
             digest_public_key_fingerprint: digest::fingerprint(&signer.public_key),
