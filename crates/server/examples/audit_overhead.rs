@@ -28,6 +28,19 @@ async fn main() {
     let rounds = args.get(2).copied().unwrap_or(5);
     let audited = support::start(true).await;
     let unaudited = support::start(false).await;
+    if let Ok(only) = std::env::var("AUDIT_OVERHEAD_ONLY") {
+        // For profiling one mode at a time: `on` or `off`.
+        let client = if only == "on" {
+            &audited.client
+        } else {
+            &unaudited.client
+        };
+        let cpu = support::cpu_seconds();
+        let rate = encrypt_rate(client, requests, concurrency).await;
+        let per_request = (support::cpu_seconds() - cpu) / requests as f64 * 1e6;
+        println!("audit {only}: {rate:.0} req/s ({per_request:.0} us CPU/req)");
+        return;
+    }
     println!(
         "Encrypt 1 KiB, requests={requests} concurrency={concurrency} rounds={rounds}, machine: {}",
         support::machine()

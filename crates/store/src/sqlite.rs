@@ -44,6 +44,9 @@ impl SqliteStore {
             .pragma("secure_delete", "ON");
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // A local file needs no liveness check, and the check costs a round trip to the
+            // connection's thread before every statement.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(driver_error)?;

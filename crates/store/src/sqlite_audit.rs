@@ -12,7 +12,7 @@ use strongbox_core::model::{AccountId, Region};
 
 use crate::rows::{corrupt, driver_error, from_millis, get, millis, parsed};
 
-/// Records per INSERT statement: 12 parameters each, within SQLite's 32766, so that a whole
+/// Records per INSERT statement: 14 parameters each, within SQLite's 32766, so that a whole
 /// batch from the audit writer (at most 1024) is one statement and one round trip.
 const ROWS_PER_INSERT: usize = 1024;
 
@@ -51,15 +51,15 @@ pub(crate) async fn append(pool: &SqlitePool, records: &[AuditRecord]) -> Result
     }
 }
 
-/// One multi-row INSERT; the trigger of migration 0003 fills `audit_resources` from the
-/// `resources` column in the same statement.
+/// One multi-row INSERT.
 fn insert(chunk: &[AuditRecord]) -> QueryBuilder<Sqlite> {
     let mut insert = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO audit_records (account, region, sequence, event_time, event_id, event_name, read_only, user_name, access_key_id, resources, record, hash) ",
+        "INSERT INTO audit_records (account, region, sequence, event_time, event_id, event_name, read_only, user_name, access_key_id, resources, key_a, key_b, record, hash) ",
     );
     insert.push_values(chunk, |mut row, record| {
         let resources =
             serde_json::to_string(&record.resources).unwrap_or_else(|_| "[]".to_owned());
+        let mut keys = record.resources.iter().map(|arn| key_id_of(arn));
         row.push_bind(record.account.as_str())
             .push_bind(record.region.as_str())
             .push_bind(sequence_value(record.sequence))
@@ -70,6 +70,8 @@ fn insert(chunk: &[AuditRecord]) -> QueryBuilder<Sqlite> {
             .push_bind(record.user_name.as_deref())
             .push_bind(record.access_key_id.as_deref())
             .push_bind(resources)
+            .push_bind(keys.next())
+            .push_bind(keys.next())
             .push_bind(record.record.as_slice())
             .push_bind(record.hash.as_slice());
     });
@@ -157,7 +159,6 @@ pub(crate) async fn lookup(
             .push_bind(sequence_value(sequence))
             .push("))");
     }
-    const RESOURCE: &str = " AND EXISTS (SELECT 1 FROM audit_resources r WHERE r.account = a.account AND r.region = a.region AND r.sequence = a.sequence";
     match &query.attribute {
         None => {}
         Some(LookupAttribute::EventName(name)) => {
@@ -176,18 +177,23 @@ pub(crate) async fn lookup(
             select.push(" AND a.read_only = ").push_bind(*read_only);
         }
         Some(LookupAttribute::ResourceName(name)) => {
+            // A key id, or the ARN of a key of this chain's account and Region.
+            let key_id = match name.split_once(":key/") {
+                Some((prefix, id)) if prefix == format!("arn:aws:kms:{region}:{account}") => id,
+                Some(_) => "",
+                None => name.as_str(),
+            };
             select
-                .push(RESOURCE)
-                .push(" AND (r.arn = ")
-                .push_bind(name.clone())
-                .push(" OR r.key_id = ")
-                .push_bind(name.clone())
-                .push("))");
+                .push(" AND (a.key_a = ")
+                .push_bind(key_id.to_owned())
+                .push(" OR a.key_b = ")
+                .push_bind(key_id.to_owned())
+                .push(")");
         }
         Some(LookupAttribute::ResourceType(kind))
             if kind == strongbox_core::audit::event::KEY_RESOURCE_TYPE =>
         {
-            select.push(RESOURCE).push(")");
+            select.push(" AND a.key_a IS NOT NULL");
         }
         Some(LookupAttribute::ResourceType(_)) => {
             select.push(" AND 0");
@@ -281,18 +287,13 @@ pub(crate) async fn prune(pool: &SqlitePool, checkpoint: &Checkpoint) -> Result<
     let region = checkpoint.region.as_str();
     let through_record = sequence_value(checkpoint.head.sequence);
     let mut tx = pool.begin().await.map_err(driver_error)?;
-    for delete in [
-        "DELETE FROM audit_records WHERE account = $1 AND region = $2 AND sequence <= $3",
-        "DELETE FROM audit_resources WHERE account = $1 AND region = $2 AND sequence <= $3",
-    ] {
-        sqlx::query(delete)
-            .bind(account)
-            .bind(region)
-            .bind(through_record)
-            .execute(&mut *tx)
-            .await
-            .map_err(driver_error)?;
-    }
+    sqlx::query("DELETE FROM audit_records WHERE account = $1 AND region = $2 AND sequence <= $3")
+        .bind(account)
+        .bind(region)
+        .bind(through_record)
+        .execute(&mut *tx)
+        .await
+        .map_err(driver_error)?;
     sqlx::query("DELETE FROM audit_digests WHERE account = $1 AND region = $2 AND sequence <= $3")
         .bind(account)
         .bind(region)
@@ -342,6 +343,11 @@ pub(crate) async fn checkpoint(
         })
     })
     .transpose()
+}
+
+/// The key id at the end of a key ARN.
+fn key_id_of(arn: &str) -> &str {
+    arn.rsplit_once(":key/").map_or(arn, |(_, id)| id)
 }
 
 fn record(row: &SqliteRow) -> Result<AuditRecord, StoreError> {

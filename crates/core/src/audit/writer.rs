@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -19,8 +21,9 @@ use crate::store::Store;
 const QUEUE: usize = 8192;
 /// Records per transaction, at most.
 const MAX_BATCH: usize = 1024;
-/// How many times the writer yields to gather more records before committing.
-const GATHER_YIELDS: usize = 8;
+/// How long the writer waits at most for records of requests still being worked on before it
+/// commits (PostgreSQL's `commit_delay` idea: one fsync for more requests).
+const GATHER_WINDOW: Duration = Duration::from_micros(500);
 
 /// A record on its way to the store, with the request waiting for it.
 struct Pending {
@@ -35,6 +38,18 @@ struct Pending {
 #[derive(Clone)]
 pub struct AuditLog {
     sender: Option<mpsc::Sender<Pending>>,
+    /// Requests being worked on that will record (see [`AuditLog::working`]).
+    working: Arc<AtomicUsize>,
+}
+
+/// A request at work that will soon record: while any are, the writer waits briefly for their
+/// records so that they share its next commit. Dropped when its work is done, before it records.
+pub struct Working(Arc<AtomicUsize>);
+
+impl Drop for Working {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl AuditLog {
@@ -42,16 +57,29 @@ impl AuditLog {
     /// after committing what was queued.
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(write_loop(store, receiver));
+        let working = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(write_loop(store, receiver, Arc::clone(&working)));
         Self {
             sender: Some(sender),
+            working,
         }
     }
 
     /// A log that records nothing: only for measuring what auditing costs (`serve
     /// --benchmark-without-audit`), never for real use.
     pub fn disabled() -> Self {
-        Self { sender: None }
+        Self {
+            sender: None,
+            working: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Marks a request as at work until the returned guard drops, which must be before it
+    /// records. Take it once the request's body has arrived (a slow client must not hold
+    /// commits back).
+    pub fn working(&self) -> Working {
+        self.working.fetch_add(1, Ordering::Relaxed);
+        Working(Arc::clone(&self.working))
     }
 
     /// Whether records are kept.
@@ -87,38 +115,40 @@ fn stopped() -> Error {
     Internal::new("audit", "the audit writer has stopped").into()
 }
 
-async fn write_loop(store: Arc<dyn Store>, mut receiver: mpsc::Receiver<Pending>) {
+async fn write_loop(
+    store: Arc<dyn Store>,
+    mut receiver: mpsc::Receiver<Pending>,
+    working: Arc<AtomicUsize>,
+) {
     let mut heads: HashMap<(AccountId, Region), Head> = HashMap::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        gather(&mut receiver, &mut batch).await;
+        gather(&mut receiver, &mut batch, &working).await;
         commit(store.as_ref(), &mut heads, &mut batch).await;
     }
 }
 
-/// Lets requests that are already running reach the queue before the commit, so that one
-/// commit (one fsync) serves more of them: yields to the runtime while each yield brings more
-/// records, a handful of times at most. With nothing else running it returns at once.
-async fn gather(receiver: &mut mpsc::Receiver<Pending>, batch: &mut Vec<Pending>) {
-    for _ in 0..GATHER_YIELDS {
-        if batch.len() >= MAX_BATCH {
-            return;
-        }
-        tokio::task::yield_now().await;
-        let room = MAX_BATCH - batch.len();
-        let mut more = 0;
-        while more < room {
+/// Takes in the records of requests still at work, yielding to them, for at most
+/// [`GATHER_WINDOW`]: every request already working then shares the coming commit (one fsync)
+/// instead of waiting for the one after. Returns at once when no other request is at work.
+async fn gather(
+    receiver: &mut mpsc::Receiver<Pending>,
+    batch: &mut Vec<Pending>,
+    working: &AtomicUsize,
+) {
+    let deadline = Instant::now() + GATHER_WINDOW;
+    loop {
+        while batch.len() < MAX_BATCH {
             match receiver.try_recv() {
-                Ok(pending) => {
-                    batch.push(pending);
-                    more += 1;
-                }
+                Ok(pending) => batch.push(pending),
                 Err(_) => break,
             }
         }
-        if more == 0 {
+        let on_their_way = working.load(Ordering::Relaxed);
+        if on_their_way == 0 || batch.len() >= MAX_BATCH || Instant::now() >= deadline {
             return;
         }
+        tokio::task::yield_now().await;
     }
 }
 

@@ -86,7 +86,11 @@ async fn api(
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let mut handled = match read_body(&parts.headers, body, state.body_read_timeout).await {
-        Ok(body) => handle(&state, &parts, target.as_deref(), body.as_slice()).await,
+        Ok(body) => {
+            // Held while the operation runs: the audit writer waits briefly for working requests.
+            let _working = state.kms.audit().working();
+            handle(&state, &parts, target.as_deref(), body.as_slice()).await
+        }
         Err(error) => Handled::refused(error),
     };
     if let (Some(caller), Some(audited)) = (handled.caller.take(), handled.audited.take()) {

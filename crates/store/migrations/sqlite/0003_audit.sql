@@ -11,32 +11,17 @@ CREATE TABLE audit_records (
     user_name      TEXT,
     access_key_id  TEXT,
     resources      TEXT NOT NULL,     -- JSON array of the key ARNs the record names
+    key_a          TEXT,              -- the first two of their key ids, for ResourceName
+    key_b          TEXT,              -- lookups (a call names at most two keys: ReEncrypt)
     record         BLOB NOT NULL,
     hash           BLOB NOT NULL,
     PRIMARY KEY (account, region, sequence)
 );
--- LookupEvents reads newest first within a time range.
+-- LookupEvents reads newest first within a time range, or by key. Few indexes on purpose:
+-- every one is written again at each commit the requests wait for.
 CREATE INDEX audit_records_by_time ON audit_records (account, region, event_time, sequence);
-
--- The keys each record names, for LookupEvents' ResourceName (by ARN or key id). Filled by the
--- trigger below, so that appending a batch of records stays one statement (one round trip to
--- the database thread before the fsync every waiting request shares).
-CREATE TABLE audit_resources (
-    account   TEXT NOT NULL,
-    region    TEXT NOT NULL,
-    sequence  INTEGER NOT NULL,
-    arn       TEXT NOT NULL,
-    key_id    TEXT NOT NULL,
-    PRIMARY KEY (account, region, sequence, arn)
-);
-CREATE INDEX audit_resources_by_arn ON audit_resources (account, region, arn);
-CREATE INDEX audit_resources_by_key ON audit_resources (account, region, key_id);
-CREATE TRIGGER audit_records_resources AFTER INSERT ON audit_records
-BEGIN
-    INSERT INTO audit_resources (account, region, sequence, arn, key_id)
-    SELECT NEW.account, NEW.region, NEW.sequence, value, substr(value, instr(value, ':key/') + 5)
-    FROM json_each(NEW.resources);
-END;
+CREATE INDEX audit_records_by_key ON audit_records (account, region, key_a) WHERE key_a IS NOT NULL;
+CREATE INDEX audit_records_by_second_key ON audit_records (account, region, key_b) WHERE key_b IS NOT NULL;
 
 -- Signed digests, each the file exactly as exported.
 CREATE TABLE audit_digests (
