@@ -1190,8 +1190,9 @@ PY
     run "audit export --account A" admin audit export --out "$WORK/audit-export-a" \
         --account "$ACCOUNT_A"
     check_match "audit export --account: one chain" 'exported 1 chains: .*' "$OUT"
-    check "audit export --account: only A's folder and the public key" \
-        "$(printf '%s\naudit-public-key.pem' "$ACCOUNT_A")" "$(ls "$WORK/audit-export-a")"
+    check "audit export --account: only A's folder, the public key and the manifest" \
+        "$(printf '%s\naudit-public-key.pem\nexport-manifest.json' "$ACCOUNT_A")" \
+        "$(ls "$WORK/audit-export-a")"
     run "audit verify --dir (the export of A)" admin audit verify --dir "$WORK/audit-export-a"
 
     # One byte changed inside one record: the file no longer matches its digest, and the next

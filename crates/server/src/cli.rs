@@ -280,9 +280,10 @@ async fn verify(
         println!("OK: {summary}");
         Ok(())
     } else {
+        let count = report.findings.len();
+        let problems = if count == 1 { "problem" } else { "problems" };
         Err(format!(
-            "audit verification failed: {} problems; {summary}",
-            report.findings.len()
+            "audit verification failed: {count} {problems}; {summary}"
         ))
     }
 }

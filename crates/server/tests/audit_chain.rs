@@ -342,6 +342,65 @@ async fn changed_files_are_located() {
         "not a readable gzip file",
     );
 
+    // The newest digest removed with the log file it lists: the manifest still names it.
+    let copy = export.copy();
+    let chain = digests(copy.path());
+    let newest = chain.last().unwrap().clone();
+    std::fs::remove_file(&newest).unwrap();
+    let report = export.verify(copy.path());
+    assert_found(
+        &report,
+        &relative(copy.path(), &newest),
+        None,
+        "the export ends at digest 5",
+    );
+
+    // The oldest digest removed: the manifest says where the export starts.
+    let copy = export.copy();
+    let oldest = digests(copy.path())[0].clone();
+    std::fs::remove_file(&oldest).unwrap();
+    let report = export.verify(copy.path());
+    assert_found(
+        &report,
+        &relative(copy.path(), &oldest),
+        None,
+        "the export starts at digest 1",
+    );
+
+    // A whole chain removed, the manifest removed, or the manifest edited.
+    let copy = export.copy();
+    std::fs::remove_dir_all(copy.path().join("111122223333/CloudTrail-Digest/eu-west-1")).unwrap();
+    let report = export.verify(copy.path());
+    assert!(
+        findings(&report)
+            .iter()
+            .any(|f| f.contains("none of its digests are here")),
+        "{:#?}",
+        findings(&report)
+    );
+    let copy = export.copy();
+    std::fs::remove_file(copy.path().join("export-manifest.json")).unwrap();
+    assert_found(
+        &export.verify(copy.path()),
+        "export-manifest.json",
+        None,
+        "missing",
+    );
+    let copy = export.copy();
+    let manifest = copy.path().join("export-manifest.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replacen("\"lastDigestSequence\":5", "\"lastDigestSequence\":4", 2),
+    )
+    .unwrap();
+    assert_found(
+        &export.verify(copy.path()),
+        "export-manifest.json",
+        None,
+        "signature does not verify",
+    );
+
     // Another signing key: nothing verifies.
     let other = strongbox_core::audit::digest::generate_signing_key().unwrap();
     let other = strongbox_core::audit::digest::public_key(&other).unwrap();
@@ -352,7 +411,8 @@ async fn changed_files_are_located() {
             .iter()
             .filter(|f| f.message.contains("signature does not verify"))
             .count(),
-        10
+        11,
+        "ten digests and the manifest"
     );
     export.server.stop().await;
 }

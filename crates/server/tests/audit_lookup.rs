@@ -193,6 +193,16 @@ async fn bad_parameters_get_cloudtrail_errors() {
     // The same token with the same parameters continues.
     let next = lookup_ok(&server, json!({"MaxResults": 1, "NextToken": token})).await;
     assert_eq!(names(&next), ["CreateKey"]);
+    // Another CloudTrail operation: unknown here, not a signature error.
+    let body = b"{}";
+    let mut headers = common::raw::kms_headers(Some(
+        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails",
+    ));
+    common::raw::sign_headers(&mut headers, body, &cloudtrail());
+    let response = common::raw::send(server.address, &common::raw::post(&headers, body))
+        .await
+        .unwrap();
+    assert_eq!(response.error_type(), "UnknownOperationException");
     // Signed for KMS instead of CloudTrail.
     let response = lookup(&server, &json!({}), &Signing::default()).await;
     assert_eq!(response.error_type(), "InvalidSignatureException");

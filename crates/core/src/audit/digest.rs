@@ -106,6 +106,8 @@ pub struct CheckpointBody {
     pub pruned_digest_hash_value: String,
     /// The last pruned digest's signature, hex.
     pub pruned_digest_signature: String,
+    /// The end of the period the last pruned digest covered, where the next digest starts.
+    pub pruned_digest_end_time: String,
     /// The last pruned record.
     pub last_record_sequence: u64,
     /// Hex SHA-256 of the last pruned record.

@@ -37,7 +37,7 @@ pub struct AuditRecord {
     pub region: Region,
     /// Position in the chain, from 1.
     pub sequence: u64,
-    /// When the event happened (microsecond precision, for ordering and time ranges).
+    /// When the event happened (stored to the millisecond, for ordering and time ranges).
     pub event_time: OffsetDateTime,
     /// The record's `eventID`.
     pub event_id: String,

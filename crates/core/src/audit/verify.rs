@@ -69,6 +69,8 @@ struct Previous {
     file_hash: String,
     signature: String,
     sequence: u64,
+    /// Where the next digest's period starts.
+    end_time: String,
 }
 
 /// Checks one chain (an account in a Region).
@@ -115,6 +117,7 @@ impl<'k> ChainVerifier<'k> {
             file_hash: body.pruned_digest_hash_value,
             signature: body.pruned_digest_signature,
             sequence: body.pruned_digest_sequence,
+            end_time: body.pruned_digest_end_time,
         });
         self.head = parse_hash(&body.last_record_hash).map(|hash| Head {
             sequence: body.last_record_sequence,
@@ -179,6 +182,16 @@ impl<'k> ChainVerifier<'k> {
                         format!("does not chain to the previous digest {}: one of them was changed or replaced", previous.object),
                     );
                 }
+                if body.digest_start_time != previous.end_time {
+                    self.report.fail(
+                        object,
+                        None,
+                        format!(
+                            "starts at {}, but the previous digest ended at {}: a period is missing or repeated",
+                            body.digest_start_time, previous.end_time
+                        ),
+                    );
+                }
             }
             None if body.previous_digest_hash_value.is_none() => self.head = Some(Head::GENESIS),
             None => self.report.notes.push(format!(
@@ -186,11 +199,23 @@ impl<'k> ChainVerifier<'k> {
                 self.account, self.region, body.digest_sequence
             )),
         }
+        // RFC 3339 UTC to the second: text order is time order.
+        if body.digest_end_time < body.digest_start_time {
+            self.report.fail(
+                object,
+                None,
+                format!(
+                    "ends ({}) before it starts ({})",
+                    body.digest_end_time, body.digest_start_time
+                ),
+            );
+        }
         self.previous = Some(Previous {
             object: object.to_owned(),
             file_hash: hex::encode(strongbox_crypto::sha256(file)),
             signature: hex::encode(&opened.signature),
             sequence: body.digest_sequence,
+            end_time: body.digest_end_time.clone(),
         });
         Some(body)
     }

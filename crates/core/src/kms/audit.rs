@@ -37,6 +37,8 @@ pub(super) struct AuditSigner {
 struct Start {
     sequence: u64,
     head: Head,
+    /// When the previous digest ended.
+    ended: Option<OffsetDateTime>,
     start_time: Option<String>,
     object: Option<String>,
     file_hash: Option<String>,
@@ -91,6 +93,18 @@ impl Kms {
         Ok(Arc::new(AuditSigner { key, public_key }))
     }
 
+    /// Signs a document about the audit trail (an export manifest) with the audit signing
+    /// key, in the digests' signed-file format.
+    pub async fn sign_audit_document<T: serde::Serialize>(
+        &self,
+        body: &T,
+    ) -> Result<Vec<u8>, Error> {
+        let signer = self.audit_signer().await?;
+        digest::signed_file(body, &signer.key)
+            .map(|(file, _)| file)
+            .map_err(|error| Internal::new("audit document signing", error).into())
+    }
+
     /// Writes a digest covering the chain's records since its previous digest, up to now.
     /// `None` when another process wrote the same digest first.
     pub async fn write_digest(
@@ -99,9 +113,15 @@ impl Kms {
         region: &Region,
     ) -> Result<Option<StoredDigest>, Error> {
         let signer = self.audit_signer().await?;
-        let now = self.clock.now();
         let start = self.digest_start(account, region).await?;
         let end = self.store.audit_head(account, region).await?;
+        // Read after the head, so every record covered happened before the digest's end; and
+        // never before the previous digest's end, whatever this process's clock says (the
+        // admin CLI next to a `--dev-clock` server), so digest periods follow one another.
+        let now = match start.ended {
+            Some(ended) => self.clock.now().max(ended),
+            None => self.clock.now(),
+        };
         let mut verifier =
             ChainVerifier::new(&signer.public_key, account.as_str(), region.as_str());
         verifier.continue_from(start.head);
@@ -196,6 +216,7 @@ impl Kms {
                     sequence: previous.last_record,
                     hash,
                 },
+                ended: Some(previous.end_time),
                 start_time: Some(opened.body.digest_end_time),
                 object: Some(previous.object),
                 file_hash: Some(hex::encode(strongbox_crypto::sha256(&previous.file))),
@@ -208,7 +229,8 @@ impl Kms {
             return Ok(Start {
                 sequence: checkpoint.digest_sequence,
                 head: checkpoint.head,
-                start_time: Some(opened.body.checkpoint_time),
+                ended: None,
+                start_time: Some(opened.body.pruned_digest_end_time),
                 object: Some(opened.body.pruned_digest_s3_object),
                 file_hash: Some(opened.body.pruned_digest_hash_value),
                 signature: Some(opened.body.pruned_digest_signature),
@@ -217,6 +239,7 @@ impl Kms {
         Ok(Start {
             sequence: 0,
             head: Head::GENESIS,
+            ended: None,
             start_time: None,
             object: None,
             file_hash: None,
@@ -409,6 +432,7 @@ fn checkpoint_for(
         pruned_digest_s3_object: digest.object.clone(),
         pruned_digest_hash_value: hex::encode(strongbox_crypto::sha256(&digest.file)),
         pruned_digest_signature: hex::encode(&opened.signature),
+        pruned_digest_end_time: opened.body.digest_end_time,
         last_record_sequence: digest.last_record,
         last_record_hash: opened.body.last_record_hash,
         digest_public_key_fingerprint: digest::fingerprint(&signer.public_key),

@@ -5,11 +5,13 @@ use std::path::Path;
 
 use strongbox_core::Kms;
 use strongbox_core::audit::digest::{self, DigestBody};
+use strongbox_core::audit::event::event_time;
 use strongbox_core::audit::{StoredDigest, paths};
 use strongbox_core::model::AccountId;
 use time::OffsetDateTime;
 
 use super::files::{self, PUBLIC_KEY_FILE};
+use super::manifest::{MANIFEST_FILE, Manifest, ManifestChain};
 use super::{detail, digest_now};
 
 /// What to export.
@@ -48,6 +50,13 @@ pub async fn export(
     let public_key = kms.audit_public_key().await.map_err(detail)?;
     files::write_file(out, PUBLIC_KEY_FILE, files::pem(&public_key).as_bytes())?;
     let mut summary = ExportSummary::default();
+    let mut manifest = Manifest::new(
+        digest::fingerprint(&public_key),
+        event_time(kms.clock().now()),
+    );
+    manifest.account = request.account.as_ref().map(ToString::to_string);
+    manifest.start_time = request.start.map(event_time);
+    manifest.end_time = request.end.map(event_time);
     for (account, region) in kms.audit_chains().await.map_err(detail)? {
         if request
             .account
@@ -59,6 +68,11 @@ pub async fn export(
         summary.chains += 1;
         let mut previous_end: Option<OffsetDateTime> = None;
         let mut first = true;
+        let mut chain = ManifestChain {
+            aws_account_id: account.to_string(),
+            aws_region: region.to_string(),
+            ..ManifestChain::default()
+        };
         let mut after = 0;
         loop {
             let page = kms
@@ -79,6 +93,8 @@ pub async fn export(
                 }
                 if first {
                     first = false;
+                    chain.first_digest_sequence = stored.sequence;
+                    chain.first_digest_s3_object = stored.object.clone();
                     if let Some(checkpoint) = kms
                         .audit_checkpoint(&account, &region)
                         .await
@@ -91,18 +107,24 @@ pub async fn export(
                             .first()
                             .is_some_and(|oldest| oldest.sequence == stored.sequence);
                         if opens_chain {
-                            files::write_file(
-                                out,
-                                &paths::checkpoint_object(&account, &region),
-                                &checkpoint.file,
-                            )?;
+                            let object = paths::checkpoint_object(&account, &region);
+                            files::write_file(out, &object, &checkpoint.file)?;
+                            chain.checkpoint_s3_object = Some(object);
                         }
                     }
                 }
                 export_digest(kms, out, &stored, &mut summary).await?;
+                chain.last_digest_sequence = stored.sequence;
+                chain.last_digest_s3_object = stored.object.clone();
+                chain.last_digest_hash_value = hex::encode(strongbox_crypto::sha256(&stored.file));
             }
         }
+        if !first {
+            manifest.chains.push(chain);
+        }
     }
+    let signed = kms.sign_audit_document(&manifest).await.map_err(detail)?;
+    files::write_file(out, MANIFEST_FILE, &signed)?;
     Ok(summary)
 }
 

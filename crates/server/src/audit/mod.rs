@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod files;
+pub mod manifest;
 pub mod verify;
 
 use strongbox_core::Kms;

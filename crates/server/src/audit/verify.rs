@@ -10,6 +10,7 @@ use strongbox_core::audit::verify::{ChainVerifier, Report};
 
 use super::detail;
 use super::files::{self, PUBLIC_KEY_FILE};
+use super::manifest::{self, FoundDigests, MANIFEST_FILE};
 
 /// Records read per store round trip when checking the records no digest covers yet.
 const TAIL_PAGE: u32 = 5000;
@@ -29,12 +30,14 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
     let mut report = Report::default();
     let mut objects = BTreeSet::new();
     walk(dir, dir, &mut objects)?;
+    let manifest_file = std::fs::read(dir.join(MANIFEST_FILE)).ok();
+    let manifest = manifest::open(manifest_file.as_deref(), public_key, &mut report);
     let mut chains: BTreeMap<(String, String), ChainFiles> = BTreeMap::new();
     let mut log_files = BTreeSet::new();
     for object in &objects {
         let parts: Vec<&str> = object.split('/').collect();
         match parts.as_slice() {
-            [PUBLIC_KEY_FILE] => {}
+            [PUBLIC_KEY_FILE] | [MANIFEST_FILE] => {}
             [account, "CloudTrail-Digest", region, name] if name.ends_with(".json") => {
                 chain(&mut chains, account, region).checkpoint = Some(object.clone());
             }
@@ -58,8 +61,10 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
             _ => report.fail(object, None, "not part of an audit export"),
         }
     }
+    let present: Vec<(String, String)> = chains.keys().cloned().collect();
     for ((account, region), files) in chains {
         let mut verifier = ChainVerifier::new(public_key, &account, &region);
+        let mut found: FoundDigests = Vec::new();
         if let Some(object) = &files.checkpoint {
             match std::fs::read(dir.join(object)) {
                 Ok(file) => verifier.checkpoint(object, &file),
@@ -79,6 +84,11 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
             let Some(body) = verifier.digest(&object, &file) else {
                 continue;
             };
+            found.push((
+                body.digest_sequence,
+                object.clone(),
+                hex::encode(strongbox_crypto::sha256(&file)),
+            ));
             for entry in &body.log_files {
                 let content = if log_files.remove(&entry.s3_object) {
                     match read(dir, &entry.s3_object) {
@@ -96,6 +106,12 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
             verifier.end_digest(&object, &body);
         }
         report.merge(verifier.finish());
+        if let Some(manifest) = &manifest {
+            manifest::check_chain(manifest, &account, &region, &found, &mut report);
+        }
+    }
+    if let Some(manifest) = &manifest {
+        manifest::check_missing_chains(manifest, &present, &mut report);
     }
     for object in log_files {
         report.fail(

@@ -29,7 +29,7 @@ use uuid::Uuid;
 use self::buffer::SecretBuffer;
 
 use crate::jobs::Scheduler;
-use crate::wire::{ApiError, ErrorCode, Target};
+use crate::wire::{ApiError, ErrorCode, Target, operation};
 
 /// Request bodies above this are refused before they are read (DESIGN.md section 1).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -182,6 +182,7 @@ async fn handle(
     body: &[u8],
 ) -> Handled {
     let target = raw_target.and_then(Target::parse);
+    let cloudtrail = raw_target.is_some_and(operation::is_cloudtrail);
     let audited = match target {
         Some(Target::LookupEvents) => None,
         Some(Target::Kms(operation)) => Some(Audited {
@@ -189,16 +190,18 @@ async fn handle(
             read_only: operation.read_only(),
             request_parameters: audit::request_parameters(body),
         }),
+        None if cloudtrail => None,
         None => Some(Audited {
             name: audit::unknown_operation_name(raw_target),
             read_only: true,
             request_parameters: serde_json::Value::Null,
         }),
     };
-    let service = target.map_or(
-        Target::Kms(crate::wire::Operation::Encrypt).service(),
-        Target::service,
-    );
+    let service = match target {
+        Some(target) => target.service(),
+        None if cloudtrail => Target::LookupEvents.service(),
+        None => "kms",
+    };
     let principal = match auth::authenticate(
         &state.kms,
         &state.regions,

@@ -2,6 +2,8 @@
 
 /// The service prefix of every KMS target.
 const KMS_PREFIX: &str = "TrentService.";
+/// The prefix of every CloudTrail target.
+const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.";
 /// CloudTrail's LookupEvents, served on the same endpoint for the audit trail.
 const LOOKUP_EVENTS: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
 
@@ -169,6 +171,13 @@ impl Target {
     }
 }
 
+/// Whether an unknown target names a CloudTrail operation: it is then signed for `cloudtrail`
+/// (and answered UnknownOperation rather than a signature error) and not recorded, like
+/// LookupEvents.
+pub fn is_cloudtrail(target: &str) -> bool {
+    target.starts_with(CLOUDTRAIL_PREFIX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +205,10 @@ mod tests {
             Some("cloudtrail")
         );
         assert_eq!(Target::parse("CloudTrail_20131101.LookupEvents"), None);
+        assert!(is_cloudtrail(
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails"
+        ));
+        assert!(!is_cloudtrail("TrentService.Encrypt"));
         assert!(Operation::Encrypt.read_only());
         assert!(!Operation::CreateKey.read_only());
     }
