@@ -19,13 +19,7 @@ use aws_sdk_kms::primitives::Blob;
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().unwrap())
-        .collect();
-    let requests = args.first().copied().unwrap_or(20_000);
-    let concurrency = args.get(1).copied().unwrap_or(32);
-    let rounds = args.get(2).copied().unwrap_or(5);
+    let [requests, concurrency, rounds] = support::numbers([20_000, 32, 5]);
     let audited = support::start(true).await;
     let unaudited = support::start(false).await;
     if let Ok(only) = std::env::var("AUDIT_OVERHEAD_ONLY") {

@@ -17,12 +17,7 @@ use aws_sdk_kms::types::{KeySpec, KeyUsageType, SigningAlgorithmSpec};
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .map(|a| a.parse().unwrap())
-        .collect();
-    let requests = args.first().copied().unwrap_or(2000);
-    let concurrency = args.get(1).copied().unwrap_or(16);
+    let [requests, concurrency] = support::numbers([2000, 16]);
     let bench = support::start(true).await;
     let client = bench.client.clone();
     println!(

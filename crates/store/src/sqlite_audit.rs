@@ -118,17 +118,11 @@ pub(crate) async fn records(
     after: u64,
     limit: u32,
 ) -> Result<Vec<AuditRecord>, StoreError> {
-    let rows = sqlx::query(concat!(
+    const SELECT: &str = concat!(
         select_records!(),
         "$1 AND a.region = $2 AND a.sequence > $3 ORDER BY a.sequence LIMIT $4"
-    ))
-    .bind(account.as_str())
-    .bind(region.as_str())
-    .bind(sequence_value(after))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(driver_error)?;
+    );
+    let rows = page_after(pool, SELECT, account, region, after, limit).await?;
     rows.iter().map(record).collect()
 }
 
@@ -233,16 +227,8 @@ pub(crate) async fn digests(
     after: u64,
     limit: u32,
 ) -> Result<Vec<StoredDigest>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT account, region, sequence, end_time, last_record, object, file FROM audit_digests WHERE account = $1 AND region = $2 AND sequence > $3 ORDER BY sequence LIMIT $4",
-    )
-    .bind(account.as_str())
-    .bind(region.as_str())
-    .bind(sequence_value(after))
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await
-    .map_err(driver_error)?;
+    const SELECT: &str = "SELECT account, region, sequence, end_time, last_record, object, file FROM audit_digests WHERE account = $1 AND region = $2 AND sequence > $3 ORDER BY sequence LIMIT $4";
+    let rows = page_after(pool, SELECT, account, region, after, limit).await?;
     rows.iter().map(digest).collect()
 }
 
@@ -343,6 +329,25 @@ pub(crate) async fn checkpoint(
         })
     })
     .transpose()
+}
+
+/// Runs a page query of a chain: `$1` account, `$2` Region, `$3` after this sequence, `$4` limit.
+async fn page_after(
+    pool: &SqlitePool,
+    select: &'static str,
+    account: &AccountId,
+    region: &Region,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<SqliteRow>, StoreError> {
+    sqlx::query(select)
+        .bind(account.as_str())
+        .bind(region.as_str())
+        .bind(sequence_value(after))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(driver_error)
 }
 
 /// The key id at the end of a key ARN.

@@ -3,25 +3,17 @@
 //! newest first, digests and pruning keep their order.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
+
+use common::sqlite;
 
 use serde_json::Value;
+use strongbox_core::StoreErrorKind;
 use strongbox_core::audit::chain::{self, Head};
 use strongbox_core::audit::event::{ApiCall, Event};
 use strongbox_core::audit::{AuditRecord, Checkpoint, LookupAttribute, LookupQuery, StoredDigest};
 use strongbox_core::model::{AccessKeyId, AccountId, KeyArn, KeyId, Principal, Region};
-use strongbox_core::{Store, StoreErrorKind};
-use strongbox_store::Engine;
 use time::{Duration, OffsetDateTime};
-
-async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = strongbox_store::open(&Engine::parse(&url).unwrap())
-        .await
-        .unwrap();
-    (dir, store)
-}
 
 fn account() -> AccountId {
     AccountId::parse("111122223333").unwrap()

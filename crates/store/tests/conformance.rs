@@ -2,24 +2,17 @@
 //! takes a fresh store, so engines are compared on the same behaviour, not the same data.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
+
+use common::sqlite;
+use strongbox_store::Engine;
 
 use strongbox_core::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Key, KeyArn,
     KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Region, Tags, VersionId,
 };
 use strongbox_core::{PageRequest, SealedKey, Store, StoreErrorKind};
-use strongbox_store::Engine;
 use time::OffsetDateTime;
-
-async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let store = strongbox_store::open(&Engine::parse(&url).unwrap())
-        .await
-        .unwrap();
-    (dir, store)
-}
 
 fn now() -> OffsetDateTime {
     // Stored at millisecond precision.

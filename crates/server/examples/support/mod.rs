@@ -94,6 +94,23 @@ where
     requests as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The numeric command-line arguments, or the defaults where one is missing.
+pub fn numbers<const N: usize>(defaults: [usize; N]) -> [usize; N] {
+    let given: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|argument| {
+            argument
+                .parse()
+                .unwrap_or_else(|_| panic!("'{argument}' is not a number"))
+        })
+        .collect();
+    let mut numbers = defaults;
+    for (slot, value) in numbers.iter_mut().zip(given) {
+        *slot = value;
+    }
+    numbers
+}
+
 /// The machine, for the first line of every report.
 pub fn machine() -> String {
     format!(

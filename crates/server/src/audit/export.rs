@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::files::{self, PUBLIC_KEY_FILE};
 use super::manifest::{MANIFEST_FILE, Manifest, ManifestChain};
-use super::{detail, digest_now};
+use super::{chain_digests, detail, digest_now};
 
 /// What to export.
 #[derive(Debug, Default)]
@@ -66,60 +66,44 @@ pub async fn export(
             continue;
         }
         summary.chains += 1;
-        let mut previous_end: Option<OffsetDateTime> = None;
-        let mut first = true;
+        let digests = chain_digests(kms, &account, &region).await?;
+        let oldest = digests.first().map(|digest| digest.sequence);
         let mut chain = ManifestChain {
             aws_account_id: account.to_string(),
             aws_region: region.to_string(),
             ..ManifestChain::default()
         };
-        let mut after = 0;
-        loop {
-            let page = kms
-                .audit_digests(&account, &region, after)
-                .await
-                .map_err(detail)?;
-            let Some(last) = page.last() else { break };
-            after = last.sequence;
-            for stored in page {
-                let starts = previous_end;
-                previous_end = Some(stored.end_time);
-                let in_window = request.start.is_none_or(|start| stored.end_time >= start)
-                    && request
-                        .end
-                        .is_none_or(|end| starts.is_none_or(|starts| starts <= end));
-                if !in_window {
-                    continue;
-                }
-                if first {
-                    first = false;
-                    chain.first_digest_sequence = stored.sequence;
-                    chain.first_digest_s3_object = stored.object.clone();
-                    if let Some(checkpoint) = kms
-                        .audit_checkpoint(&account, &region)
-                        .await
-                        .map_err(detail)?
-                    {
-                        let opens_chain = kms
-                            .audit_digests(&account, &region, 0)
-                            .await
-                            .map_err(detail)?
-                            .first()
-                            .is_some_and(|oldest| oldest.sequence == stored.sequence);
-                        if opens_chain {
-                            let object = paths::checkpoint_object(&account, &region);
-                            files::write_file(out, &object, &checkpoint.file)?;
-                            chain.checkpoint_s3_object = Some(object);
-                        }
-                    }
-                }
-                export_digest(kms, out, &stored, &mut summary).await?;
-                chain.last_digest_sequence = stored.sequence;
-                chain.last_digest_s3_object = stored.object.clone();
-                chain.last_digest_hash_value = hex::encode(strongbox_crypto::sha256(&stored.file));
+        // A digest covers the period from the previous digest's end to its own.
+        let mut previous_end: Option<OffsetDateTime> = None;
+        for stored in digests {
+            let starts = previous_end.replace(stored.end_time);
+            let in_window = request.start.is_none_or(|start| stored.end_time >= start)
+                && request
+                    .end
+                    .is_none_or(|end| starts.is_none_or(|starts| starts <= end));
+            if !in_window {
+                continue;
             }
+            if chain.first_digest_s3_object.is_empty() {
+                chain.first_digest_sequence = stored.sequence;
+                chain.first_digest_s3_object = stored.object.clone();
+                let checkpoint = kms
+                    .audit_checkpoint(&account, &region)
+                    .await
+                    .map_err(detail)?;
+                // The export starts where retention pruned: the checkpoint anchors it.
+                if let Some(checkpoint) = checkpoint.filter(|_| oldest == Some(stored.sequence)) {
+                    let object = paths::checkpoint_object(&account, &region);
+                    files::write_file(out, &object, &checkpoint.file)?;
+                    chain.checkpoint_s3_object = Some(object);
+                }
+            }
+            export_digest(kms, out, &stored, &mut summary).await?;
+            chain.last_digest_sequence = stored.sequence;
+            chain.last_digest_s3_object = stored.object.clone();
+            chain.last_digest_hash_value = hex::encode(strongbox_crypto::sha256(&stored.file));
         }
-        if !first {
+        if !chain.first_digest_s3_object.is_empty() {
             manifest.chains.push(chain);
         }
     }

@@ -7,6 +7,7 @@ pub mod manifest;
 pub mod verify;
 
 use strongbox_core::Kms;
+use strongbox_core::audit::StoredDigest;
 use strongbox_core::model::{AccountId, Region};
 
 /// Writes an on-demand digest for every chain (or one account's), covering everything recorded
@@ -33,6 +34,26 @@ pub async fn digest_now(
         }
     }
     Ok(written)
+}
+
+/// Every digest of a chain, oldest first (exports and checks read them all).
+pub(crate) async fn chain_digests(
+    kms: &Kms,
+    account: &AccountId,
+    region: &Region,
+) -> Result<Vec<StoredDigest>, String> {
+    let mut digests: Vec<StoredDigest> = Vec::new();
+    loop {
+        let after = digests.last().map_or(0, |digest| digest.sequence);
+        let page = kms
+            .audit_digests(account, region, after)
+            .await
+            .map_err(detail)?;
+        if page.is_empty() {
+            return Ok(digests);
+        }
+        digests.extend(page);
+    }
 }
 
 /// The full text of a core error, for the operator.

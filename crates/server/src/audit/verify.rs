@@ -8,9 +8,9 @@ use strongbox_core::Kms;
 use strongbox_core::audit::digest::{self, DigestBody};
 use strongbox_core::audit::verify::{ChainVerifier, Report};
 
-use super::detail;
 use super::files::{self, PUBLIC_KEY_FILE};
 use super::manifest::{self, FoundDigests, MANIFEST_FILE};
+use super::{chain_digests, detail};
 
 /// Records read per store round trip when checking the records no digest covers yet.
 const TAIL_PAGE: u32 = 5000;
@@ -138,28 +138,19 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
             verifier.checkpoint(&object, &checkpoint.file);
         }
         let mut covered = None;
-        let mut after = 0;
-        loop {
-            let page = kms
-                .audit_digests(&account, &region, after)
-                .await
-                .map_err(detail)?;
-            let Some(last) = page.last() else { break };
-            after = last.sequence;
-            for stored in page {
-                covered = Some(stored.last_record);
-                let Some(body) = verifier.digest(&stored.object, &stored.file) else {
-                    continue;
-                };
-                for entry in &body.log_files {
-                    let content = kms
-                        .audit_log_file(&account, &region, entry)
-                        .await
-                        .map_err(detail)?;
-                    verifier.log_file(&stored.object, entry, Some(&content));
-                }
-                verifier.end_digest(&stored.object, &body);
+        for stored in chain_digests(kms, &account, &region).await? {
+            covered = Some(stored.last_record);
+            let Some(body) = verifier.digest(&stored.object, &stored.file) else {
+                continue;
+            };
+            for entry in &body.log_files {
+                let content = kms
+                    .audit_log_file(&account, &region, entry)
+                    .await
+                    .map_err(detail)?;
+                verifier.log_file(&stored.object, entry, Some(&content));
             }
+            verifier.end_digest(&stored.object, &body);
         }
         let mut after = match covered {
             Some(last) => last,
