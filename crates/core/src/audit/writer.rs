@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -23,7 +23,8 @@ const QUEUE: usize = 8192;
 const MAX_BATCH: usize = 1024;
 /// How long the writer waits at most for records of requests still being worked on before it
 /// commits (PostgreSQL's `commit_delay` idea: one fsync for more requests).
-const GATHER_WINDOW: Duration = Duration::from_micros(500);
+/// (Tokio's timers have millisecond resolution.)
+const GATHER_WINDOW: Duration = Duration::from_millis(1);
 
 /// A record on its way to the store, with the request waiting for it.
 struct Pending {
@@ -128,15 +129,15 @@ async fn write_loop(
     }
 }
 
-/// Takes in the records of requests still at work, yielding to them, for at most
-/// [`GATHER_WINDOW`]: every request already working then shares the coming commit (one fsync)
-/// instead of waiting for the one after. Returns at once when no other request is at work.
+/// Takes in the records of requests still at work, waiting for them (without spinning) for at
+/// most [`GATHER_WINDOW`]: every request already working then shares the coming commit (one
+/// fsync) instead of waiting for the one after. Returns at once when no request is at work.
 async fn gather(
     receiver: &mut mpsc::Receiver<Pending>,
     batch: &mut Vec<Pending>,
     working: &AtomicUsize,
 ) {
-    let deadline = Instant::now() + GATHER_WINDOW;
+    let deadline = tokio::time::Instant::now() + GATHER_WINDOW;
     loop {
         while batch.len() < MAX_BATCH {
             match receiver.try_recv() {
@@ -144,11 +145,13 @@ async fn gather(
                 Err(_) => break,
             }
         }
-        let on_their_way = working.load(Ordering::Relaxed);
-        if on_their_way == 0 || batch.len() >= MAX_BATCH || Instant::now() >= deadline {
+        if working.load(Ordering::Relaxed) == 0 || batch.len() >= MAX_BATCH {
             return;
         }
-        tokio::task::yield_now().await;
+        match tokio::time::timeout_at(deadline, receiver.recv()).await {
+            Ok(Some(pending)) => batch.push(pending),
+            Ok(None) | Err(_) => return,
+        }
     }
 }
 
