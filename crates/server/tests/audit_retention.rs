@@ -77,6 +77,12 @@ async fn every_hour_gets_a_digest_and_old_records_are_pruned_verifiably() {
     let events = lookup_ok(&server, json!({})).await;
     assert_eq!(events["Events"].as_array().unwrap().len(), 1);
 
+    // A tenant whose first call happens at the moved clock, before any digest of its chain:
+    // the export (on the real clock) must still give its first digest a period that contains
+    // the call.
+    let (_, tenant) = server.new_tenant("late").await;
+    create_key(&tenant).await;
+
     // The rest verifies from the signed checkpoint, live and exported.
     let kms = server.admin_kms().await;
     let public_key = kms.audit_public_key().await.unwrap();
@@ -92,19 +98,24 @@ async fn every_hour_gets_a_digest_and_old_records_are_pruned_verifiably() {
     let exported = strongbox::audit::verify::verify_export(dir.path(), &public_key).unwrap();
     assert!(exported.findings.is_empty(), "{:?}", exported.findings);
     assert!(exported.notes.iter().any(|note| note.contains("pruned")));
-    assert_eq!(exported.records, 1);
+    assert_eq!(exported.records, 2, "the home chain's one record and the tenant's");
+
+    // Removing the checkpoint from the export is reported: the manifest names it.
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(dir.path(), copy.path());
+    std::fs::remove_file(checkpoint_in(copy.path())).unwrap();
+    let removed = strongbox::audit::verify::verify_export(copy.path(), &public_key).unwrap();
+    assert!(
+        removed
+            .findings
+            .iter()
+            .any(|f| f.message.contains("disagree on this chain's checkpoint")),
+        "{:?}",
+        removed.findings
+    );
 
     // The checkpoint is signed: changing it is reported.
-    let checkpoint = std::fs::read_dir(
-        dir.path()
-            .join(ACCOUNT)
-            .join("CloudTrail-Digest")
-            .join(REGION),
-    )
-    .unwrap()
-    .map(|entry| entry.unwrap().path())
-    .find(|path| path.extension().is_some_and(|ext| ext == "json"))
-    .unwrap();
+    let checkpoint = checkpoint_in(dir.path());
     let text = std::fs::read_to_string(&checkpoint).unwrap();
     std::fs::write(
         &checkpoint,
@@ -122,4 +133,26 @@ async fn every_hour_gets_a_digest_and_old_records_are_pruned_verifiably() {
     );
     kms.store().close().await;
     server.stop().await;
+}
+
+/// The home chain's checkpoint file in an export.
+fn checkpoint_in(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir.join(ACCOUNT).join("CloudTrail-Digest").join(REGION))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .unwrap()
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }

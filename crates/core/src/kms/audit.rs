@@ -116,9 +116,10 @@ impl Kms {
         let start = self.digest_start(account, region).await?;
         let end = self.store.audit_head(account, region).await?;
         // Read after the head, so every record covered happened before the digest's end; and
-        // never before the previous digest's end, whatever this process's clock says (the
-        // admin CLI next to a `--dev-clock` server), so digest periods follow one another.
-        let now = match start.ended {
+        // never before the previous digest's end or a covered record, whatever this process's
+        // clock says (the admin CLI next to a `--dev-clock` server), so that digest periods
+        // follow one another and contain their records.
+        let mut now = match start.ended {
             Some(ended) => self.clock.now().max(ended),
             None => self.clock.now(),
         };
@@ -139,6 +140,9 @@ impl Kms {
                 .collect();
             let Some(last) = records.last() else { break };
             after = last.sequence;
+            if let Some(newest) = records.iter().map(|record| record.event_time).max() {
+                now = now.max(newest);
+            }
             let entry = log_file_entry(account, region, &records);
             for (index, record) in records.iter().enumerate() {
                 verifier.record(&entry.s3_object, index + 1, &record.record);

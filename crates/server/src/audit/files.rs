@@ -29,9 +29,19 @@ pub fn write_gzip(root: &Path, object: &str, content: &[u8]) -> Result<(), Strin
     write_file(root, object, &compressed)
 }
 
-/// Writes `content` to `root/object`, creating directories.
+/// Writes `content` to `root/object`, creating directories. Object names come from the store;
+/// one that would leave `root` (absolute, or with `..`) is refused rather than followed.
 pub fn write_file(root: &Path, object: &str, content: &[u8]) -> Result<(), String> {
-    let path = root.join(object);
+    let relative = Path::new(object);
+    let inside = relative
+        .components()
+        .all(|part| matches!(part, std::path::Component::Normal(_)));
+    if !inside || object.is_empty() {
+        return Err(format!(
+            "refusing to write '{object}': not a relative path inside the export"
+        ));
+    }
+    let path = root.join(relative);
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
@@ -107,6 +117,16 @@ mod tests {
         let key: Vec<u8> = (0..=200).collect();
         assert_eq!(parse_public_key(pem(&key).as_bytes()).unwrap(), key);
         assert!(parse_public_key(b"hello").is_err());
+    }
+
+    #[test]
+    fn objects_stay_inside_the_export() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["../escape.json", "/tmp/escape.json", "a/../../b", ""] {
+            assert!(write_file(dir.path(), bad, b"x").is_err(), "{bad}");
+        }
+        write_file(dir.path(), "a/b/c.json", b"x").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("a/b/c.json")).unwrap(), b"x");
     }
 
     #[test]

@@ -78,7 +78,13 @@ pub fn open(file: Option<&[u8]>, public_key: &[u8], report: &mut Report) -> Opti
         return None;
     };
     let opened = match digest::open_signed::<Manifest>(file) {
-        Ok(opened) => opened,
+        Ok(opened) => {
+            report.notes.push(format!(
+                "the export was written at {} (per its signed manifest)",
+                opened.body.export_time
+            ));
+            opened
+        }
         Err(error) => {
             report.fail(MANIFEST_FILE, None, error);
             return None;
@@ -94,12 +100,13 @@ pub fn open(file: Option<&[u8]>, public_key: &[u8], report: &mut Report) -> Opti
     Some(opened.body)
 }
 
-/// Compares one chain's digests with the manifest's entry for it.
+/// Compares one chain's digests (and checkpoint, if any) with the manifest's entry for it.
 pub fn check_chain(
     manifest: &Manifest,
     account: &str,
     region: &str,
     found: &FoundDigests,
+    checkpoint: Option<&str>,
     report: &mut Report,
 ) {
     let Some(entry) = manifest
@@ -114,7 +121,24 @@ pub fn check_chain(
         );
         return;
     };
+    if entry.checkpoint_s3_object.as_deref() != checkpoint {
+        let object = entry
+            .checkpoint_s3_object
+            .as_deref()
+            .or(checkpoint)
+            .unwrap_or_default();
+        report.fail(
+            object,
+            None,
+            "the manifest and the export disagree on this chain's checkpoint: removed or added",
+        );
+    }
     let (Some(first), Some(last)) = (found.first(), found.last()) else {
+        report.fail(
+            &entry.last_digest_s3_object,
+            None,
+            format!("the chain of {account}/{region} has none of its digests here: removed"),
+        );
         return;
     };
     if (first.0, first.1.as_str())

@@ -107,7 +107,14 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
         }
         report.merge(verifier.finish());
         if let Some(manifest) = &manifest {
-            manifest::check_chain(manifest, &account, &region, &found, &mut report);
+            manifest::check_chain(
+                manifest,
+                &account,
+                &region,
+                &found,
+                files.checkpoint.as_deref(),
+                &mut report,
+            );
         }
     }
     if let Some(manifest) = &manifest {

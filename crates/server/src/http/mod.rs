@@ -86,11 +86,7 @@ async fn api(
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let mut handled = match read_body(&parts.headers, body, state.body_read_timeout).await {
-        Ok(body) => {
-            // Held while the operation runs: the audit writer waits briefly for working requests.
-            let _working = state.kms.audit().working();
-            handle(&state, &parts, target.as_deref(), body.as_slice()).await
-        }
+        Ok(body) => handle(&state, &parts, target.as_deref(), body.as_slice()).await,
         Err(error) => Handled::refused(error),
     };
     if let (Some(caller), Some(audited)) = (handled.caller.take(), handled.audited.take()) {
@@ -197,6 +193,8 @@ async fn handle(
             request_parameters: serde_json::Value::Null,
         }),
     };
+    // Held while the call runs: the audit writer waits briefly for calls that will record.
+    let _working = audited.as_ref().map(|_| state.kms.audit().working());
     let service = match target {
         Some(target) => target.service(),
         None if cloudtrail => Target::LookupEvents.service(),
