@@ -298,7 +298,11 @@ async fn check(
     let store = || kms.ok_or("no data directory is open to verify with: pass --data-dir");
     let trusted = match given {
         Some(key) => key,
-        None => store()?.audit_public_key().await.map_err(audit::detail)?,
+        None => store()?
+            .existing_audit_public_key()
+            .await
+            .map_err(audit::detail)?
+            .ok_or("this data directory has no audit signing key yet: no digest was ever written, so there is nothing signed to check")?,
     };
     match dir {
         Some(dir) => {

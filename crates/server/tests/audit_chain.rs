@@ -318,6 +318,34 @@ async fn changed_files_are_located() {
             .any(|f| f.contains("not listed by any digest"))
     );
 
+    // A second checkpoint-like file, and a FIFO (which must not block the check).
+    let copy = export.copy();
+    let stray = copy
+        .path()
+        .join("111122223333/CloudTrail-Digest/us-east-1/0.json");
+    std::fs::write(&stray, b"{}").unwrap();
+    let fifo = copy
+        .path()
+        .join("111122223333/CloudTrail/us-east-1/pipe.json.gz");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let report = export.verify(copy.path());
+    assert_found(
+        &report,
+        &relative(copy.path(), &stray),
+        None,
+        "not part of an audit export",
+    );
+    assert_found(
+        &report,
+        &relative(copy.path(), &fifo),
+        None,
+        "not a regular file",
+    );
+
     // An added log file, a stray file, and a digest that is not gzip at all.
     let copy = export.copy();
     let original = log_files(copy.path())[0].clone();

@@ -111,6 +111,15 @@ async fn filters_and_pages() {
     let newest_time = newest["EventTime"].as_f64().unwrap();
     let at_newest = lookup_ok(&server, json!({"StartTime": newest_time})).await;
     assert_eq!(names(&at_newest)[0], "DisableKey");
+    // EventTime is whole seconds, like the record's eventTime; a range naming that second
+    // includes the event.
+    assert_eq!(newest_time.fract(), 0.0);
+    let that_second = lookup_ok(
+        &server,
+        json!({"StartTime": newest_time, "EndTime": newest_time}),
+    )
+    .await;
+    assert!(names(&that_second).contains(&"DisableKey".to_owned()));
     let before = lookup_ok(&server, json!({"EndTime": 1_000_000_000})).await;
     assert_eq!(names(&before).len(), 0);
 

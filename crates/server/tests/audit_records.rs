@@ -250,6 +250,11 @@ async fn every_call_is_recorded_without_secrets() {
     let record = by_request(&stored, &forged_id);
     assert_eq!(record["eventName"], "DescribeKey");
     assert_eq!(record["errorCode"], "InvalidSignatureException");
+    assert_eq!(
+        record["requestParameters"],
+        serde_json::Value::Null,
+        "an unverified body is not recorded"
+    );
     assert_eq!(record["userIdentity"]["accessKeyId"], ACCESS_KEY);
     assert!(
         !stored
@@ -337,5 +342,42 @@ async fn regions_and_accounts_have_their_own_chains() {
             .iter()
             .all(|r| r.json["recipientAccountId"] == tenant.as_str())
     );
+    server.stop().await;
+}
+
+/// A client that hangs up right after sending cannot leave a change without its record: the
+/// call runs to its end (and its record) in a task of its own.
+#[tokio::test]
+async fn hanging_up_never_leaves_a_change_unrecorded() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let mut sent = Vec::new();
+    for _ in 0..30 {
+        let request = common::raw::signed("TrentService.CreateKey", b"{}");
+        let mut stream = tokio::net::TcpStream::connect(server.address)
+            .await
+            .unwrap();
+        stream.write_all(&request).await.unwrap();
+        sent.push(stream);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    drop(sent);
+    // Let every call that started finish.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let keys = server
+        .client()
+        .list_keys()
+        .send()
+        .await
+        .unwrap()
+        .keys()
+        .len();
+    let created = records(&server, ACCOUNT, REGION)
+        .await
+        .iter()
+        .filter(|record| record.json["eventName"] == "CreateKey")
+        .count();
+    assert!(keys > 0, "some calls ran");
+    assert_eq!(created, keys, "every key created has its CreateKey record");
     server.stop().await;
 }

@@ -98,7 +98,10 @@ async fn every_hour_gets_a_digest_and_old_records_are_pruned_verifiably() {
     let exported = strongbox::audit::verify::verify_export(dir.path(), &public_key).unwrap();
     assert!(exported.findings.is_empty(), "{:?}", exported.findings);
     assert!(exported.notes.iter().any(|note| note.contains("pruned")));
-    assert_eq!(exported.records, 2, "the home chain's one record and the tenant's");
+    assert_eq!(
+        exported.records, 2,
+        "the home chain's one record and the tenant's"
+    );
 
     // Removing the checkpoint from the export is reported: the manifest names it.
     let copy = tempfile::tempdir().unwrap();

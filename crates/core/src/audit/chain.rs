@@ -36,7 +36,7 @@ pub fn append(
     time: time::OffsetDateTime,
     mut event: Event,
 ) -> Result<AuditRecord, Error> {
-    let sequence = head.sequence + 1;
+    let sequence = head.sequence.saturating_add(1);
     event.audit_chain = Some(ChainLink {
         sequence,
         previous_hash: hex::encode(head.hash),

@@ -19,8 +19,9 @@ use strongbox_crypto::{CryptoError, KeyMaterial};
 pub const SIGNATURE_ALGORITHM: &str = "Ed25519";
 /// The hash algorithm of every hash in a digest.
 pub const HASH_ALGORITHM: &str = "SHA-256";
-/// Records per log file at most, so that a busy hour does not make one huge file.
-pub const RECORDS_PER_FILE: usize = 5000;
+/// Records per log file at most, so that a busy hour does not make one huge file (records are
+/// at most a few tens of KiB: request parameters are capped).
+pub const RECORDS_PER_FILE: usize = 1000;
 
 /// The audit signing key's type.
 const SPEC: AsymmetricSpec = AsymmetricSpec::Ed25519;

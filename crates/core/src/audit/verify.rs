@@ -127,7 +127,7 @@ impl<'k> ChainVerifier<'k> {
             "{}/{}: records and digests before digest {} were pruned; checking from the signed checkpoint",
             self.account,
             self.region,
-            body.pruned_digest_sequence + 1
+            body.pruned_digest_sequence.saturating_add(1)
         ));
     }
 
@@ -160,7 +160,7 @@ impl<'k> ChainVerifier<'k> {
         }
         match &self.previous {
             Some(previous) => {
-                if body.digest_sequence != previous.sequence + 1 {
+                if Some(body.digest_sequence) != previous.sequence.checked_add(1) {
                     self.report.fail(
                         object,
                         None,
@@ -248,7 +248,10 @@ impl<'k> ChainVerifier<'k> {
                 return;
             }
         };
-        let expected = entry.last_sequence.saturating_sub(entry.first_sequence) + 1;
+        let expected = entry
+            .last_sequence
+            .saturating_sub(entry.first_sequence)
+            .saturating_add(1);
         if records.len() as u64 != expected {
             self.report.fail(
                 object,
@@ -280,14 +283,14 @@ impl<'k> ChainVerifier<'k> {
             return;
         };
         if let Some(head) = self.head {
-            if link.sequence != head.sequence + 1 {
+            if Some(link.sequence) != head.sequence.checked_add(1) {
                 self.report.fail(
                     object,
                     Some(position),
                     format!(
                         "sequence {} where {} was expected: records were removed, duplicated or reordered",
                         link.sequence,
-                        head.sequence + 1
+                        head.sequence.saturating_add(1)
                     ),
                 );
             } else if link.previous_hash != hex::encode(head.hash) {
@@ -441,6 +444,17 @@ mod tests {
         let mut duplicated = chain(5);
         duplicated.insert(2, duplicated[1].clone());
         assert_eq!(positions(&check(&duplicated)), [Some(3)]);
+
+        // Absurd sequences are findings, not overflows.
+        let mut verifier = ChainVerifier::new(&[], "111122223333", "us-east-1");
+        verifier.continue_from(Head {
+            sequence: u64::MAX,
+            hash: [0; 32],
+        });
+        for record in chain(2) {
+            verifier.record("file", 1, &record);
+        }
+        assert!(!verifier.finish().findings.is_empty());
 
         let mut garbage = chain(3);
         garbage[0] = b"{\"eventName\":\"x\"}".to_vec();

@@ -85,12 +85,25 @@ impl Kms {
                 }
             }
         };
+        Ok(Arc::new(self.unseal_signer(sealed)?))
+    }
+
+    fn unseal_signer(&self, sealed: Vec<u8>) -> Result<AuditSigner, Error> {
         let opened = self
             .seal
             .unseal(SIGNING_KEY_AAD, &SealedKey::from_bytes(sealed))?;
         let key = KeyMaterial::from_bytes(opened.expose().to_vec());
         let public_key = digest::public_key(&key)?;
-        Ok(Arc::new(AuditSigner { key, public_key }))
+        Ok(AuditSigner { key, public_key })
+    }
+
+    /// The audit public key if the signing key exists, never creating it: checking a trail
+    /// must not change the data directory.
+    pub async fn existing_audit_public_key(&self) -> Result<Option<Vec<u8>>, Error> {
+        match self.store.meta(SIGNING_KEY_NAME).await? {
+            Some(sealed) => Ok(Some(self.unseal_signer(sealed)?.public_key)),
+            None => Ok(None),
+        }
     }
 
     /// Signs a document about the audit trail (an export manifest) with the audit signing
@@ -150,6 +163,13 @@ impl Kms {
             log_files.push(entry);
         }
         let report = verifier.finish();
+        if after != end.sequence {
+            return Err(Internal::new(
+                "audit digest",
+                format!("the stored audit chain stops at sequence {after} before its head {}; run `strongbox audit verify`", end.sequence),
+            )
+            .into());
+        }
         if let Some(finding) = report.findings.first() {
             return Err(Internal::new(
                 "audit digest",
@@ -157,7 +177,7 @@ impl Kms {
             )
             .into());
         }
-        let sequence = start.sequence + 1;
+        let sequence = start.sequence.saturating_add(1);
         let object = paths::digest_object(account, region, now, sequence);
         let body = DigestBody {
             aws_account_id: account.to_string(),
@@ -267,8 +287,13 @@ impl Kms {
                 if last.is_some_and(|digest| now - digest.end_time < period) {
                     continue;
                 }
-                if self.write_digest(&account.id, region).await?.is_some() {
-                    written += 1;
+                // One chain that cannot be signed must not hold back the others' digests.
+                match self.write_digest(&account.id, region).await {
+                    Ok(Some(_)) => written += 1,
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::error!(account = %account.id, %region, ?error, "audit digest not written")
+                    }
                 }
             }
         }
@@ -339,7 +364,7 @@ impl Kms {
         first: u64,
         last: u64,
     ) -> Result<Vec<AuditRecord>, Error> {
-        let count = last.saturating_sub(first) + 1;
+        let count = last.saturating_sub(first).saturating_add(1);
         let limit = u32::try_from(count).unwrap_or(u32::MAX);
         let mut records = self
             .store
@@ -393,7 +418,9 @@ impl Kms {
             let earlier = self.store.audit_checkpoint(&account, &region).await?;
             let checkpoint = checkpoint_for(&digest, &signer, now)?;
             self.store.prune_audit(&checkpoint).await?;
-            pruned += digest.sequence - earlier.map_or(0, |c| c.digest_sequence);
+            pruned += digest
+                .sequence
+                .saturating_sub(earlier.map_or(0, |c| c.digest_sequence));
             tracing::info!(account = %account, region = %region, through_digest = digest.sequence, "audit records pruned");
         }
         Ok(pruned)

@@ -54,8 +54,17 @@ pub async fn lookup_events(
             format!("MaxResults must be between 1 and {MAX_RESULTS}; got {limit}."),
         ));
     }
-    let start = request.start_time.map(timestamp).transpose()?;
-    let end = request.end_time.map(timestamp).transpose()?;
+    // Records show their time to the second: a range includes the whole seconds it names.
+    let start = request
+        .start_time
+        .map(timestamp)
+        .transpose()?
+        .map(whole_second);
+    let end = request
+        .end_time
+        .map(timestamp)
+        .transpose()?
+        .map(|end| whole_second(end) + time::Duration::milliseconds(999));
     if let (Some(start), Some(end)) = (start, end)
         && start > end
     {
@@ -152,6 +161,10 @@ fn timestamp(seconds: f64) -> Result<OffsetDateTime, ApiError> {
     OffsetDateTime::from_unix_timestamp_nanos(nanos as i128).map_err(|_| time_range_error())
 }
 
+fn whole_second(time: OffsetDateTime) -> OffsetDateTime {
+    time.replace_nanosecond(0).unwrap_or(time)
+}
+
 fn time_range_error() -> ApiError {
     ApiError::new(
         ErrorCode::InvalidTimeRange,
@@ -209,7 +222,8 @@ fn entry(record: AuditRecord) -> EventEntry {
         event_name: record.event_name,
         read_only: record.read_only.to_string(),
         access_key_id: record.access_key_id,
-        event_time: record.event_time.unix_timestamp_nanos() as f64 / 1e9,
+        // Whole seconds, as the record's own eventTime.
+        event_time: record.event_time.unix_timestamp() as f64,
         event_source: EVENT_SOURCE.to_owned(),
         username: record.user_name,
         resources: record

@@ -132,7 +132,10 @@ async fn export_digest(
         }
         files::write_gzip(out, &entry.s3_object, &content)?;
         summary.log_files += 1;
-        summary.records += entry.last_sequence - entry.first_sequence + 1;
+        summary.records += entry
+            .last_sequence
+            .saturating_sub(entry.first_sequence)
+            .saturating_add(1);
     }
     files::write_gzip(out, &stored.object, &stored.file)?;
     summary.digests += 1;

@@ -7,7 +7,7 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use flate2::Compression;
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 use flate2::write::GzEncoder;
 use time::OffsetDateTime;
 
@@ -54,7 +54,8 @@ pub fn write_file(root: &Path, object: &str, content: &[u8]) -> Result<(), Strin
 pub fn read_gzip(path: &Path) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|error| format!("cannot read: {error}"))?;
     let mut content = Vec::new();
-    GzDecoder::new(file)
+    let mut decoder = GzDecoder::new(std::io::BufReader::new(file));
+    (&mut decoder)
         .take(MAX_UNCOMPRESSED + 1)
         .read_to_end(&mut content)
         .map_err(|error| format!("not a readable gzip file: {error}"))?;
@@ -63,7 +64,13 @@ pub fn read_gzip(path: &Path) -> Result<Vec<u8>, String> {
             "decompresses to more than {MAX_UNCOMPRESSED} bytes; no audit file is that large"
         ));
     }
-    Ok(content)
+    // Other readers (zcat) also read members appended after the first: nothing may follow it.
+    let mut rest = [0u8; 1];
+    match decoder.into_inner().read(&mut rest) {
+        Ok(0) => Ok(content),
+        Ok(_) => Err("bytes follow the gzip data (an appended member?)".to_owned()),
+        Err(error) => Err(format!("cannot read: {error}")),
+    }
 }
 
 /// A public key (`SubjectPublicKeyInfo` DER) as PEM.
@@ -127,6 +134,18 @@ mod tests {
         }
         write_file(dir.path(), "a/b/c.json", b"x").unwrap();
         assert_eq!(std::fs::read(dir.path().join("a/b/c.json")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn appended_gzip_members_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_gzip(dir.path(), "a.json.gz", b"{}").unwrap();
+        let path = dir.path().join("a.json.gz");
+        assert_eq!(read_gzip(&path).unwrap(), b"{}");
+        let mut twice = std::fs::read(&path).unwrap();
+        twice.extend(std::fs::read(&path).unwrap());
+        std::fs::write(&path, twice).unwrap();
+        assert!(read_gzip(&path).unwrap_err().contains("follow"));
     }
 
     #[test]

@@ -29,7 +29,15 @@ struct ChainFiles {
 pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
     let mut report = Report::default();
     let mut objects = BTreeSet::new();
-    walk(dir, dir, &mut objects)?;
+    let mut odd = Vec::new();
+    walk(dir, dir, &mut objects, &mut odd)?;
+    for object in odd {
+        report.fail(
+            &object,
+            None,
+            "not a regular file (a link, FIFO or device): not read",
+        );
+    }
     let manifest_file = std::fs::read(dir.join(MANIFEST_FILE)).ok();
     let manifest = manifest::open(manifest_file.as_deref(), public_key, &mut report);
     let mut chains: BTreeMap<(String, String), ChainFiles> = BTreeMap::new();
@@ -38,7 +46,9 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
         let parts: Vec<&str> = object.split('/').collect();
         match parts.as_slice() {
             [PUBLIC_KEY_FILE] | [MANIFEST_FILE] => {}
-            [account, "CloudTrail-Digest", region, name] if name.ends_with(".json") => {
+            [account, "CloudTrail-Digest", region, name]
+                if *name == checkpoint_name(account, region) =>
+            {
                 chain(&mut chains, account, region).checkpoint = Some(object.clone());
             }
             [account, "CloudTrail-Digest", region, _, _, _, name] if name.ends_with(".json.gz") => {
@@ -186,6 +196,11 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
     Ok(report)
 }
 
+/// The one name a chain's checkpoint may have (see `paths::checkpoint_object`).
+fn checkpoint_name(account: &str, region: &str) -> String {
+    format!("{account}_CloudTrail-Checkpoint_{region}.json")
+}
+
 fn chain<'a>(
     chains: &'a mut BTreeMap<(String, String), ChainFiles>,
     account: &str,
@@ -200,8 +215,14 @@ fn read(dir: &Path, object: &str) -> Result<Vec<u8>, String> {
     files::read_gzip(&dir.join(object))
 }
 
-/// Every file under `dir`, as `/`-separated paths relative to `root`.
-fn walk(root: &Path, dir: &Path, found: &mut BTreeSet<String>) -> Result<(), String> {
+/// Every regular file under `dir` into `found`, anything else into `odd`, as `/`-separated
+/// paths relative to `root`.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    found: &mut BTreeSet<String>,
+    odd: &mut Vec<String>,
+) -> Result<(), String> {
     let entries = std::fs::read_dir(dir)
         .map_err(|error| format!("cannot read {}: {error}", dir.display()))?;
     for entry in entries {
@@ -211,13 +232,19 @@ fn walk(root: &Path, dir: &Path, found: &mut BTreeSet<String>) -> Result<(), Str
             .file_type()
             .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
         if kind.is_dir() {
-            walk(root, &path, found)?;
+            walk(root, &path, found, odd)?;
         } else if let Ok(relative) = path.strip_prefix(root) {
             let parts: Vec<String> = relative
                 .components()
                 .map(|part| part.as_os_str().to_string_lossy().into_owned())
                 .collect();
-            found.insert(parts.join("/"));
+            let object = parts.join("/");
+            if kind.is_file() {
+                found.insert(object);
+            } else {
+                // A symbolic link, FIFO or device: never opened (a FIFO would block the check).
+                odd.push(object);
+            }
         }
     }
     Ok(())

@@ -8,6 +8,8 @@ use serde::Deserializer;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
+use crate::wire::{ApiError, ErrorCode};
+
 /// Request members that are recorded, as CloudTrail records them for KMS: identifiers,
 /// algorithms, sizes, encryption contexts and settings. Anything else (Plaintext,
 /// CiphertextBlob, Message, Signature, Mac, PublicKey, GrantTokens, Recipient, ...) is skipped
@@ -51,14 +53,27 @@ const RECORDED_MEMBERS: &[&str] = &[
     "TargetKeyId",
 ];
 
+/// Response members that are recorded for write operations: the key's metadata and state, never
+/// anything a future operation might return as a secret (a grant token, a data key).
+const RECORDED_RESPONSE_MEMBERS: &[&str] = &[
+    "DeletionDate",
+    "GrantId",
+    "KeyId",
+    "KeyMetadata",
+    "KeyState",
+    "PendingWindowInDays",
+];
+
+/// Request parameters or response elements larger than this (as JSON) are replaced by a note,
+/// so that no request can make a record (or a log file) arbitrarily large.
+pub const MAX_RECORDED_BYTES: usize = 16 * 1024;
+/// Error messages are recorded up to this many characters.
+const MAX_ERROR_MESSAGE: usize = 1024;
+
 /// The recorded members of a request body, renamed as CloudTrail names them (`keyId`); null
 /// when there are none or the body is not a JSON object.
 pub fn request_parameters(body: &[u8]) -> Value {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    match deserializer.deserialize_map(RecordedMembers) {
-        Ok(members) if !members.is_empty() => Value::Object(members),
-        _ => Value::Null,
-    }
+    recorded_members(body, RECORDED_MEMBERS)
 }
 
 /// A write operation's response, renamed as CloudTrail names it; null for read-only operations
@@ -67,15 +82,36 @@ pub fn response_elements(read_only: bool, body: &[u8]) -> Value {
     if read_only {
         return Value::Null;
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(members)) if !members.is_empty() => {
-            cloudtrail_names(Value::Object(members))
-        }
-        _ => Value::Null,
-    }
+    recorded_members(body, RECORDED_RESPONSE_MEMBERS)
 }
 
-struct RecordedMembers;
+/// The code and message a failed call's record carries. Serialization errors are recorded with
+/// a fixed message: the parser's own message may quote a value of the body.
+pub fn recorded_error(error: &ApiError) -> (String, String) {
+    let message = match error.code {
+        ErrorCode::Serialization => "The request body is not valid for this operation".to_owned(),
+        _ => error.message.chars().take(MAX_ERROR_MESSAGE).collect(),
+    };
+    (error.code.as_str().to_owned(), message)
+}
+
+fn recorded_members(body: &[u8], allowed: &'static [&'static str]) -> Value {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let members = match deserializer.deserialize_map(RecordedMembers(allowed)) {
+        Ok(members) if !members.is_empty() => Value::Object(members),
+        _ => return Value::Null,
+    };
+    let size = serde_json::to_vec(&members).map_or(usize::MAX, |json| json.len());
+    if size > MAX_RECORDED_BYTES {
+        return serde_json::json!({
+            "omitted": format!("{size} bytes, over the {MAX_RECORDED_BYTES}-byte limit of a record")
+        });
+    }
+    members
+}
+
+/// Visits a JSON object, keeping the allowed members only; the others are skipped unread.
+struct RecordedMembers(&'static [&'static str]);
 
 impl<'de> Visitor<'de> for RecordedMembers {
     type Value = Map<String, Value>;
@@ -87,7 +123,7 @@ impl<'de> Visitor<'de> for RecordedMembers {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut recorded = Map::new();
         while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if RECORDED_MEMBERS.contains(&name.as_ref()) {
+            if self.0.contains(&name.as_ref()) {
                 let value: Value = map.next_value()?;
                 recorded.insert(lower_first(&name), member_value(&name, value));
             } else {
@@ -188,6 +224,28 @@ mod tests {
         );
         assert_eq!(response_elements(true, body), Value::Null);
         assert_eq!(response_elements(false, b"{}"), Value::Null);
+    }
+
+    #[test]
+    fn large_parameters_and_messages_are_bounded() {
+        let context: String = "x".repeat(MAX_RECORDED_BYTES);
+        let body = format!(r#"{{"KeyId":"k","EncryptionContext":{{"a":"{context}"}}}}"#);
+        let recorded = request_parameters(body.as_bytes());
+        assert!(recorded["omitted"].as_str().unwrap().contains("limit"));
+        assert!(recorded.to_string().len() < 200);
+        let long = ApiError::new(ErrorCode::Validation, "y".repeat(5000));
+        assert_eq!(recorded_error(&long).1.len(), MAX_ERROR_MESSAGE);
+        let quoting = ApiError::new(ErrorCode::Serialization, "invalid type: string \"secret\"");
+        assert!(!recorded_error(&quoting).1.contains("secret"));
+    }
+
+    #[test]
+    fn responses_keep_only_metadata() {
+        let body = br#"{"KeyId":"k","GrantToken":"token","GrantId":"g"}"#;
+        assert_eq!(
+            response_elements(false, body),
+            json!({"keyId": "k", "grantId": "g"})
+        );
     }
 
     #[test]

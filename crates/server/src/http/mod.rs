@@ -85,43 +85,31 @@ async fn api(
         .get(TARGET)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let mut handled = match read_body(&parts.headers, body, state.body_read_timeout).await {
-        Ok(body) => handle(&state, &parts, target.as_deref(), body.as_slice()).await,
-        Err(error) => Handled::refused(error),
-    };
-    if let (Some(caller), Some(audited)) = (handled.caller.take(), handled.audited.take()) {
-        let call = ApiCall {
-            time: received,
-            source_ip: peer.ip().to_string(),
-            user_agent: header_text(&parts.headers, USER_AGENT),
-            request_id: request_id.clone(),
-            response_elements: match &handled.result {
-                Ok(body) => audit::response_elements(audited.read_only, body.as_slice()),
-                Err(_) => serde_json::Value::Null,
-            },
-            error: handled
-                .result
-                .as_ref()
-                .err()
-                .map(|error| (error.code.as_str().to_owned(), error.message.clone())),
-            operation: audited.name,
-            read_only: audited.read_only,
-            request_parameters: audited.request_parameters,
-            resources: std::mem::take(&mut handled.resources),
-            caller,
-        };
-        let (account, region) = (call.caller.account.clone(), call.caller.region.clone());
-        let event = Event::api_call(call);
-        if let Err(error) = state
-            .kms
-            .audit()
-            .record(&account, &region, received, event)
-            .await
-        {
-            handled.result = Err(ApiError::from(error));
+    let result = match read_body(&parts.headers, body, state.body_read_timeout).await {
+        Ok(body) => {
+            let call = Received {
+                state: Arc::clone(&state),
+                parts,
+                target: target.clone(),
+                peer,
+                request_id: request_id.clone(),
+                received,
+            };
+            // The call runs in a task of its own: a client that hangs up drops this handler,
+            // and must not cancel a change between its commit and its audit record.
+            match tokio::spawn(call.answer(body)).await {
+                Ok(result) => result,
+                Err(error) => {
+                    tracing::error!(%error, "request task failed");
+                    Err(ApiError::new(
+                        ErrorCode::KmsInternal,
+                        "An internal error occurred. Try the request again.",
+                    ))
+                }
+            }
         }
-    }
-    let result = handled.result;
+        Err(error) => Err(error),
+    };
     let status = result
         .as_ref()
         .map_or_else(|error| error.code.status(), |_| StatusCode::OK);
@@ -138,6 +126,57 @@ async fn api(
         Err(error) => Bytes::from(error.body()),
     };
     respond(status, &request_id, body)
+}
+
+/// A request whose body has arrived, with what its audit record needs to know about it.
+struct Received {
+    state: Arc<AppState>,
+    parts: http::request::Parts,
+    target: Option<String>,
+    peer: SocketAddr,
+    request_id: String,
+    received: time::OffsetDateTime,
+}
+
+impl Received {
+    /// Runs the call and records it; the answer leaves only once the record is durable.
+    async fn answer(self, body: SecretBuffer) -> Result<SecretBuffer, ApiError> {
+        let mut handled = handle(
+            &self.state,
+            &self.parts,
+            self.target.as_deref(),
+            body.as_slice(),
+        )
+        .await;
+        let (Some(caller), Some(audited)) = (handled.caller.take(), handled.audited.take()) else {
+            return handled.result;
+        };
+        let call = ApiCall {
+            time: self.received,
+            source_ip: self.peer.ip().to_string(),
+            user_agent: header_text(&self.parts.headers, USER_AGENT),
+            request_id: self.request_id,
+            response_elements: match &handled.result {
+                Ok(body) => audit::response_elements(audited.read_only, body.as_slice()),
+                Err(_) => serde_json::Value::Null,
+            },
+            error: handled.result.as_ref().err().map(audit::recorded_error),
+            operation: audited.name,
+            read_only: audited.read_only,
+            request_parameters: audited.request_parameters,
+            resources: handled.resources,
+            caller,
+        };
+        let (account, region) = (call.caller.account.clone(), call.caller.region.clone());
+        let event = Event::api_call(call);
+        self.state
+            .kms
+            .audit()
+            .record(&account, &region, self.received, event)
+            .await
+            .map_err(ApiError::from)?;
+        handled.result
+    }
 }
 
 /// What the audit record of a call says about it, decided before the call runs.
@@ -157,18 +196,6 @@ struct Handled {
     resources: Vec<KeyArn>,
     /// The response body or error.
     result: Result<SecretBuffer, ApiError>,
-}
-
-impl Handled {
-    /// Refused before anyone was identified: nothing to record.
-    fn refused(error: ApiError) -> Self {
-        Self {
-            caller: None,
-            audited: None,
-            resources: Vec::new(),
-            result: Err(error),
-        }
-    }
 }
 
 async fn handle(
@@ -193,8 +220,6 @@ async fn handle(
             request_parameters: serde_json::Value::Null,
         }),
     };
-    // Held while the call runs: the audit writer waits briefly for calls that will record.
-    let _working = audited.as_ref().map(|_| state.kms.audit().working());
     let service = match target {
         Some(target) => target.service(),
         None if cloudtrail => Target::LookupEvents.service(),
@@ -212,6 +237,12 @@ async fn handle(
     {
         Ok(principal) => principal,
         Err(rejected) => {
+            // The identity is only claimed: the body is not the caller's word, so it is not
+            // recorded (anyone who knows an access key id could otherwise write into its trail).
+            let audited = audited.map(|audited| Audited {
+                request_parameters: serde_json::Value::Null,
+                ..audited
+            });
             return Handled {
                 caller: rejected.claimed,
                 audited,
@@ -220,6 +251,8 @@ async fn handle(
             };
         }
     };
+    // Held while the call runs: the audit writer waits briefly for calls that will record.
+    let _working = audited.as_ref().map(|_| state.kms.audit().working());
     let (result, resources) = match target {
         None => {
             let message = match raw_target {
