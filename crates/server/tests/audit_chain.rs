@@ -465,6 +465,10 @@ async fn the_live_store_is_checked_too() {
     .execute(&pool)
     .await
     .unwrap();
+    sqlx::query("UPDATE audit_records SET user_name = 'someone-else' WHERE sequence = 4")
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::query("DELETE FROM audit_records WHERE sequence = 10")
         .execute(&pool)
         .await
@@ -480,6 +484,11 @@ async fn the_live_store_is_checked_too() {
     assert!(
         all.iter()
             .any(|f| f.contains("previousHash does not match the hash of sequence 2")),
+        "{all:#?}"
+    );
+    assert!(
+        all.iter()
+            .any(|f| f.contains("record 1: the stored userName column differs")),
         "{all:#?}"
     );
     kms.store().close().await;

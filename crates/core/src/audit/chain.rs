@@ -3,7 +3,7 @@
 //! the link after it; the signed digests pin the newest link.
 
 use super::AuditRecord;
-use super::event::{ChainLink, Event};
+use super::event::{ChainLink, Event, event_time};
 use crate::error::{Error, Internal};
 use crate::model::{AccountId, Region};
 
@@ -59,6 +59,47 @@ pub fn append(
         record,
         hash,
     })
+}
+
+/// The first lookup column of a stored record that disagrees with its chained bytes, if any.
+/// LookupEvents filters and answers on these columns, so a change to them alone would go
+/// unseen by the hash chain.
+pub fn column_mismatch(record: &AuditRecord) -> Option<&'static str> {
+    let Ok(event) = serde_json::from_slice::<Event>(&record.record) else {
+        return Some("record (not a CloudTrail event)");
+    };
+    let resources: Vec<&str> = event.resources.iter().map(|r| r.arn.as_str()).collect();
+    let stored: Vec<&str> = record.resources.iter().map(String::as_str).collect();
+    let checks = [
+        (
+            "hash",
+            strongbox_crypto::sha256(&record.record) == record.hash,
+        ),
+        (
+            "sequence",
+            event.audit_chain.as_ref().map(|link| link.sequence) == Some(record.sequence),
+        ),
+        ("eventID", event.event_id == record.event_id),
+        ("eventName", event.event_name == record.event_name),
+        ("readOnly", event.read_only == record.read_only),
+        (
+            "eventTime",
+            event.event_time == event_time(record.event_time),
+        ),
+        (
+            "userName",
+            event.user_identity.user_name == record.user_name,
+        ),
+        (
+            "accessKeyId",
+            event.user_identity.access_key_id == record.access_key_id,
+        ),
+        ("resources", resources == stored),
+    ];
+    checks
+        .into_iter()
+        .find(|(_, agrees)| !agrees)
+        .map(|(column, _)| column)
 }
 
 /// The link a stored record claims, read back from its bytes.

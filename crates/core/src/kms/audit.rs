@@ -335,12 +335,21 @@ impl Kms {
         region: &Region,
         entry: &LogFileEntry,
     ) -> Result<Vec<u8>, Error> {
-        let records = self
-            .records_between(account, region, entry.first_sequence, entry.last_sequence)
-            .await?;
+        let records = self.audit_log_records(account, region, entry).await?;
         Ok(digest::log_file(
             records.iter().map(|r| r.record.as_slice()),
         ))
+    }
+
+    /// The stored records of a log file a digest lists.
+    pub async fn audit_log_records(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        entry: &LogFileEntry,
+    ) -> Result<Vec<AuditRecord>, Error> {
+        self.records_between(account, region, entry.first_sequence, entry.last_sequence)
+            .await
     }
 
     /// Records of a chain after sequence `after` (for checking those no digest covers yet).

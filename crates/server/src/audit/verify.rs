@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use strongbox_core::Kms;
 use strongbox_core::audit::digest::{self, DigestBody};
 use strongbox_core::audit::verify::{ChainVerifier, Report};
+use strongbox_core::audit::{AuditRecord, chain};
 
 use super::files::{self, PUBLIC_KEY_FILE};
 use super::manifest::{self, FoundDigests, MANIFEST_FILE};
@@ -161,10 +162,12 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
                 continue;
             };
             for entry in &body.log_files {
-                let content = kms
-                    .audit_log_file(&account, &region, entry)
+                let records = kms
+                    .audit_log_records(&account, &region, entry)
                     .await
                     .map_err(detail)?;
+                check_columns(&entry.s3_object, &records, &mut report);
+                let content = digest::log_file(records.iter().map(|r| r.record.as_slice()));
                 verifier.log_file(&stored.object, entry, Some(&content));
             }
             verifier.end_digest(&stored.object, &body);
@@ -186,6 +189,7 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
                 .map_err(detail)?;
             let Some(last) = records.last() else { break };
             after = last.sequence;
+            check_columns(&tail, &records, &mut report);
             for record in &records {
                 position += 1;
                 verifier.record(&tail, position, &record.record);
@@ -199,6 +203,19 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
 /// The one name a chain's checkpoint may have (see `paths::checkpoint_object`).
 fn checkpoint_name(account: &str, region: &str) -> String {
     format!("{account}_CloudTrail-Checkpoint_{region}.json")
+}
+
+/// Reports stored records whose lookup columns disagree with their chained bytes.
+fn check_columns(object: &str, records: &[AuditRecord], report: &mut Report) {
+    for (index, record) in records.iter().enumerate() {
+        if let Some(column) = chain::column_mismatch(record) {
+            report.fail(
+                object,
+                Some(index + 1),
+                format!("the stored {column} column differs from the chained record: LookupEvents would answer from altered data"),
+            );
+        }
+    }
 }
 
 fn chain<'a>(
