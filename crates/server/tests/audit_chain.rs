@@ -58,25 +58,12 @@ impl Exported {
     /// A copy of the export to tamper with.
     fn copy(&self) -> tempfile::TempDir {
         let copy = tempfile::tempdir().unwrap();
-        copy_dir(self.dir.path(), copy.path());
+        common::audit::copy_tree(self.dir.path(), copy.path());
         copy
     }
 
     fn verify(&self, dir: &Path) -> Report {
         verify_export(dir, &self.public_key).unwrap()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 mod common;
 
 use aws_sdk_kms::primitives::Blob;
-use common::audit::{lookup_ok, records};
+use common::audit::{copy_tree, lookup_ok, records};
 use common::{ACCOUNT, REGION, TestServer, create_key};
 use serde_json::json;
 use strongbox_core::audit::digest::{DigestBody, open_signed};
@@ -145,17 +145,4 @@ fn checkpoint_in(dir: &std::path::Path) -> std::path::PathBuf {
         .map(|entry| entry.unwrap().path())
         .find(|path| path.extension().is_some_and(|ext| ext == "json"))
         .unwrap()
-}
-
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
