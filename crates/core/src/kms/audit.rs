@@ -389,6 +389,13 @@ impl Kms {
         principal: &Principal,
         query: &LookupQuery,
     ) -> Result<Vec<AuditRecord>, Error> {
+        // A few at a time (CloudTrail allows 2 per second): a lookup may walk a long history,
+        // and must not take every store connection from the calls being recorded.
+        let _permit = self
+            .lookup_permits
+            .acquire()
+            .await
+            .map_err(|_| Internal::new("audit lookup", "the lookup gate is closed"))?;
         Ok(self
             .store
             .lookup_audit(&principal.account, &principal.region, query)
@@ -407,30 +414,31 @@ impl Kms {
             let Some(newest) = self.store.last_audit_digest(&account, &region).await? else {
                 continue;
             };
-            let mut last_expired = None;
-            let mut after = 0;
+            // Digest by digest, each in its own transaction with its own checkpoint, so that a
+            // long backlog never holds the store's write lock for long.
+            let mut pruned_through = None;
             'pages: loop {
                 let page = self
                     .store
-                    .audit_digests(&account, &region, after, DIGEST_PAGE)
+                    .audit_digests(&account, &region, 0, DIGEST_PAGE)
                     .await?;
-                let Some(last) = page.last() else { break };
-                after = last.sequence;
+                if page.is_empty() {
+                    break;
+                }
                 for digest in page {
                     if digest.end_time >= cutoff || digest.sequence == newest.sequence {
                         break 'pages;
                     }
-                    last_expired = Some(digest);
+                    let checkpoint = checkpoint_for(&digest, &signer, now)?;
+                    self.store.prune_audit(&checkpoint).await?;
+                    pruned += 1;
+                    pruned_through = Some(digest.sequence);
                 }
             }
-            let Some(digest) = last_expired else { continue };
-            let earlier = self.store.audit_checkpoint(&account, &region).await?;
-            let checkpoint = checkpoint_for(&digest, &signer, now)?;
-            self.store.prune_audit(&checkpoint).await?;
-            pruned += digest
-                .sequence
-                .saturating_sub(earlier.map_or(0, |c| c.digest_sequence));
-            tracing::info!(account = %account, region = %region, through_digest = digest.sequence, "audit records pruned");
+            let Some(through) = pruned_through else {
+                continue;
+            };
+            tracing::info!(account = %account, region = %region, through_digest = through, "audit records pruned");
         }
         Ok(pruned)
     }

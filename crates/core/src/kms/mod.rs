@@ -41,6 +41,9 @@ pub use rotation::{
     DEFAULT_ROTATION_PERIOD_DAYS, ROTATION_PERIOD_DAYS, RotationStatus, VersionFilter,
 };
 
+/// LookupEvents queries that may run at once (the store's pool has 8 connections).
+const LOOKUPS_AT_ONCE: usize = 2;
+
 /// Tunables of the KMS core.
 #[derive(Clone, Debug)]
 pub struct KmsConfig {
@@ -80,6 +83,8 @@ pub struct Kms {
     audit: AuditLog,
     /// The audit signing key, unsealed on first use.
     audit_signer: tokio::sync::OnceCell<Arc<audit::AuditSigner>>,
+    /// LookupEvents queries allowed at once.
+    lookup_permits: tokio::sync::Semaphore,
 }
 
 impl Kms {
@@ -102,6 +107,7 @@ impl Kms {
                 AuditLog::disabled()
             },
             audit_signer: tokio::sync::OnceCell::new(),
+            lookup_permits: tokio::sync::Semaphore::new(LOOKUPS_AT_ONCE),
             store,
             seal,
             clock,

@@ -156,8 +156,10 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
             verifier.checkpoint(&object, &checkpoint.file);
         }
         let mut covered = None;
+        let mut newest_end = None;
         for stored in chain_digests(kms, &account, &region).await? {
             covered = Some(stored.last_record);
+            newest_end = Some(stored.end_time);
             let Some(body) = verifier.digest(&stored.object, &stored.file) else {
                 continue;
             };
@@ -180,6 +182,14 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
                 .map_err(detail)?
                 .map_or(0, |checkpoint| checkpoint.head.sequence),
         };
+        // Hourly digests should keep coming while the server runs.
+        let stale = kms.clock().now() - 2 * crate::jobs::DIGEST_PERIOD;
+        if let Some(end) = newest_end.filter(|end| *end < stale) {
+            report.notes.push(format!(
+                "{account}/{region}: the newest digest ended at {}; hourly digests have stopped (is the server running?)",
+                strongbox_core::audit::event::event_time(end)
+            ));
+        }
         let tail = format!("{account}/{region} (records after the newest digest)");
         let mut position = 0;
         loop {
