@@ -83,11 +83,6 @@ impl AuditLog {
         Working(Arc::clone(&self.working))
     }
 
-    /// Whether records are kept.
-    pub fn is_enabled(&self) -> bool {
-        self.sender.is_some()
-    }
-
     /// Appends `event` to the chain of `account` in `region` and returns once it is durable.
     pub async fn record(
         &self,

@@ -206,12 +206,12 @@ async fn handle(
 ) -> Handled {
     let target = raw_target.and_then(Target::parse);
     let cloudtrail = raw_target.is_some_and(operation::is_cloudtrail);
-    let audited = match target {
+    let mut audited = match target {
         Some(Target::LookupEvents) => None,
         Some(Target::Kms(operation)) => Some(Audited {
             name: operation.name().to_owned(),
             read_only: operation.read_only(),
-            request_parameters: audit::request_parameters(body),
+            request_parameters: serde_json::Value::Null,
         }),
         None if cloudtrail => None,
         None => Some(Audited {
@@ -236,13 +236,9 @@ async fn handle(
     .await
     {
         Ok(principal) => principal,
+        // The identity is only claimed: the body is not the caller's word, so its parameters are
+        // not recorded (anyone who knows an access key id could otherwise write into its trail).
         Err(rejected) => {
-            // The identity is only claimed: the body is not the caller's word, so it is not
-            // recorded (anyone who knows an access key id could otherwise write into its trail).
-            let audited = audited.map(|audited| Audited {
-                request_parameters: serde_json::Value::Null,
-                ..audited
-            });
             return Handled {
                 caller: rejected.claimed,
                 audited,
@@ -251,6 +247,10 @@ async fn handle(
             };
         }
     };
+    // Parameters are read only from a verified body, and only for KMS operations.
+    if let (Some(Target::Kms(_)), Some(audited)) = (target, audited.as_mut()) {
+        audited.request_parameters = audit::request_parameters(body);
+    }
     // Held while the call runs: the audit writer waits briefly for calls that will record.
     let _working = audited.as_ref().map(|_| state.kms.audit().working());
     let (result, resources) = match target {
