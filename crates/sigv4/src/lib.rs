@@ -1,4 +1,5 @@
-//! AWS Signature Version 4 verification for header-authenticated requests: parsing the
+//! AWS Signature Version 4 verification for header-authenticated requests (and, for Strongbox's
+//! own load generator, signing with the same canonicalisation): parsing the
 //! `Authorization` header, rebuilding the canonical request and string to sign, deriving the
 //! signing key and checking the signature, the scope date and the clock skew.
 //!
@@ -40,6 +41,7 @@
 mod authorization;
 mod canonical;
 mod error;
+mod sign;
 mod signing_key;
 mod verify;
 
@@ -49,6 +51,7 @@ mod suite;
 
 pub use authorization::{Authorization, CredentialScope};
 pub use error::{ParseError, VerifyError};
+pub use sign::Signer;
 pub use verify::{MAX_CLOCK_SKEW, verify};
 
 /// Everything the verifier needs from the HTTP request, borrowed so the server can check a

@@ -53,7 +53,7 @@ pub fn verify(
 }
 
 /// The single `x-amz-date` value, as text.
-fn amz_date(headers: &http::HeaderMap) -> Result<&str, VerifyError> {
+pub(crate) fn amz_date(headers: &http::HeaderMap) -> Result<&str, VerifyError> {
     let mut values = headers.get_all(AMZ_DATE).iter();
     let first = values.next().ok_or(VerifyError::MissingDate)?;
     let malformed = || VerifyError::MalformedDate {

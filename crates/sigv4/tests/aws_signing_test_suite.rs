@@ -14,7 +14,7 @@
 #[path = "common/suite.rs"]
 mod suite;
 
-use strongbox_sigv4::{Authorization, Request, VerifyError, verify};
+use strongbox_sigv4::{Authorization, Request, Signer, VerifyError, verify};
 use suite::Case;
 
 /// The number of cases copied; a lost fixture directory must fail the suite, not shrink it.
@@ -55,6 +55,45 @@ fn every_case_verifies() {
         assert_eq!(auth.scope.service, case.service, "{}", case.name);
         assert_eq!(check(case, &request(case)), Ok(()), "{}", case.name);
     }
+}
+
+#[test]
+fn the_signer_reproduces_every_authorization_header() {
+    for case in suite::cases() {
+        let auth = authorization(&case);
+        let signer = Signer::new(&auth.access_key_id, case.secret.as_bytes(), auth.scope);
+        let signed = signer
+            .authorization(&request(&case), &auth.signed_headers)
+            .unwrap_or_else(|err| panic!("{}: {err}", case.name));
+        assert_eq!(signed, case.authorization, "{}", case.name);
+    }
+}
+
+#[test]
+fn the_signer_refuses_a_request_without_a_date_or_a_signed_header() {
+    let case = &suite::cases()[0];
+    let auth = authorization(case);
+    let signer = Signer::new(
+        &auth.access_key_id,
+        case.secret.as_bytes(),
+        auth.scope.clone(),
+    );
+    let mut headers = case.headers.clone();
+    headers.remove("x-amz-date");
+    let undated = Request {
+        headers: &headers,
+        ..request(case)
+    };
+    assert_eq!(
+        signer.authorization(&undated, &auth.signed_headers),
+        Err(VerifyError::MissingDate)
+    );
+    let mut names = auth.signed_headers.clone();
+    names.push("x-not-there".to_owned());
+    assert!(matches!(
+        signer.authorization(&request(case), &names),
+        Err(VerifyError::SignedHeaderMissing { .. })
+    ));
 }
 
 #[test]

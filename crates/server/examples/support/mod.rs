@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
-use strongbox::config::ServeConfig;
+use strongbox::config::{FileConfig, ServeFlags};
 use strongbox::datadir::Bootstrap;
 use strongbox_core::model::{AccessKeyId, AccountId};
 use strongbox_crypto::SecretBytes;
@@ -28,28 +28,23 @@ pub async fn start(audit: bool) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let config = ServeConfig {
-        listen: address,
-        data_dir: dir.path().join("data"),
-        regions: vec![strongbox_core::model::Region::parse("us-east-1").unwrap()],
-        store: format!(
-            "sqlite://{}",
-            dir.path().join("data/strongbox.db").display()
-        ),
-        bootstrap: Bootstrap {
+    let config = strongbox::config::serve(
+        ServeFlags {
+            listen: Some(address.to_string()),
+            without_audit: !audit,
+            ..ServeFlags::default()
+        },
+        dir.path().join("data"),
+        &FileConfig::default(),
+        Bootstrap {
             account: AccountId::parse("111122223333").unwrap(),
             fixed_key: Some((
                 AccessKeyId::parse(ACCESS_KEY).unwrap(),
                 SecretBytes::new(SECRET.as_bytes().to_vec()),
             )),
         },
-        body_read_timeout: strongbox::http::BODY_READ_TIMEOUT,
-        scheduler_interval: std::time::Duration::from_secs(60),
-        on_demand_rotation_limit: 25,
-        dev_clock: false,
-        audit_retention: None,
-        audit,
-    };
+    )
+    .unwrap();
     tokio::spawn(strongbox::app::run(
         config,
         listener,

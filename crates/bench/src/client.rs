@@ -1,0 +1,169 @@
+//! One keep-alive HTTP/1.1 connection to a KMS endpoint that sends SigV4-signed AWS JSON 1.1
+//! requests, as the AWS SDKs do, with as little client-side work as possible so that the server,
+//! not the load generator, is what a run measures.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, header};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use strongbox_sigv4::{CredentialScope, Signer};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use crate::error::Failure;
+
+/// The headers every request signs, lowercase and sorted as SigV4 requires.
+const SIGNED_HEADERS: [&str; 4] = ["content-type", "host", "x-amz-date", "x-amz-target"];
+/// Sent as `User-Agent`, so the server's audit records show where the load came from.
+const USER_AGENT: &str = concat!("strongbox-bench/", env!("CARGO_PKG_VERSION"));
+/// AWS JSON 1.1, the protocol of KMS.
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// Who signs and where requests go; shared by every connection of a run.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The server's address (the endpoint URL's host and port, resolved once).
+    pub address: SocketAddr,
+    /// The `host` header, as the endpoint URL spells it.
+    pub host: String,
+    /// The Region requests are signed for.
+    pub region: String,
+    /// The access key id.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: String,
+}
+
+/// An answer: the HTTP status and the body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+/// One connection and a signer for today's scope.
+pub struct Connection {
+    endpoint: Endpoint,
+    sender: SendRequest<Full<Bytes>>,
+    signer: Signer,
+    signed_headers: Vec<String>,
+}
+
+impl Connection {
+    /// Connects (TCP_NODELAY, as the SDKs' connectors do) and completes the HTTP/1.1 handshake.
+    ///
+    /// # Errors
+    /// [`Failure::Connect`] when the server cannot be reached.
+    pub async fn open(endpoint: &Endpoint) -> Result<Connection, Failure> {
+        let connect = |err: std::io::Error| Failure::Connect {
+            address: endpoint.address,
+            reason: err.to_string(),
+        };
+        let stream = tokio::net::TcpStream::connect(endpoint.address)
+            .await
+            .map_err(connect)?;
+        stream.set_nodelay(true).map_err(connect)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|err| Failure::Connect {
+                address: endpoint.address,
+                reason: err.to_string(),
+            })?;
+        // The connection task ends when the sender is dropped or the server closes.
+        tokio::spawn(connection);
+        Ok(Connection {
+            signer: signer(endpoint, OffsetDateTime::now_utc()),
+            endpoint: endpoint.clone(),
+            sender,
+            signed_headers: SIGNED_HEADERS.iter().map(|&name| name.to_owned()).collect(),
+        })
+    }
+
+    /// Sends one `TrentService.<operation>` call and reads the whole answer.
+    ///
+    /// # Errors
+    /// [`Failure::Transport`] when the connection breaks; an error *answer* is an [`Answer`].
+    pub async fn call(&mut self, operation: &str, body: Bytes) -> Result<Answer, Failure> {
+        let request = self.signed(operation, body)?;
+        let transport = |err: &dyn std::fmt::Display| Failure::Transport(err.to_string());
+        self.sender.ready().await.map_err(|err| transport(&err))?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(|err| transport(&err))?;
+        let status = response.status().as_u16();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|err| transport(&err))?
+            .to_bytes();
+        Ok(Answer { status, body })
+    }
+
+    fn signed(&mut self, operation: &str, body: Bytes) -> Result<Request<Full<Bytes>>, Failure> {
+        let now = OffsetDateTime::now_utc();
+        let amz_date = amz_date(now);
+        if !amz_date.starts_with(&self.signer.scope().date) {
+            self.signer = signer(&self.endpoint, now);
+        }
+        let mut headers = HeaderMap::with_capacity(6);
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(header::HOST, header_value(&self.endpoint.host)?);
+        headers.insert("x-amz-date", header_value(&amz_date)?);
+        headers.insert(
+            "x-amz-target",
+            header_value(&format!("TrentService.{operation}"))?,
+        );
+        let authorization = self
+            .signer
+            .authorization(
+                &strongbox_sigv4::Request {
+                    method: "POST",
+                    path: "/",
+                    query: "",
+                    headers: &headers,
+                    body: &body,
+                },
+                &self.signed_headers,
+            )
+            .map_err(|err| Failure::Setup(format!("cannot sign a request: {err}")))?;
+        headers.insert(header::AUTHORIZATION, header_value(&authorization)?);
+        let mut request = Request::new(Full::new(body));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = http::Uri::from_static("/");
+        *request.headers_mut() = headers;
+        Ok(request)
+    }
+}
+
+fn signer(endpoint: &Endpoint, now: OffsetDateTime) -> Signer {
+    let date = amz_date(now)[..8].to_owned();
+    Signer::new(
+        &endpoint.access_key_id,
+        endpoint.secret_access_key.as_bytes(),
+        CredentialScope {
+            date,
+            region: endpoint.region.clone(),
+            service: "kms".to_owned(),
+        },
+    )
+}
+
+/// `YYYYMMDDTHHMMSSZ`, SigV4's basic ISO 8601 form.
+fn amz_date(now: OffsetDateTime) -> String {
+    now.format(format_description!(
+        "[year][month][day]T[hour][minute][second]Z"
+    ))
+    .unwrap_or_default()
+}
+
+fn header_value(text: &str) -> Result<HeaderValue, Failure> {
+    HeaderValue::from_str(text)
+        .map_err(|_| Failure::Setup(format!("'{text}' cannot be sent as an HTTP header")))
+}
