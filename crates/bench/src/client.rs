@@ -50,35 +50,22 @@ pub struct Connection {
     sender: SendRequest<Full<Bytes>>,
     signer: Signer,
     signed_headers: Vec<String>,
+    /// The server said it closes the connection after its last answer.
+    closing: bool,
 }
 
 impl Connection {
-    /// Connects (TCP_NODELAY, as the SDKs' connectors do) and completes the HTTP/1.1 handshake.
+    /// Connects and completes the HTTP/1.1 handshake.
     ///
     /// # Errors
     /// [`Failure::Connect`] when the server cannot be reached.
     pub async fn open(endpoint: &Endpoint) -> Result<Connection, Failure> {
-        let connect = |err: std::io::Error| Failure::Connect {
-            address: endpoint.address,
-            reason: err.to_string(),
-        };
-        let stream = tokio::net::TcpStream::connect(endpoint.address)
-            .await
-            .map_err(connect)?;
-        stream.set_nodelay(true).map_err(connect)?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|err| Failure::Connect {
-                address: endpoint.address,
-                reason: err.to_string(),
-            })?;
-        // The connection task ends when the sender is dropped or the server closes.
-        tokio::spawn(connection);
         Ok(Connection {
+            sender: handshake(endpoint).await?,
             signer: signer(endpoint, OffsetDateTime::now_utc()),
             endpoint: endpoint.clone(),
-            sender,
             signed_headers: SIGNED_HEADERS.iter().map(|&name| name.to_owned()).collect(),
+            closing: false,
         })
     }
 
@@ -89,13 +76,22 @@ impl Connection {
     pub async fn call(&mut self, operation: &str, body: Bytes) -> Result<Answer, Failure> {
         let request = self.signed(operation, body)?;
         let transport = |err: &dyn std::fmt::Display| Failure::Transport(err.to_string());
-        self.sender.ready().await.map_err(|err| transport(&err))?;
+        if self.closing || self.sender.ready().await.is_err() {
+            // The server closed the connection after its last answer (no keep-alive, as
+            // moto's server does): nothing was sent yet, so connecting again is safe.
+            self.sender = handshake(&self.endpoint).await?;
+            self.closing = false;
+        }
         let response = self
             .sender
             .send_request(request)
             .await
             .map_err(|err| transport(&err))?;
         let status = response.status().as_u16();
+        self.closing = response
+            .headers()
+            .get(header::CONNECTION)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
         let body = response
             .into_body()
             .collect()
@@ -140,6 +136,26 @@ impl Connection {
         *request.headers_mut() = headers;
         Ok(request)
     }
+}
+
+/// A new TCP connection (TCP_NODELAY, as the SDKs' connectors do) after the HTTP/1.1 handshake.
+async fn handshake(endpoint: &Endpoint) -> Result<SendRequest<Full<Bytes>>, Failure> {
+    let refused = |reason: String| Failure::Connect {
+        address: endpoint.address,
+        reason,
+    };
+    let stream = tokio::net::TcpStream::connect(endpoint.address)
+        .await
+        .map_err(|err| refused(err.to_string()))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|err| refused(err.to_string()))?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|err| refused(err.to_string()))?;
+    // The connection task ends when the sender is dropped or the server closes.
+    tokio::spawn(connection);
+    Ok(sender)
 }
 
 fn signer(endpoint: &Endpoint, now: OffsetDateTime) -> Signer {

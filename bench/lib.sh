@@ -1,0 +1,87 @@
+# Shared by the benchmark scripts: building, starting the servers on free loopback ports,
+# running strongbox-bench against them, and summarising its JSON lines. Sourced, not run.
+# Every server started here is stopped when the sourcing script exits.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/target/release
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/strongbox-bench.XXXXXX")
+PIDS=()
+export AWS_ACCESS_KEY_ID=AKIABENCHMARKBENCH01
+export AWS_SECRET_ACCESS_KEY=benchmark/secret/key/of/forty/characters
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+build() {
+    echo "== building (release)" >&2
+    (cd "$ROOT" && cargo build --release --quiet -p strongbox -p strongbox-bench)
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_port PORT: until something accepts connections there (at most 30 s).
+wait_port() {
+    for _ in $(seq 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+
+# start_strongbox NAME [serve flags...]: a release server on a fresh data directory.
+# Sets PORT_<NAME> and PID_<NAME>.
+start_strongbox() {
+    local name=$1; shift
+    local port; port=$(free_port)
+    STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
+    STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+    STRONGBOX_LOG=warn \
+        "$BIN/strongbox" serve --data-dir "$WORK/$name" --listen "127.0.0.1:$port" "$@" \
+        >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    printf -v "PID_$name" %s $!
+    printf -v "PORT_$name" %s "$port"
+    wait_port "$port"
+}
+
+# start_baseline NAME: the bare-HTTP baseline.
+start_baseline() {
+    local name=$1 port; port=$(free_port)
+    "$BIN/strongbox-baseline" "127.0.0.1:$port" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    printf -v "PID_$name" %s $!
+    printf -v "PORT_$name" %s "$port"
+    wait_port "$port"
+}
+
+# start_moto NAME: moto's server (pip install 'moto[server]' first).
+start_moto() {
+    local name=$1 port; port=$(free_port)
+    python3 -m moto.server -H 127.0.0.1 -p "$port" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    printf -v "PID_$name" %s $!
+    printf -v "PORT_$name" %s "$port"
+    wait_port "$port"
+}
+
+# measure NAME [strongbox-bench flags...]: one run against server NAME; appends its JSON line,
+# tagged with the target name, to $WORK/results.jsonl. A failed run stops the script.
+measure() {
+    local name=$1; shift
+    local port_var="PORT_$name" pid_var="PID_$name"
+    local line
+    line=$("$BIN/strongbox-bench" --endpoint "http://127.0.0.1:${!port_var}" \
+        --server-pid "${!pid_var}" --quiet "$@" | tail -n 1)
+    echo "{\"target\":\"$name\",${line#\{}" >>"$WORK/results.jsonl"
+    echo "$name: $line" >&2
+}
