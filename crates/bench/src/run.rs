@@ -166,7 +166,9 @@ impl Worker {
             let result = match answer {
                 Ok(answer) => {
                     successes += 1;
-                    let deep = self.check_every > 0 && successes.is_multiple_of(self.check_every);
+                    let deep = self.check_every > 0
+                        && successes.is_multiple_of(self.check_every)
+                        && self.fixture.can_undo(call);
                     let checked = self
                         .fixture
                         .check(call, key, answer, deep, &mut self.connection)

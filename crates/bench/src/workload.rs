@@ -330,6 +330,19 @@ impl Fixture {
         }
     }
 
+    /// Whether `check` with `deep` makes a second call for `call` (the others have nothing to
+    /// undo: a decrypt is compared with the known plaintext, a description with the key id).
+    pub fn can_undo(&self, call: Call) -> bool {
+        !self.settings.baseline
+            && matches!(
+                call,
+                Call::Encrypt
+                    | Call::GenerateDataKey
+                    | Call::GenerateDataKeyWithoutPlaintext
+                    | Call::Sign
+            )
+    }
+
     /// Checks a successful answer of `call` for key number `key`. `deep` also asks the server
     /// to undo what it did (decrypt the new ciphertext, verify the signature): the correctness
     /// sample, made on the same connection and not timed.
