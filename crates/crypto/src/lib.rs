@@ -29,5 +29,5 @@ pub use context::EncryptionContext;
 pub use error::CryptoError;
 pub use mac::{MacAlgorithm, generate_mac_key, mac, verify_mac};
 pub use secret::{
-    KeyMaterial, SYMMETRIC_KEY_LEN, SecretBytes, constant_time_eq, random_bytes, sha256,
+    KeyMaterial, SYMMETRIC_KEY_LEN, SecretBytes, constant_time_eq, random_bytes, random_id, sha256,
 };

@@ -83,6 +83,14 @@ pub fn random_bytes(len: usize) -> Result<SecretBytes, CryptoError> {
     Ok(bytes)
 }
 
+/// 16 random bytes for identifiers that must not be guessable (request, event and key ids), from
+/// aws-lc's DRBG: no system call per id, unlike the `uuid` crate's `getrandom`.
+pub fn random_id() -> Result<[u8; 16], CryptoError> {
+    let mut bytes = [0_u8; 16];
+    rand::fill(&mut bytes).map_err(|_| CryptoError::Unspecified)?;
+    Ok(bytes)
+}
+
 /// Equality whose running time does not depend on where `a` and `b` differ, for comparing
 /// secrets and MACs. Lengths are not secret: different lengths return `false` at once.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

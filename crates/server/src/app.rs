@@ -99,6 +99,7 @@ pub async fn run(
         scheduler,
         dev_clock: manual_clock,
         signature_clock: Arc::new(SystemClock),
+        signing_keys: http::signing_keys::SigningKeys::default(),
     });
     let served = axum::serve(
         listener,

@@ -52,7 +52,8 @@ mod suite;
 pub use authorization::{Authorization, CredentialScope};
 pub use error::{ParseError, VerifyError};
 pub use sign::Signer;
-pub use verify::{MAX_CLOCK_SKEW, verify};
+pub use signing_key::SigningKey;
+pub use verify::{MAX_CLOCK_SKEW, verify, verify_with_key};
 
 /// Everything the verifier needs from the HTTP request, borrowed so the server can check a
 /// buffered request without copying it.

@@ -2,18 +2,15 @@
 //! the canonical request with the same code the verifier uses, so what one side signs the other
 //! checks byte for byte.
 
-use aws_lc_rs::hmac;
-
 use crate::authorization::ALGORITHM;
 use crate::verify::amz_date;
-use crate::{CredentialScope, Request, VerifyError, canonical, signing_key};
+use crate::{CredentialScope, Request, SigningKey, VerifyError, canonical};
 
 /// Signs requests for one access key and one credential scope. The signing key is derived once,
 /// so a caller signing many requests on the same day pays for four HMACs once, not per request.
 pub struct Signer {
     access_key_id: String,
-    scope: CredentialScope,
-    key: hmac::Key,
+    key: SigningKey,
 }
 
 impl std::fmt::Debug for Signer {
@@ -21,7 +18,7 @@ impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signer")
             .field("access_key_id", &self.access_key_id)
-            .field("scope", &self.scope)
+            .field("scope", self.key.scope())
             .finish_non_exhaustive()
     }
 }
@@ -32,14 +29,13 @@ impl Signer {
     pub fn new(access_key_id: &str, secret_access_key: &[u8], scope: CredentialScope) -> Signer {
         Signer {
             access_key_id: access_key_id.to_owned(),
-            key: signing_key::signing_key(secret_access_key, &scope),
-            scope,
+            key: SigningKey::derive(secret_access_key, &scope),
         }
     }
 
     /// The scope this signer signs for.
     pub fn scope(&self) -> &CredentialScope {
-        &self.scope
+        self.key.scope()
     }
 
     /// The `Authorization` header value for `request`, signing the headers named in
@@ -58,12 +54,13 @@ impl Signer {
         let payload_hash = canonical::payload_hash(request.body);
         let canonical_request =
             canonical::canonical_request(request, signed_headers, &payload_hash)?;
-        let string_to_sign = canonical::string_to_sign(amz_date, &self.scope, &canonical_request);
-        let signature = signing_key::signature(&self.key, &string_to_sign);
+        let string_to_sign =
+            canonical::string_to_sign(amz_date, self.key.scope(), &canonical_request);
+        let signature = self.key.signature(&string_to_sign);
         Ok(format!(
             "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={}",
             self.access_key_id,
-            self.scope,
+            self.key.scope(),
             signed_headers.join(";"),
             hex::encode(signature.as_ref())
         ))

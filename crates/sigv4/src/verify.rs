@@ -11,7 +11,10 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::authorization::{Authorization, CredentialScope};
 use crate::error::{VerifyError, excerpt};
-use crate::{Request, canonical, signing_key};
+use std::borrow::Cow;
+
+use crate::signing_key::SigningKey;
+use crate::{Request, canonical};
 
 /// How far the signing time (`x-amz-date`) may be from the server's clock, either way. AWS allows
 /// five minutes, which limits how long a captured request can be replayed.
@@ -36,6 +39,36 @@ pub fn verify(
     secret_access_key: &[u8],
     now: OffsetDateTime,
 ) -> Result<(), VerifyError> {
+    verify_request(auth, request, now, |scope| {
+        Cow::Owned(SigningKey::derive(secret_access_key, scope))
+    })
+}
+
+/// [`verify`] with the signing key already derived (see [`SigningKey`]). A key derived for
+/// another scope than `auth.scope` (another day, say) cannot verify the request: the result is
+/// [`VerifyError::SignatureMismatch`], as with a wrong secret.
+///
+/// # Errors
+/// A [`VerifyError`] for the first check that fails.
+pub fn verify_with_key(
+    auth: &Authorization,
+    request: &Request<'_>,
+    key: &SigningKey,
+    now: OffsetDateTime,
+) -> Result<(), VerifyError> {
+    if key.scope() != &auth.scope {
+        return Err(VerifyError::SignatureMismatch);
+    }
+    verify_request(auth, request, now, |_| Cow::Borrowed(key))
+}
+
+/// The checks, cheapest first; the signing key is asked for only once everything else passed.
+fn verify_request<'k>(
+    auth: &Authorization,
+    request: &Request<'_>,
+    now: OffsetDateTime,
+    key: impl FnOnce(&CredentialScope) -> Cow<'k, SigningKey>,
+) -> Result<(), VerifyError> {
     let amz_date = amz_date(request.headers)?;
     let signed_at = parse_amz_date(amz_date)?;
     check_clock_skew(signed_at, now)?;
@@ -46,8 +79,7 @@ pub fn verify(
     let canonical_request =
         canonical::canonical_request(request, &auth.signed_headers, &payload_hash)?;
     let string_to_sign = canonical::string_to_sign(amz_date, &auth.scope, &canonical_request);
-    let key = signing_key::signing_key(secret_access_key, &auth.scope);
-    let expected = signing_key::signature(&key, &string_to_sign);
+    let expected = key(&auth.scope).signature(&string_to_sign);
     constant_time::verify_slices_are_equal(expected.as_ref(), &auth.signature)
         .map_err(|_| VerifyError::SignatureMismatch)
 }

@@ -14,7 +14,10 @@
 #[path = "common/suite.rs"]
 mod suite;
 
-use strongbox_sigv4::{Authorization, Request, Signer, VerifyError, verify};
+use strongbox_sigv4::{
+    Authorization, CredentialScope, Request, Signer, SigningKey, VerifyError, verify,
+    verify_with_key,
+};
 use suite::Case;
 
 /// The number of cases copied; a lost fixture directory must fail the suite, not shrink it.
@@ -54,6 +57,45 @@ fn every_case_verifies() {
         assert_eq!(auth.scope.region, case.region, "{}", case.name);
         assert_eq!(auth.scope.service, case.service, "{}", case.name);
         assert_eq!(check(case, &request(case)), Ok(()), "{}", case.name);
+    }
+}
+
+#[test]
+fn a_derived_signing_key_verifies_what_the_secret_verifies() {
+    for case in suite::cases() {
+        let auth = authorization(&case);
+        let key = SigningKey::derive(case.secret.as_bytes(), &auth.scope);
+        assert_eq!(
+            verify_with_key(&auth, &request(&case), &key, case.now),
+            Ok(()),
+            "{}",
+            case.name
+        );
+        let wrong_secret = SigningKey::derive(b"not the secret", &auth.scope);
+        assert_eq!(
+            verify_with_key(&auth, &request(&case), &wrong_secret, case.now),
+            Err(VerifyError::SignatureMismatch),
+            "{}",
+            case.name
+        );
+        let next_day = CredentialScope {
+            date: "20991231".to_owned(),
+            ..auth.scope.clone()
+        };
+        let other_scope = SigningKey::derive(case.secret.as_bytes(), &next_day);
+        assert_eq!(
+            verify_with_key(&auth, &request(&case), &other_scope, case.now),
+            Err(VerifyError::SignatureMismatch),
+            "{}",
+            case.name
+        );
+        // The checks before the signature still come first.
+        let late = case.now + time::Duration::hours(1);
+        // Signed an hour before the server's clock: expired.
+        assert!(matches!(
+            verify_with_key(&auth, &request(&case), &key, late),
+            Err(VerifyError::Expired { .. })
+        ));
     }
 }
 

@@ -75,6 +75,12 @@ impl AuditLog {
         }
     }
 
+    /// Whether records are kept: callers skip building records for a log that drops them, so
+    /// that the benchmark's audit-off server does none of the audit's work.
+    pub fn is_enabled(&self) -> bool {
+        self.sender.is_some()
+    }
+
     /// Marks a request as at work until the returned guard drops, which must be before it
     /// records. Take it once the request's body has arrived (a slow client must not hold
     /// commits back).

@@ -68,6 +68,13 @@ impl fmt::Display for Region {
     }
 }
 
+/// A random (version 4) UUID: key ids, request ids, audit event ids. The bytes come from the
+/// same DRBG as key material; should it ever fail, the `uuid` crate's system source is used.
+pub fn random_uuid() -> Uuid {
+    let bytes = strongbox_crypto::random_id().unwrap_or_else(|_| Uuid::new_v4().into_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 /// A KMS key id: a UUID, shown in lowercase hyphenated form as AWS does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId(Uuid);
@@ -75,7 +82,7 @@ pub struct KeyId(Uuid);
 impl KeyId {
     /// A fresh random key id.
     pub fn generate() -> Self {
-        Self(Uuid::new_v4())
+        Self(random_uuid())
     }
 
     /// Parses the hyphenated UUID form only, so that a key id has exactly one spelling.
@@ -110,7 +117,7 @@ pub struct VersionId(Uuid);
 impl VersionId {
     /// A fresh random version id.
     pub fn generate() -> Self {
-        Self(Uuid::new_v4())
+        Self(random_uuid())
     }
 
     /// The 16 bytes carried in ciphertext blobs.
@@ -251,6 +258,16 @@ impl fmt::Display for AccessKeyId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_uuids_are_version_4_and_differ() {
+        let ids: std::collections::HashSet<Uuid> = (0..1000).map(|_| random_uuid()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in ids {
+            assert_eq!(id.get_version(), Some(uuid::Version::Random));
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        }
+    }
 
     #[test]
     fn account_ids_are_twelve_digits() {

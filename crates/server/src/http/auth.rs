@@ -7,9 +7,9 @@
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 use strongbox_core::model::{AccessKeyId, Principal, Region};
-use strongbox_core::{Clock, Kms};
 use strongbox_sigv4::{Authorization, Request};
 
+use super::AppState;
 use crate::wire::{ApiError, ErrorCode};
 
 /// A refused request, with the caller it claimed to be once its access key was found: from
@@ -35,13 +35,12 @@ impl From<ApiError> for Rejected {
 /// checked against the real clock, never the dev clock, so moving key time cannot open a
 /// replay window.
 pub async fn authenticate(
-    kms: &Kms,
-    regions: &[Region],
-    clock: &dyn Clock,
+    state: &AppState,
     service: &str,
     parts: &Parts,
     body: &[u8],
 ) -> Result<Principal, Rejected> {
+    let regions = state.regions.as_slice();
     let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
         ApiError::new(
             ErrorCode::MissingAuthenticationToken,
@@ -87,7 +86,8 @@ pub async fn authenticate(
     };
     let access_key_id =
         AccessKeyId::parse(&authorization.access_key_id).map_err(|_| unrecognized())?;
-    let credentials = kms
+    let credentials = state
+        .kms
         .credentials(&access_key_id)
         .await
         .map_err(ApiError::from)?
@@ -105,11 +105,12 @@ pub async fn authenticate(
         headers: &parts.headers,
         body,
     };
-    strongbox_sigv4::verify(
+    let signing_key = state.signing_keys.get(&credentials, &authorization.scope);
+    strongbox_sigv4::verify_with_key(
         &authorization,
         &request,
-        credentials.secret.expose(),
-        clock.now(),
+        &signing_key,
+        state.signature_clock.now(),
     )
     .map_err(|error| {
         let code = if error.is_incomplete() {

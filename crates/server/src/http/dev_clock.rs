@@ -20,7 +20,7 @@ pub async fn advance(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
     let Some(clock) = &state.dev_clock else {
         return not_found().await;
     };
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = strongbox_core::model::ids::random_uuid().to_string();
     let seconds = match advance_seconds(&body) {
         Ok(seconds) => seconds,
         Err(error) => return respond(error.code.status(), &request_id, error.body()),

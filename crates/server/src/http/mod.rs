@@ -6,6 +6,7 @@ pub mod buffer;
 pub mod dev_clock;
 pub mod dispatch;
 pub mod error;
+pub mod signing_keys;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,9 +23,9 @@ use std::net::SocketAddr;
 
 use strongbox_core::audit::resources;
 use strongbox_core::audit::{ApiCall, Event};
+use strongbox_core::model::ids::random_uuid;
 use strongbox_core::model::{KeyArn, Principal, Region};
 use strongbox_core::{Clock, Kms, ManualClock};
-use uuid::Uuid;
 
 use self::buffer::SecretBuffer;
 
@@ -59,6 +60,8 @@ pub struct AppState {
     /// The clock signatures are checked against: always real time, even with the dev clock,
     /// so that moving key time never opens a window for replayed or post-dated requests.
     pub signature_clock: Arc<dyn Clock>,
+    /// Derived SigV4 signing keys of recently seen access keys.
+    pub signing_keys: signing_keys::SigningKeys,
 }
 
 /// The whole HTTP surface.
@@ -77,7 +80,7 @@ async fn api(
     request: Request,
 ) -> Response {
     let started = Instant::now();
-    let request_id = Uuid::new_v4().to_string();
+    let request_id = random_uuid().to_string();
     let received = state.kms.clock().now();
     let (parts, body) = request.into_parts();
     let target = parts
@@ -141,12 +144,14 @@ struct Received {
 impl Received {
     /// Runs the call and records it; the answer leaves only once the record is durable.
     async fn answer(self, body: SecretBuffer) -> Result<SecretBuffer, ApiError> {
-        let mut handled = handle(
+        // Boxed: the operations' futures are large, and this task's own future is copied
+        // several times over its life (spawned, polled to completion, its output taken).
+        let mut handled = Box::pin(handle(
             &self.state,
             &self.parts,
             self.target.as_deref(),
             body.as_slice(),
-        )
+        ))
         .await;
         let (Some(caller), Some(audited)) = (handled.caller.take(), handled.audited.take()) else {
             return handled.result;
@@ -207,6 +212,7 @@ async fn handle(
     let target = raw_target.and_then(Target::parse);
     let cloudtrail = raw_target.is_some_and(operation::is_cloudtrail);
     let mut audited = match target {
+        _ if !state.kms.audit().is_enabled() => None,
         Some(Target::LookupEvents) => None,
         Some(Target::Kms(operation)) => Some(Audited {
             name: operation.name().to_owned(),
@@ -225,16 +231,7 @@ async fn handle(
         None if cloudtrail => Target::LookupEvents.service(),
         None => "kms",
     };
-    let principal = match auth::authenticate(
-        &state.kms,
-        &state.regions,
-        state.signature_clock.as_ref(),
-        service,
-        parts,
-        body,
-    )
-    .await
-    {
+    let principal = match auth::authenticate(state, service, parts, body).await {
         Ok(principal) => principal,
         // The identity is only claimed: the body is not the caller's word, so its parameters are
         // not recorded (anyone who knows an access key id could otherwise write into its trail).
@@ -349,7 +346,7 @@ async fn read_body(
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Response {
-    let request_id = Uuid::new_v4().to_string();
+    let request_id = random_uuid().to_string();
     match state.kms.store().ping().await {
         Ok(()) => respond(StatusCode::OK, &request_id, r#"{"status":"ok"}"#),
         Err(error) => {
@@ -368,7 +365,7 @@ pub(crate) async fn not_found() -> Response {
     );
     respond(
         StatusCode::NOT_FOUND,
-        &Uuid::new_v4().to_string(),
+        &random_uuid().to_string(),
         error.body(),
     )
 }
