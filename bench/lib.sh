@@ -45,7 +45,6 @@ start_strongbox() {
     local port; port=$(free_port)
     STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
     STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-    STRONGBOX_LOG=warn \
         "$BIN/strongbox" serve --data-dir "$WORK/$name" --listen "127.0.0.1:$port" "$@" \
         >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)

@@ -116,14 +116,26 @@ async fn api(
     let status = result
         .as_ref()
         .map_or_else(|error| error.code.status(), |_| StatusCode::OK);
-    tracing::info!(
-        request_id = %request_id,
-        operation = target.as_deref().unwrap_or("-"),
-        status = status.as_u16(),
-        error = result.as_ref().err().map_or("", |error| error.code.as_str()),
-        micros = started.elapsed().as_micros() as u64,
-        "request"
-    );
+    // One line per request at debug level (the audit trail is the record of every call, and
+    // an info line per request costs about a fifth of the server's CPU); server faults at warn.
+    macro_rules! log_request {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                request_id = %request_id,
+                operation = target.as_deref().unwrap_or("-"),
+                status = status.as_u16(),
+                error = result.as_ref().err().map_or("", |error| error.code.as_str()),
+                micros = started.elapsed().as_micros() as u64,
+                "request"
+            )
+        };
+    }
+    if status.is_server_error() {
+        log_request!(tracing::Level::WARN);
+    } else {
+        log_request!(tracing::Level::DEBUG);
+    }
     let body = match result {
         Ok(body) => body.into_bytes(),
         Err(error) => Bytes::from(error.body()),
