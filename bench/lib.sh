@@ -38,39 +38,37 @@ wait_port() {
     return 1
 }
 
-# start_strongbox NAME [serve flags...]: a release server on a fresh data directory.
-# Sets PORT_<NAME> and PID_<NAME>.
-start_strongbox() {
-    local name=$1; shift
-    local port; port=$(free_port)
-    STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
-    STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-        "$BIN/strongbox" serve --data-dir "$WORK/$name" --listen "127.0.0.1:$port" "$@" \
-        >"$WORK/$name.log" 2>&1 &
+# launch NAME PORT COMMAND...: runs COMMAND in the background (output in $WORK/NAME.log), sets
+# PORT_<NAME> and PID_<NAME>, and waits until PORT accepts connections.
+launch() {
+    local name=$1 port=$2; shift 2
+    "$@" >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
     printf -v "PID_$name" %s $!
     printf -v "PORT_$name" %s "$port"
     wait_port "$port"
+}
+
+# start_strongbox NAME [serve flags...]: a release server on a fresh data directory.
+start_strongbox() {
+    local name=$1 port; shift
+    port=$(free_port)
+    launch "$name" "$port" env \
+        STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
+        STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+        "$BIN/strongbox" serve --data-dir "$WORK/$name" --listen "127.0.0.1:$port" "$@"
 }
 
 # start_baseline NAME: the bare-HTTP baseline.
 start_baseline() {
-    local name=$1 port; port=$(free_port)
-    "$BIN/strongbox-baseline" "127.0.0.1:$port" >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
-    printf -v "PID_$name" %s $!
-    printf -v "PORT_$name" %s "$port"
-    wait_port "$port"
+    local port; port=$(free_port)
+    launch "$1" "$port" "$BIN/strongbox-baseline" "127.0.0.1:$port"
 }
 
 # start_moto NAME: moto's server (pip install 'moto[server]' first).
 start_moto() {
-    local name=$1 port; port=$(free_port)
-    python3 -m moto.server -H 127.0.0.1 -p "$port" >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
-    printf -v "PID_$name" %s $!
-    printf -v "PORT_$name" %s "$port"
-    wait_port "$port"
+    local port; port=$(free_port)
+    launch "$1" "$port" python3 -m moto.server -H 127.0.0.1 -p "$port"
 }
 
 # measure NAME [strongbox-bench flags...]: one run against server NAME; appends its JSON line,

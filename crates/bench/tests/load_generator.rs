@@ -10,11 +10,6 @@
 use std::net::SocketAddr;
 use std::process::Output;
 
-use strongbox::config::{FileConfig, ServeFlags};
-use strongbox::datadir::Bootstrap;
-use strongbox_core::model::{AccessKeyId, AccountId};
-use strongbox_crypto::SecretBytes;
-
 const ACCESS_KEY: &str = "AKIABENCHTESTBENCHT1";
 const SECRET: &str = "bench/test/secret/that/is/forty/chars/xx";
 
@@ -23,22 +18,8 @@ async fn strongbox() -> (SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let config = strongbox::config::serve(
-        ServeFlags {
-            listen: Some(address.to_string()),
-            ..ServeFlags::default()
-        },
-        dir.path().join("data"),
-        &FileConfig::default(),
-        Bootstrap {
-            account: AccountId::parse("111122223333").unwrap(),
-            fixed_key: Some((
-                AccessKeyId::parse(ACCESS_KEY).unwrap(),
-                SecretBytes::new(SECRET.as_bytes().to_vec()),
-            )),
-        },
-    )
-    .unwrap();
+    let config =
+        strongbox::config::local(address, dir.path().join("data"), ACCESS_KEY, SECRET).unwrap();
     tokio::spawn(strongbox::app::run(
         config,
         listener,

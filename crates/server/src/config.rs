@@ -190,6 +190,37 @@ pub fn serve(
     })
 }
 
+/// The settings of a server that a test, an example or a benchmark starts in its own process:
+/// the defaults of `serve` (one Region, SQLite in `data_dir`, audit on), the given address, and
+/// known credentials for the default account's first access key.
+///
+/// # Errors
+/// A message when the access key id is not one.
+pub fn local(
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> Result<ServeConfig, String> {
+    let account = strongbox_core::model::AccountId::parse(crate::datadir::DEFAULT_ACCOUNT_ID)
+        .map_err(|error| error.to_string())?;
+    let access_key_id = strongbox_core::model::AccessKeyId::parse(access_key_id)
+        .map_err(|error| error.to_string())?;
+    let secret = strongbox_crypto::SecretBytes::new(secret_access_key.as_bytes().to_vec());
+    serve(
+        ServeFlags {
+            listen: Some(listen.to_string()),
+            ..ServeFlags::default()
+        },
+        data_dir,
+        &FileConfig::default(),
+        Bootstrap {
+            account,
+            fixed_key: Some((access_key_id, secret)),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

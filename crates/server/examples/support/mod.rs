@@ -8,10 +8,6 @@ use std::time::Instant;
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
-use strongbox::config::{FileConfig, ServeFlags};
-use strongbox::datadir::Bootstrap;
-use strongbox_core::model::{AccessKeyId, AccountId};
-use strongbox_crypto::SecretBytes;
 
 const ACCESS_KEY: &str = "AKIABENCHBENCHBENCH1";
 const SECRET: &str = "bench/secret/key/that/is/forty/chars/lo";
@@ -28,23 +24,9 @@ pub async fn start(audit: bool) -> Bench {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let config = strongbox::config::serve(
-        ServeFlags {
-            listen: Some(address.to_string()),
-            without_audit: !audit,
-            ..ServeFlags::default()
-        },
-        dir.path().join("data"),
-        &FileConfig::default(),
-        Bootstrap {
-            account: AccountId::parse("111122223333").unwrap(),
-            fixed_key: Some((
-                AccessKeyId::parse(ACCESS_KEY).unwrap(),
-                SecretBytes::new(SECRET.as_bytes().to_vec()),
-            )),
-        },
-    )
-    .unwrap();
+    let mut config =
+        strongbox::config::local(address, dir.path().join("data"), ACCESS_KEY, SECRET).unwrap();
+    config.audit = audit;
     tokio::spawn(strongbox::app::run(
         config,
         listener,

@@ -14,10 +14,9 @@ use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 use strongbox::config::ServeConfig;
-use strongbox::datadir::{self, Bootstrap, OpenMode};
+use strongbox::datadir::{self, OpenMode};
 use strongbox::http::DEV_CLOCK_PATH;
-use strongbox_core::model::{AccessKeyId, AccountId};
-use strongbox_crypto::SecretBytes;
+use strongbox_core::model::AccountId;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -175,28 +174,12 @@ impl Drop for TestServer {
 /// The configuration tests serve with: two Regions, known bootstrap credentials, a short body
 /// timeout.
 pub fn config(dir: &Path, address: std::net::SocketAddr) -> ServeConfig {
-    ServeConfig {
-        listen: address,
-        data_dir: dir.to_owned(),
-        regions: vec![
-            strongbox_core::model::Region::parse(REGION).unwrap(),
-            strongbox_core::model::Region::parse("eu-west-1").unwrap(),
-        ],
-        store: format!("sqlite://{}", dir.join("strongbox.db").display()),
-        bootstrap: Bootstrap {
-            account: AccountId::parse(ACCOUNT).unwrap(),
-            fixed_key: Some((
-                AccessKeyId::parse(ACCESS_KEY).unwrap(),
-                SecretBytes::new(SECRET.as_bytes().to_vec()),
-            )),
-        },
-        body_read_timeout: std::time::Duration::from_secs(2),
-        scheduler_interval: std::time::Duration::from_secs(60),
-        on_demand_rotation_limit: 25,
-        dev_clock: false,
-        audit_retention: None,
-        audit: true,
-    }
+    let mut config = strongbox::config::local(address, dir.to_owned(), ACCESS_KEY, SECRET).unwrap();
+    config
+        .regions
+        .push(strongbox_core::model::Region::parse("eu-west-1").unwrap());
+    config.body_read_timeout = std::time::Duration::from_secs(2);
+    config
 }
 
 /// The AWS error code of a failed SDK call.

@@ -1,0 +1,82 @@
+//! Policy-free request dispatch: an authenticated Encrypt request body (1 KiB plaintext, two-pair
+//! encryption context) through the operation `match`, JSON parsing, the key cache (a hit after
+//! the first call), the blob, and the JSON answer. No HTTP, no SigV4 (`strongbox-sigv4`'s
+//! benchmark), no audit record (`strongbox-core`'s). Each iteration also pays a `block_on` of a
+//! current-thread runtime (well under a microsecond).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "benchmark code"
+)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use base64::Engine as _;
+use criterion::{Criterion, criterion_group, criterion_main};
+use strongbox::datadir::{self, OpenMode};
+use strongbox::http::dispatch::dispatch;
+use strongbox::jobs::Scheduler;
+use strongbox::wire::Operation;
+use strongbox_core::model::{AccessKeyId, AccountId, Principal, Region};
+
+const ACCESS_KEY: &str = "AKIABENCHDISPATCH001";
+
+fn dispatch_encrypt(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = strongbox::config::local(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().to_owned(),
+        ACCESS_KEY,
+        "bench/secret/key/that/is/forty/chars/xx",
+    )
+    .unwrap();
+    let region = Region::parse("us-east-1").unwrap();
+    let kms = runtime.block_on(async {
+        let kms = datadir::open(&config.data_dir, &config.store, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        datadir::bootstrap(&kms, &config.data_dir, &region, config.bootstrap)
+            .await
+            .unwrap();
+        kms
+    });
+    let scheduler = Scheduler::new(kms.clone(), Duration::from_secs(3600), None);
+    let principal = Principal {
+        account: AccountId::parse(datadir::DEFAULT_ACCOUNT_ID).unwrap(),
+        user: "admin".to_owned(),
+        access_key_id: AccessKeyId::parse(ACCESS_KEY).unwrap(),
+        region,
+    };
+    let call = |operation, body: &[u8]| {
+        runtime
+            .block_on(dispatch(&kms, &scheduler, &principal, operation, body))
+            .expect("the call succeeds")
+    };
+    let created: serde_json::Value =
+        serde_json::from_slice(call(Operation::CreateKey, b"{}").as_slice()).unwrap();
+    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let plaintext = base64::engine::general_purpose::STANDARD.encode([0x5a_u8; 1024]);
+    let body = serde_json::json!({
+        "KeyId": key_id,
+        "Plaintext": plaintext,
+        "EncryptionContext": {"tenant": "strongbox-bench", "purpose": "load-test"},
+    })
+    .to_string();
+
+    c.bench_function(
+        "dispatch Encrypt 1 KiB (parse, key cache hit, blob, answer)",
+        |b| {
+            b.iter(|| call(Operation::Encrypt, black_box(body.as_bytes())));
+        },
+    );
+}
+
+criterion_group!(benches, dispatch_encrypt);
+criterion_main!(benches);
