@@ -46,7 +46,11 @@ launch() {
     PIDS+=($!)
     printf -v "PID_$name" %s $!
     printf -v "PORT_$name" %s "$port"
-    wait_port "$port"
+    if ! wait_port "$port"; then
+        echo "== $name did not start; the end of its output:" >&2
+        tail -n 20 "$WORK/$name.log" >&2
+        return 1
+    fi
 }
 
 # start_strongbox NAME [serve flags...]: a release server on a fresh data directory.

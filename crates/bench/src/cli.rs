@@ -10,7 +10,8 @@ use crate::error::Failure;
 use crate::workload::{Op, Settings};
 
 /// Drives an AWS KMS endpoint with SigV4-signed calls and reports throughput and latency.
-#[derive(Debug, Parser)]
+/// (No `Debug`: it holds the secret access key.)
+#[derive(Parser)]
 #[command(name = "strongbox-bench", version)]
 pub struct Args {
     /// The endpoint URL (plain HTTP), e.g. http://127.0.0.1:4599.
@@ -53,6 +54,9 @@ pub struct Args {
     /// How long to call before measuring.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub warmup: Duration,
+    /// How long one call may take before it counts as failed (its connection is replaced).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// Undo every n-th answer per worker with a second, untimed call (0: never).
     #[arg(long, default_value_t = 100)]
     pub check_every: u64,
@@ -108,12 +112,18 @@ impl Args {
         if self.keys == 0 {
             return Err(Failure::Setup("--keys must be at least 1".to_owned()));
         }
+        if self.duration.is_zero() || self.timeout.is_zero() {
+            return Err(Failure::Setup(
+                "--duration and --timeout must be more than zero".to_owned(),
+            ));
+        }
         Ok(Endpoint {
             address,
             host: authority.as_str().to_owned(),
             region: self.region.clone(),
             access_key_id: self.access_key_id.clone(),
             secret_access_key: self.secret_access_key.clone(),
+            timeout: self.timeout,
         })
     }
 }
@@ -133,8 +143,16 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => value * 60.0,
         _ => return Err(format!("'{text}': the unit must be ms, s or m")),
     };
-    Duration::try_from_secs_f64(seconds).map_err(|err| format!("'{text}': {err}"))
+    let duration =
+        Duration::try_from_secs_f64(seconds).map_err(|err| format!("'{text}': {err}"))?;
+    if duration > MAX_DURATION {
+        return Err(format!("'{text}': at most 24 hours"));
+    }
+    Ok(duration)
 }
+
+/// The longest duration any option takes (a run, its warm-up, a call's timeout).
+const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 
 #[cfg(test)]
 mod tests {
@@ -149,5 +167,7 @@ mod tests {
         assert!(parse_duration("1h").is_err());
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("1e19").is_err());
+        assert!(parse_duration("1441m").is_err());
     }
 }

@@ -23,7 +23,7 @@ const USER_AGENT: &str = concat!("strongbox-bench/", env!("CARGO_PKG_VERSION"));
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// Who signs and where requests go; shared by every connection of a run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Endpoint {
     /// The server's address (the endpoint URL's host and port, resolved once).
     pub address: SocketAddr,
@@ -35,6 +35,21 @@ pub struct Endpoint {
     pub access_key_id: String,
     /// Its secret.
     pub secret_access_key: String,
+    /// How long a call may take before it counts as failed and its connection is replaced.
+    pub timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    /// Never shows the secret access key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("address", &self.address)
+            .field("host", &self.host)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An answer: the HTTP status and the body.
@@ -75,13 +90,30 @@ impl Connection {
     /// [`Failure::Transport`] when the connection breaks; an error *answer* is an [`Answer`].
     pub async fn call(&mut self, operation: &str, body: Bytes) -> Result<Answer, Failure> {
         let request = self.signed(operation, body)?;
-        let transport = |err: &dyn std::fmt::Display| Failure::Transport(err.to_string());
         if self.closing || self.sender.ready().await.is_err() {
             // The server closed the connection after its last answer (no keep-alive, as
             // moto's server does): nothing was sent yet, so connecting again is safe.
             self.sender = handshake(&self.endpoint).await?;
             self.closing = false;
         }
+        let timeout = self.endpoint.timeout;
+        match tokio::time::timeout(timeout, self.exchange(request)).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                // The answer may still come: this connection cannot be trusted to pair the
+                // next request with its own answer.
+                self.closing = true;
+                Err(Failure::Transport(format!(
+                    "no answer within {} s",
+                    timeout.as_secs_f64()
+                )))
+            }
+        }
+    }
+
+    /// Sends a request and reads its whole answer.
+    async fn exchange(&mut self, request: Request<Full<Bytes>>) -> Result<Answer, Failure> {
+        let transport = |err: &dyn std::fmt::Display| Failure::Transport(err.to_string());
         let response = self
             .sender
             .send_request(request)

@@ -102,7 +102,10 @@ pub struct Settings {
 /// Everything one key contributes to the loop: prebuilt bodies and the answers they must give.
 #[derive(Debug)]
 pub struct KeyFixture {
+    /// The key id as given (`--key-id` may be an alias or an ARN) or as created.
     pub key_id: String,
+    /// The key's id as DescribeKey reports it.
+    canonical_id: String,
     encrypt: Bytes,
     decrypt: Bytes,
     /// Base64 of the plaintext behind `decrypt` (and what `encrypt` sends).
@@ -207,17 +210,28 @@ impl Template {
         connection: &mut Connection,
         existing: Option<String>,
     ) -> Result<KeyFixture, Failure> {
-        let key_id = match existing {
-            Some(key_id) => key_id,
-            None if self.settings.baseline => BASELINE_KEY.to_owned(),
+        let (key_id, canonical_id) = match existing {
+            Some(key_id) if self.settings.baseline => (key_id.clone(), key_id),
+            None if self.settings.baseline => (BASELINE_KEY.to_owned(), BASELINE_KEY.to_owned()),
+            // An alias or an ARN: DescribeKey says which key it is (and that it exists).
+            Some(key_id) => {
+                let request = body(&json!({"KeyId": key_id}));
+                let answer = connection.call("DescribeKey", request).await?;
+                let answer = expect_ok(Call::DescribeKey, answer)?;
+                let id = parse::<DescribeAnswer>(Call::DescribeKey, &answer.body)?
+                    .key_metadata
+                    .key_id;
+                (key_id, id)
+            }
             None => {
                 let answer = connection
                     .call("CreateKey", self.create_key.clone())
                     .await?;
                 let answer = expect_ok(Call::CreateKey, answer)?;
-                parse::<DescribeAnswer>(Call::CreateKey, &answer.body)?
+                let id = parse::<DescribeAnswer>(Call::CreateKey, &answer.body)?
                     .key_metadata
-                    .key_id
+                    .key_id;
+                (id.clone(), id)
             }
         };
         let context = encryption_context();
@@ -250,6 +264,7 @@ impl Template {
             signing_algorithm: self.signing_algorithm,
             message: self.message.clone(),
             key_id,
+            canonical_id,
         })
     }
 }
@@ -366,7 +381,9 @@ impl Fixture {
             Call::Encrypt => {
                 let blob = parse::<CiphertextAnswer>(call, &answer.body)?.ciphertext_blob;
                 if deep {
-                    decrypts_to(connection, &fixture.key_id, blob, &fixture.plaintext).await?;
+                    decrypts_to(connection, &fixture.key_id, blob, &fixture.plaintext)
+                        .await
+                        .map_err(|failure| not_undone(call, failure))?;
                 }
             }
             Call::Decrypt => {
@@ -390,7 +407,8 @@ impl Fixture {
                         answer.ciphertext_blob,
                         &plaintext,
                     )
-                    .await?;
+                    .await
+                    .map_err(|failure| not_undone(call, failure))?;
                 }
             }
             Call::GenerateDataKeyWithoutPlaintext => {
@@ -400,19 +418,25 @@ impl Fixture {
                 }
                 if deep {
                     let body = decrypt_body(&fixture.key_id, answer.ciphertext_blob);
-                    let answer = expect_ok(Call::Decrypt, connection.call("Decrypt", body).await?)?;
-                    let plaintext =
-                        parse::<PlaintextAnswer>(Call::Decrypt, &answer.body)?.plaintext;
-                    if BASE64.decode(&plaintext).map(|key| key.len()) != Ok(32) {
-                        return Err(wrong(call, "the data key decrypts to other than 32 bytes"));
-                    }
+                    let undo = async {
+                        let answer =
+                            expect_ok(Call::Decrypt, connection.call("Decrypt", body).await?)?;
+                        let plaintext =
+                            parse::<PlaintextAnswer>(Call::Decrypt, &answer.body)?.plaintext;
+                        if BASE64.decode(&plaintext).map(|key| key.len()) != Ok(32) {
+                            return Err(wrong(
+                                call,
+                                "the data key decrypts to other than 32 bytes",
+                            ));
+                        }
+                        Ok(())
+                    };
+                    undo.await.map_err(|failure| not_undone(call, failure))?;
                 }
             }
             Call::DescribeKey => {
                 let answer = parse::<DescribeAnswer>(call, &answer.body)?;
-                if answer.key_metadata.key_id != fixture.key_id
-                    && !fixture.key_id.ends_with(&answer.key_metadata.key_id)
-                {
+                if answer.key_metadata.key_id != fixture.canonical_id {
                     return Err(wrong(call, "KeyMetadata describes another key"));
                 }
             }
@@ -422,10 +446,14 @@ impl Fixture {
                     let body = body(&json!({"KeyId": fixture.key_id, "Message": fixture.message,
                         "MessageType": "RAW", "Signature": signature,
                         "SigningAlgorithm": fixture.signing_algorithm}));
-                    let answer = expect_ok(Call::Sign, connection.call("Verify", body).await?)?;
-                    if !parse::<VerifyAnswer>(call, &answer.body)?.signature_valid {
-                        return Err(wrong(call, "Verify says the signature is invalid"));
-                    }
+                    let undo = async {
+                        let answer = expect_ok(call, connection.call("Verify", body).await?)?;
+                        if !parse::<VerifyAnswer>(call, &answer.body)?.signature_valid {
+                            return Err(wrong(call, "Verify says the signature is invalid"));
+                        }
+                        Ok(())
+                    };
+                    undo.await.map_err(|failure| not_undone(call, failure))?;
                 }
             }
             Call::CreateKey => {
@@ -465,6 +493,16 @@ async fn decrypts_to(
         ));
     }
     Ok(())
+}
+
+/// A second call that fails means the first answer cannot be undone: a wrong answer, whatever
+/// the error (AWS answers a bad signature or a foreign ciphertext with an error, not with
+/// `false`). A broken connection stays what it is.
+fn not_undone(call: Call, failure: Failure) -> Failure {
+    match failure {
+        Failure::Answer { .. } => wrong(call, &format!("the answer cannot be undone: {failure}")),
+        other => other,
+    }
 }
 
 fn expect_ok(call: Call, answer: Answer) -> Result<Answer, Failure> {

@@ -230,32 +230,48 @@ async fn refused_credentials_fail_the_setup_with_the_servers_error() {
     );
 }
 
-/// A KMS that creates keys and encrypts, but decrypts everything to the same wrong plaintext,
-/// and refuses every tenth Encrypt.
-fn lying_kms() -> axum::Router {
-    use axum::http::HeaderMap;
+/// A fake KMS that creates keys and encrypts (refusing every tenth Encrypt after the first when
+/// `throttle` is set), and answers every Decrypt with `decrypt`.
+fn fake_kms(throttle: bool, decrypt: (axum::http::StatusCode, &'static str)) -> axum::Router {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    static ENCRYPTS: AtomicU64 = AtomicU64::new(0);
+    let encrypts = Arc::new(AtomicU64::new(0));
     axum::Router::new().route(
         "/",
-        axum::routing::post(|headers: HeaderMap| async move {
-            let target = headers["x-amz-target"].to_str().unwrap().to_owned();
-            match target.as_str() {
-                "TrentService.CreateKey" => (
-                    axum::http::StatusCode::OK,
-                    r#"{"KeyMetadata":{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}}"#,
-                ),
-                "TrentService.Encrypt" if ENCRYPTS.fetch_add(1, Ordering::Relaxed) % 10 == 9 => (
-                    axum::http::StatusCode::BAD_REQUEST,
-                    r#"{"__type":"ThrottlingException","message":"slow down"}"#,
-                ),
-                "TrentService.Encrypt" => (
-                    axum::http::StatusCode::OK,
-                    r#"{"CiphertextBlob":"AAAA","KeyId":"k"}"#,
-                ),
-                _ => (axum::http::StatusCode::OK, r#"{"Plaintext":"d3Jvbmc="}"#),
+        axum::routing::post(move |headers: HeaderMap| {
+            let encrypts = Arc::clone(&encrypts);
+            async move {
+                let target = headers["x-amz-target"].to_str().unwrap().to_owned();
+                match target.as_str() {
+                    "TrentService.CreateKey" => (
+                        StatusCode::OK,
+                        r#"{"KeyMetadata":{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}}"#,
+                    ),
+                    // The setup's own Encrypt is call 0: never refused.
+                    "TrentService.Encrypt"
+                        if throttle && encrypts.fetch_add(1, Ordering::Relaxed) % 10 == 9 =>
+                    {
+                        (
+                            StatusCode::BAD_REQUEST,
+                            r#"{"__type":"ThrottlingException","message":"slow down"}"#,
+                        )
+                    }
+                    "TrentService.Encrypt" => {
+                        (StatusCode::OK, r#"{"CiphertextBlob":"AAAA","KeyId":"k"}"#)
+                    }
+                    _ => decrypt,
+                }
             }
         }),
+    )
+}
+
+/// Decrypts everything to the same wrong plaintext ("wrong").
+fn lying_kms() -> axum::Router {
+    fake_kms(
+        false,
+        (axum::http::StatusCode::OK, r#"{"Plaintext":"d3Jvbmc="}"#),
     )
 }
 
@@ -274,7 +290,11 @@ async fn a_wrong_plaintext_fails_the_run_and_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_than_one_percent_errors_fail_the_run() {
-    let address = serve(lying_kms()).await;
+    let address = serve(fake_kms(
+        true,
+        (axum::http::StatusCode::OK, r#"{"Plaintext":"d3Jvbmc="}"#),
+    ))
+    .await;
     // Encrypt answers are not undone (no deep check), so only the refusals count.
     let output = bench(
         address,
@@ -355,4 +375,59 @@ async fn a_server_without_keep_alive_is_measured_over_new_connections() {
     let summary = summary(&output);
     assert_eq!(summary["errors"], 0);
     assert!(summary["requests"].as_u64().unwrap() > 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ciphertext_that_cannot_be_decrypted_is_a_wrong_answer() {
+    let address = serve(fake_kms(
+        false,
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            r#"{"__type":"InvalidCiphertextException","message":"no"}"#,
+        ),
+    ))
+    .await;
+    // Every Encrypt answer is undone by a Decrypt, which the server refuses.
+    let output = bench(
+        address,
+        &[
+            "--op",
+            "encrypt",
+            "--concurrency",
+            "1",
+            "--check-every",
+            "50",
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("Encrypt: wrong answer: the answer cannot be undone"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(summary(&output)["wrong_answers"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_times_out_and_fails_the_run() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let output = bench(
+        address,
+        &["--baseline", "--concurrency", "1", "--timeout", "200ms"],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no answer within 0.2 s"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -9,8 +9,8 @@ use crate::CredentialScope;
 
 /// The key that signs one access key's requests for one day, Region and service.
 ///
-/// Deriving it takes four HMACs, about as long as the rest of a verification, so a server may
-/// keep it for the scope's day and pass it to [`crate::verify_with_key`]. It can sign anything
+/// Deriving it takes four HMACs, about a third of a verification, so a server may keep it for
+/// the scope's day and hand it to [`crate::verify_with_key`]. It can sign anything
 /// for that scope: keep it as secret as the secret access key, and drop it when the access key
 /// goes away.
 #[derive(Clone)]
@@ -25,6 +25,12 @@ impl std::fmt::Debug for SigningKey {
         f.debug_struct("SigningKey")
             .field("scope", &self.scope)
             .finish_non_exhaustive()
+    }
+}
+
+impl AsRef<SigningKey> for SigningKey {
+    fn as_ref(&self) -> &SigningKey {
+        self
     }
 }
 

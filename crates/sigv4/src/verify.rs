@@ -11,8 +11,6 @@ use time::{Duration, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::authorization::{Authorization, CredentialScope};
 use crate::error::{VerifyError, excerpt};
-use std::borrow::Cow;
-
 use crate::signing_key::SigningKey;
 use crate::{Request, canonical};
 
@@ -39,35 +37,23 @@ pub fn verify(
     secret_access_key: &[u8],
     now: OffsetDateTime,
 ) -> Result<(), VerifyError> {
-    verify_request(auth, request, now, |scope| {
-        Cow::Owned(SigningKey::derive(secret_access_key, scope))
+    verify_with_key(auth, request, now, |scope| {
+        SigningKey::derive(secret_access_key, scope)
     })
 }
 
-/// [`verify`] with the signing key already derived (see [`SigningKey`]). A key derived for
-/// another scope than `auth.scope` (another day, say) cannot verify the request: the result is
-/// [`VerifyError::SignatureMismatch`], as with a wrong secret.
+/// [`verify`] with a signing key the caller may have kept (see [`SigningKey`]): `key` is asked
+/// for the key of `auth.scope` only once every cheaper check has passed, so a request that fails
+/// them costs no derivation. A key for another scope than `auth.scope` (another day, say) cannot
+/// verify the request: the result is [`VerifyError::SignatureMismatch`], as with a wrong secret.
 ///
 /// # Errors
 /// A [`VerifyError`] for the first check that fails.
-pub fn verify_with_key(
-    auth: &Authorization,
-    request: &Request<'_>,
-    key: &SigningKey,
-    now: OffsetDateTime,
-) -> Result<(), VerifyError> {
-    if key.scope() != &auth.scope {
-        return Err(VerifyError::SignatureMismatch);
-    }
-    verify_request(auth, request, now, |_| Cow::Borrowed(key))
-}
-
-/// The checks, cheapest first; the signing key is asked for only once everything else passed.
-fn verify_request<'k>(
+pub fn verify_with_key<K: AsRef<SigningKey>>(
     auth: &Authorization,
     request: &Request<'_>,
     now: OffsetDateTime,
-    key: impl FnOnce(&CredentialScope) -> Cow<'k, SigningKey>,
+    key: impl FnOnce(&CredentialScope) -> K,
 ) -> Result<(), VerifyError> {
     let amz_date = amz_date(request.headers)?;
     let signed_at = parse_amz_date(amz_date)?;
@@ -79,7 +65,12 @@ fn verify_request<'k>(
     let canonical_request =
         canonical::canonical_request(request, &auth.signed_headers, &payload_hash)?;
     let string_to_sign = canonical::string_to_sign(amz_date, &auth.scope, &canonical_request);
-    let expected = key(&auth.scope).signature(&string_to_sign);
+    let key = key(&auth.scope);
+    let key = key.as_ref();
+    if key.scope() != &auth.scope {
+        return Err(VerifyError::SignatureMismatch);
+    }
+    let expected = key.signature(&string_to_sign);
     constant_time::verify_slices_are_equal(expected.as_ref(), &auth.signature)
         .map_err(|_| VerifyError::SignatureMismatch)
 }

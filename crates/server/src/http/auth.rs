@@ -105,12 +105,11 @@ pub async fn authenticate(
         headers: &parts.headers,
         body,
     };
-    let signing_key = state.signing_keys.get(&credentials, &authorization.scope);
     strongbox_sigv4::verify_with_key(
         &authorization,
         &request,
-        &signing_key,
         state.signature_clock.now(),
+        |scope| state.signing_keys.get(&credentials, scope),
     )
     .map_err(|error| {
         let code = if error.is_incomplete() {

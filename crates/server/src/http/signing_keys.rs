@@ -4,7 +4,10 @@
 //! A key is reused only while it was derived from the very credentials the store lookup just
 //! returned (the same `Arc`, which the credential cache replaces every few seconds) and for the
 //! same scope (day, Region, service). A deleted access key is refused by that lookup before its
-//! derived key could be used, and its entry is replaced or evicted soon after.
+//! derived key could be used; its entry goes at the next insertion after the credential cache
+//! has let go of it. Keys are derived only for requests that passed every cheaper check
+//! (`strongbox_sigv4::verify_with_key`). One scope per access key: a client signing for two
+//! Regions at once derives at each switch, which costs time, not correctness.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -42,6 +45,9 @@ impl SigningKeys {
         }
         let key = Arc::new(SigningKey::derive(credentials.secret.expose(), scope));
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // Keys of credentials nobody holds any more (expired from the credential cache, deleted
+        // access keys) are forgotten; then, if still full, everything is.
+        entries.retain(|_, entry| entry.credentials.strong_count() > 0);
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(id) {
             entries.clear();
         }
@@ -113,6 +119,19 @@ mod tests {
         // Another access key never gets alice's key.
         let bob = credentials("AKIABOBBOBBOBBOBBOB1", "bob-secret");
         assert!(!Arc::ptr_eq(&again, &keys.get(&bob, &scope("20261130"))));
+    }
+
+    #[test]
+    fn keys_of_dropped_credentials_are_forgotten() {
+        let keys = SigningKeys::default();
+        let gone = credentials("AKIAGONEGONEGONEGON1", "gone-secret");
+        keys.get(&gone, &scope("20261129"));
+        drop(gone);
+        let alice = credentials("AKIAALICEALICEALICE1", "alice-secret");
+        keys.get(&alice, &scope("20261129"));
+        let entries = keys.entries.lock().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(entries.contains_key("AKIAALICEALICEALICE1"));
     }
 
     #[test]
