@@ -267,12 +267,13 @@ fn fake_kms(throttle: bool, decrypt: (axum::http::StatusCode, &'static str)) -> 
     )
 }
 
-/// Decrypts everything to the same wrong plaintext ("wrong").
+/// A Decrypt answer with the same wrong plaintext ("wrong") whatever was encrypted.
+const WRONG_PLAINTEXT: (axum::http::StatusCode, &str) =
+    (axum::http::StatusCode::OK, r#"{"Plaintext":"d3Jvbmc="}"#);
+
+/// Decrypts everything to the same wrong plaintext.
 fn lying_kms() -> axum::Router {
-    fake_kms(
-        false,
-        (axum::http::StatusCode::OK, r#"{"Plaintext":"d3Jvbmc="}"#),
-    )
+    fake_kms(false, WRONG_PLAINTEXT)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,11 +291,7 @@ async fn a_wrong_plaintext_fails_the_run_and_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_than_one_percent_errors_fail_the_run() {
-    let address = serve(fake_kms(
-        true,
-        (axum::http::StatusCode::OK, r#"{"Plaintext":"d3Jvbmc="}"#),
-    ))
-    .await;
+    let address = serve(fake_kms(true, WRONG_PLAINTEXT)).await;
     // Encrypt answers are not undone (no deep check), so only the refusals count.
     let output = bench(
         address,
@@ -387,7 +384,7 @@ async fn a_ciphertext_that_cannot_be_decrypted_is_a_wrong_answer() {
         ),
     ))
     .await;
-    // Every Encrypt answer is undone by a Decrypt, which the server refuses.
+    // Every 50th Encrypt answer is undone by a Decrypt, which the server refuses.
     let output = bench(
         address,
         &[
