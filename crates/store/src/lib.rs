@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod group_commit;
 mod migrate;
 mod rows;
 mod sqlite;

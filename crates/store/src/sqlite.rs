@@ -16,17 +16,26 @@ use strongbox_core::model::{
 use strongbox_core::{Page, PageRequest, Store, StoreError, StoreErrorKind};
 use time::OffsetDateTime;
 
+use crate::group_commit::{self, GroupCommit, Write};
 use crate::rows::{self, driver_error, millis};
 use crate::sqlite_audit;
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Pooled connections: readers run in parallel under WAL; writers queue on SQLite's lock.
-const MAX_CONNECTIONS: u32 = 8;
+/// Reading connections: readers run in parallel under WAL.
+const MAX_READERS: u32 = 8;
 
 /// The SQLite store.
+///
+/// Every write goes through one connection. SQLite admits one writer at a time anyway, and a
+/// second in-process writer that finds the lock taken does not queue: it sleeps in SQLite's busy
+/// handler (1, 2, 5, 10... ms), which under concurrent writes cost hundreds of milliseconds of
+/// latency. Waiting for the single writing connection instead is a fair async queue.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    readers: SqlitePool,
+    writer: SqlitePool,
+    /// Where new keys and audit records go, to share commits.
+    group_commit: GroupCommit,
 }
 
 impl SqliteStore {
@@ -42,17 +51,26 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             // Deleted rows (destroyed key material) are overwritten in the file, not just unlinked.
             .pragma("secure_delete", "ON");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            // A local file needs no liveness check, and the check costs a round trip to the
-            // connection's thread before every statement.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(driver_error)?;
-        crate::migrate::run(&pool).await?;
-        Ok(Self { pool })
+        let writer = connect(&options, 1).await?;
+        crate::migrate::run(&writer).await?;
+        let readers = connect(&options, MAX_READERS).await?;
+        Ok(Self {
+            readers,
+            group_commit: GroupCommit::start(writer.clone()),
+            writer,
+        })
     }
+}
+
+async fn connect(options: &SqliteConnectOptions, size: u32) -> Result<SqlitePool, StoreError> {
+    SqlitePoolOptions::new()
+        .max_connections(size)
+        // A local file needs no liveness check, and the check costs a round trip to the
+        // connection's thread before every statement.
+        .test_before_acquire(false)
+        .connect_with(options.clone())
+        .await
+        .map_err(driver_error)
 }
 
 /// Creates the database file readable by its owner only (SQLite gives the `-wal` and `-shm`
@@ -97,7 +115,7 @@ impl Store for SqliteStore {
             .bind(account.id.as_str())
             .bind(&account.name)
             .bind(millis(account.created_at))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(driver_error)?;
         Ok(())
@@ -106,7 +124,7 @@ impl Store for SqliteStore {
     async fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
         let row = sqlx::query("SELECT * FROM accounts WHERE id = $1")
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(driver_error)?;
         row.as_ref().map(rows::account).transpose()
@@ -114,7 +132,7 @@ impl Store for SqliteStore {
 
     async fn list_accounts(&self) -> Result<Vec<Account>, StoreError> {
         let found = sqlx::query("SELECT * FROM accounts ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await
             .map_err(driver_error)?;
         found.iter().map(rows::account).collect()
@@ -130,7 +148,7 @@ impl Store for SqliteStore {
         .bind(key.sealed_secret.as_bytes())
         .bind(rows::status_text(key.status))
         .bind(millis(key.created_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(driver_error)?;
         Ok(())
@@ -139,7 +157,7 @@ impl Store for SqliteStore {
     async fn access_key(&self, id: &AccessKeyId) -> Result<Option<AccessKey>, StoreError> {
         let row = sqlx::query("SELECT * FROM access_keys WHERE id = $1")
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(driver_error)?;
         row.as_ref().map(rows::access_key).transpose()
@@ -148,7 +166,7 @@ impl Store for SqliteStore {
     async fn list_access_keys(&self, account: &AccountId) -> Result<Vec<AccessKey>, StoreError> {
         let found = sqlx::query("SELECT * FROM access_keys WHERE account_id = $1 ORDER BY id")
             .bind(account.as_str())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.readers)
             .await
             .map_err(driver_error)?;
         found.iter().map(rows::access_key).collect()
@@ -162,44 +180,19 @@ impl Store for SqliteStore {
         let done = sqlx::query("DELETE FROM access_keys WHERE account_id = $1 AND id = $2")
             .bind(account.as_str())
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(driver_error)?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn create_key(&self, key: &Key, version: &KeyVersion) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(driver_error)?;
-        sqlx::query(
-            "INSERT INTO keys (account_id, region, key_id, key_spec, key_usage, origin, created_at, \
-             description, key_state, deletion_date, pending_window_days, current_version, version_count, \
-             rotation_period_days, next_rotation_date, on_demand_rotations, on_demand_started, tags, policy, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 0)",
-        )
-        .bind(key.arn.account.as_str())
-        .bind(key.arn.region.as_str())
-        .bind(key.id().to_string())
-        .bind(key.spec.as_str())
-        .bind(key.usage.as_str())
-        .bind(key.origin.as_str())
-        .bind(millis(key.created_at))
-        .bind(&key.description)
-        .bind(key.state.as_str())
-        .bind(key.deletion_date.map(millis))
-        .bind(key.pending_window_days.map(i64::from))
-        .bind(key.current_version.to_string())
-        .bind(i64::from(key.version_count))
-        .bind(key.rotation.map(|r| i64::from(r.period_days)))
-        .bind(key.rotation.map(|r| millis(r.next_rotation)))
-        .bind(i64::from(key.on_demand_rotations))
-        .bind(key.on_demand_started.map(millis))
-        .bind(rows::tags_json(&key.tags))
-        .bind(&key.policy)
-        .execute(&mut *tx)
-        .await
-        .map_err(driver_error)?;
-        insert_version(&mut tx, key.arn.account.as_str(), version).await?;
-        tx.commit().await.map_err(driver_error)
+        self.group_commit
+            .submit(Write::Key {
+                key: Box::new(key.clone()),
+                version: version.clone(),
+            })
+            .await
     }
 
     async fn key(
@@ -213,7 +206,7 @@ impl Store for SqliteStore {
                 .bind(account.as_str())
                 .bind(region.as_str())
                 .bind(id.to_string())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.readers)
                 .await
                 .map_err(driver_error)?;
         row.as_ref().map(rows::key).transpose()
@@ -232,7 +225,7 @@ impl Store for SqliteStore {
         .bind(region.as_str())
         .bind(page.after.as_deref().unwrap_or(""))
         .bind(fetch_limit(page))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await
         .map_err(driver_error)?;
         let keys = found
@@ -243,22 +236,26 @@ impl Store for SqliteStore {
     }
 
     async fn update_key(&self, key: &Key) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(driver_error)?;
+        let mut tx = self.writer.begin().await.map_err(driver_error)?;
         let revision = compare_and_swap(&mut tx, key).await?;
         tx.commit().await.map_err(driver_error)?;
         Ok(revision)
     }
 
     async fn rotate_key(&self, key: &Key, version: &KeyVersion) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(driver_error)?;
+        let mut tx = self.writer.begin().await.map_err(driver_error)?;
         let revision = compare_and_swap(&mut tx, key).await?;
-        insert_version(&mut tx, key.arn.account.as_str(), version).await?;
+        group_commit::insert_versions(&[(key.arn.account.as_str(), version)])
+            .build()
+            .execute(&mut *tx)
+            .await
+            .map_err(driver_error)?;
         tx.commit().await.map_err(driver_error)?;
         Ok(revision)
     }
 
     async fn delete_key(&self, key: &Key) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(driver_error)?;
+        let mut tx = self.writer.begin().await.map_err(driver_error)?;
         let deleted = sqlx::query(
             "DELETE FROM keys WHERE account_id = $1 AND region = $2 AND key_id = $3 AND revision = $4",
         )
@@ -299,7 +296,7 @@ impl Store for SqliteStore {
         )
         .bind(millis(now))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await
         .map_err(driver_error)?;
         found.iter().map(rows::key).collect()
@@ -324,7 +321,7 @@ impl Store for SqliteStore {
         .bind(key.to_string())
         .bind(after)
         .bind(fetch_limit(page))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await
         .map_err(driver_error)?;
         let versions = found
@@ -348,7 +345,7 @@ impl Store for SqliteStore {
         .bind(account.as_str())
         .bind(key.to_string())
         .bind(version.to_string())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await
         .map_err(driver_error)?;
         row.as_ref().map(rows::key_version).transpose()
@@ -364,7 +361,7 @@ impl Store for SqliteStore {
         .bind(alias.target.to_string())
         .bind(millis(alias.created_at))
         .bind(millis(alias.updated_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(driver_error)?;
         Ok(())
@@ -382,7 +379,7 @@ impl Store for SqliteStore {
         .bind(account.as_str())
         .bind(region.as_str())
         .bind(name.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.readers)
         .await
         .map_err(driver_error)?;
         row.as_ref().map(rows::alias).transpose()
@@ -397,7 +394,7 @@ impl Store for SqliteStore {
         .bind(alias.account.as_str())
         .bind(alias.region.as_str())
         .bind(alias.name.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(driver_error)?;
         if done.rows_affected() == 0 {
@@ -420,7 +417,7 @@ impl Store for SqliteStore {
                 .bind(account.as_str())
                 .bind(region.as_str())
                 .bind(name.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(driver_error)?;
         Ok(done.rows_affected() > 0)
@@ -441,7 +438,7 @@ impl Store for SqliteStore {
         .bind(target.map(|id| id.to_string()))
         .bind(page.after.as_deref().unwrap_or(""))
         .bind(fetch_limit(page))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.readers)
         .await
         .map_err(driver_error)?;
         let aliases = found
@@ -454,11 +451,16 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        sqlite_audit::append(&self.pool, records).await
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.group_commit
+            .submit(Write::Audit(records.to_vec()))
+            .await
     }
 
     async fn audit_head(&self, account: &AccountId, region: &Region) -> Result<Head, StoreError> {
-        sqlite_audit::head(&self.pool, account, region).await
+        sqlite_audit::head(&self.readers, account, region).await
     }
 
     async fn audit_records(
@@ -468,7 +470,7 @@ impl Store for SqliteStore {
         after: u64,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        sqlite_audit::records(&self.pool, account, region, after, limit).await
+        sqlite_audit::records(&self.readers, account, region, after, limit).await
     }
 
     async fn lookup_audit(
@@ -477,11 +479,11 @@ impl Store for SqliteStore {
         region: &Region,
         query: &LookupQuery,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        sqlite_audit::lookup(&self.pool, account, region, query).await
+        sqlite_audit::lookup(&self.readers, account, region, query).await
     }
 
     async fn insert_audit_digest(&self, digest: &StoredDigest) -> Result<(), StoreError> {
-        sqlite_audit::insert_digest(&self.pool, digest).await
+        sqlite_audit::insert_digest(&self.writer, digest).await
     }
 
     async fn audit_digests(
@@ -491,7 +493,7 @@ impl Store for SqliteStore {
         after: u64,
         limit: u32,
     ) -> Result<Vec<StoredDigest>, StoreError> {
-        sqlite_audit::digests(&self.pool, account, region, after, limit).await
+        sqlite_audit::digests(&self.readers, account, region, after, limit).await
     }
 
     async fn last_audit_digest(
@@ -499,15 +501,15 @@ impl Store for SqliteStore {
         account: &AccountId,
         region: &Region,
     ) -> Result<Option<StoredDigest>, StoreError> {
-        sqlite_audit::last_digest(&self.pool, account, region).await
+        sqlite_audit::last_digest(&self.readers, account, region).await
     }
 
     async fn audit_chains(&self) -> Result<Vec<(AccountId, Region)>, StoreError> {
-        sqlite_audit::chains(&self.pool).await
+        sqlite_audit::chains(&self.readers).await
     }
 
     async fn prune_audit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
-        sqlite_audit::prune(&self.pool, checkpoint).await
+        sqlite_audit::prune(&self.writer, checkpoint).await
     }
 
     async fn audit_checkpoint(
@@ -515,13 +517,13 @@ impl Store for SqliteStore {
         account: &AccountId,
         region: &Region,
     ) -> Result<Option<Checkpoint>, StoreError> {
-        sqlite_audit::checkpoint(&self.pool, account, region).await
+        sqlite_audit::checkpoint(&self.readers, account, region).await
     }
 
     async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         sqlx::query_scalar("SELECT value FROM meta WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.readers)
             .await
             .map_err(driver_error)
     }
@@ -530,7 +532,7 @@ impl Store for SqliteStore {
         sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2)")
             .bind(name)
             .bind(value)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(driver_error)?;
         Ok(())
@@ -538,14 +540,15 @@ impl Store for SqliteStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&self.readers)
             .await
             .map_err(driver_error)?;
         Ok(())
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        self.readers.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -600,25 +603,4 @@ async fn compare_and_swap(
         kind,
         format!("key {} changed or vanished concurrently", key.arn),
     ))
-}
-
-async fn insert_version(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    account: &str,
-    version: &KeyVersion,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO key_versions (account_id, key_id, version_id, ordinal, sealed_material, rotation_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(account)
-    .bind(version.key_id.to_string())
-    .bind(version.version_id.to_string())
-    .bind(i64::from(version.ordinal))
-    .bind(version.sealed.as_bytes())
-    .bind(version.rotation.map(|r| r.as_str()))
-    .bind(millis(version.created_at))
-    .execute(&mut **tx)
-    .await
-    .map_err(driver_error)?;
-    Ok(())
 }

@@ -14,7 +14,7 @@ use crate::rows::{corrupt, driver_error, from_millis, get, millis, parsed};
 
 /// Records per INSERT statement: 14 parameters each, within SQLite's 32766, so that a whole
 /// batch from the audit writer (at most 1024) is one statement and one round trip.
-const ROWS_PER_INSERT: usize = 1024;
+pub(crate) const ROWS_PER_INSERT: usize = 1024;
 
 /// The record columns every read selects from `audit_records a` (a macro, so that queries
 /// stay static strings).
@@ -26,33 +26,8 @@ macro_rules! select_records {
     };
 }
 
-pub(crate) async fn append(pool: &SqlitePool, records: &[AuditRecord]) -> Result<(), StoreError> {
-    let mut chunks = records.chunks(ROWS_PER_INSERT);
-    match (chunks.next(), chunks.len()) {
-        (None, _) => Ok(()),
-        // The common case: one statement, atomic on its own.
-        (Some(chunk), 0) => insert(chunk)
-            .build()
-            .execute(pool)
-            .await
-            .map(drop)
-            .map_err(driver_error),
-        (Some(first), _) => {
-            let mut tx = pool.begin().await.map_err(driver_error)?;
-            for chunk in std::iter::once(first).chain(chunks) {
-                insert(chunk)
-                    .build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(driver_error)?;
-            }
-            tx.commit().await.map_err(driver_error)
-        }
-    }
-}
-
 /// One multi-row INSERT.
-fn insert(chunk: &[AuditRecord]) -> QueryBuilder<Sqlite> {
+pub(crate) fn insert(chunk: &[&AuditRecord]) -> QueryBuilder<Sqlite> {
     let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO audit_records (account, region, sequence, event_time, event_id, event_name, read_only, user_name, access_key_id, resources, key_a, key_b, record, hash) ",
     );

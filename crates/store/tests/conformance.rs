@@ -188,6 +188,65 @@ async fn keys_round_trip_and_are_scoped() {
     );
 }
 
+/// Concurrent creations share commits (SQLite): each still lands, or fails, on its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_key_creations_land_and_a_duplicate_fails_alone() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let (existing, existing_version) = key(&a);
+    store
+        .create_key(&existing, &existing_version)
+        .await
+        .unwrap();
+    let mut fresh: Vec<(Key, KeyVersion)> = (0..64).map(|_| key(&a)).collect();
+    // The duplicate goes in the middle, so that it races the others for the same commit.
+    fresh.insert(32, (existing.clone(), existing_version.clone()));
+    let tasks: Vec<_> = fresh
+        .iter()
+        .cloned()
+        .map(|(key, version)| {
+            let store = std::sync::Arc::clone(&store);
+            tokio::spawn(async move { store.create_key(&key, &version).await })
+        })
+        .collect();
+    for (task, (key, version)) in tasks.into_iter().zip(&fresh) {
+        let outcome = task.await.unwrap();
+        if key.id() == existing.id() {
+            assert_eq!(outcome.unwrap_err().kind(), StoreErrorKind::Conflict);
+            continue;
+        }
+        outcome.unwrap();
+        assert_eq!(
+            store
+                .key(&a.id, &region(), key.id())
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(key)
+        );
+        assert_eq!(
+            store
+                .key_version(&a.id, key.id(), version.version_id)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(version)
+        );
+    }
+    let listed = store
+        .list_keys(
+            &a.id,
+            &region(),
+            &PageRequest {
+                limit: 1000,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 65);
+}
+
 #[tokio::test]
 async fn key_updates_compare_and_swap() {
     let (_dir, store) = sqlite().await;

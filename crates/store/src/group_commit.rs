@@ -1,0 +1,303 @@
+//! Group commit for the SQLite store's frequent inserts: new keys and audit records.
+//!
+//! Each commit costs an fsync, and SQLite has one writer at a time, so a commit per call caps
+//! CreateKey near one key per fsync. Instead, calls queue their rows here and one task commits
+//! whatever has queued up in a single transaction: concurrent CreateKey calls and the audit
+//! writer's batches share one fsync, and each page the rows touch is written to the WAL once per
+//! batch instead of once per call. A call returns only after the commit that holds its rows.
+//!
+//! A batch is all or nothing. When it fails, its writes are committed again one at a time, so
+//! that only the write at fault sees an error (a duplicate key id, say) and the others land.
+
+use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+use strongbox_core::StoreError;
+use strongbox_core::audit::AuditRecord;
+use strongbox_core::model::{Key, KeyVersion};
+
+use crate::rows::{self, driver_error, millis};
+use crate::sqlite_audit;
+
+/// Writes waiting for the committer, at most; further callers wait for room.
+const QUEUE: usize = 4096;
+/// Writes per transaction, at most (an audit write holds up to 1024 records).
+const MAX_BATCH: usize = 256;
+/// Rows per multi-row INSERT: 19 parameters a key row, within SQLite's 32766.
+const KEY_ROWS_PER_INSERT: usize = 1024;
+
+/// One write that may share a commit with others.
+pub(crate) enum Write {
+    /// CreateKey: the key's row and its first version.
+    Key { key: Box<Key>, version: KeyVersion },
+    /// Audit records, in chain order.
+    Audit(Vec<AuditRecord>),
+}
+
+struct Job {
+    write: Write,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The handle writers submit through. The committing task ends when every handle is dropped.
+pub(crate) struct GroupCommit {
+    sender: mpsc::Sender<Job>,
+}
+
+impl GroupCommit {
+    /// Starts the committing task on the current Tokio runtime; `writer` is the store's
+    /// writing connection.
+    pub(crate) fn start(writer: SqlitePool) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(commit_loop(writer, receiver));
+        Self { sender }
+    }
+
+    /// Queues `write` and returns once it is committed (or has failed).
+    pub(crate) async fn submit(&self, write: Write) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        self.sender
+            .send(Job { write, done })
+            .await
+            .map_err(|_| stopped())?;
+        committed.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::new(
+        strongbox_core::StoreErrorKind::Unavailable,
+        "the store's committer has stopped",
+    )
+}
+
+async fn commit_loop(writer: SqlitePool, mut receiver: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit(&writer, &mut batch).await;
+    }
+}
+
+/// Commits `batch` in one transaction, or, if that fails, each write on its own.
+async fn commit(writer: &SqlitePool, batch: &mut Vec<Job>) {
+    if batch.len() > 1 {
+        let writes: Vec<&Write> = batch.iter().map(|job| &job.write).collect();
+        match apply(writer, &writes).await {
+            Ok(()) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Ok(()));
+                }
+                return;
+            }
+            Err(error) => tracing::debug!(
+                %error,
+                writes = batch.len(),
+                "a group commit failed; committing its writes one by one"
+            ),
+        }
+    }
+    for job in batch.drain(..) {
+        let outcome = apply(writer, &[&job.write]).await;
+        let _ = job.done.send(outcome);
+    }
+}
+
+/// One transaction: multi-row INSERTs of every key, version and audit record in `writes`.
+async fn apply(writer: &SqlitePool, writes: &[&Write]) -> Result<(), StoreError> {
+    let mut keys = Vec::new();
+    let mut versions = Vec::new();
+    let mut records = Vec::new();
+    for write in writes {
+        match write {
+            Write::Key { key, version } => {
+                keys.push(key.as_ref());
+                versions.push((key.arn.account.as_str(), version));
+            }
+            Write::Audit(batch) => records.extend(batch),
+        }
+    }
+    let mut tx = writer.begin().await.map_err(driver_error)?;
+    for chunk in keys.chunks(KEY_ROWS_PER_INSERT) {
+        execute(&mut tx, insert_keys(chunk)).await?;
+    }
+    for chunk in versions.chunks(KEY_ROWS_PER_INSERT) {
+        execute(&mut tx, insert_versions(chunk)).await?;
+    }
+    for chunk in records.chunks(sqlite_audit::ROWS_PER_INSERT) {
+        execute(&mut tx, sqlite_audit::insert(chunk)).await?;
+    }
+    tx.commit().await.map_err(driver_error)
+}
+
+async fn execute(
+    tx: &mut Transaction<'_, Sqlite>,
+    mut statement: QueryBuilder<Sqlite>,
+) -> Result<(), StoreError> {
+    statement
+        .build()
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+        .map_err(driver_error)
+}
+
+fn insert_keys(keys: &[&Key]) -> QueryBuilder<Sqlite> {
+    let mut insert = QueryBuilder::new(
+        "INSERT INTO keys (account_id, region, key_id, key_spec, key_usage, origin, created_at, \
+         description, key_state, deletion_date, pending_window_days, current_version, version_count, \
+         rotation_period_days, next_rotation_date, on_demand_rotations, on_demand_started, tags, policy, revision) ",
+    );
+    insert.push_values(keys, |mut row, key| {
+        row.push_bind(key.arn.account.as_str())
+            .push_bind(key.arn.region.as_str())
+            .push_bind(key.id().to_string())
+            .push_bind(key.spec.as_str())
+            .push_bind(key.usage.as_str())
+            .push_bind(key.origin.as_str())
+            .push_bind(millis(key.created_at))
+            .push_bind(key.description.as_str())
+            .push_bind(key.state.as_str())
+            .push_bind(key.deletion_date.map(millis))
+            .push_bind(key.pending_window_days.map(i64::from))
+            .push_bind(key.current_version.to_string())
+            .push_bind(i64::from(key.version_count))
+            .push_bind(key.rotation.map(|r| i64::from(r.period_days)))
+            .push_bind(key.rotation.map(|r| millis(r.next_rotation)))
+            .push_bind(i64::from(key.on_demand_rotations))
+            .push_bind(key.on_demand_started.map(millis))
+            .push_bind(rows::tags_json(&key.tags))
+            .push_bind(key.policy.as_str())
+            .push_bind(0_i64);
+    });
+    insert
+}
+
+/// Key versions with the account each belongs to (rotation inserts one the same way).
+pub(crate) fn insert_versions(versions: &[(&str, &KeyVersion)]) -> QueryBuilder<Sqlite> {
+    let mut insert = QueryBuilder::new(
+        "INSERT INTO key_versions (account_id, key_id, version_id, ordinal, sealed_material, rotation_type, created_at) ",
+    );
+    insert.push_values(versions, |mut row, (account, version)| {
+        row.push_bind(*account)
+            .push_bind(version.key_id.to_string())
+            .push_bind(version.version_id.to_string())
+            .push_bind(i64::from(version.ordinal))
+            .push_bind(version.sealed.as_bytes())
+            .push_bind(version.rotation.map(|r| r.as_str()))
+            .push_bind(millis(version.created_at));
+    });
+    insert
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::str::FromStr;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use strongbox_core::model::{
+        AccountId, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, Origin, Region, Tags, VersionId,
+    };
+    use strongbox_core::{SealedKey, StoreErrorKind};
+    use time::OffsetDateTime;
+
+    use super::*;
+
+    const ACCOUNT: &str = "111122223333";
+
+    async fn migrated() -> SqlitePool {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        crate::migrate::run(&pool).await.unwrap();
+        sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, 'a', 0)")
+            .bind(ACCOUNT)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
+    fn new_key() -> Write {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let version_id = VersionId::generate();
+        let key = Key {
+            arn: KeyArn {
+                region: Region::parse("us-east-1").unwrap(),
+                account: AccountId::parse(ACCOUNT).unwrap(),
+                key_id: KeyId::generate(),
+            },
+            description: String::new(),
+            spec: KeySpec::SymmetricDefault,
+            usage: KeyUsage::EncryptDecrypt,
+            origin: Origin::AwsKms,
+            state: KeyState::Enabled,
+            created_at: now,
+            deletion_date: None,
+            pending_window_days: None,
+            current_version: version_id,
+            version_count: 1,
+            rotation: None,
+            on_demand_rotations: 0,
+            on_demand_started: None,
+            tags: Tags::new(),
+            policy: "{}".to_owned(),
+            revision: 0,
+        };
+        let version = KeyVersion {
+            key_id: key.id(),
+            version_id,
+            ordinal: 0,
+            rotation: None,
+            sealed: SealedKey::from_bytes(vec![7; 8]),
+            created_at: now,
+        };
+        Write::Key {
+            key: Box::new(key),
+            version,
+        }
+    }
+
+    fn duplicate(write: &Write) -> Write {
+        match write {
+            Write::Key { key, version } => Write::Key {
+                key: key.clone(),
+                version: version.clone(),
+            },
+            Write::Audit(records) => Write::Audit(records.clone()),
+        }
+    }
+
+    async fn stored_keys(pool: &SqlitePool) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM keys")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failing_write_fails_alone_and_the_rest_of_its_batch_lands() {
+        let pool = migrated().await;
+        let first = new_key();
+        let writes = vec![duplicate(&first), new_key(), first, new_key()];
+        let mut batch = Vec::new();
+        let mut outcomes = Vec::new();
+        for write in writes {
+            let (done, outcome) = oneshot::channel();
+            batch.push(Job { write, done });
+            outcomes.push(outcome);
+        }
+        commit(&pool, &mut batch).await;
+        let mut kinds = Vec::new();
+        for outcome in outcomes {
+            kinds.push(outcome.await.unwrap().err().map(|error| error.kind()));
+        }
+        assert_eq!(kinds, [None, None, Some(StoreErrorKind::Conflict), None]);
+        assert_eq!(stored_keys(&pool).await, 3);
+        assert!(batch.is_empty());
+    }
+}
