@@ -45,6 +45,14 @@ pub struct Args {
     /// Use this existing key instead of creating keys (repeat for several).
     #[arg(long = "key-id")]
     pub key_ids: Vec<String>,
+    /// Take up to --keys of the caller's existing keys (ListKeys) and create only the rest:
+    /// a store seeded once serves many runs.
+    #[arg(long)]
+    pub existing_keys: bool,
+    /// Before the warm-up, call once with every key (not measured), so that none is cold;
+    /// prints how long that took.
+    #[arg(long)]
+    pub touch_each_key: bool,
     /// Concurrent workers, each with its own connection.
     #[arg(long, short = 'c', default_value_t = 32)]
     pub concurrency: usize,

@@ -46,9 +46,25 @@ async fn bench(args: &Args) -> Result<Summary, Failure> {
         connections.push(Connection::open(&endpoint).await?);
     }
     let settings = args.settings();
-    let (connections, fixture) =
-        Fixture::prepare(connections, &settings, args.keys, &args.key_ids).await?;
+    let (mut connections, fixture) = Fixture::prepare(
+        connections,
+        &settings,
+        args.keys,
+        &args.key_ids,
+        args.existing_keys,
+    )
+    .await?;
     let keys = fixture.keys.len();
+    let fixture = Arc::new(fixture);
+    if args.touch_each_key {
+        let (touched, took) = fixture.touch_each_key(connections).await?;
+        connections = touched;
+        eprintln!(
+            "strongbox-bench: called once with each of {keys} keys in {:.1} s ({:.0} calls/s)",
+            took.as_secs_f64(),
+            keys as f64 / took.as_secs_f64()
+        );
+    }
     let plan = Plan {
         warmup: args.warmup,
         duration: args.duration,
@@ -56,7 +72,7 @@ async fn bench(args: &Args) -> Result<Summary, Failure> {
         server_pid: args.server_pid,
         progress: !args.quiet,
     };
-    let mut outcome = run(connections, &endpoint, Arc::new(fixture), &plan).await;
+    let mut outcome = run(connections, &endpoint, fixture, &plan).await;
     for (kind, (count, examples)) in &outcome.tally.failures {
         eprintln!("strongbox-bench: {count} × {kind}");
         for example in examples {

@@ -1,6 +1,7 @@
 //! The calls a run makes: what each operation sends, how its answer is checked, and the setup
-//! (keys, ciphertexts) it needs. Request bodies are built once per key during setup, so the
-//! measured loop only clones reference-counted bytes and signs.
+//! (keys, ciphertexts) it needs. Request bodies are built once per run with the key id left out
+//! and completed per call (three copies into one buffer), so that a run over a million keys
+//! keeps only the keys' ids in memory.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -99,30 +100,65 @@ pub struct Settings {
     pub baseline: bool,
 }
 
-/// Everything one key contributes to the loop: prebuilt bodies and the answers they must give.
+/// One key of the run.
 #[derive(Debug)]
 pub struct KeyFixture {
     /// The key id as given (`--key-id` may be an alias or an ARN) or as created.
     pub key_id: String,
+    /// `key_id` as a JSON string, ready to go between a [`Shape`]'s halves.
+    quoted_id: String,
     /// The key's id as DescribeKey reports it.
     canonical_id: String,
-    encrypt: Bytes,
-    decrypt: Bytes,
-    /// Base64 of the plaintext behind `decrypt` (and what `encrypt` sends).
-    plaintext: String,
-    data_key: Bytes,
-    describe: Bytes,
-    sign: Bytes,
-    signing_algorithm: &'static str,
-    message: String,
+    /// A Decrypt body for a ciphertext the server made with this key (only for runs that
+    /// decrypt).
+    decrypt: Option<Bytes>,
 }
 
-/// The keys of a run.
+/// Where a key of the run comes from.
+enum KeySource {
+    /// CreateKey makes it.
+    Create,
+    /// `--key-id`: an id, alias or ARN that DescribeKey resolves.
+    Given(String),
+    /// ListKeys listed it (`--existing-keys`): its id is already canonical.
+    Listed(String),
+}
+
+/// A request body with the key id left out: `head`, the key id as a JSON string, `tail`.
+#[derive(Debug)]
+struct Shape {
+    head: String,
+    tail: String,
+}
+
+impl Shape {
+    /// Splits the serialized `value` at its `"KeyId"` value, which must be [`Shape::HOLE`].
+    fn of(value: &serde_json::Value) -> Shape {
+        let text = value.to_string();
+        let hole = format!("\"{}\"", Self::HOLE);
+        let (head, tail) = text.split_once(&hole).unwrap_or((&text, ""));
+        Shape {
+            head: head.to_owned(),
+            tail: tail.to_owned(),
+        }
+    }
+
+    const HOLE: &'static str = "strongbox-bench:key-id";
+
+    fn with(&self, quoted_id: &str) -> Bytes {
+        let mut body = Vec::with_capacity(self.head.len() + quoted_id.len() + self.tail.len());
+        body.extend_from_slice(self.head.as_bytes());
+        body.extend_from_slice(quoted_id.as_bytes());
+        body.extend_from_slice(self.tail.as_bytes());
+        Bytes::from(body)
+    }
+}
+
+/// The keys of a run and what their calls send.
 #[derive(Debug)]
 pub struct Fixture {
     pub keys: Vec<KeyFixture>,
-    create_key: Bytes,
-    settings: Settings,
+    template: Template,
 }
 
 /// The encryption context every encrypt and data-key call binds: two pairs, as the issue asks.
@@ -177,6 +213,10 @@ struct Template {
     /// Base64 of the message sign signs.
     message: String,
     signing_algorithm: &'static str,
+    encrypt: Shape,
+    data_key: Shape,
+    describe: Shape,
+    sign: Shape,
 }
 
 impl Template {
@@ -194,27 +234,50 @@ impl Template {
         let mut plaintext = vec![0_u8; settings.size];
         aws_lc_rs::rand::fill(&mut plaintext)
             .map_err(|_| Failure::Setup("no random bytes".to_owned()))?;
+        let plaintext = BASE64.encode(&plaintext);
+        let message = BASE64.encode(b"strongbox-bench message to sign");
+        let context = encryption_context();
+        let hole = Shape::HOLE;
         Ok(Template {
             settings: settings.clone(),
             create_key: settings.create_key_body(),
-            plaintext: BASE64.encode(&plaintext),
-            message: BASE64.encode(b"strongbox-bench message to sign"),
+            encrypt: Shape::of(&json!({"KeyId": hole, "Plaintext": plaintext,
+                "EncryptionContext": context})),
+            data_key: Shape::of(&json!({"KeyId": hole, "KeySpec": "AES_256",
+                "EncryptionContext": context})),
+            describe: Shape::of(&json!({"KeyId": hole})),
+            sign: Shape::of(
+                &json!({"KeyId": hole, "Message": message, "MessageType": "RAW",
+                "SigningAlgorithm": signing_algorithm}),
+            ),
+            plaintext,
+            message,
             signing_algorithm,
         })
     }
 
-    /// Creates the key unless it is given, then builds its bodies; symmetric keys also get a
-    /// ciphertext for decrypt, made by the server itself.
+    /// Whether the run decrypts, and so needs a ciphertext per key.
+    fn decrypts(&self) -> bool {
+        matches!(self.settings.op, Op::Decrypt | Op::Mixed)
+    }
+
+    /// Creates, resolves or takes the key; for runs that decrypt, has the server encrypt the
+    /// plaintext under it.
     async fn key(
         &self,
         connection: &mut Connection,
-        existing: Option<String>,
+        source: KeySource,
     ) -> Result<KeyFixture, Failure> {
-        let (key_id, canonical_id) = match existing {
-            Some(key_id) if self.settings.baseline => (key_id.clone(), key_id),
-            None if self.settings.baseline => (BASELINE_KEY.to_owned(), BASELINE_KEY.to_owned()),
+        let (key_id, canonical_id) = match source {
+            KeySource::Given(key_id) | KeySource::Listed(key_id) if self.settings.baseline => {
+                (key_id.clone(), key_id)
+            }
+            KeySource::Create if self.settings.baseline => {
+                (BASELINE_KEY.to_owned(), BASELINE_KEY.to_owned())
+            }
+            KeySource::Listed(key_id) => (key_id.clone(), key_id),
             // An alias or an ARN: DescribeKey says which key it is (and that it exists).
-            Some(key_id) => {
+            KeySource::Given(key_id) => {
                 let request = body(&json!({"KeyId": key_id}));
                 let answer = connection.call("DescribeKey", request).await?;
                 let answer = expect_ok(Call::DescribeKey, answer)?;
@@ -223,7 +286,7 @@ impl Template {
                     .key_id;
                 (key_id, id)
             }
-            None => {
+            KeySource::Create => {
                 let answer = connection
                     .call("CreateKey", self.create_key.clone())
                     .await?;
@@ -234,72 +297,105 @@ impl Template {
                 (id.clone(), id)
             }
         };
-        let context = encryption_context();
-        let encrypt = body(&json!({"KeyId": key_id, "Plaintext": self.plaintext,
-            "EncryptionContext": context}));
-        let decrypt = if self.settings.signs() {
-            Bytes::new()
+        let quoted_id = serde_json::Value::from(key_id.as_str()).to_string();
+        let decrypt = if !self.decrypts() {
+            None
         } else if self.settings.baseline {
             // What a real ciphertext of this plaintext would weigh (blob header, IV, tag).
-            decrypt_body(&key_id, BASE64.encode(vec![0_u8; self.settings.size + 120]))
+            let blob = BASE64.encode(vec![0_u8; self.settings.size + 120]);
+            Some(decrypt_body(&key_id, blob))
         } else {
-            let answer = connection.call("Encrypt", encrypt.clone()).await?;
+            let encrypt = self.encrypt.with(&quoted_id);
+            let answer = connection.call("Encrypt", encrypt).await?;
             let answer = expect_ok(Call::Encrypt, answer)?;
-            decrypt_body(
-                &key_id,
-                parse::<CiphertextAnswer>(Call::Encrypt, &answer.body)?.ciphertext_blob,
-            )
+            let blob = parse::<CiphertextAnswer>(Call::Encrypt, &answer.body)?.ciphertext_blob;
+            Some(decrypt_body(&key_id, blob))
         };
         Ok(KeyFixture {
-            data_key: body(&json!({"KeyId": key_id, "KeySpec": "AES_256",
-                "EncryptionContext": context})),
-            describe: body(&json!({"KeyId": key_id})),
-            sign: body(
-                &json!({"KeyId": key_id, "Message": self.message, "MessageType": "RAW",
-                "SigningAlgorithm": self.signing_algorithm}),
-            ),
-            encrypt,
-            decrypt,
-            plaintext: self.plaintext.clone(),
-            signing_algorithm: self.signing_algorithm,
-            message: self.message.clone(),
             key_id,
+            quoted_id,
             canonical_id,
+            decrypt,
         })
     }
 }
 
+/// Up to `count` ids of the caller's keys, from ListKeys.
+async fn list_keys(connection: &mut Connection, count: usize) -> Result<Vec<String>, Failure> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Listed {
+        keys: Vec<KeyMetadata>,
+        next_marker: Option<String>,
+        #[serde(default)]
+        truncated: bool,
+    }
+    let mut ids = Vec::new();
+    let mut marker: Option<String> = None;
+    while ids.len() < count {
+        let limit = (count - ids.len()).min(1000);
+        let request = match &marker {
+            Some(marker) => json!({"Limit": limit, "Marker": marker}),
+            None => json!({"Limit": limit}),
+        };
+        let answer = connection.call("ListKeys", body(&request)).await?;
+        let answer = answered("ListKeys", answer)?;
+        let page: Listed = serde_json::from_slice(&answer.body).map_err(|err| Failure::Wrong {
+            operation: "ListKeys",
+            what: format!("unexpected body: {err}"),
+        })?;
+        ids.extend(page.keys.into_iter().map(|key| key.key_id));
+        match page.next_marker {
+            Some(next) if page.truncated => marker = Some(next),
+            _ => break,
+        }
+    }
+    ids.truncate(count);
+    Ok(ids)
+}
+
 impl Fixture {
-    /// Creates `count` keys (or takes the `existing` ones) and prepares each key's bodies,
-    /// spreading the work over all connections so that setting up many keys is quick. The
-    /// connections are handed back for the run.
+    /// Sets up `count` keys: the `given` ones (`--key-id`) if any, else the caller's existing
+    /// keys when `existing` (`--existing-keys`) and new ones for the rest. The work is spread
+    /// over all connections, which are handed back for the run.
     ///
     /// # Errors
     /// The first failure, as [`Failure::Setup`].
     pub async fn prepare(
-        connections: Vec<Connection>,
+        mut connections: Vec<Connection>,
         settings: &Settings,
         count: usize,
-        existing: &[String],
+        given: &[String],
+        existing: bool,
     ) -> Result<(Vec<Connection>, Fixture), Failure> {
         let template = std::sync::Arc::new(Template::new(settings)?);
-        let total = if existing.is_empty() {
-            count
+        let mut sources: Vec<KeySource> = if !given.is_empty() {
+            given.iter().cloned().map(KeySource::Given).collect()
+        } else if existing && !settings.baseline {
+            let first = connections
+                .first_mut()
+                .ok_or_else(|| Failure::Setup("no connection".to_owned()))?;
+            let listed = list_keys(first, count).await.map_err(setup)?;
+            listed.into_iter().map(KeySource::Listed).collect()
         } else {
-            existing.len()
+            Vec::new()
         };
+        if given.is_empty() {
+            sources.resize_with(count, || KeySource::Create);
+        }
+        let total = sources.len();
         let workers = connections.len();
+        let mut shares: Vec<Vec<(usize, KeySource)>> = (0..workers).map(|_| Vec::new()).collect();
+        for (index, source) in sources.into_iter().enumerate() {
+            shares[index % workers].push((index, source));
+        }
         let mut tasks = tokio::task::JoinSet::new();
-        for (worker, mut connection) in connections.into_iter().enumerate() {
+        for (mut connection, mine) in connections.into_iter().zip(shares) {
             let template = template.clone();
-            let mine: Vec<(usize, Option<String>)> = (worker..total)
-                .step_by(workers)
-                .map(|index| (index, existing.get(index).cloned()))
-                .collect();
             tasks.spawn(async move {
                 let mut keys = Vec::with_capacity(mine.len());
-                for (index, existing) in mine {
-                    keys.push((index, template.key(&mut connection, existing).await?));
+                for (index, source) in mine {
+                    keys.push((index, template.key(&mut connection, source).await?));
                 }
                 Ok::<_, Failure>((connection, keys))
             });
@@ -309,10 +405,7 @@ impl Fixture {
         while let Some(joined) = tasks.join_next().await {
             let (connection, made) = joined
                 .map_err(|err| Failure::Setup(format!("a setup task failed: {err}")))?
-                .map_err(|err| match err {
-                    Failure::Setup(_) => err,
-                    other => Failure::Setup(other.to_string()),
-                })?;
+                .map_err(setup)?;
             connections.push(connection);
             keys.extend(made);
         }
@@ -324,31 +417,66 @@ impl Fixture {
             connections,
             Fixture {
                 keys: keys.into_iter().map(|(_, key)| key).collect(),
-                create_key: template.create_key,
-                settings: template.settings,
+                template,
             },
         ))
+    }
+
+    /// Makes one call of the run's operation with every key, spread over the connections and
+    /// not measured: the warm-up that leaves no key cold. Returns the connections and how long
+    /// it took.
+    ///
+    /// # Errors
+    /// The first failed call, as [`Failure::Setup`].
+    pub async fn touch_each_key(
+        self: &std::sync::Arc<Self>,
+        connections: Vec<Connection>,
+    ) -> Result<(Vec<Connection>, std::time::Duration), Failure> {
+        let started = std::time::Instant::now();
+        let workers = connections.len();
+        let call = Call::pick(self.template.settings.op, 0);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (worker, mut connection) in connections.into_iter().enumerate() {
+            let fixture = std::sync::Arc::clone(self);
+            tasks.spawn(async move {
+                for key in (worker..fixture.keys.len()).step_by(workers) {
+                    let answer = connection
+                        .call(call.operation(), fixture.body(call, key))
+                        .await?;
+                    expect_ok(call, answer)?;
+                }
+                Ok::<_, Failure>(connection)
+            });
+        }
+        let mut connections = Vec::with_capacity(workers);
+        while let Some(joined) = tasks.join_next().await {
+            let connection = joined
+                .map_err(|err| Failure::Setup(format!("a warm-up task failed: {err}")))?
+                .map_err(setup)?;
+            connections.push(connection);
+        }
+        Ok((connections, started.elapsed()))
     }
 
     /// The body `call` sends for key number `key`.
     pub fn body(&self, call: Call, key: usize) -> Bytes {
         let fixture = &self.keys[key % self.keys.len()];
-        match call {
-            Call::Encrypt => fixture.encrypt.clone(),
-            Call::Decrypt => fixture.decrypt.clone(),
-            Call::GenerateDataKey | Call::GenerateDataKeyWithoutPlaintext => {
-                fixture.data_key.clone()
-            }
-            Call::DescribeKey => fixture.describe.clone(),
-            Call::Sign => fixture.sign.clone(),
-            Call::CreateKey => self.create_key.clone(),
-        }
+        let template = &self.template;
+        let shape = match call {
+            Call::Encrypt => &template.encrypt,
+            Call::Decrypt => return fixture.decrypt.clone().unwrap_or_default(),
+            Call::GenerateDataKey | Call::GenerateDataKeyWithoutPlaintext => &template.data_key,
+            Call::DescribeKey => &template.describe,
+            Call::Sign => &template.sign,
+            Call::CreateKey => return template.create_key.clone(),
+        };
+        shape.with(&fixture.quoted_id)
     }
 
     /// Whether `check` with `deep` makes a second call for `call` (the others have nothing to
     /// undo: a decrypt is compared with the known plaintext, a description with the key id).
     pub fn can_undo(&self, call: Call) -> bool {
-        !self.settings.baseline
+        !self.template.settings.baseline
             && matches!(
                 call,
                 Call::Encrypt
@@ -373,7 +501,8 @@ impl Fixture {
         connection: &mut Connection,
     ) -> Result<(), Failure> {
         let answer = expect_ok(call, answer)?;
-        if self.settings.baseline {
+        let template = &self.template;
+        if template.settings.baseline {
             return Ok(());
         }
         let fixture = &self.keys[key % self.keys.len()];
@@ -381,14 +510,14 @@ impl Fixture {
             Call::Encrypt => {
                 let blob = parse::<CiphertextAnswer>(call, &answer.body)?.ciphertext_blob;
                 if deep {
-                    decrypts_to(connection, &fixture.key_id, blob, &fixture.plaintext)
+                    decrypts_to(connection, &fixture.key_id, blob, &template.plaintext)
                         .await
                         .map_err(|failure| not_undone(call, failure))?;
                 }
             }
             Call::Decrypt => {
                 let plaintext = parse::<PlaintextAnswer>(call, &answer.body)?.plaintext;
-                if plaintext != fixture.plaintext {
+                if plaintext != template.plaintext {
                     return Err(wrong(call, "the plaintext differs from what was encrypted"));
                 }
             }
@@ -443,9 +572,11 @@ impl Fixture {
             Call::Sign => {
                 let signature = parse::<SignAnswer>(call, &answer.body)?.signature;
                 if deep {
-                    let body = body(&json!({"KeyId": fixture.key_id, "Message": fixture.message,
+                    let body = body(
+                        &json!({"KeyId": fixture.key_id, "Message": template.message,
                         "MessageType": "RAW", "Signature": signature,
-                        "SigningAlgorithm": fixture.signing_algorithm}));
+                        "SigningAlgorithm": template.signing_algorithm}),
+                    );
                     let undo = async {
                         let answer = expect_ok(call, connection.call("Verify", body).await?)?;
                         if !parse::<VerifyAnswer>(call, &answer.body)?.signature_valid {
@@ -465,7 +596,7 @@ impl Fixture {
 
     /// The settings the fixture was prepared for.
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        &self.template.settings
     }
 }
 
@@ -505,12 +636,24 @@ fn not_undone(call: Call, failure: Failure) -> Failure {
     }
 }
 
+/// A failure during setup, whatever its kind, so that the run exits with status 2.
+fn setup(failure: Failure) -> Failure {
+    match failure {
+        Failure::Setup(_) => failure,
+        other => Failure::Setup(other.to_string()),
+    }
+}
+
 fn expect_ok(call: Call, answer: Answer) -> Result<Answer, Failure> {
+    answered(call.operation(), answer)
+}
+
+fn answered(operation: &'static str, answer: Answer) -> Result<Answer, Failure> {
     if answer.status == 200 {
         Ok(answer)
     } else {
         Err(Failure::Answer {
-            operation: call.operation(),
+            operation,
             status: answer.status,
             body: String::from_utf8_lossy(&answer.body).into_owned(),
         })

@@ -16,10 +16,10 @@ fn audit_record(c: &mut Criterion) {
     let region = Region::parse("us-east-1").unwrap();
     let call = ApiCall {
         caller: Principal {
-            account: account.clone(),
+            account,
             user: "admin".to_owned(),
             access_key_id: AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap(),
-            region: region.clone(),
+            region,
         },
         time: datetime!(2026-11-29 12:00:00 UTC),
         operation: "Encrypt".to_owned(),
@@ -34,8 +34,8 @@ fn audit_record(c: &mut Criterion) {
         response_elements: serde_json::Value::Null,
         error: None,
         resources: vec![KeyArn {
-            region: region.clone(),
-            account: account.clone(),
+            region,
+            account,
             key_id: KeyId::parse("ad49e274-6427-4696-b163-81fdb6ddd6fd").unwrap(),
         }],
     };

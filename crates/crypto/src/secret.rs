@@ -54,27 +54,64 @@ impl fmt::Debug for SecretBytes {
 ///
 /// Zeroized on drop. It deliberately has no `Debug`, `Clone` or `Serialize`: the compiler refuses
 /// to print or persist it, and at rest it only ever exists sealed (see [`crate::wrap`]).
-#[derive(Zeroize, ZeroizeOnDrop)]
-pub struct KeyMaterial(Vec<u8>);
+///
+/// Material of up to 32 bytes (symmetric and most HMAC keys) is held inline rather than in a
+/// second allocation: the key cache holds one of these per cached key version, up to millions.
+pub struct KeyMaterial(Material);
+
+enum Material {
+    Inline { len: u8, bytes: [u8; INLINE_LEN] },
+    Heap(Vec<u8>),
+}
+
+const INLINE_LEN: usize = SYMMETRIC_KEY_LEN;
 
 impl KeyMaterial {
-    /// Takes ownership of `bytes` (e.g. just unsealed); they are zeroized when dropped.
-    pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        Self(bytes)
+    /// Takes ownership of `bytes` (e.g. just unsealed); they are zeroized when dropped (at once
+    /// when they are copied inline).
+    pub fn from_bytes(mut bytes: Vec<u8>) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= INLINE_LEN => {
+                let mut inline = [0; INLINE_LEN];
+                inline[..bytes.len()].copy_from_slice(&bytes);
+                bytes.zeroize();
+                Self(Material::Inline { len, bytes: inline })
+            }
+            _ => Self(Material::Heap(bytes)),
+        }
     }
 
     /// Fresh material for a symmetric key version: [`SYMMETRIC_KEY_LEN`] random bytes.
     pub fn generate_symmetric() -> Result<Self, CryptoError> {
-        let mut bytes = vec![0u8; SYMMETRIC_KEY_LEN];
+        let mut bytes = [0u8; SYMMETRIC_KEY_LEN];
         rand::fill(&mut bytes).map_err(|_| CryptoError::Unspecified)?;
-        Ok(Self(bytes))
+        let material = Self(Material::Inline {
+            len: SYMMETRIC_KEY_LEN as u8,
+            bytes,
+        });
+        bytes.zeroize();
+        Ok(material)
     }
 
     /// The material itself, for handing to a primitive or to the seal.
     pub fn expose(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Material::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Material::Heap(bytes) => bytes,
+        }
     }
 }
+
+impl Drop for KeyMaterial {
+    fn drop(&mut self) {
+        match &mut self.0 {
+            Material::Inline { bytes, .. } => bytes.zeroize(),
+            Material::Heap(bytes) => bytes.zeroize(),
+        }
+    }
+}
+
+impl ZeroizeOnDrop for KeyMaterial {}
 
 /// `len` bytes from the system CSPRNG, held as a secret because callers use them as keys.
 pub fn random_bytes(len: usize) -> Result<SecretBytes, CryptoError> {
@@ -134,6 +171,15 @@ mod tests {
         let b = KeyMaterial::generate_symmetric().unwrap();
         assert_eq!(a.expose().len(), SYMMETRIC_KEY_LEN);
         assert_ne!(a.expose(), b.expose());
+    }
+
+    #[test]
+    fn material_of_any_length_reads_back_unchanged() {
+        for len in [0, 1, 28, 32, 33, 64, 1217] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let material = KeyMaterial::from_bytes(bytes.clone());
+            assert_eq!(material.expose(), bytes.as_slice(), "{len} bytes");
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ async fn handle(dir: &Path, mode: OpenMode, clock: Arc<ManualClock>) -> Arc<Kms>
 
 fn principal(account: &AccountId) -> Principal {
     Principal {
-        account: account.clone(),
+        account: *account,
         user: "admin".to_owned(),
         access_key_id: AccessKeyId::parse("AKIARACERACERACE0001").unwrap(),
         region: Region::parse("us-east-1").unwrap(),

@@ -166,7 +166,7 @@ fn insert_keys(keys: &[&Key]) -> QueryBuilder<Sqlite> {
             .push_bind(i64::from(key.on_demand_rotations))
             .push_bind(key.on_demand_started.map(millis))
             .push_bind(rows::tags_json(&key.tags))
-            .push_bind(key.policy.as_str())
+            .push_bind(&*key.policy)
             .push_bind(0_i64);
     });
     insert
@@ -196,9 +196,7 @@ mod tests {
     use std::str::FromStr;
 
     use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-    use strongbox_core::model::{
-        AccountId, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, Origin, Region, Tags, VersionId,
-    };
+    use strongbox_core::model::{AccountId, KeyArn, KeyId, KeySpec, KeyUsage, Region, VersionId};
     use strongbox_core::{SealedKey, StoreErrorKind};
     use time::OffsetDateTime;
 
@@ -225,29 +223,18 @@ mod tests {
     fn new_key() -> Write {
         let now = OffsetDateTime::UNIX_EPOCH;
         let version_id = VersionId::generate();
-        let key = Key {
-            arn: KeyArn {
-                region: Region::parse("us-east-1").unwrap(),
-                account: AccountId::parse(ACCOUNT).unwrap(),
-                key_id: KeyId::generate(),
-            },
-            description: String::new(),
-            spec: KeySpec::SymmetricDefault,
-            usage: KeyUsage::EncryptDecrypt,
-            origin: Origin::AwsKms,
-            state: KeyState::Enabled,
-            created_at: now,
-            deletion_date: None,
-            pending_window_days: None,
-            current_version: version_id,
-            version_count: 1,
-            rotation: None,
-            on_demand_rotations: 0,
-            on_demand_started: None,
-            tags: Tags::new(),
-            policy: "{}".to_owned(),
-            revision: 0,
+        let arn = KeyArn {
+            region: Region::parse("us-east-1").unwrap(),
+            account: AccountId::parse(ACCOUNT).unwrap(),
+            key_id: KeyId::generate(),
         };
+        let key = Key::new(
+            arn,
+            KeySpec::SymmetricDefault,
+            KeyUsage::EncryptDecrypt,
+            version_id,
+            now,
+        );
         let version = KeyVersion {
             key_id: key.id(),
             version_id,

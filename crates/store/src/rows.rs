@@ -139,7 +139,7 @@ pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
         on_demand_rotations: count(get(row, "on_demand_rotations")?, "on-demand rotations")?,
         on_demand_started: on_demand_started.map(from_millis).transpose()?,
         tags: serde_json::from_str(&tags).map_err(|error| corrupt(format!("tags: {error}")))?,
-        policy: get(row, "policy")?,
+        policy: get::<String>(row, "policy")?.into(),
         revision: get(row, "revision")?,
     })
 }

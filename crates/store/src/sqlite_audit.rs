@@ -293,8 +293,8 @@ pub(crate) async fn checkpoint(
     .map_err(driver_error)?;
     row.map(|(digest_sequence, record_sequence, hash, file)| {
         Ok(Checkpoint {
-            account: account.clone(),
-            region: region.clone(),
+            account: *account,
+            region: *region,
             digest_sequence: sequence_from(digest_sequence)?,
             head: Head {
                 sequence: sequence_from(record_sequence)?,

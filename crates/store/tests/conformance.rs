@@ -9,7 +9,7 @@ use strongbox_store::Engine;
 
 use strongbox_core::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Key, KeyArn,
-    KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Region, Tags, VersionId,
+    KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Region, Tags, VersionId,
 };
 use strongbox_core::{PageRequest, SealedKey, Store, StoreErrorKind};
 use time::OffsetDateTime;
@@ -34,28 +34,22 @@ fn region() -> Region {
 
 fn key(account: &Account) -> (Key, KeyVersion) {
     let version_id = VersionId::generate();
+    let arn = KeyArn {
+        region: region(),
+        account: account.id,
+        key_id: KeyId::generate(),
+    };
     let key = Key {
-        arn: KeyArn {
-            region: region(),
-            account: account.id.clone(),
-            key_id: KeyId::generate(),
-        },
         description: "d".to_owned(),
-        spec: KeySpec::SymmetricDefault,
-        usage: KeyUsage::EncryptDecrypt,
-        origin: Origin::AwsKms,
-        state: KeyState::Enabled,
-        created_at: now(),
-        deletion_date: None,
-        pending_window_days: None,
-        current_version: version_id,
-        version_count: 1,
-        rotation: None,
-        on_demand_rotations: 0,
-        on_demand_started: None,
         tags: Tags::from([("team".to_owned(), "platform".to_owned())]),
-        policy: "{}".to_owned(),
-        revision: 0,
+        policy: "{}".into(),
+        ..Key::new(
+            arn,
+            KeySpec::SymmetricDefault,
+            KeyUsage::EncryptDecrypt,
+            version_id,
+            now(),
+        )
     };
     let version = KeyVersion {
         key_id: key.id(),
@@ -99,7 +93,7 @@ async fn access_keys() {
     let other = with_account(store.as_ref(), "222222222222").await;
     let access_key = AccessKey {
         id: AccessKeyId::parse("AKIAAAAAAAAAAAAAAAAA").unwrap(),
-        account: a.id.clone(),
+        account: a.id,
         user: "alice".to_owned(),
         sealed_secret: SealedKey::from_bytes(vec![9; 40]),
         status: AccessKeyStatus::Active,
@@ -325,7 +319,7 @@ async fn aliases() {
     let (second, version) = key(&a);
     store.create_key(&second, &version).await.unwrap();
     let alias = |name: &str, account: &Account, target: KeyId| Alias {
-        account: account.id.clone(),
+        account: account.id,
         region: region(),
         name: AliasName::parse(name).unwrap(),
         target,

@@ -46,8 +46,8 @@ pub fn append(
     let hash = strongbox_crypto::sha256(&record);
     *head = Head { sequence, hash };
     Ok(AuditRecord {
-        account: account.clone(),
-        region: region.clone(),
+        account: *account,
+        region: *region,
         sequence,
         event_time: time,
         resources: event.resources.into_iter().map(|r| r.arn).collect(),

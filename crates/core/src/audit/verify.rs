@@ -386,8 +386,8 @@ mod tests {
         let account = AccountId::parse("111122223333").unwrap();
         let region = Region::parse("us-east-1").unwrap();
         let key = KeyArn {
-            region: region.clone(),
-            account: account.clone(),
+            region,
+            account,
             key_id: KeyId::generate(),
         };
         let time = time::macros::datetime!(2026-11-29 00:00 UTC);

@@ -102,8 +102,8 @@ impl AuditLog {
         };
         let (done, committed) = oneshot::channel();
         let pending = Pending {
-            account: account.clone(),
-            region: region.clone(),
+            account: *account,
+            region: *region,
             time,
             event,
             done,
@@ -167,7 +167,7 @@ async fn commit(
     let mut waiting = Vec::with_capacity(batch.len());
     let mut failure = None;
     for pending in batch.drain(..) {
-        let chain = (pending.account.clone(), pending.region.clone());
+        let chain = (pending.account, pending.region);
         let head = match heads.get_mut(&chain) {
             Some(head) => head,
             None => match store.audit_head(&chain.0, &chain.1).await {

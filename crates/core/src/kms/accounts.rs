@@ -85,7 +85,7 @@ impl Kms {
         let sealed_secret = self.seal.seal(&AccessKey::seal_aad(&id), secret.expose())?;
         let key = AccessKey {
             id,
-            account: account.clone(),
+            account: *account,
             user: user.to_owned(),
             sealed_secret,
             status: AccessKeyStatus::Active,

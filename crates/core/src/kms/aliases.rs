@@ -22,8 +22,8 @@ impl Kms {
             .await?;
         let now = self.clock.now();
         let alias = Alias {
-            account: principal.account.clone(),
-            region: principal.region.clone(),
+            account: principal.account,
+            region: principal.region,
             name,
             target: key.id(),
             created_at: now,
@@ -146,11 +146,8 @@ impl Kms {
     }
 
     fn forget_alias(&self, principal: &Principal, name: &AliasName) {
-        self.cache.forget_alias(&(
-            principal.account.clone(),
-            principal.region.clone(),
-            name.clone(),
-        ));
+        self.cache
+            .forget_alias(&(principal.account, principal.region, name.clone()));
     }
 }
 

@@ -212,8 +212,8 @@ impl Kms {
         let (file, _) = digest::signed_file(&body, &signer.key)
             .map_err(|error| Internal::new("audit digest signing", error))?;
         let stored = StoredDigest {
-            account: account.clone(),
-            region: region.clone(),
+            account: *account,
+            region: *region,
             sequence,
             end_time: now,
             last_record: after,
@@ -489,8 +489,8 @@ fn checkpoint_for(
     let (file, _) = digest::signed_file(&body, &signer.key)
         .map_err(|error| Internal::new("audit checkpoint signing", error))?;
     Ok(Checkpoint {
-        account: digest.account.clone(),
-        region: digest.region.clone(),
+        account: digest.account,
+        region: digest.region,
         digest_sequence: digest.sequence,
         head: Head {
             sequence: digest.last_record,

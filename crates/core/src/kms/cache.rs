@@ -4,10 +4,15 @@
 //! Every state change goes through [`Caches::forget_key`] or [`Caches::forget_alias`]. The
 //! caches are bounded; when one is full, an arbitrary entry is evicted (unsealed material is
 //! zeroized when its last `Arc` drops).
+//!
+//! They are sized to hold a million keys in a few hundred megabytes: keys are cached by key id
+//! alone (a random UUID; the account and Region are checked on every hit), with the material of
+//! their current version in the same entry; account ids and Regions are inline values, and
+//! identical key policies are stored once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use strongbox_crypto::KeyMaterial;
 use time::OffsetDateTime;
@@ -15,8 +20,6 @@ use time::OffsetDateTime;
 use super::accounts::Credentials;
 use crate::model::{AccessKeyId, AccountId, AliasName, Key, KeyId, Region, VersionId};
 
-/// A key's place: account, Region and id.
-pub(super) type KeyScope = (AccountId, Region, KeyId);
 /// An alias's place: account, Region and name.
 pub(super) type AliasScope = (AccountId, Region, AliasName);
 
@@ -27,10 +30,14 @@ pub(super) struct CachedCredential {
 }
 
 pub(super) struct Caches {
-    pub(super) keys: Bounded<KeyScope, Arc<Key>>,
+    /// Keys by id. A hit counts only if its account and Region are the caller's.
+    keys: Bounded<KeyId, CachedKey>,
     pub(super) aliases: Bounded<AliasScope, KeyId>,
+    /// Unsealed key versions that no cached key holds as its current version: older versions
+    /// that still decrypt, and versions of keys not (or no longer) in `keys`.
     pub(super) materials: Bounded<(KeyId, VersionId), Arc<KeyMaterial>>,
     pub(super) credentials: Bounded<AccessKeyId, Arc<CachedCredential>>,
+    pub(super) policies: Policies,
 }
 
 impl Caches {
@@ -40,16 +47,132 @@ impl Caches {
             aliases: Bounded::new(capacity),
             materials: Bounded::new(capacity),
             credentials: Bounded::new(capacity),
+            policies: Policies::default(),
+        }
+    }
+
+    /// The cached key with this id, if it is in `account` and `region`.
+    pub(super) fn key(&self, account: &AccountId, region: &Region, id: KeyId) -> Option<Arc<Key>> {
+        self.keys
+            .read_with(&id, |cached| Arc::clone(&cached.key))
+            .filter(|key| key.arn.account == *account && key.arn.region == *region)
+    }
+
+    /// The epoch of the key cache, to take before reading a key from the store.
+    pub(super) fn keys_epoch(&self) -> u64 {
+        self.keys.epoch()
+    }
+
+    /// Caches a key read from the store (see [`Bounded::insert_unless_changed`]), sharing its
+    /// policy text with other cached keys.
+    pub(super) fn insert_key(&self, mut key: Key, epoch: u64) -> Arc<Key> {
+        key.policy = self.policies.share(key.policy);
+        let key = Arc::new(key);
+        let cached = CachedKey {
+            key: Arc::clone(&key),
+            current: None,
+        };
+        self.keys.insert_unless_changed(key.id(), cached, epoch);
+        key
+    }
+
+    /// Caches a key just created, with its first version's material, unless a key was forgotten
+    /// since `epoch` (taken before the key was stored: it may have changed since).
+    pub(super) fn insert_new_key(&self, mut key: Key, material: Arc<KeyMaterial>, epoch: u64) {
+        key.policy = self.policies.share(key.policy);
+        let cached = CachedKey {
+            key: Arc::new(key),
+            current: Some(Arc::clone(&material)),
+        };
+        let place = (cached.key.id(), cached.key.current_version);
+        if !self.keys.insert_unless_changed(place.0, cached, epoch) {
+            self.materials.insert(place, material);
+        }
+    }
+
+    /// The unsealed material of `version` of `key`, if cached.
+    pub(super) fn material(&self, key: &Key, version: VersionId) -> Option<Arc<KeyMaterial>> {
+        let held = self
+            .keys
+            .read_with(&key.id(), |cached| cached.material(version))
+            .flatten();
+        held.or_else(|| self.materials.get(&(key.id(), version)))
+    }
+
+    /// Caches the unsealed material of `version` of `key`: in the key's entry when it is that
+    /// entry's current version, otherwise in `materials`.
+    pub(super) fn insert_material(
+        &self,
+        key: &Key,
+        version: VersionId,
+        material: Arc<KeyMaterial>,
+    ) {
+        let mut material = Some(material);
+        self.keys.update(&key.id(), |cached| {
+            if cached.key.current_version == version {
+                cached.current = material.take();
+            }
+        });
+        if let Some(material) = material {
+            self.materials.insert((key.id(), version), material);
         }
     }
 
     /// Drops everything cached about a key except its immutable versions.
-    pub(super) fn forget_key(&self, scope: &KeyScope) {
-        self.keys.remove(scope);
+    pub(super) fn forget_key(&self, id: KeyId) {
+        self.keys.remove(&id);
     }
 
     pub(super) fn forget_alias(&self, scope: &AliasScope) {
         self.aliases.remove(scope);
+    }
+}
+
+/// A cached key and, once used, the material of its current version.
+struct CachedKey {
+    key: Arc<Key>,
+    current: Option<Arc<KeyMaterial>>,
+}
+
+impl CachedKey {
+    fn material(&self, version: VersionId) -> Option<Arc<KeyMaterial>> {
+        match &self.current {
+            Some(material) if self.key.current_version == version => Some(Arc::clone(material)),
+            _ => None,
+        }
+    }
+}
+
+/// The distinct key policy texts that cached keys share, up to [`Policies::MAX_BYTES`] in all
+/// (past that, keys keep their own copies).
+#[derive(Default)]
+pub(super) struct Policies {
+    shared: Mutex<SharedPolicies>,
+}
+
+#[derive(Default)]
+struct SharedPolicies {
+    texts: HashSet<Arc<str>>,
+    bytes: usize,
+}
+
+impl Policies {
+    const MAX_BYTES: usize = 4 << 20;
+
+    /// The shared copy of `policy`, which becomes the shared copy if there is room.
+    fn share(&self, policy: Arc<str>) -> Arc<str> {
+        let mut shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(text) = shared.texts.get(&*policy) {
+            return Arc::clone(text);
+        }
+        if shared.bytes + policy.len() <= Self::MAX_BYTES {
+            shared.bytes += policy.len();
+            shared.texts.insert(Arc::clone(&policy));
+        }
+        policy
     }
 }
 
@@ -69,7 +192,7 @@ struct Inner<K, V> {
     epoch: u64,
 }
 
-impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
+impl<K: Eq + Hash + Clone, V> Bounded<K, V> {
     fn new(capacity: usize) -> Self {
         Self {
             map: RwLock::new(Inner {
@@ -92,8 +215,23 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(super) fn get(&self, key: &K) -> Option<V> {
-        self.read().entries.get(key).cloned()
+    pub(super) fn get(&self, key: &K) -> Option<V>
+    where
+        V: Clone,
+    {
+        self.read_with(key, V::clone)
+    }
+
+    /// What `read` makes of the entry for `key`, under the shared lock.
+    fn read_with<R>(&self, key: &K, read: impl FnOnce(&V) -> R) -> Option<R> {
+        self.read().entries.get(key).map(read)
+    }
+
+    /// Changes the entry for `key` in place, if there is one.
+    fn update(&self, key: &K, change: impl FnOnce(&mut V)) {
+        if let Some(value) = self.write().entries.get_mut(key) {
+            change(value);
+        }
     }
 
     /// The current epoch: take it before reading the store, pass it to
@@ -107,12 +245,15 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
         self.write().insert(self.capacity, key, value);
     }
 
-    /// Caches a value read from the store unless something was removed since `epoch`.
-    pub(super) fn insert_unless_changed(&self, key: K, value: V, epoch: u64) {
+    /// Caches a value read from the store unless something was removed since `epoch`; false
+    /// when it did not.
+    pub(super) fn insert_unless_changed(&self, key: K, value: V, epoch: u64) -> bool {
         let mut map = self.write();
-        if map.epoch == epoch {
+        let unchanged = map.epoch == epoch;
+        if unchanged {
             map.insert(self.capacity, key, value);
         }
+        unchanged
     }
 
     /// Removes every entry matching `predicate`.
@@ -144,6 +285,84 @@ impl<K: Eq + Hash + Clone, V> Inner<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{KeyArn, KeySpec, KeyUsage};
+
+    fn key_in(account: &str, region: &str) -> Key {
+        let arn = KeyArn {
+            region: Region::parse(region).unwrap(),
+            account: AccountId::parse(account).unwrap(),
+            key_id: KeyId::generate(),
+        };
+        Key::new(
+            arn,
+            KeySpec::SymmetricDefault,
+            KeyUsage::EncryptDecrypt,
+            VersionId::generate(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    fn material(byte: u8) -> Arc<KeyMaterial> {
+        Arc::new(KeyMaterial::from_bytes(vec![byte; 32]))
+    }
+
+    #[test]
+    fn a_cached_key_is_found_only_in_its_own_account_and_region() {
+        let caches = Caches::new(10);
+        let key = key_in("111122223333", "us-east-1");
+        let (account, region, id) = (key.arn.account, key.arn.region, key.id());
+        caches.insert_key(key, caches.keys_epoch());
+        assert!(caches.key(&account, &region, id).is_some());
+        let other_account = AccountId::parse("444455556666").unwrap();
+        let other_region = Region::parse("eu-west-1").unwrap();
+        assert!(caches.key(&other_account, &region, id).is_none());
+        assert!(caches.key(&account, &other_region, id).is_none());
+    }
+
+    #[test]
+    fn the_current_version_lives_and_goes_with_its_key() {
+        let caches = Caches::new(10);
+        let key = key_in("111122223333", "us-east-1");
+        let current = key.current_version;
+        let older = VersionId::generate();
+        let cached = caches.insert_key(key.clone(), caches.keys_epoch());
+        caches.insert_material(&cached, current, material(1));
+        caches.insert_material(&cached, older, material(2));
+        assert_eq!(caches.material(&key, current).unwrap().expose(), [1; 32]);
+        assert_eq!(caches.material(&key, older).unwrap().expose(), [2; 32]);
+        assert!(
+            caches.materials.get(&(key.id(), current)).is_none(),
+            "held by the key's entry, not twice"
+        );
+        caches.forget_key(key.id());
+        assert!(
+            caches.material(&key, current).is_none(),
+            "gone with the key"
+        );
+        assert_eq!(caches.material(&key, older).unwrap().expose(), [2; 32]);
+    }
+
+    #[test]
+    fn a_new_key_changed_before_it_is_cached_keeps_only_its_material() {
+        let caches = Caches::new(10);
+        let key = key_in("111122223333", "us-east-1");
+        let (account, region, id) = (key.arn.account, key.arn.region, key.id());
+        let epoch = caches.keys_epoch();
+        caches.forget_key(id); // another request changed the key after it was stored
+        caches.insert_new_key(key.clone(), material(3), epoch);
+        assert!(caches.key(&account, &region, id).is_none());
+        assert_eq!(
+            caches.material(&key, key.current_version).unwrap().expose(),
+            [3; 32]
+        );
+        let fresh = caches.keys_epoch();
+        caches.insert_new_key(key.clone(), material(4), fresh);
+        assert!(caches.key(&account, &region, id).is_some());
+        assert_eq!(
+            caches.material(&key, key.current_version).unwrap().expose(),
+            [4; 32]
+        );
+    }
 
     #[test]
     fn bounded_map_never_exceeds_its_capacity() {
@@ -155,6 +374,26 @@ mod tests {
         assert_eq!(map.get(&9), Some(9));
         map.remove(&9);
         assert_eq!(map.get(&9), None);
+    }
+
+    #[test]
+    fn equal_policies_are_stored_once() {
+        let policies = Policies::default();
+        let first = policies.share(Arc::from("{\"Statement\":[]}"));
+        let second = policies.share(Arc::from("{\"Statement\":[]}"));
+        assert!(Arc::ptr_eq(&first, &second));
+        let other = policies.share(Arc::from("{}"));
+        assert_eq!(&*other, "{}");
+        let huge: Arc<str> = "x".repeat(Policies::MAX_BYTES).into();
+        let kept = policies.share(Arc::clone(&huge));
+        assert!(
+            Arc::ptr_eq(&kept, &huge),
+            "no room: the key keeps its own copy"
+        );
+        assert!(!Arc::ptr_eq(
+            &policies.share(huge.to_string().into()),
+            &huge
+        ));
     }
 
     #[test]

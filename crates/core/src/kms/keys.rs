@@ -79,8 +79,8 @@ impl Kms {
         };
         let now = self.clock.now();
         let arn = KeyArn {
-            region: principal.region.clone(),
-            account: principal.account.clone(),
+            region: principal.region,
+            account: principal.account,
             key_id: KeyId::generate(),
         };
         let version_id = VersionId::generate();
@@ -89,23 +89,11 @@ impl Kms {
             .seal
             .seal(&KeyVersion::seal_aad(&arn, version_id), material.expose())?;
         let key = Key {
-            arn,
             description: input.description,
-            spec: input.spec,
-            usage,
             origin: input.origin,
-            state: KeyState::Enabled,
-            created_at: now,
-            deletion_date: None,
-            pending_window_days: None,
-            current_version: version_id,
-            version_count: 1,
-            rotation: None,
-            on_demand_rotations: 0,
-            on_demand_started: None,
             tags: input.tags,
-            policy,
-            revision: 0,
+            policy: policy.into(),
+            ..Key::new(arn, input.spec, usage, version_id, now)
         };
         let version = KeyVersion {
             key_id: key.id(),
@@ -115,11 +103,11 @@ impl Kms {
             sealed,
             created_at: now,
         };
+        let epoch = self.cache.keys_epoch();
         self.store.create_key(&key, &version).await?;
         crate::audit::resources::touch(&key.arn);
         self.cache
-            .materials
-            .insert((key.id(), version_id), Arc::new(material));
+            .insert_new_key(key.clone(), Arc::new(material), epoch);
         Ok(key)
     }
 
@@ -239,9 +227,8 @@ impl Kms {
         for _ in 0..CAS_ATTEMPTS {
             let mut key = self.resolve_fresh(principal, key_ref, access).await?;
             change(&mut key)?;
-            let scope = (key.arn.account.clone(), key.arn.region.clone(), key.id());
             let written = self.store.update_key(&key).await;
-            self.cache.forget_key(&scope);
+            self.cache.forget_key(key.id());
             match written {
                 Ok(revision) => {
                     key.revision = revision;

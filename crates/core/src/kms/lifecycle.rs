@@ -96,12 +96,11 @@ impl Kms {
             }
         }
         let written = self.store.rotate_key(&key, &version).await;
-        self.cache.forget_key(&key_scope(&key));
+        self.cache.forget_key(key.id());
         match written {
             Ok(_) => {
                 self.cache
-                    .materials
-                    .insert((key.id(), version_id), Arc::new(material));
+                    .insert_material(&key, version_id, Arc::new(material));
                 tracing::info!(key = %key.arn, rotation = %kind, "rotated");
                 let details = serde_json::json!({
                     "keyId": key.id().to_string(),
@@ -120,7 +119,7 @@ impl Kms {
     /// another scheduler deleted it first or its deletion was cancelled.
     async fn delete_expired(&self, key: Key) -> Result<bool, Error> {
         let deleted = self.store.delete_key(&key).await;
-        self.cache.forget_key(&key_scope(&key));
+        self.cache.forget_key(key.id());
         let key_id = key.id();
         self.cache
             .aliases
@@ -183,8 +182,4 @@ fn due_now(key: &Key, now: OffsetDateTime) -> Due {
 
 fn lost_race(kind: StoreErrorKind) -> bool {
     matches!(kind, StoreErrorKind::Conflict | StoreErrorKind::NotFound)
-}
-
-fn key_scope(key: &Key) -> super::cache::KeyScope {
-    (key.arn.account.clone(), key.arn.region.clone(), key.id())
 }

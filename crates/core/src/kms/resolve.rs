@@ -146,12 +146,14 @@ impl Kms {
         principal: &Principal,
         key_id: KeyId,
     ) -> Result<Option<Arc<Key>>, Error> {
-        let scope = (principal.account.clone(), principal.region.clone(), key_id);
-        if let Some(key) = self.cache.keys.get(&scope) {
+        if let Some(key) = self
+            .cache
+            .key(&principal.account, &principal.region, key_id)
+        {
             audit::resources::touch(&key.arn);
             return Ok(Some(key));
         }
-        let epoch = self.cache.keys.epoch();
+        let epoch = self.cache.keys_epoch();
         let Some(key) = self
             .store
             .key(&principal.account, &principal.region, key_id)
@@ -160,11 +162,7 @@ impl Kms {
             return Ok(None);
         };
         audit::resources::touch(&key.arn);
-        let key = Arc::new(key);
-        self.cache
-            .keys
-            .insert_unless_changed(scope, Arc::clone(&key), epoch);
-        Ok(Some(key))
+        Ok(Some(self.cache.insert_key(key, epoch)))
     }
 
     async fn resolve_id(
@@ -199,11 +197,7 @@ impl Kms {
     }
 
     async fn alias_target(&self, principal: &Principal, name: &AliasName) -> Result<KeyId, Error> {
-        let scope = (
-            principal.account.clone(),
-            principal.region.clone(),
-            name.clone(),
-        );
+        let scope = (principal.account, principal.region, name.clone());
         if let Some(target) = self.cache.aliases.get(&scope) {
             return Ok(target);
         }
@@ -231,8 +225,7 @@ impl Kms {
         key: &Key,
         version: VersionId,
     ) -> Result<Option<Arc<KeyMaterial>>, Error> {
-        let cache_key = (key.id(), version);
-        if let Some(material) = self.cache.materials.get(&cache_key) {
+        if let Some(material) = self.cache.material(key, version) {
             return Ok(Some(material));
         }
         let Some(stored) = self
@@ -247,8 +240,7 @@ impl Kms {
             .unseal(&KeyVersion::seal_aad(&key.arn, version), &stored.sealed)?;
         let material = Arc::new(KeyMaterial::from_bytes(secret.expose().to_vec()));
         self.cache
-            .materials
-            .insert(cache_key, Arc::clone(&material));
+            .insert_material(key, version, Arc::clone(&material));
         Ok(Some(material))
     }
 
@@ -302,8 +294,8 @@ pub(super) fn access_denied(principal: &Principal, action: &str, resource: &str)
 
 fn not_found(principal: &Principal, key_id: KeyId) -> Error {
     let arn = KeyArn {
-        region: principal.region.clone(),
-        account: principal.account.clone(),
+        region: principal.region,
+        account: principal.account,
         key_id,
     };
     Error::NotFound(format!("Key '{arn}' does not exist"))

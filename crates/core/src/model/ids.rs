@@ -8,64 +8,108 @@ use uuid::Uuid;
 use crate::error::Error;
 
 /// A 12-digit AWS account id: the tenant boundary.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountId(String);
+///
+/// Held inline (no heap allocation), like [`Region`]: every request and every cached key carries
+/// one, and copying twelve bytes is cheaper than allocating a string.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountId([u8; ACCOUNT_ID_LEN]);
+
+const ACCOUNT_ID_LEN: usize = 12;
 
 impl AccountId {
     /// Accepts exactly 12 ASCII digits, as AWS account ids are.
     pub fn parse(value: &str) -> Result<Self, Error> {
-        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(Error::Validation(format!(
+        match <[u8; ACCOUNT_ID_LEN]>::try_from(value.as_bytes()) {
+            Ok(digits) if digits.iter().all(u8::is_ascii_digit) => Ok(Self(digits)),
+            _ => Err(Error::Validation(format!(
                 "Account id '{value}' is not valid: it must be exactly 12 digits"
-            )))
+            ))),
         }
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        ascii(&self.0)
     }
 }
 
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
-/// An AWS Region name such as `us-east-1`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Region(String);
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AccountId").field(&self.as_str()).finish()
+    }
+}
+
+/// The longest Region name accepted.
+const REGION_MAX_LEN: usize = 32;
+
+/// An AWS Region name such as `us-east-1`, held inline (see [`AccountId`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region {
+    len: u8,
+    /// The name, then zeros.
+    bytes: [u8; REGION_MAX_LEN],
+}
 
 impl Region {
     /// Accepts lowercase letters, digits and dashes (1 to 32 characters), which covers every
     /// AWS Region name and keeps ARNs unambiguous.
     pub fn parse(value: &str) -> Result<Self, Error> {
-        let valid = (1..=32).contains(&value.len())
+        let valid = (1..=REGION_MAX_LEN).contains(&value.len())
             && value
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if valid {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(Error::Validation(format!(
+        if !valid {
+            return Err(Error::Validation(format!(
                 "Region '{value}' is not valid: use lowercase letters, digits and dashes"
-            )))
+            )));
         }
+        let mut bytes = [0; REGION_MAX_LEN];
+        bytes[..value.len()].copy_from_slice(value.as_bytes());
+        Ok(Self {
+            len: value.len() as u8,
+            bytes,
+        })
     }
 
     /// The region as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        ascii(&self.bytes[..usize::from(self.len)])
+    }
+}
+
+impl Ord for Region {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Region {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 impl fmt::Display for Region {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
+}
+
+impl fmt::Debug for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Region").field(&self.as_str()).finish()
+    }
+}
+
+/// Text from bytes that were checked to be ASCII when the value was parsed.
+fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A random (version 4) UUID: key ids, request ids, audit event ids. The bytes come from the

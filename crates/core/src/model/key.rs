@@ -1,6 +1,7 @@
 //! The key aggregate and its versions.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
@@ -44,13 +45,44 @@ pub struct Key {
     pub on_demand_started: Option<OffsetDateTime>,
     /// The key's tags.
     pub tags: Tags,
-    /// The key policy document (JSON text).
-    pub policy: String,
+    /// The key policy document (JSON text). Shared: most keys of an account carry the same
+    /// default policy, and the key cache holds one copy of it (see `kms::cache`).
+    pub policy: Arc<str>,
     /// Incremented by every stored update; updates compare and swap on it.
     pub revision: i64,
 }
 
 impl Key {
+    /// A key as CreateKey makes it, before its description, tags and policy are set: enabled,
+    /// one version, no rotation schedule, revision 0.
+    pub fn new(
+        arn: KeyArn,
+        spec: KeySpec,
+        usage: KeyUsage,
+        current_version: VersionId,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            arn,
+            description: String::new(),
+            spec,
+            usage,
+            origin: Origin::AwsKms,
+            state: KeyState::Enabled,
+            created_at,
+            deletion_date: None,
+            pending_window_days: None,
+            current_version,
+            version_count: 1,
+            rotation: None,
+            on_demand_rotations: 0,
+            on_demand_started: None,
+            tags: Tags::new(),
+            policy: Arc::from(""),
+            revision: 0,
+        }
+    }
+
     /// The key id.
     pub fn id(&self) -> KeyId {
         self.arn.key_id

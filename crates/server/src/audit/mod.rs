@@ -28,7 +28,7 @@ pub async fn digest_now(
                 .await
                 .map_err(detail)?
             {
-                written.push((chain_account.clone(), region.clone(), digest.object));
+                written.push((chain_account, region, digest.object));
                 break;
             }
         }

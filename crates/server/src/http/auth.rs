@@ -93,10 +93,10 @@ pub async fn authenticate(
         .map_err(ApiError::from)?
         .ok_or_else(unrecognized)?;
     let claimed = Principal {
-        account: credentials.key.account.clone(),
+        account: credentials.key.account,
         user: credentials.key.user.clone(),
         access_key_id,
-        region: region.clone(),
+        region: *region,
     };
     let request = Request {
         method: parts.method.as_str(),

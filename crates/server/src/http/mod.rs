@@ -184,7 +184,7 @@ impl Received {
             resources: handled.resources,
             caller,
         };
-        let (account, region) = (call.caller.account.clone(), call.caller.region.clone());
+        let (account, region) = (call.caller.account, call.caller.region);
         let event = Event::api_call(call);
         self.state
             .kms
