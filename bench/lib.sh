@@ -55,12 +55,33 @@ launch() {
 
 # start_strongbox NAME [serve flags...]: a release server on a fresh data directory.
 start_strongbox() {
-    local name=$1 port; shift
+    local name=$1; shift
+    start_strongbox_at "$name" "$WORK/$name" "$@"
+}
+
+# start_strongbox_at NAME DATA_DIR [serve flags...]: a release server on DATA_DIR, which is
+# kept (created with the benchmark's credentials if it does not exist).
+start_strongbox_at() {
+    local name=$1 data=$2 port; shift 2
     port=$(free_port)
     launch "$name" "$port" env \
         STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
         STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
-        "$BIN/strongbox" serve --data-dir "$WORK/$name" --listen "127.0.0.1:$port" "$@"
+        "$BIN/strongbox" serve --data-dir "$data" --listen "127.0.0.1:$port" "$@"
+}
+
+# stop NAME: stops a server started here and waits for it to exit.
+stop() {
+    local pid_var="PID_$1"
+    kill "${!pid_var}" 2>/dev/null || true
+    while kill -0 "${!pid_var}" 2>/dev/null; do sleep 0.1; done
+}
+
+# memory NAME: the server's resident memory now and at its peak, in MiB.
+memory() {
+    local pid_var="PID_$1"
+    awk '/^VmRSS|^VmHWM/ { printf "%s %d MiB  ", $1, $2 / 1024 } END { print "" }' \
+        "/proc/${!pid_var}/status"
 }
 
 # start_baseline NAME: the bare-HTTP baseline.

@@ -56,14 +56,16 @@ async fn bench(args: &Args) -> Result<Summary, Failure> {
     .await?;
     let keys = fixture.keys.len();
     let fixture = Arc::new(fixture);
+    let mut first_touch_per_s = None;
     if args.touch_each_key {
         let (touched, took) = fixture.touch_each_key(connections).await?;
         connections = touched;
+        let rate = (keys as f64 / took.as_secs_f64() * 10.0).round() / 10.0;
         eprintln!(
-            "strongbox-bench: called once with each of {keys} keys in {:.1} s ({:.0} calls/s)",
+            "strongbox-bench: called once with each of {keys} keys in {:.1} s ({rate:.0} calls/s)",
             took.as_secs_f64(),
-            keys as f64 / took.as_secs_f64()
         );
+        first_touch_per_s = Some(rate);
     }
     let plan = Plan {
         warmup: args.warmup,
@@ -82,11 +84,13 @@ async fn bench(args: &Args) -> Result<Summary, Failure> {
     if let Some(fatal) = outcome.fatal.take() {
         return Err(fatal);
     }
-    Ok(Summary::of(
+    let mut summary = Summary::of(
         args.op.name(),
         args.concurrency,
         keys,
         args.size,
         &mut outcome,
-    ))
+    );
+    summary.first_touch_per_s = first_touch_per_s;
+    Ok(summary)
 }

@@ -26,6 +26,9 @@ pub struct Summary {
     /// Server CPU per request in microseconds, when its pid was given.
     pub server_cpu_us_per_request: Option<f64>,
     pub client_cpu_us_per_request: Option<f64>,
+    /// With `--touch-each-key`: calls per second of that pass, where every call is the first
+    /// with its key (the cold rate).
+    pub first_touch_per_s: Option<f64>,
 }
 
 impl Summary {
@@ -57,6 +60,7 @@ impl Summary {
             latency: Percentiles::of(&mut outcome.tally.latencies_us),
             server_cpu_us_per_request: per_request(outcome.server_cpu),
             client_cpu_us_per_request: per_request(outcome.client_cpu),
+            first_touch_per_s: None,
         }
     }
 
@@ -78,7 +82,7 @@ impl Summary {
             "{op}: concurrency {concurrency}, {keys} key(s), {size} B, {duration:.1} s measured\n  \
              requests    {requests} ({errors} failed, {wrong} wrong, {checked} double-checked)\n  \
              throughput  {rate:.0} req/s\n  \
-             latency     p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms{server}{client}",
+             latency     p50 {p50:.3} ms, p90 {p90:.3} ms, p99 {p99:.3} ms, max {max:.3} ms{server}{client}{touch}",
             op = self.op,
             concurrency = self.concurrency,
             keys = self.keys,
@@ -95,6 +99,9 @@ impl Summary {
             max = self.latency.max_ms,
             server = cpu("server", self.server_cpu_us_per_request),
             client = cpu("client", self.client_cpu_us_per_request),
+            touch = self.first_touch_per_s.map_or(String::new(), |rate| {
+                format!("\n  first call  {rate:.0} calls/s with each key (before the warm-up)")
+            }),
         )
     }
 }

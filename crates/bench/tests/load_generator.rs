@@ -178,6 +178,68 @@ async fn existing_keys_are_used_instead_of_new_ones() {
     );
 }
 
+/// How many keys the default account has in us-east-1, read from the server's store.
+async fn stored_keys(dir: &tempfile::TempDir) -> usize {
+    use strongbox_core::PageRequest;
+    use strongbox_core::model::{AccountId, Region};
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/strongbox.db").display()
+    );
+    let store = strongbox_store::open(&strongbox_store::Engine::parse(&url).unwrap())
+        .await
+        .unwrap();
+    let page = PageRequest {
+        limit: 1000,
+        after: None,
+    };
+    let (account, region) = (
+        AccountId::parse("111122223333").unwrap(),
+        Region::parse("us-east-1").unwrap(),
+    );
+    store
+        .list_keys(&account, &region, &page)
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seeded_store_serves_later_runs_and_every_key_can_be_touched_first() {
+    let (address, dir) = strongbox().await;
+    let seed = bench(address, &["--op", "describe-key", "--keys", "3"]).await;
+    assert!(seed.status.success(), "{}", stderr(&seed));
+    assert_eq!(stored_keys(&dir).await, 3);
+    for op in ["encrypt", "decrypt"] {
+        let output = bench(
+            address,
+            &[
+                "--op",
+                op,
+                "--existing-keys",
+                "--keys",
+                "5",
+                "--touch-each-key",
+                "--concurrency",
+                "2",
+            ],
+        )
+        .await;
+        assert!(output.status.success(), "{op}: {}", stderr(&output));
+        let summary = summary(&output);
+        assert_eq!(summary["keys"], 5, "{op}");
+        assert_eq!(summary["errors"], 0, "{op}");
+        assert!(summary["first_touch_per_s"].as_f64().unwrap() > 0.0, "{op}");
+        assert!(stderr(&output).contains("called once with each of 5 keys"));
+        // The three seeded keys were taken; only two were created, by the first run.
+        assert_eq!(stored_keys(&dir).await, 5, "{op}");
+    }
+    let untouched = bench(address, &["--existing-keys", "--keys", "2"]).await;
+    assert!(summary(&untouched)["first_touch_per_s"].is_null());
+    assert_eq!(stored_keys(&dir).await, 5);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_baseline_is_measured_with_the_same_requests() {
     let address = serve(strongbox_bench::baseline::router()).await;

@@ -41,6 +41,7 @@ pub async fn run(
         body_read_timeout,
         scheduler_interval,
         on_demand_rotation_limit,
+        key_cache_size,
         dev_clock,
         audit_retention,
         audit,
@@ -52,6 +53,7 @@ pub async fn run(
     };
     let kms_config = KmsConfig {
         on_demand_rotation_limit,
+        cache_capacity: key_cache_size,
         audit,
         ..KmsConfig::default()
     };

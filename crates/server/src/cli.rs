@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// On-demand rotations allowed per key [default: 25, as AWS].
     #[arg(long, env = "STRONGBOX_ON_DEMAND_ROTATION_LIMIT", value_name = "N")]
     pub on_demand_rotation_limit: Option<u32>,
+    /// Keys kept in memory with their unsealed current material, about 400 bytes each
+    /// [default: 1000000].
+    #[arg(long, env = "STRONGBOX_KEY_CACHE_SIZE", value_name = "KEYS")]
+    pub key_cache_size: Option<usize>,
     /// Enable POST /_strongbox/clock, which moves the server's clock forward (for lifecycle
     /// tests; loopback addresses only).
     #[arg(long, env = "STRONGBOX_DEV_CLOCK")]
@@ -171,6 +175,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 store: args.store,
                 scheduler_interval: args.scheduler_interval,
                 on_demand_rotation_limit: args.on_demand_rotation_limit,
+                key_cache_size: args.key_cache_size,
                 dev_clock: args.dev_clock,
                 audit_retention_days: args.audit_retention_days,
                 without_audit: args.benchmark_without_audit,

@@ -32,6 +32,8 @@ pub struct FileConfig {
     pub scheduler_interval: Option<String>,
     /// `on-demand-rotation-limit = 25`
     pub on_demand_rotation_limit: Option<u32>,
+    /// `key-cache-size = 1000000`
+    pub key_cache_size: Option<usize>,
     /// `audit-retention-days = 365`
     pub audit_retention_days: Option<u32>,
 }
@@ -77,6 +79,8 @@ pub struct ServeConfig {
     pub scheduler_interval: std::time::Duration,
     /// On-demand rotations allowed per key.
     pub on_demand_rotation_limit: u32,
+    /// How many keys (with their current material) the in-memory cache holds.
+    pub key_cache_size: usize,
     /// Whether `POST /_strongbox/clock` may move the server's clock.
     pub dev_clock: bool,
     /// How long audit records are kept; `None` keeps them forever.
@@ -98,6 +102,8 @@ pub struct ServeFlags {
     pub scheduler_interval: Option<String>,
     /// `--on-demand-rotation-limit`
     pub on_demand_rotation_limit: Option<u32>,
+    /// `--key-cache-size`
+    pub key_cache_size: Option<usize>,
     /// `--dev-clock`
     pub dev_clock: bool,
     /// `--audit-retention-days`
@@ -110,6 +116,8 @@ pub struct ServeFlags {
 pub const DEFAULT_SCHEDULER_INTERVAL: &str = "60s";
 /// AWS's per-key limit on on-demand rotations.
 pub const DEFAULT_ON_DEMAND_ROTATION_LIMIT: u32 = 25;
+/// Keys cached in memory: a million take about 400 MB (docs/performance.md).
+pub const DEFAULT_KEY_CACHE_SIZE: usize = 1_000_000;
 
 /// The data directory from the flag or environment, else the file, else the default.
 pub fn data_dir(cli: Option<PathBuf>, file: &FileConfig) -> PathBuf {
@@ -166,6 +174,13 @@ pub fn serve(
         .unwrap_or_else(|| DEFAULT_SCHEDULER_INTERVAL.to_owned());
     let store = store_url(flags.store, file, &data_dir);
     let retention_days = flags.audit_retention_days.or(file.audit_retention_days);
+    let key_cache_size = flags
+        .key_cache_size
+        .or(file.key_cache_size)
+        .unwrap_or(DEFAULT_KEY_CACHE_SIZE);
+    if key_cache_size == 0 {
+        return Err("the key cache must hold at least 1 key".to_owned());
+    }
     if retention_days == Some(0) {
         return Err(
             "audit retention must be at least 1 day (leave it unset to keep records forever)"
@@ -184,6 +199,7 @@ pub fn serve(
             .on_demand_rotation_limit
             .or(file.on_demand_rotation_limit)
             .unwrap_or(DEFAULT_ON_DEMAND_ROTATION_LIMIT),
+        key_cache_size,
         dev_clock: flags.dev_clock,
         audit_retention: retention_days.map(|days| time::Duration::days(i64::from(days))),
         audit: !flags.without_audit,
@@ -240,7 +256,7 @@ mod tests {
     #[test]
     fn flags_win_over_file_and_file_over_defaults() {
         let file: FileConfig = toml::from_str(
-            "listen = \"127.0.0.1:5000\"\nregion = [\"eu-west-1\", \"us-east-1\"]\nstore = \"sqlite:///tmp/x.db\"\nscheduler-interval = \"5m\"\non-demand-rotation-limit = 3\naudit-retention-days = 30",
+            "listen = \"127.0.0.1:5000\"\nregion = [\"eu-west-1\", \"us-east-1\"]\nstore = \"sqlite:///tmp/x.db\"\nscheduler-interval = \"5m\"\non-demand-rotation-limit = 3\nkey-cache-size = 500\naudit-retention-days = 30",
         )
         .unwrap();
         let from_file = resolve(ServeFlags::default(), &file).unwrap();
@@ -249,12 +265,14 @@ mod tests {
         assert_eq!(from_file.store, "sqlite:///tmp/x.db");
         assert_eq!(from_file.scheduler_interval.as_secs(), 300);
         assert_eq!(from_file.on_demand_rotation_limit, 3);
+        assert_eq!(from_file.key_cache_size, 500);
         assert_eq!(from_file.audit_retention, Some(time::Duration::days(30)));
         let flags = ServeFlags {
             listen: Some("127.0.0.1:6000".into()),
             regions: Some(vec!["ap-south-1".into()]),
             scheduler_interval: Some("1".into()),
             on_demand_rotation_limit: Some(7),
+            key_cache_size: Some(9),
             ..ServeFlags::default()
         };
         let from_flags = resolve(flags, &file).unwrap();
@@ -262,11 +280,13 @@ mod tests {
         assert_eq!(from_flags.regions[0].as_str(), "ap-south-1");
         assert_eq!(from_flags.scheduler_interval.as_secs(), 1);
         assert_eq!(from_flags.on_demand_rotation_limit, 7);
+        assert_eq!(from_flags.key_cache_size, 9);
         let defaults = resolve(ServeFlags::default(), &FileConfig::default()).unwrap();
         assert_eq!(defaults.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(defaults.store, "sqlite://d/strongbox.db");
         assert_eq!(defaults.scheduler_interval.as_secs(), 60);
         assert_eq!(defaults.on_demand_rotation_limit, 25);
+        assert_eq!(defaults.key_cache_size, DEFAULT_KEY_CACHE_SIZE);
         assert!(!defaults.dev_clock);
         assert_eq!(defaults.audit_retention, None);
         assert!(defaults.audit);
@@ -278,6 +298,10 @@ mod tests {
         let bad = [
             ServeFlags {
                 listen: Some("nope".into()),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                key_cache_size: Some(0),
                 ..ServeFlags::default()
             },
             ServeFlags {

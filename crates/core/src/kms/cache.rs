@@ -33,9 +33,10 @@ pub(super) struct Caches {
     /// Keys by id. A hit counts only if its account and Region are the caller's.
     keys: Bounded<KeyId, CachedKey>,
     pub(super) aliases: Bounded<AliasScope, KeyId>,
-    /// Unsealed key versions that no cached key holds as its current version: older versions
-    /// that still decrypt, and versions of keys not (or no longer) in `keys`.
-    pub(super) materials: Bounded<(KeyId, VersionId), Arc<KeyMaterial>>,
+    /// Unsealed key versions that no cached key holds as its current version (older versions
+    /// that still decrypt, and versions of keys not, or no longer, in `keys`), by key, so that
+    /// a deleted key's versions go in one step.
+    materials: Bounded<KeyId, Versions>,
     pub(super) credentials: Bounded<AccessKeyId, Arc<CachedCredential>>,
     pub(super) policies: Policies,
 }
@@ -84,9 +85,9 @@ impl Caches {
             key: Arc::new(key),
             current: Some(Arc::clone(&material)),
         };
-        let place = (cached.key.id(), cached.key.current_version);
-        if !self.keys.insert_unless_changed(place.0, cached, epoch) {
-            self.materials.insert(place, material);
+        let (id, version) = (cached.key.id(), cached.key.current_version);
+        if !self.keys.insert_unless_changed(id, cached, epoch) {
+            self.insert_version(id, version, material);
         }
     }
 
@@ -96,7 +97,11 @@ impl Caches {
             .keys
             .read_with(&key.id(), |cached| cached.material(version))
             .flatten();
-        held.or_else(|| self.materials.get(&(key.id(), version)))
+        held.or_else(|| {
+            self.materials
+                .read_with(&key.id(), |versions| versions.get(version))
+                .flatten()
+        })
     }
 
     /// Caches the unsealed material of `version` of `key`: in the key's entry when it is that
@@ -114,8 +119,20 @@ impl Caches {
             }
         });
         if let Some(material) = material {
-            self.materials.insert((key.id(), version), material);
+            self.insert_version(key.id(), version, material);
         }
+    }
+
+    fn insert_version(&self, id: KeyId, version: VersionId, material: Arc<KeyMaterial>) {
+        self.materials
+            .upsert(id, |versions| versions.insert(version, material));
+    }
+
+    /// Drops everything cached about a deleted key: the key, its versions, aliases to it.
+    pub(super) fn forget_deleted_key(&self, id: KeyId) {
+        self.keys.remove(&id);
+        self.materials.remove(&id);
+        self.aliases.remove_where(|_, target| *target == id);
     }
 
     /// Drops everything cached about a key except its immutable versions.
@@ -125,6 +142,25 @@ impl Caches {
 
     pub(super) fn forget_alias(&self, scope: &AliasScope) {
         self.aliases.remove(scope);
+    }
+}
+
+/// The cached versions of one key (few: one per rotation that is still used).
+#[derive(Default)]
+struct Versions(Vec<(VersionId, Arc<KeyMaterial>)>);
+
+impl Versions {
+    fn get(&self, version: VersionId) -> Option<Arc<KeyMaterial>> {
+        self.0
+            .iter()
+            .find(|(id, _)| *id == version)
+            .map(|(_, material)| Arc::clone(material))
+    }
+
+    fn insert(&mut self, version: VersionId, material: Arc<KeyMaterial>) {
+        if self.get(version).is_none() {
+            self.0.push((version, material));
+        }
     }
 }
 
@@ -227,6 +263,21 @@ impl<K: Eq + Hash + Clone, V> Bounded<K, V> {
         self.read().entries.get(key).map(read)
     }
 
+    /// Changes the entry for `key` in place, making a default one first if there is none.
+    fn upsert(&self, key: K, change: impl FnOnce(&mut V))
+    where
+        V: Default,
+    {
+        let mut map = self.write();
+        if let Some(value) = map.entries.get_mut(&key) {
+            change(value);
+            return;
+        }
+        let mut value = V::default();
+        change(&mut value);
+        map.insert(self.capacity, key, value);
+    }
+
     /// Changes the entry for `key` in place, if there is one.
     fn update(&self, key: &K, change: impl FnOnce(&mut V)) {
         if let Some(value) = self.write().entries.get_mut(key) {
@@ -238,11 +289,6 @@ impl<K: Eq + Hash + Clone, V> Bounded<K, V> {
     /// [`Bounded::insert_unless_changed`] after.
     pub(super) fn epoch(&self) -> u64 {
         self.read().epoch
-    }
-
-    /// Caches immutable data (key versions) unconditionally.
-    pub(super) fn insert(&self, key: K, value: V) {
-        self.write().insert(self.capacity, key, value);
     }
 
     /// Caches a value read from the store unless something was removed since `epoch`; false
@@ -331,7 +377,11 @@ mod tests {
         assert_eq!(caches.material(&key, current).unwrap().expose(), [1; 32]);
         assert_eq!(caches.material(&key, older).unwrap().expose(), [2; 32]);
         assert!(
-            caches.materials.get(&(key.id(), current)).is_none(),
+            caches
+                .materials
+                .read_with(&key.id(), |versions| versions.get(current))
+                .flatten()
+                .is_none(),
             "held by the key's entry, not twice"
         );
         caches.forget_key(key.id());
@@ -340,6 +390,11 @@ mod tests {
             "gone with the key"
         );
         assert_eq!(caches.material(&key, older).unwrap().expose(), [2; 32]);
+        caches.forget_deleted_key(key.id());
+        assert!(
+            caches.material(&key, older).is_none(),
+            "gone with the deleted key"
+        );
     }
 
     #[test]
@@ -368,7 +423,7 @@ mod tests {
     fn bounded_map_never_exceeds_its_capacity() {
         let map: Bounded<u32, u32> = Bounded::new(3);
         for i in 0..10 {
-            map.insert(i, i);
+            map.upsert(i, |value| *value = i);
         }
         assert_eq!(map.map.read().unwrap().entries.len(), 3);
         assert_eq!(map.get(&9), Some(9));

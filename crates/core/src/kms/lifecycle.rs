@@ -119,14 +119,8 @@ impl Kms {
     /// another scheduler deleted it first or its deletion was cancelled.
     async fn delete_expired(&self, key: Key) -> Result<bool, Error> {
         let deleted = self.store.delete_key(&key).await;
-        self.cache.forget_key(key.id());
         let key_id = key.id();
-        self.cache
-            .aliases
-            .remove_where(|_, target| *target == key_id);
-        self.cache
-            .materials
-            .remove_where(|(id, _), _| *id == key_id);
+        self.cache.forget_deleted_key(key_id);
         match deleted {
             Ok(()) => {
                 tracing::info!(key = %key.arn, "deleted after its waiting period");

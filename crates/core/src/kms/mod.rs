@@ -47,7 +47,8 @@ const LOOKUPS_AT_ONCE: usize = 2;
 /// Tunables of the KMS core.
 #[derive(Clone, Debug)]
 pub struct KmsConfig {
-    /// How many keys and key versions the in-memory cache holds before it evicts.
+    /// How many keys the in-memory cache holds before it evicts (and as many aliases, access
+    /// keys, and keys' older versions).
     pub cache_capacity: usize,
     /// How long an unsealed access-key secret is trusted before it is read again, so that a
     /// key deleted by the admin CLI in another process stops working within this time.
@@ -62,7 +63,7 @@ pub struct KmsConfig {
 impl Default for KmsConfig {
     fn default() -> Self {
         Self {
-            cache_capacity: 10_000,
+            cache_capacity: 1_000_000,
             credential_ttl: time::Duration::seconds(5),
             on_demand_rotation_limit: 25,
             audit: true,
