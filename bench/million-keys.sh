@@ -37,4 +37,4 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "== at the end: $(memory keys)" >&2
 python3 "$ROOT/bench/summarize.py" "$WORK/results.jsonl" --ratio keys/single
-grep -o '"first_touch_per_s":[0-9.]*' "$WORK/results.jsonl" | sed 's/^/cold (first call with each key), calls\/s: /' >&2
+grep -o '"first_touch_per_s":[0-9.]\+' "$WORK/results.jsonl" | sed 's/^/cold (first call with each key), calls\/s: /' >&2

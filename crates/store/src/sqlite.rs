@@ -51,7 +51,7 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT)
             // Deleted rows (destroyed key material) are overwritten in the file, not just unlinked.
             .pragma("secure_delete", "ON");
-        let writer = connect(&options.clone().pragma("cache_size", "-65536"), 1).await?;
+        let writer = connect(&options, 1).await?;
         crate::migrate::run(&writer).await?;
         let readers = connect(&options, MAX_READERS).await?;
         Ok(Self {
