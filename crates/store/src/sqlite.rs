@@ -50,7 +50,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             // Deleted rows (destroyed key material) are overwritten in the file, not just unlinked.
-            .pragma("secure_delete", "ON");
+            .pragma("secure_delete", "ON")
+            // Statement journals (a multi-row INSERT inside a batch's transaction keeps one, to
+            // undo that statement alone) in memory rather than in a temporary file.
+            .pragma("temp_store", "MEMORY");
         let writer = connect(&options, 1).await?;
         crate::migrate::run(&writer).await?;
         let readers = connect(&options, MAX_READERS).await?;

@@ -38,7 +38,7 @@ pub(super) struct Caches {
     /// a deleted key's versions go in one step.
     materials: Bounded<KeyId, Versions>,
     pub(super) credentials: Bounded<AccessKeyId, Arc<CachedCredential>>,
-    pub(super) policies: Policies,
+    policies: Policies,
 }
 
 impl Caches {
