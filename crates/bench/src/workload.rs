@@ -713,3 +713,23 @@ struct SignAnswer {
 struct VerifyAnswer {
     signature_valid: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_completed_shape_is_the_body_serialized_with_the_key_id() {
+        let context = encryption_context();
+        let shape = Shape::of(&json!({"KeyId": Shape::HOLE, "Plaintext": "AAEC",
+            "EncryptionContext": context}));
+        for key_id in ["1234abcd-12ab-34cd-56ef-1234567890ab", "alias/with\"quote"] {
+            let quoted = serde_json::Value::from(key_id).to_string();
+            let body: serde_json::Value = serde_json::from_slice(&shape.with(&quoted)).unwrap();
+            assert_eq!(
+                body,
+                json!({"KeyId": key_id, "Plaintext": "AAEC", "EncryptionContext": context})
+            );
+        }
+    }
+}
