@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod dedicated;
 pub mod error;
 pub mod kms;
 pub mod model;

@@ -9,7 +9,7 @@
 //! A batch is all or nothing. When it fails, its writes are committed again one at a time, so
 //! that only the write at fault sees an error (a duplicate key id, say) and the others land.
 
-use sqlx::{QueryBuilder, Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use strongbox_core::StoreError;
@@ -18,6 +18,7 @@ use strongbox_core::model::{Key, KeyVersion};
 
 use crate::rows::{self, driver_error, millis};
 use crate::sqlite_audit;
+use crate::writing::{self, Writer};
 
 /// Writes waiting for the committer, at most; further callers wait for room.
 const QUEUE: usize = 4096;
@@ -45,11 +46,11 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the committing task on the current Tokio runtime; `writer` is the store's
-    /// writing connection.
-    pub(crate) fn start(writer: SqlitePool) -> Self {
+    /// Starts the committing task on the process's writing thread
+    /// ([`strongbox_core::dedicated`]); `writer` is the store's writing connection.
+    pub(crate) fn start(writer: Writer) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(commit_loop(writer, receiver));
+        strongbox_core::dedicated::spawn(commit_loop(writer, receiver));
         Self { sender }
     }
 
@@ -71,18 +72,25 @@ fn stopped() -> StoreError {
     )
 }
 
-async fn commit_loop(writer: SqlitePool, mut receiver: mpsc::Receiver<Job>) {
+async fn commit_loop(writer: Writer, mut receiver: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit(&writer, &mut batch).await;
+        match writer.lock().await {
+            Ok(mut connection) => commit(&mut connection, &mut batch).await,
+            Err(_) => {
+                for job in batch.drain(..) {
+                    let _ = job.done.send(Err(writing::closed()));
+                }
+            }
+        }
     }
 }
 
 /// Commits `batch` in one transaction, or, if that fails, each write on its own.
-async fn commit(writer: &SqlitePool, batch: &mut Vec<Job>) {
+async fn commit(writer: &mut SqliteConnection, batch: &mut Vec<Job>) {
     if batch.len() > 1 {
         let writes: Vec<&Write> = batch.iter().map(|job| &job.write).collect();
-        match apply(writer, &writes).await {
+        match apply(&mut *writer, &writes).await {
             Ok(()) => {
                 for job in batch.drain(..) {
                     let _ = job.done.send(Ok(()));
@@ -97,13 +105,14 @@ async fn commit(writer: &SqlitePool, batch: &mut Vec<Job>) {
         }
     }
     for job in batch.drain(..) {
-        let outcome = apply(writer, &[&job.write]).await;
+        let outcome = apply(&mut *writer, &[&job.write]).await;
         let _ = job.done.send(outcome);
     }
 }
 
-/// One transaction: multi-row INSERTs of every key, version and audit record in `writes`.
-async fn apply(writer: &SqlitePool, writes: &[&Write]) -> Result<(), StoreError> {
+/// One transaction: multi-row INSERTs of every key, version and audit record in `writes`, sent
+/// to SQLite's thread as one multi-statement query (one round trip instead of one a statement).
+async fn apply(writer: &mut SqliteConnection, writes: &[&Write]) -> Result<(), StoreError> {
     let mut keys = Vec::new();
     let mut versions = Vec::new();
     let mut records = Vec::new();
@@ -116,33 +125,30 @@ async fn apply(writer: &SqlitePool, writes: &[&Write]) -> Result<(), StoreError>
             Write::Audit(batch) => records.extend(batch),
         }
     }
-    let mut tx = writer.begin().await.map_err(driver_error)?;
+    let mut query = QueryBuilder::new("BEGIN IMMEDIATE; ");
     for chunk in keys.chunks(KEY_ROWS_PER_INSERT) {
-        execute(&mut tx, insert_keys(chunk)).await?;
+        push_insert_keys(&mut query, chunk);
     }
     for chunk in versions.chunks(KEY_ROWS_PER_INSERT) {
-        execute(&mut tx, insert_versions(chunk)).await?;
+        push_insert_versions(&mut query, chunk);
     }
     for chunk in records.chunks(sqlite_audit::ROWS_PER_INSERT) {
-        execute(&mut tx, sqlite_audit::insert(chunk)).await?;
+        sqlite_audit::push_insert(&mut query, chunk);
     }
-    tx.commit().await.map_err(driver_error)
+    query.push("COMMIT");
+    match query.build().execute(&mut *writer).await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            // The statement that failed left the transaction open (or SQLite rolled it back
+            // already, and this fails harmlessly).
+            let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *writer).await;
+            Err(driver_error(error))
+        }
+    }
 }
 
-async fn execute(
-    tx: &mut Transaction<'_, Sqlite>,
-    mut statement: QueryBuilder<Sqlite>,
-) -> Result<(), StoreError> {
-    statement
-        .build()
-        .execute(&mut **tx)
-        .await
-        .map(drop)
-        .map_err(driver_error)
-}
-
-fn insert_keys(keys: &[&Key]) -> QueryBuilder<Sqlite> {
-    let mut insert = QueryBuilder::new(
+fn push_insert_keys(insert: &mut QueryBuilder<Sqlite>, keys: &[&Key]) {
+    insert.push(
         "INSERT INTO keys (account_id, region, key_id, key_spec, key_usage, origin, created_at, \
          description, key_state, deletion_date, pending_window_days, current_version, version_count, \
          rotation_period_days, next_rotation_date, on_demand_rotations, on_demand_started, tags, policy, revision) ",
@@ -169,12 +175,15 @@ fn insert_keys(keys: &[&Key]) -> QueryBuilder<Sqlite> {
             .push_bind(&*key.policy)
             .push_bind(0_i64);
     });
-    insert
+    insert.push("; ");
 }
 
 /// Key versions with the account each belongs to (rotation inserts one the same way).
-pub(crate) fn insert_versions(versions: &[(&str, &KeyVersion)]) -> QueryBuilder<Sqlite> {
-    let mut insert = QueryBuilder::new(
+pub(crate) fn push_insert_versions(
+    insert: &mut QueryBuilder<Sqlite>,
+    versions: &[(&str, &KeyVersion)],
+) {
+    insert.push(
         "INSERT INTO key_versions (account_id, key_id, version_id, ordinal, sealed_material, rotation_type, created_at) ",
     );
     insert.push_values(versions, |mut row, (account, version)| {
@@ -186,16 +195,14 @@ pub(crate) fn insert_versions(versions: &[(&str, &KeyVersion)]) -> QueryBuilder<
             .push_bind(version.rotation.map(|r| r.as_str()))
             .push_bind(millis(version.created_at));
     });
-    insert
+    insert.push("; ");
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::str::FromStr;
-
-    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use sqlx::Connection;
     use strongbox_core::model::{AccountId, KeyArn, KeyId, KeySpec, KeyUsage, Region, VersionId};
     use strongbox_core::{SealedKey, StoreErrorKind};
     use time::OffsetDateTime;
@@ -204,20 +211,15 @@ mod tests {
 
     const ACCOUNT: &str = "111122223333";
 
-    async fn migrated() -> SqlitePool {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:").unwrap();
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options)
-            .await
-            .unwrap();
-        crate::migrate::run(&pool).await.unwrap();
+    async fn migrated() -> SqliteConnection {
+        let mut connection = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        crate::migrate::run(&mut connection).await.unwrap();
         sqlx::query("INSERT INTO accounts (id, name, created_at) VALUES ($1, 'a', 0)")
             .bind(ACCOUNT)
-            .execute(&pool)
+            .execute(&mut connection)
             .await
             .unwrap();
-        pool
+        connection
     }
 
     fn new_key() -> Write {
@@ -259,16 +261,16 @@ mod tests {
         }
     }
 
-    async fn stored_keys(pool: &SqlitePool) -> i64 {
+    async fn stored_keys(connection: &mut SqliteConnection) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM keys")
-            .fetch_one(pool)
+            .fetch_one(connection)
             .await
             .unwrap()
     }
 
     #[tokio::test]
     async fn a_failing_write_fails_alone_and_the_rest_of_its_batch_lands() {
-        let pool = migrated().await;
+        let mut connection = migrated().await;
         let first = new_key();
         let writes = vec![duplicate(&first), new_key(), first, new_key()];
         let mut batch = Vec::new();
@@ -278,13 +280,13 @@ mod tests {
             batch.push(Job { write, done });
             outcomes.push(outcome);
         }
-        commit(&pool, &mut batch).await;
+        commit(&mut connection, &mut batch).await;
         let mut kinds = Vec::new();
         for outcome in outcomes {
             kinds.push(outcome.await.unwrap().err().map(|error| error.kind()));
         }
         assert_eq!(kinds, [None, None, Some(StoreErrorKind::Conflict), None]);
-        assert_eq!(stored_keys(&pool).await, 3);
+        assert_eq!(stored_keys(&mut connection).await, 3);
         assert!(batch.is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! Schema migrations, embedded in the binary and applied at start, each in its own transaction.
 //! (sqlx's `migrate!` needs its macros feature, which would require a database at build time.)
 
-use sqlx::SqlitePool;
+use sqlx::{Connection, SqliteConnection};
 
 use strongbox_core::{StoreError, StoreErrorKind};
 
@@ -13,20 +13,20 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 /// Applies every migration newer than the database's recorded version.
-pub(crate) async fn run(pool: &SqlitePool) -> Result<(), StoreError> {
+pub(crate) async fn run(connection: &mut SqliteConnection) -> Result<(), StoreError> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY NOT NULL, applied_at INTEGER NOT NULL)",
     )
-    .execute(pool)
+    .execute(&mut *connection)
     .await
     .map_err(migration_error)?;
     let current: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-        .fetch_one(pool)
+        .fetch_one(&mut *connection)
         .await
         .map_err(migration_error)?;
     let current = current.unwrap_or(0);
     for (version, script) in SQLITE_MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-        let mut tx = pool.begin().await.map_err(migration_error)?;
+        let mut tx = connection.begin().await.map_err(migration_error)?;
         sqlx::raw_sql(*script)
             .execute(&mut *tx)
             .await

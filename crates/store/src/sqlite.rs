@@ -5,8 +5,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 use strongbox_core::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
 use strongbox_core::model::{
@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::group_commit::{self, GroupCommit, Write};
 use crate::rows::{self, driver_error, millis};
 use crate::sqlite_audit;
+use crate::writing::Writer;
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,7 +34,7 @@ const MAX_READERS: u32 = 8;
 /// latency. Waiting for the single writing connection instead is a fair async queue.
 pub struct SqliteStore {
     readers: SqlitePool,
-    writer: SqlitePool,
+    writer: Writer,
     /// Where new keys and audit records go, to share commits.
     group_commit: GroupCommit,
 }
@@ -54,8 +55,9 @@ impl SqliteStore {
             // Statement journals (a multi-row INSERT inside a batch's transaction keeps one, to
             // undo that statement alone) in memory rather than in a temporary file.
             .pragma("temp_store", "MEMORY");
-        let writer = connect(&options, 1).await?;
-        crate::migrate::run(&writer).await?;
+        let mut connection = options.connect().await.map_err(driver_error)?;
+        crate::migrate::run(&mut connection).await?;
+        let writer = Writer::new(connection);
         let readers = connect(&options, MAX_READERS).await?;
         Ok(Self {
             readers,
@@ -118,7 +120,7 @@ impl Store for SqliteStore {
             .bind(account.id.as_str())
             .bind(&account.name)
             .bind(millis(account.created_at))
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await?)
             .await
             .map_err(driver_error)?;
         Ok(())
@@ -151,7 +153,7 @@ impl Store for SqliteStore {
         .bind(key.sealed_secret.as_bytes())
         .bind(rows::status_text(key.status))
         .bind(millis(key.created_at))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await?)
         .await
         .map_err(driver_error)?;
         Ok(())
@@ -183,7 +185,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("DELETE FROM access_keys WHERE account_id = $1 AND id = $2")
             .bind(account.as_str())
             .bind(id.as_str())
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await?)
             .await
             .map_err(driver_error)?;
         Ok(done.rows_affected() > 0)
@@ -239,16 +241,20 @@ impl Store for SqliteStore {
     }
 
     async fn update_key(&self, key: &Key) -> Result<i64, StoreError> {
-        let mut tx = self.writer.begin().await.map_err(driver_error)?;
+        let mut writer = self.writer.lock().await?;
+        let mut tx = writer.begin().await.map_err(driver_error)?;
         let revision = compare_and_swap(&mut tx, key).await?;
         tx.commit().await.map_err(driver_error)?;
         Ok(revision)
     }
 
     async fn rotate_key(&self, key: &Key, version: &KeyVersion) -> Result<i64, StoreError> {
-        let mut tx = self.writer.begin().await.map_err(driver_error)?;
+        let mut writer = self.writer.lock().await?;
+        let mut tx = writer.begin().await.map_err(driver_error)?;
         let revision = compare_and_swap(&mut tx, key).await?;
-        group_commit::insert_versions(&[(key.arn.account.as_str(), version)])
+        let mut insert = sqlx::QueryBuilder::new("");
+        group_commit::push_insert_versions(&mut insert, &[(key.arn.account.as_str(), version)]);
+        insert
             .build()
             .execute(&mut *tx)
             .await
@@ -258,7 +264,8 @@ impl Store for SqliteStore {
     }
 
     async fn delete_key(&self, key: &Key) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await.map_err(driver_error)?;
+        let mut writer = self.writer.lock().await?;
+        let mut tx = writer.begin().await.map_err(driver_error)?;
         let deleted = sqlx::query(
             "DELETE FROM keys WHERE account_id = $1 AND region = $2 AND key_id = $3 AND revision = $4",
         )
@@ -364,7 +371,7 @@ impl Store for SqliteStore {
         .bind(alias.target.to_string())
         .bind(millis(alias.created_at))
         .bind(millis(alias.updated_at))
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await?)
         .await
         .map_err(driver_error)?;
         Ok(())
@@ -397,7 +404,7 @@ impl Store for SqliteStore {
         .bind(alias.account.as_str())
         .bind(alias.region.as_str())
         .bind(alias.name.as_str())
-        .execute(&self.writer)
+        .execute(&mut *self.writer.lock().await?)
         .await
         .map_err(driver_error)?;
         if done.rows_affected() == 0 {
@@ -420,7 +427,7 @@ impl Store for SqliteStore {
                 .bind(account.as_str())
                 .bind(region.as_str())
                 .bind(name.as_str())
-                .execute(&self.writer)
+                .execute(&mut *self.writer.lock().await?)
                 .await
                 .map_err(driver_error)?;
         Ok(done.rows_affected() > 0)
@@ -486,7 +493,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_audit_digest(&self, digest: &StoredDigest) -> Result<(), StoreError> {
-        sqlite_audit::insert_digest(&self.writer, digest).await
+        sqlite_audit::insert_digest(&mut *self.writer.lock().await?, digest).await
     }
 
     async fn audit_digests(
@@ -512,7 +519,7 @@ impl Store for SqliteStore {
     }
 
     async fn prune_audit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
-        sqlite_audit::prune(&self.writer, checkpoint).await
+        sqlite_audit::prune(&mut *self.writer.lock().await?, checkpoint).await
     }
 
     async fn audit_checkpoint(
@@ -535,7 +542,7 @@ impl Store for SqliteStore {
         sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2)")
             .bind(name)
             .bind(value)
-            .execute(&self.writer)
+            .execute(&mut *self.writer.lock().await?)
             .await
             .map_err(driver_error)?;
         Ok(())

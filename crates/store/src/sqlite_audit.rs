@@ -2,7 +2,7 @@
 //! digests and checkpoints.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use strongbox_core::StoreError;
 use strongbox_core::audit::{
@@ -26,9 +26,9 @@ macro_rules! select_records {
     };
 }
 
-/// One multi-row INSERT.
-pub(crate) fn insert(chunk: &[&AuditRecord]) -> QueryBuilder<Sqlite> {
-    let mut insert = QueryBuilder::<Sqlite>::new(
+/// Appends one multi-row INSERT statement to `insert`.
+pub(crate) fn push_insert(insert: &mut QueryBuilder<Sqlite>, chunk: &[&AuditRecord]) {
+    insert.push(
         "INSERT INTO audit_records (account, region, sequence, event_time, event_id, event_name, read_only, user_name, access_key_id, resources, key_a, key_b, record, hash) ",
     );
     insert.push_values(chunk, |mut row, record| {
@@ -50,7 +50,7 @@ pub(crate) fn insert(chunk: &[&AuditRecord]) -> QueryBuilder<Sqlite> {
             .push_bind(record.record.as_slice())
             .push_bind(record.hash.as_slice());
     });
-    insert
+    insert.push("; ");
 }
 
 pub(crate) async fn head(
@@ -176,7 +176,7 @@ pub(crate) async fn lookup(
 }
 
 pub(crate) async fn insert_digest(
-    pool: &SqlitePool,
+    writer: &mut SqliteConnection,
     digest: &StoredDigest,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -189,7 +189,7 @@ pub(crate) async fn insert_digest(
     .bind(sequence_value(digest.last_record))
     .bind(digest.object.as_str())
     .bind(digest.file.as_slice())
-    .execute(pool)
+    .execute(writer)
     .await
     .map_err(driver_error)?;
     Ok(())
@@ -243,11 +243,14 @@ pub(crate) async fn chains(pool: &SqlitePool) -> Result<Vec<(AccountId, Region)>
         .collect()
 }
 
-pub(crate) async fn prune(pool: &SqlitePool, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+pub(crate) async fn prune(
+    writer: &mut SqliteConnection,
+    checkpoint: &Checkpoint,
+) -> Result<(), StoreError> {
     let account = checkpoint.account.as_str();
     let region = checkpoint.region.as_str();
     let through_record = sequence_value(checkpoint.head.sequence);
-    let mut tx = pool.begin().await.map_err(driver_error)?;
+    let mut tx = writer.begin().await.map_err(driver_error)?;
     sqlx::query("DELETE FROM audit_records WHERE account = $1 AND region = $2 AND sequence <= $3")
         .bind(account)
         .bind(region)
