@@ -46,3 +46,25 @@ fn start_writing_thread() -> std::io::Result<Handle> {
         .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
     Ok(handle)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The caller's runtime is busy (here: this thread blocks), yet the task runs, its timers
+    /// included: it does not wait for a request worker to poll it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_task_runs_while_the_spawning_runtime_is_blocked() {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            sender.send(std::thread::current().name().map(str::to_owned)).unwrap();
+        });
+        let ran_on = receiver.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(ran_on.as_deref(), Some("strongbox-writer"));
+    }
+}
