@@ -11,7 +11,6 @@
 
 pub mod audit;
 pub mod clock;
-pub mod dedicated;
 pub mod error;
 pub mod kms;
 pub mod model;

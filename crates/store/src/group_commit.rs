@@ -46,11 +46,11 @@ pub(crate) struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the committing task on the process's writing thread
-    /// ([`strongbox_core::dedicated`]); `writer` is the store's writing connection.
+    /// Starts the committing task on the current Tokio runtime; `writer` is the store's
+    /// writing connection.
     pub(crate) fn start(writer: Writer) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        strongbox_core::dedicated::spawn(commit_loop(writer, receiver));
+        tokio::spawn(commit_loop(writer, receiver));
         Self { sender }
     }
 

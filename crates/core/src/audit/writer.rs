@@ -54,12 +54,12 @@ impl Drop for Working {
 }
 
 impl AuditLog {
-    /// Starts the writer on the process's writing thread ([`crate::dedicated`]). It ends when
-    /// every handle is dropped, after committing what was queued.
+    /// Starts the writer on the current Tokio runtime. It ends when every handle is dropped,
+    /// after committing what was queued.
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let working = Arc::new(AtomicUsize::new(0));
-        crate::dedicated::spawn(write_loop(store, receiver, Arc::clone(&working)));
+        tokio::spawn(write_loop(store, receiver, Arc::clone(&working)));
         Self {
             sender: Some(sender),
             working,
@@ -195,7 +195,6 @@ async fn commit(
         Some(error) => Err(error),
         None => store.append_audit(&records).await.map_err(Error::from),
     };
-
     if let Err(error) = &outcome {
         tracing::error!(
             ?error,
