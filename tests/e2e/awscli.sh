@@ -693,7 +693,7 @@ test_rotation() {
         --query KeyMetadata.CurrentKeyMaterialId --output text
     local material_before=$OUT
     run "rotate-key-on-demand" kms rotate-key-on-demand --key-id "$KEY1" --query KeyId --output text
-    check "rotate-key-on-demand returns the key id" "$KEY1" "$OUT"
+    check "rotate-key-on-demand returns the key ARN, as AWS does" "$KEY1_ARN" "$OUT"
     # The scheduler performs the rotation, woken at once; OnDemandRotationStartDate is present
     # while it is in progress.
     local deadline=$((SECONDS + 20)) started polls=0
@@ -825,13 +825,17 @@ test_second_tenant() {
 
     run "access-key create --account tenant-b" admin access-key create --account "$account_b"
     local block=$OUT
-    check_match "access-key create prints a [strongbox] credentials block" \
-        '\[strongbox\].aws_access_key_id = [A-Z0-9_]+.aws_secret_access_key = .+' \
+    # A profile of its own (not the bootstrap key's [strongbox]), so that appending the block to
+    # a credentials file adds a section; stderr says how to use it.
+    check_match "access-key create prints a credentials block under its own profile" \
+        "\\[strongbox-$account_b-admin\\].aws_access_key_id = [A-Z0-9_]+.aws_secret_access_key = .+" \
         "$(tr '\n' '.' <<<"$block")"
+    check_match "access-key create says which profile to use" \
+        ".*--profile strongbox-$account_b-admin.*" "$(tr '\n' ' ' <"$WORK/stderr")"
     local akid_b
     akid_b=$(sed -n 's/^aws_access_key_id = //p' <<<"$block")
     TENANT_B=$WORK/tenant-b-credentials
-    printf '%s\n' "${block/\[strongbox\]/[tenantb]}" >"$TENANT_B"
+    printf '%s\n' "${block/\[strongbox-$account_b-admin\]/[tenantb]}" >"$TENANT_B"
 
     run "tenant B: list-keys" kms_as "$TENANT_B" tenantb list-keys \
         --query 'length(Keys)' --output text

@@ -19,9 +19,10 @@ pub enum Error {
     /// `KMSInvalidStateException`: the key's state does not allow the operation.
     #[error("{0}")]
     KmsInvalidState(String),
-    /// `InvalidCiphertextException`: the ciphertext or its encryption context is not valid.
-    #[error("{0}")]
-    InvalidCiphertext(String),
+    /// `InvalidCiphertextException`: the ciphertext or its encryption context is not valid. AWS sends it without
+    /// a message, so that nothing is learned about which check failed.
+    #[error("")]
+    InvalidCiphertext,
     /// `IncorrectKeyException`: the ciphertext was made under another key than the one named.
     #[error("{0}")]
     IncorrectKey(String),
@@ -52,12 +53,14 @@ pub enum Error {
     /// `UnsupportedOperationException`: valid in AWS, not (yet) supported here or for this key.
     #[error("{0}")]
     UnsupportedOperation(String),
-    /// `KMSInvalidSignatureException`: Verify found the signature not valid.
-    #[error("{0}")]
-    KmsInvalidSignature(String),
-    /// `KMSInvalidMacException`: VerifyMac found the MAC not valid.
-    #[error("{0}")]
-    KmsInvalidMac(String),
+    /// `KMSInvalidSignatureException`: Verify found the signature not valid. AWS sends it without
+    /// a message, so that nothing is learned about which check failed.
+    #[error("")]
+    KmsInvalidSignature,
+    /// `KMSInvalidMacException`: VerifyMac found the MAC not valid. AWS sends it without
+    /// a message, so that nothing is learned about which check failed.
+    #[error("")]
+    KmsInvalidMac,
     /// `InvalidKeyUsageException`: the key's usage or algorithms do not fit the operation.
     #[error("{0}")]
     InvalidKeyUsage(String),

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod kms;
+pub mod messages;
 pub mod model;
 pub mod seal;
 pub mod state;

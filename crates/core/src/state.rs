@@ -2,6 +2,7 @@
 //! See <https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html>.
 
 use crate::error::Error;
+use crate::messages;
 use crate::model::{KeyArn, KeyState};
 
 /// Operations grouped by how the key-state table treats them.
@@ -24,18 +25,16 @@ pub fn check(rule: StateRule, state: KeyState, arn: &KeyArn) -> Result<(), Error
         (StateRule::Read, _) => Ok(()),
         (StateRule::Cryptographic, KeyState::Enabled) => Ok(()),
         (StateRule::Cryptographic, KeyState::Disabled) => {
-            Err(Error::Disabled(format!("{arn} is disabled.")))
+            Err(Error::Disabled(messages::disabled(&arn.to_string())))
         }
         (StateRule::Manage, KeyState::Enabled | KeyState::Disabled) => Ok(()),
         (StateRule::CancelDeletion, KeyState::PendingDeletion) => Ok(()),
-        (StateRule::CancelDeletion, _) => Err(Error::KmsInvalidState(format!(
-            "{arn} is not pending deletion (current KeyState: {state})."
-        ))),
-        (_, KeyState::PendingDeletion) => Err(Error::KmsInvalidState(format!(
-            "{arn} is pending deletion."
-        ))),
-        (_, _) => Err(Error::KmsInvalidState(format!(
-            "{arn} is in state {state}, which does not allow this operation."
+        (StateRule::CancelDeletion, _) => Err(Error::KmsInvalidState(
+            messages::not_pending_deletion(&arn.to_string()),
+        )),
+        (_, _) => Err(Error::KmsInvalidState(messages::invalid_state(
+            &arn.to_string(),
+            state,
         ))),
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::Error;
+use crate::messages::{self, Shown, Violation};
 use crate::model::Tags;
 
 /// AWS allows at most 50 tags on a key.
@@ -19,48 +20,78 @@ pub const DELETION_WINDOW_DAYS: std::ops::RangeInclusive<u32> = 7..=30;
 /// The waiting period when none is given.
 pub const DEFAULT_DELETION_WINDOW_DAYS: u32 = 30;
 
-/// Checks a list of tags as TagResource and CreateKey receive it, and returns it as a map.
-/// AWS answers `TagException` for reserved, malformed or duplicate keys.
-pub fn tags(pairs: Vec<(String, String)>) -> Result<Tags, Error> {
+/// Checks the tags of CreateKey and TagResource as AWS does: first the model's constraints on
+/// every tag (both members present, a key of 1 to 128 characters, a value of at most 256), all
+/// reported in one `ValidationException` naming `tags.N.member.tagKey`; then the service's
+/// rules, each a `TagException`: no key twice, at most 50 tags, no `aws:` prefix, AWS's
+/// character set.
+pub fn tags(pairs: Vec<(Option<String>, Option<String>)>) -> Result<Tags, Error> {
+    let mut violations = Vec::new();
+    for (index, (key, value)) in pairs.iter().enumerate() {
+        let member = |name: &str| format!("tags.{}.member.{name}", index + 1);
+        match key {
+            None => violations.push(Violation::null(&member("tagKey"))),
+            Some(key) => violations.extend(Violation::length(
+                Shown::Value(key),
+                &member("tagKey"),
+                key.chars().count(),
+                1,
+                MAX_TAG_KEY_LEN,
+            )),
+        }
+        match value {
+            None => violations.push(Violation::null(&member("tagValue"))),
+            Some(value) => violations.extend(Violation::length(
+                Shown::Value(value),
+                &member("tagValue"),
+                value.chars().count(),
+                0,
+                MAX_TAG_VALUE_LEN,
+            )),
+        }
+    }
+    if !violations.is_empty() {
+        return Err(Error::Validation(messages::validation(&violations)));
+    }
     let mut tags = Tags::new();
     for (key, value) in pairs {
-        tag_key(&key)?;
-        if value.chars().count() > MAX_TAG_VALUE_LEN || !tag_chars_allowed(&value) {
-            return Err(Error::Tag(format!(
-                "Tag value for key '{key}' is not valid: it must be at most {MAX_TAG_VALUE_LEN} characters of letters, digits, spaces and _ . : / = + - @"
-            )));
+        let (key, value) = (key.unwrap_or_default(), value.unwrap_or_default());
+        if tags.insert(key, value).is_some() {
+            return Err(Error::Tag(messages::DUPLICATE_TAG_KEYS.to_owned()));
         }
-        if tags.insert(key.clone(), value).is_some() {
-            return Err(Error::Tag(format!(
-                "Duplicate tag key '{key}' in the request"
-            )));
-        }
-        if tags.len() > MAX_TAGS_PER_KEY {
-            return Err(Error::Tag(format!(
-                "A key can have at most {MAX_TAGS_PER_KEY} tags"
-            )));
+    }
+    if tags.len() > MAX_TAGS_PER_KEY {
+        return Err(Error::Tag(messages::TOO_MANY_TAGS.to_owned()));
+    }
+    for (key, value) in &tags {
+        tag_key_rules(key)?;
+        if !tag_chars_allowed(value) {
+            return Err(Error::Tag(messages::tag_characters("value", value)));
         }
     }
     Ok(tags)
 }
 
-/// Checks one tag key: 1 to 128 characters of AWS's allowed set, not starting with `aws:`.
-pub fn tag_key(key: &str) -> Result<(), Error> {
-    let length = key.chars().count();
-    if length == 0 || length > MAX_TAG_KEY_LEN || !tag_chars_allowed(key) {
-        return Err(Error::Tag(format!(
-            "Tag key '{key}' is not valid: it must be 1 to {MAX_TAG_KEY_LEN} characters of letters, digits, spaces and _ . : / = + - @"
-        )));
+/// The service's rules for a tag key whose length the model accepted.
+fn tag_key_rules(key: &str) -> Result<(), Error> {
+    if key
+        .get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))
+    {
+        return Err(Error::Tag(messages::TAGS_RESERVED.to_owned()));
     }
-    if key.to_ascii_lowercase().starts_with("aws:") {
-        return Err(Error::Tag(format!(
-            "Tag key '{key}' uses the reserved prefix 'aws:'"
-        )));
+    if !tag_chars_allowed(key) {
+        return Err(Error::Tag(messages::tag_characters("key", key)));
     }
     Ok(())
 }
 
-/// AWS's tag pattern `^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$`.
+/// Whether `key` is a tag key a key could carry (ListResourceTags markers are tag keys).
+pub fn is_tag_key(key: &str) -> bool {
+    (1..=MAX_TAG_KEY_LEN).contains(&key.chars().count()) && tag_key_rules(key).is_ok()
+}
+
+/// AWS's tag character set: letters, digits, white space and `_ . : / = + - @`.
 fn tag_chars_allowed(text: &str) -> bool {
     text.chars().all(|c| {
         c.is_alphanumeric()
@@ -76,41 +107,86 @@ pub fn merged_tags(existing: &Tags, added: Tags) -> Result<Tags, Error> {
     let mut merged = existing.clone();
     merged.extend(added);
     if merged.len() > MAX_TAGS_PER_KEY {
-        return Err(Error::Tag(format!(
-            "A key can have at most {MAX_TAGS_PER_KEY} tags; this request would leave {}",
-            merged.len()
-        )));
+        return Err(Error::Tag(messages::TOO_MANY_TAGS.to_owned()));
     }
     Ok(merged)
 }
 
-/// Checks tag keys for UntagResource (duplicates are harmless there).
+/// Checks the tag keys of UntagResource: the model's lengths (`tagKeys.N.member`), then the
+/// service's rules. Duplicates are harmless there.
 pub fn tag_keys(keys: &[String]) -> Result<BTreeSet<String>, Error> {
+    let violations: Vec<Violation> = keys
+        .iter()
+        .enumerate()
+        .filter_map(|(index, key)| {
+            Violation::length(
+                Shown::Value(key),
+                &format!("tagKeys.{}.member", index + 1),
+                key.chars().count(),
+                1,
+                MAX_TAG_KEY_LEN,
+            )
+        })
+        .collect();
+    if !violations.is_empty() {
+        return Err(Error::Validation(messages::validation(&violations)));
+    }
     keys.iter()
-        .map(|key| tag_key(key).map(|()| key.clone()))
+        .map(|key| tag_key_rules(key).map(|()| key.clone()))
         .collect()
 }
+
+/// The model's bounds of `PendingWindowInDays` (`PendingWindowInDaysType`); the service then
+/// allows only [`DELETION_WINDOW_DAYS`].
+const PENDING_WINDOW_MODEL: std::ops::RangeInclusive<i64> = 1..=365;
 
 /// Checks a deletion window and applies the default.
 pub fn deletion_window(days: Option<i64>) -> Result<u32, Error> {
     let Some(days) = days else {
         return Ok(DEFAULT_DELETION_WINDOW_DAYS);
     };
+    if let Some(violation) = Violation::range(
+        days,
+        "pendingWindowInDays",
+        *PENDING_WINDOW_MODEL.start(),
+        *PENDING_WINDOW_MODEL.end(),
+    ) {
+        return Err(Error::Validation(messages::validation(&[violation])));
+    }
     match u32::try_from(days) {
         Ok(days) if DELETION_WINDOW_DAYS.contains(&days) => Ok(days),
-        _ => Err(Error::Validation(format!(
-            "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value between {} and {}",
-            DELETION_WINDOW_DAYS.start(),
-            DELETION_WINDOW_DAYS.end()
+        _ => Err(Error::Validation(messages::pending_window(
+            days,
+            *DELETION_WINDOW_DAYS.start(),
+            *DELETION_WINDOW_DAYS.end(),
         ))),
     }
 }
 
-/// Checks a key description's length.
+/// Checks a key description's length (`DescriptionType`: at most 8192 characters).
 pub fn description(text: &str) -> Result<(), Error> {
-    if text.chars().count() > MAX_DESCRIPTION_LEN {
+    match Violation::length(
+        Shown::Value(text),
+        "description",
+        text.chars().count(),
+        0,
+        MAX_DESCRIPTION_LEN,
+    ) {
+        Some(violation) => Err(Error::Validation(messages::validation(&[violation]))),
+        None => Ok(()),
+    }
+}
+
+/// Longest IAM user name.
+pub const MAX_USER_NAME_LEN: usize = 64;
+
+/// Checks an IAM user name: 1 to 64 of `[A-Za-z0-9_+=,.@-]`, IAM's pattern `[\w+=,.@-]+`. The
+/// name goes into ARNs, audit records and credentials-file profile names.
+pub fn user_name(name: &str) -> Result<(), Error> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if name.is_empty() || name.len() > MAX_USER_NAME_LEN || !name.chars().all(allowed) {
         return Err(Error::Validation(format!(
-            "1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to {MAX_DESCRIPTION_LEN}"
+            "1 validation error detected: Value '{name}' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+ and have length between 1 and {MAX_USER_NAME_LEN}"
         )));
     }
     Ok(())
@@ -120,8 +196,31 @@ pub fn description(text: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
 
-    fn pair(k: &str, v: &str) -> (String, String) {
-        (k.to_owned(), v.to_owned())
+    fn pair(k: &str, v: &str) -> (Option<String>, Option<String>) {
+        (Some(k.to_owned()), Some(v.to_owned()))
+    }
+
+    fn message(result: Result<Tags, Error>) -> (&'static str, String) {
+        match result {
+            Err(Error::Tag(message)) => ("TagException", message),
+            Err(Error::Validation(message)) => ("ValidationException", message),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn user_names_follow_iam() {
+        for good in [
+            "admin",
+            "alice.smith@example.com",
+            "a+b=c,d_e-f",
+            &"x".repeat(64),
+        ] {
+            assert!(user_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "a b", "a]b", "ünï", "a/b", &"x".repeat(65)] {
+            assert!(matches!(user_name(bad), Err(Error::Validation(_))), "{bad}");
+        }
     }
 
     #[test]
@@ -133,18 +232,62 @@ mod tests {
             ])
             .is_ok()
         );
-        for bad in [
-            vec![pair("", "x")],
-            vec![pair("aws:reserved", "x")],
-            vec![pair("AWS:reserved", "x")],
-            vec![pair("bad*char", "x")],
-            vec![pair("k", "bad*value")],
-            vec![pair(&"k".repeat(129), "x")],
-            vec![pair("k", &"v".repeat(257))],
-            vec![pair("dup", "1"), pair("dup", "2")],
-        ] {
+        for bad in [vec![pair("bad*char", "x")], vec![pair("k", "bad*value")]] {
             assert!(matches!(tags(bad.clone()), Err(Error::Tag(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn model_constraints_are_validation_errors_naming_the_member() {
+        let long_key = "k".repeat(129);
+        assert_eq!(
+            message(tags(vec![pair("ok", "x"), pair(&long_key, "x")])),
+            (
+                "ValidationException",
+                format!(
+                    "1 validation error detected: Value '{long_key}' at 'tags.2.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 128"
+                )
+            )
+        );
+        let long_value = "v".repeat(257);
+        assert_eq!(
+            message(tags(vec![pair("k", &long_value)])).1,
+            format!(
+                "1 validation error detected: Value '{long_value}' at 'tags.1.member.tagValue' failed to satisfy constraint: Member must have length less than or equal to 256"
+            )
+        );
+        assert_eq!(
+            message(tags(vec![pair("", "x"), (Some("k".to_owned()), None)])).1,
+            "2 validation errors detected: Value '' at 'tags.1.member.tagKey' failed to satisfy constraint: Member must have length greater than or equal to 1; Value null at 'tags.2.member.tagValue' failed to satisfy constraint: Member must not be null"
+        );
+    }
+
+    #[test]
+    fn service_rules_are_tag_exceptions_with_aws_messages() {
+        for (bad, expected) in [
+            (
+                vec![pair("aws:reserved", "x")],
+                "Tags beginning with aws: are reserved",
+            ),
+            (
+                vec![pair("AWS:reserved", "x")],
+                "Tags beginning with aws: are reserved",
+            ),
+            (
+                vec![pair("dup", "1"), pair("dup", "2")],
+                "Duplicate tag keys",
+            ),
+        ] {
+            assert_eq!(message(tags(bad)), ("TagException", expected.to_owned()));
+        }
+        assert!(matches!(
+            tag_keys(&["aws:x".to_owned()]),
+            Err(Error::Tag(message)) if message == "Tags beginning with aws: are reserved"
+        ));
+        assert!(matches!(
+            tag_keys(&["ok".to_owned(), "k".repeat(129)]),
+            Err(Error::Validation(message)) if message.contains("'tagKeys.2.member'")
+        ));
     }
 
     #[test]
@@ -153,7 +296,10 @@ mod tests {
         assert!(tags(fifty.clone()).is_ok());
         let mut fifty_one = fifty;
         fifty_one.push(pair("one-more", ""));
-        assert!(matches!(tags(fifty_one), Err(Error::Tag(_))));
+        assert_eq!(
+            message(tags(fifty_one)),
+            ("TagException", "Too many tags".to_owned())
+        );
     }
 
     #[test]

@@ -120,15 +120,18 @@ pub async fn run(
 
 fn announce_first_start(data_dir: &Path, address: SocketAddr, key: &NewAccessKey, region: &Region) {
     let credentials = datadir::credentials_path(data_dir);
-    println!(
+    // Best effort: the credentials are saved in the file too, and a closed stdout must not
+    // stop the server.
+    crate::output::print(format_args!(
         "Initialised {} (account {}).\nFirst access key, shown once and saved to {}:\n\n{}\nUse it with the aws CLI:\n\n  export AWS_SHARED_CREDENTIALS_FILE={} AWS_DEFAULT_REGION={region}\n  aws --endpoint-url http://{address} --profile {} kms create-key\n",
         data_dir.display(),
         key.key.account,
         credentials.display(),
-        datadir::credentials_text(key, region),
+        datadir::credentials_text(datadir::PROFILE, key, region),
         absolute(&credentials),
         datadir::PROFILE,
-    );
+    ))
+    .ok();
 }
 
 fn absolute(path: &std::path::Path) -> String {

@@ -8,6 +8,7 @@ use strongbox_core::model::{AccessKeyId, AccountId};
 
 use crate::config::{self, FileConfig};
 use crate::datadir::{self, OpenMode};
+use crate::output::{self, CliError, Table};
 
 /// Strongbox: a self-hosted key management service with the AWS KMS API.
 #[derive(Debug, Parser)]
@@ -163,7 +164,7 @@ pub enum AccessKeyCommand {
 }
 
 /// Runs the parsed command line.
-pub async fn run(cli: Cli) -> Result<(), String> {
+pub async fn run(cli: Cli) -> Result<(), CliError> {
     let file = FileConfig::load(cli.config.as_deref())?;
     let data_dir = config::data_dir(cli.data_dir, &file);
     match cli.command {
@@ -181,7 +182,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 without_audit: args.benchmark_without_audit,
             };
             let config = config::serve(flags, data_dir, &file, bootstrap)?;
-            crate::app::serve(config).await
+            Ok(crate::app::serve(config).await?)
         }
         Command::Account(command) => account(command, &data_dir, &file).await,
         Command::AccessKey(command) => access_key(command, &data_dir, &file).await,
@@ -193,23 +194,25 @@ async fn audit(
     command: AuditCommand,
     data_dir: &std::path::Path,
     file: &FileConfig,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     use crate::audit::{self, files};
     match command {
         AuditCommand::PublicKey => {
             let kms = admin_kms(data_dir, file).await?;
             let key = kms.audit_public_key().await.map_err(audit::detail);
             kms.store().close().await;
-            print!("{}", files::pem(&key?));
-            Ok(())
+            output::print(files::pem(&key?))
         }
         AuditCommand::Digest { account } => {
             let account = account.as_deref().map(account_id).transpose()?;
             let kms = admin_kms(data_dir, file).await?;
-            let written = audit::digest_now(&kms, account.as_ref()).await;
+            let written = match existing(&kms, account.as_ref()).await {
+                Ok(()) => audit::digest_now(&kms, account.as_ref()).await,
+                Err(error) => Err(error),
+            };
             kms.store().close().await;
             for (_, _, object) in written? {
-                println!("{object}");
+                output::println(object)?;
             }
             Ok(())
         }
@@ -225,23 +228,25 @@ async fn audit(
                 end: end.as_deref().map(files::parse_time).transpose()?,
             };
             let kms = admin_kms(data_dir, file).await?;
-            let summary = audit::export::export(&kms, &out, &request).await;
+            let summary = match existing(&kms, request.account.as_ref()).await {
+                Ok(()) => audit::export::export(&kms, &out, &request).await,
+                Err(error) => Err(error),
+            };
             kms.store().close().await;
             let summary = summary?;
             for object in &summary.mismatches {
-                eprintln!(
+                output::warn(format_args!(
                     "warning: {object}: the stored records no longer match their signed digest; `strongbox audit verify` will report it"
-                );
+                ));
             }
-            println!(
+            output::println(format_args!(
                 "exported {} chains: {} digests, {} log files, {} records to {}",
                 summary.chains,
                 summary.digests,
                 summary.log_files,
                 summary.records,
                 out.display()
-            );
-            Ok(())
+            ))
         }
         AuditCommand::Verify { dir, public_key } => verify(dir, public_key, data_dir, file).await,
     }
@@ -252,7 +257,7 @@ async fn verify(
     public_key: Option<PathBuf>,
     data_dir: &std::path::Path,
     file: &FileConfig,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     use crate::audit::files;
     let given = public_key
         .map(|path| {
@@ -272,24 +277,21 @@ async fn verify(
     }
     let report = report?;
     for note in &report.notes {
-        println!("note: {note}");
+        output::println(format_args!("note: {note}"))?;
     }
     for finding in &report.findings {
-        println!("FAILED {finding}");
+        output::println(format_args!("FAILED {finding}"))?;
     }
     let summary = format!(
         "{} digests, {} log files, {} records checked",
         report.digests, report.log_files, report.records
     );
     if report.findings.is_empty() {
-        println!("OK: {summary}");
-        Ok(())
+        output::println(format_args!("OK: {summary}"))
     } else {
         let count = report.findings.len();
         let problems = if count == 1 { "problem" } else { "problems" };
-        Err(format!(
-            "audit verification failed: {count} {problems}; {summary}"
-        ))
+        Err(format!("audit verification failed: {count} {problems}; {summary}").into())
     }
 }
 
@@ -314,10 +316,10 @@ async fn check(
             if let Ok(exported) = std::fs::read(dir.join(files::PUBLIC_KEY_FILE))
                 && files::parse_public_key(&exported).ok().as_deref() != Some(trusted.as_slice())
             {
-                eprintln!(
+                output::warn(format_args!(
                     "warning: {} differs from the trusted public key; it is ignored",
                     files::PUBLIC_KEY_FILE
-                );
+                ));
             }
             audit::verify::verify_export(dir, &trusted)
         }
@@ -337,12 +339,33 @@ fn account_id(value: &str) -> Result<AccountId, String> {
     AccountId::parse(value).map_err(|error| error.to_string())
 }
 
+/// Refuses an account that does not exist, as every admin command does.
+async fn existing(kms: &strongbox_core::Kms, account: Option<&AccountId>) -> Result<(), String> {
+    match account {
+        Some(account) => kms
+            .account(account)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
+}
+
 async fn account(
     command: AccountCommand,
     data_dir: &std::path::Path,
     file: &FileConfig,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     let kms = admin_kms(data_dir, file).await?;
+    let result = account_command(command, &kms).await;
+    kms.store().close().await;
+    result
+}
+
+async fn account_command(
+    command: AccountCommand,
+    kms: &strongbox_core::Kms,
+) -> Result<(), CliError> {
     match command {
         AccountCommand::Create { name, id } => {
             let id = id.as_deref().map(account_id).transpose()?;
@@ -350,30 +373,37 @@ async fn account(
                 .create_account(&name, id)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("{}", account.id);
+            output::println(account.id)
         }
         AccountCommand::List => {
-            println!("{:<14} {:<25} NAME", "ACCOUNT", "CREATED");
+            let mut table = Table::new(&["ACCOUNT", "CREATED", "NAME"]);
             for account in kms.list_accounts().await.map_err(|e| e.to_string())? {
-                println!(
-                    "{:<14} {:<25} {}",
-                    account.id,
+                table.row([
+                    account.id.to_string(),
                     rfc3339(account.created_at),
-                    account.name
-                );
+                    account.name,
+                ]);
             }
+            output::print(table)
         }
     }
-    kms.store().close().await;
-    Ok(())
 }
 
 async fn access_key(
     command: AccessKeyCommand,
     data_dir: &std::path::Path,
     file: &FileConfig,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     let kms = admin_kms(data_dir, file).await?;
+    let result = access_key_command(command, &kms).await;
+    kms.store().close().await;
+    result
+}
+
+async fn access_key_command(
+    command: AccessKeyCommand,
+    kms: &strongbox_core::Kms,
+) -> Result<(), CliError> {
     match command {
         AccessKeyCommand::Create { account, user } => {
             let account = account_id(&account)?;
@@ -383,27 +413,42 @@ async fn access_key(
                 .map_err(|e| e.to_string())?;
             let region = strongbox_core::model::Region::parse(config::DEFAULT_REGION)
                 .map_err(|e| e.to_string())?;
-            print!("{}", datadir::credentials_text(&key, &region));
+            let profile = datadir::profile_name(&key.key);
+            let text = datadir::credentials_text(&profile, &key, &region);
+            // The secret is shown once: a key whose secret nobody saw must not stay usable.
+            if let Err(error) = output::print(text) {
+                let undone = kms.delete_access_key(&account, &key.key.id).await;
+                return Err(CliError::Failed(match undone {
+                    Ok(()) => format!(
+                        "the access key was not kept: its secret could not be written out ({error})"
+                    ),
+                    Err(undo) => format!(
+                        "the secret of access key {} could not be written out ({error}), and deleting the key failed ({undo}): delete it with `strongbox access-key delete --account {account} {}`",
+                        key.key.id, key.key.id
+                    ),
+                }));
+            }
+            output::warn(format_args!(
+                "Append this to a credentials file (e.g. `>> ~/.aws/credentials`) and use it with `--profile {profile}` or AWS_PROFILE={profile}."
+            ));
+            Ok(())
         }
         AccessKeyCommand::List { account } => {
             let account = account_id(&account)?;
-            println!(
-                "{:<22} {:<10} {:<25} USER",
-                "ACCESS KEY ID", "STATUS", "CREATED"
-            );
+            let mut table = Table::new(&["ACCESS KEY ID", "STATUS", "CREATED", "USER"]);
             for key in kms
                 .list_access_keys(&account)
                 .await
                 .map_err(|e| e.to_string())?
             {
-                println!(
-                    "{:<22} {:<10} {:<25} {}",
-                    key.id,
+                table.row([
+                    key.id.to_string(),
                     format!("{:?}", key.status),
                     rfc3339(key.created_at),
-                    key.user
-                );
+                    key.user,
+                ]);
             }
+            output::print(table)
         }
         AccessKeyCommand::Delete {
             account,
@@ -414,11 +459,9 @@ async fn access_key(
             kms.delete_access_key(&account, &id)
                 .await
                 .map_err(|e| e.to_string())?;
-            println!("deleted {id}");
+            output::println(format_args!("deleted {id}"))
         }
     }
-    kms.store().close().await;
-    Ok(())
 }
 
 fn rfc3339(at: time::OffsetDateTime) -> String {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use strongbox_core::kms::NewAccessKey;
-use strongbox_core::model::{AccessKeyId, AccountId, Region};
+use strongbox_core::model::{AccessKey, AccessKeyId, AccountId, Region};
 use strongbox_core::{Clock, Kms, KmsConfig, Seal, SystemClock};
 use strongbox_crypto::SecretBytes;
 use strongbox_seal::FileSeal;
@@ -217,10 +217,16 @@ pub async fn bootstrap(
     Ok(Some(key))
 }
 
-/// The access key in the aws shared-credentials format.
-pub fn credentials_text(key: &NewAccessKey, region: &Region) -> String {
+/// The profile name `strongbox access-key create` prints: distinct from the bootstrap key's
+/// [`PROFILE`], so that appending it to a credentials file adds a section instead of a duplicate.
+pub fn profile_name(key: &AccessKey) -> String {
+    format!("{PROFILE}-{}-{}", key.account, key.user)
+}
+
+/// The access key in the aws shared-credentials format, as profile `profile`.
+pub fn credentials_text(profile: &str, key: &NewAccessKey, region: &Region) -> String {
     format!(
-        "[{PROFILE}]\naws_access_key_id = {}\naws_secret_access_key = {}\nregion = {region}\n",
+        "[{profile}]\naws_access_key_id = {}\naws_secret_access_key = {}\nregion = {region}\n",
         key.key.id,
         String::from_utf8_lossy(key.secret.expose())
     )
@@ -235,7 +241,7 @@ fn write_credentials(path: &Path, key: &NewAccessKey, region: &Region) -> Result
         .mode(0o600)
         .open(path)
         .map_err(error)?;
-    file.write_all(credentials_text(key, region).as_bytes())
+    file.write_all(credentials_text(PROFILE, key, region).as_bytes())
         .map_err(error)?;
     file.sync_all().map_err(error)
 }

@@ -11,4 +11,5 @@ pub mod config;
 pub mod datadir;
 pub mod http;
 pub mod jobs;
+pub mod output;
 pub mod wire;

@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
+use strongbox::output::CliError;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,9 +18,10 @@ async fn main() -> std::process::ExitCode {
         .init();
     let cli = strongbox::cli::Cli::parse();
     match strongbox::cli::run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("strongbox: {message}");
+        // A reader that stopped reading (`| head -1`) is not an error, as for `ls | head`.
+        Ok(()) | Err(CliError::OutputClosed) => std::process::ExitCode::SUCCESS,
+        Err(CliError::Failed(message)) => {
+            strongbox::output::warn(format_args!("strongbox: {message}"));
             std::process::ExitCode::FAILURE
         }
     }

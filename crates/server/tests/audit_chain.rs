@@ -13,7 +13,10 @@ use aws_sdk_kms::primitives::Blob;
 use common::{TestServer, create_key};
 use strongbox::audit::export::{ExportRequest, export};
 use strongbox::audit::verify::{verify_export, verify_store};
+use strongbox_core::audit::digest::{DigestBody, open_signed};
 use strongbox_core::audit::verify::Report;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// A server with activity spread over three digests, and an export of it.
 struct Exported {
@@ -480,4 +483,70 @@ async fn the_live_store_is_checked_too() {
     );
     kms.store().close().await;
     export.server.stop().await;
+}
+
+/// The period (`digestStartTime`, `digestEndTime`) of every digest file under `dir`.
+fn digest_periods(dir: &Path) -> Vec<(OffsetDateTime, OffsetDateTime)> {
+    let parse = |text: &str| OffsetDateTime::parse(text, &Rfc3339).unwrap();
+    files(dir, "/CloudTrail-Digest/")
+        .iter()
+        .map(|path| {
+            let body = open_signed::<DigestBody>(&gunzip(path)).unwrap().body;
+            (parse(&body.digest_start_time), parse(&body.digest_end_time))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_ranged_export_holds_only_the_digests_that_overlap_the_range() {
+    let full = exported().await;
+    let periods = digest_periods(full.dir.path());
+    let first_start = periods.iter().map(|(start, _)| *start).min().unwrap();
+    let kms = full.server.admin_kms().await;
+    let ranged = |start: Option<OffsetDateTime>, end: Option<OffsetDateTime>| {
+        let kms = &kms;
+        async move {
+            let dir = tempfile::tempdir().unwrap();
+            let request = ExportRequest {
+                start,
+                end,
+                ..ExportRequest::default()
+            };
+            let summary = export(kms, dir.path(), &request).await.unwrap();
+            (summary, digest_periods(dir.path()), dir)
+        }
+    };
+
+    // Ending before the first record: nothing (it used to export the chain's first digest).
+    let second = time::Duration::seconds(1);
+    let (summary, periods, _dir) = ranged(None, Some(first_start - second)).await;
+    assert_eq!((summary.digests, summary.records), (0, 0), "{periods:?}");
+
+    // Ending at the first digest's start: that digest is in, and nothing starting later.
+    let (summary, periods, _dir) = ranged(None, Some(first_start)).await;
+    assert!(summary.digests >= 1);
+    assert!(
+        periods.iter().all(|(start, _)| *start <= first_start),
+        "{periods:?}"
+    );
+
+    // A month-long range before today (the case that was reported): nothing.
+    let month_ago = first_start - time::Duration::days(31);
+    let (summary, _, _dir) = ranged(Some(month_ago), Some(first_start - second)).await;
+    assert_eq!(summary.digests, 0);
+
+    // Starting after every digest of the first export: none of those digests.
+    let last_end = digest_periods(full.dir.path())
+        .iter()
+        .map(|(_, end)| *end)
+        .max()
+        .unwrap();
+    let (_, periods, _dir) = ranged(Some(last_end + second), None).await;
+    assert!(
+        periods.iter().all(|(_, end)| *end > last_end),
+        "{periods:?}"
+    );
+
+    kms.store().close().await;
+    full.server.stop().await;
 }

@@ -117,7 +117,7 @@ async fn alias_names_and_targets_are_checked() {
         .await
         .unwrap();
     for (name, expected) in [
-        ("no-prefix", "InvalidAliasNameException"),
+        ("no-prefix", "ValidationException"),
         ("alias/aws/reserved", "InvalidAliasNameException"),
         ("alias/bad name", "ValidationException"),
         ("alias/", "ValidationException"),

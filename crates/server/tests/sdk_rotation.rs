@@ -37,7 +37,22 @@ async fn rotate_now(client: &Client, key: &str) {
         .send()
         .await
         .unwrap();
-    assert_eq!(out.key_id(), Some(key));
+    let arn = client
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        out.key_id(),
+        Some(arn.as_str()),
+        "the key ARN, as AWS answers"
+    );
     // Usually done in milliseconds; the bound is generous for a loaded CI machine.
     for _ in 0..2000 {
         let status = client

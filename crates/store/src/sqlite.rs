@@ -54,7 +54,10 @@ impl SqliteStore {
             .pragma("secure_delete", "ON")
             // Statement journals (a multi-row INSERT inside a batch's transaction keeps one, to
             // undo that statement alone) in memory rather than in a temporary file.
-            .pragma("temp_store", "MEMORY");
+            .pragma("temp_store", "MEMORY")
+            // Every statement at trace, not debug: `STRONGBOX_LOG=debug` asks for request
+            // lines, not a line per SQL statement. Slow statements still warn.
+            .log_statements(log::LevelFilter::Trace);
         let mut connection = options.connect().await.map_err(driver_error)?;
         crate::migrate::run(&mut connection).await?;
         let writer = Writer::new(connection);

@@ -9,6 +9,7 @@ use super::cache::CachedCredential;
 use crate::error::Error;
 use crate::model::{AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId};
 use crate::store::StoreErrorKind;
+use crate::validate;
 
 /// A freshly created access key with its secret, which is shown once and then only kept sealed.
 pub struct NewAccessKey {
@@ -70,9 +71,8 @@ impl Kms {
         user: &str,
         fixed: Option<(AccessKeyId, SecretBytes)>,
     ) -> Result<NewAccessKey, Error> {
-        if self.store.account(account).await?.is_none() {
-            return Err(Error::NotFound(format!("Account {account} does not exist")));
-        }
+        self.account(account).await?;
+        validate::user_name(user)?;
         let (id, secret) = match fixed {
             Some(pair) => pair,
             None => {
@@ -102,7 +102,17 @@ impl Kms {
 
     /// An account's access keys.
     pub async fn list_access_keys(&self, account: &AccountId) -> Result<Vec<AccessKey>, Error> {
+        self.account(account).await?;
         Ok(self.store.list_access_keys(account).await?)
+    }
+
+    /// The account `id`; `NotFound` when there is none, so that every admin command treats an
+    /// unknown account alike instead of showing it as empty.
+    pub async fn account(&self, id: &AccountId) -> Result<Account, Error> {
+        self.store
+            .account(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("Account {id} does not exist")))
     }
 
     /// Deletes an access key of an account.
@@ -111,6 +121,7 @@ impl Kms {
         account: &AccountId,
         id: &AccessKeyId,
     ) -> Result<(), Error> {
+        self.account(account).await?;
         let deleted = self.store.delete_access_key(account, id).await?;
         self.cache.credentials.remove(id);
         if deleted {

@@ -37,7 +37,7 @@ impl Kms {
         let spec = asymmetric_spec(&key, "DeriveSharedSecret")?;
         let material = self.current_material(&key).await?;
         let secret = strongbox_crypto::derive_shared_secret(spec, &material, peer_public_key)
-            .map_err(usage::crypto_error)?;
+            .map_err(usage::crypto_error(algorithm))?;
         Ok((key, secret))
     }
 }

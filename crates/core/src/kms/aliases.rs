@@ -4,6 +4,7 @@
 use super::Kms;
 use super::resolve::{Access, KeyRef};
 use crate::error::Error;
+use crate::messages;
 use crate::model::{Alias, AliasName, Key, Principal};
 use crate::state::{self, StateRule};
 use crate::store::{Page, PageRequest, StoreErrorKind};
@@ -31,12 +32,9 @@ impl Kms {
         };
         match self.store.create_alias(&alias).await {
             Ok(()) => Ok(alias),
-            Err(error) if error.kind() == StoreErrorKind::Conflict => {
-                Err(Error::AlreadyExists(format!(
-                    "An alias with the name {} already exists",
-                    alias.name.arn(&alias.region, &alias.account)
-                )))
-            }
+            Err(error) if error.kind() == StoreErrorKind::Conflict => Err(Error::AlreadyExists(
+                messages::alias_exists(&alias.name.arn(&alias.region, &alias.account)),
+            )),
             Err(error) => Err(error.into()),
         }
     }
@@ -60,9 +58,9 @@ impl Kms {
         if let Some(current) = current
             && (current.spec != key.spec || current.usage != key.usage)
         {
-            return Err(Error::Validation(format!(
-                "{} and {} are not the same type of key with the same key usage; an alias can only move between compatible keys",
-                current.arn, key.arn
+            return Err(Error::Validation(messages::alias_incompatible_keys(
+                &current.arn.to_string(),
+                &key.arn.to_string(),
             )));
         }
         alias.target = key.id();
@@ -133,10 +131,7 @@ impl Kms {
         action: &'static str,
     ) -> Result<Key, Error> {
         if matches!(target, KeyRef::Alias(_) | KeyRef::AliasArn { .. }) {
-            return Err(Error::Validation(
-                "TargetKeyId must be a key ID or key ARN; an alias cannot point at another alias"
-                    .to_owned(),
-            ));
+            return Err(Error::Validation(messages::ALIAS_TARGETS_ALIAS.to_owned()));
         }
         let key = self
             .resolve_fresh(principal, target, Access::never_cross_account(action))
@@ -153,16 +148,15 @@ impl Kms {
 
 fn refuse_reserved(name: &AliasName) -> Result<(), Error> {
     if name.is_reserved() {
-        return Err(Error::InvalidAliasName(format!(
-            "Alias {name} must not begin with alias/aws/: that prefix is reserved for AWS managed keys"
+        return Err(Error::InvalidAliasName(messages::alias_reserved(
+            name.as_str(),
         )));
     }
     Ok(())
 }
 
 fn alias_not_found(principal: &Principal, name: &AliasName) -> Error {
-    Error::NotFound(format!(
-        "Alias {} is not found.",
-        name.arn(&principal.region, &principal.account)
+    Error::NotFound(messages::alias_not_found(
+        &name.arn(&principal.region, &principal.account),
     ))
 }

@@ -11,6 +11,7 @@ use super::material::MaterialKind;
 use super::resolve::{Access, KeyRef};
 use super::usage;
 use crate::error::Error;
+use crate::messages;
 use crate::model::{Key, KeyUsage, MessageType, Principal, SigningAlgorithm};
 use crate::state::{self, StateRule};
 
@@ -73,10 +74,11 @@ impl Kms {
             .resolve(principal, key_ref, Access::by_policy("kms:Sign"))
             .await?;
         let (spec, algorithm) = signing(&key, input.algorithm, "Sign")?;
+        let input_algorithm = input.algorithm;
         let message = message(input)?;
         let material = self.current_material(&key).await?;
         let signature = strongbox_crypto::sign(spec, &material, algorithm, message)
-            .map_err(usage::crypto_error)?;
+            .map_err(usage::crypto_error(input_algorithm))?;
         Ok((key, signature))
     }
 
@@ -92,16 +94,14 @@ impl Kms {
             .resolve(principal, key_ref, Access::by_policy("kms:Verify"))
             .await?;
         let (spec, algorithm) = signing(&key, input.algorithm, "Verify")?;
+        let input_algorithm = input.algorithm;
         let message = message(input)?;
         let material = self.current_material(&key).await?;
         let public = strongbox_crypto::public_key_der(spec, &material)?;
         let valid = strongbox_crypto::verify(spec, &public, algorithm, message, signature)
-            .map_err(usage::crypto_error)?;
+            .map_err(usage::crypto_error(input_algorithm))?;
         if !valid {
-            return Err(Error::KmsInvalidSignature(
-                "The signature is not valid for this message, key and signing algorithm."
-                    .to_owned(),
-            ));
+            return Err(Error::KmsInvalidSignature);
         }
         Ok(key)
     }
@@ -111,9 +111,11 @@ impl Kms {
 pub(super) fn asymmetric_spec(key: &Key, operation: &str) -> Result<AsymmetricSpec, Error> {
     match MaterialKind::of(key.spec)? {
         MaterialKind::Asymmetric(spec) => Ok(spec),
-        _ => Err(Error::UnsupportedOperation(format!(
-            "{} is a {} key; {operation} needs an asymmetric key.",
-            key.arn, key.spec
+        _ => Err(Error::UnsupportedOperation(messages::needs_other_key(
+            &key.arn.to_string(),
+            key.spec.as_str(),
+            operation,
+            "an asymmetric key",
         ))),
     }
 }
@@ -140,9 +142,9 @@ fn signing(
         SigningAlgorithm::Ed25519PhSha512 => CryptoSigning::Ed25519PhSha512,
         SigningAlgorithm::MlDsaShake256 => CryptoSigning::MlDsaShake256,
         SigningAlgorithm::Sm2dsa => {
-            return Err(Error::UnsupportedOperation(
-                "SM2DSA is not supported by Strongbox".to_owned(),
-            ));
+            return Err(Error::UnsupportedOperation(messages::option_not_supported(
+                "Signing algorithm SM2DSA",
+            )));
         }
     };
     Ok((spec, crypto))
@@ -155,14 +157,14 @@ fn message(input: SignInput<'_>) -> Result<Message<'_>, Error> {
     match (input.algorithm, input.message_type) {
         (SigningAlgorithm::Ed25519PhSha512, MessageType::Digest) => {
             if input.message.len() != ED25519_PH_DIGEST_LEN {
-                return Err(Error::Validation(format!(
-                    "Digest is invalid length for algorithm ED25519_PH_SHA_512: it must be {ED25519_PH_DIGEST_LEN} bytes (a SHA-512 digest)"
+                return Err(Error::Validation(messages::digest_length(
+                    input.algorithm.as_str(),
                 )));
             }
             Ok(Message::Raw(input.message))
         }
         (SigningAlgorithm::Ed25519PhSha512, _) => Err(Error::Validation(
-            "ED25519_PH_SHA_512 requires MessageType DIGEST".to_owned(),
+            messages::message_type_not_supported(input.algorithm.as_str()),
         )),
         (_, MessageType::Raw) => Ok(Message::Raw(input.message)),
         (_, MessageType::Digest) => Ok(Message::Digest(input.message)),

@@ -14,6 +14,7 @@ use super::material::MaterialKind;
 use super::resolve::{Access, KeyRef};
 use super::usage;
 use crate::error::Error;
+use crate::messages;
 use crate::model::{EncryptionAlgorithm, Key, KeyId, KeyUsage, Principal, VersionId};
 
 /// What Encrypt returns.
@@ -83,11 +84,10 @@ impl Kms {
         context: &EncryptionContext,
         algorithm: Option<EncryptionAlgorithm>,
     ) -> Result<EncryptOutput, Error> {
-        let key = self
-            .resolve(principal, key_ref, Access::by_policy("kms:Encrypt"))
-            .await?;
+        let access = Access::by_policy("kms:Encrypt");
+        let key = self.resolve(principal, key_ref, access).await?;
         let (ciphertext, algorithm) = self
-            .encrypt_with(&key, plaintext, context, algorithm)
+            .encrypt_with(&key, plaintext, context, algorithm, access)
             .await?;
         Ok(EncryptOutput {
             ciphertext,
@@ -128,12 +128,9 @@ impl Kms {
                 Access::by_policy("kms:ReEncryptFrom"),
             )
             .await?;
+        let access = Access::by_policy("kms:ReEncryptTo");
         let destination = self
-            .resolve(
-                principal,
-                &input.destination_key,
-                Access::by_policy("kms:ReEncryptTo"),
-            )
+            .resolve(principal, &input.destination_key, access)
             .await?;
         let (ciphertext, destination_algorithm) = self
             .encrypt_with(
@@ -141,6 +138,7 @@ impl Kms {
                 source.plaintext.expose(),
                 &input.destination_context,
                 input.destination_algorithm,
+                access,
             )
             .await?;
         Ok(ReEncryptOutput {
@@ -158,14 +156,15 @@ impl Kms {
         key_ref: &KeyRef,
         action: &'static str,
     ) -> Result<Arc<Key>, Error> {
-        let key = self
-            .resolve(principal, key_ref, Access::by_policy(action))
-            .await?;
-        usage::check(&key, KeyUsage::EncryptDecrypt, action)?;
+        let access = Access::by_policy(action);
+        let key = self.resolve(principal, key_ref, access).await?;
+        usage::check(&key, KeyUsage::EncryptDecrypt, access.operation())?;
         if MaterialKind::of(key.spec)? != MaterialKind::Symmetric {
-            return Err(Error::InvalidKeyUsage(format!(
-                "{} is an asymmetric key; {action} needs a symmetric encryption key.",
-                key.arn
+            return Err(Error::InvalidKeyUsage(messages::needs_other_key(
+                &key.arn.to_string(),
+                key.spec.as_str(),
+                access.operation(),
+                "a symmetric encryption key",
             )));
         }
         Ok(key)
@@ -192,25 +191,26 @@ impl Kms {
         plaintext: &[u8],
         context: &EncryptionContext,
         algorithm: Option<EncryptionAlgorithm>,
+        access: Access,
     ) -> Result<(Vec<u8>, EncryptionAlgorithm), Error> {
-        usage::check(key, KeyUsage::EncryptDecrypt, "Encrypt")?;
+        usage::check(key, KeyUsage::EncryptDecrypt, access.operation())?;
         match MaterialKind::of(key.spec)? {
             MaterialKind::Asymmetric(spec) => {
                 let hash = oaep_hash(key, algorithm, context)?;
+                let algorithm = oaep_algorithm(hash);
                 let material = self.current_material(key).await?;
                 let public = strongbox_crypto::public_key_der(spec, &material)?;
                 let limit = strongbox_crypto::rsa_max_plaintext(spec, hash).unwrap_or(0);
                 if plaintext.len() > limit {
-                    return Err(Error::Validation(format!(
-                        "Plaintext is {} bytes; {} with {} takes at most {limit}",
-                        plaintext.len(),
-                        key.spec,
-                        algorithm.map_or("", |a| a.as_str())
+                    return Err(Error::Validation(messages::rsa_plaintext_too_long(
+                        algorithm.as_str(),
+                        key.spec.as_str(),
+                        limit,
                     )));
                 }
                 let ciphertext = strongbox_crypto::rsa_encrypt(spec, &public, hash, plaintext)
-                    .map_err(usage::crypto_error)?;
-                Ok((ciphertext, oaep_algorithm(hash)))
+                    .map_err(usage::crypto_error(algorithm))?;
+                Ok((ciphertext, algorithm))
             }
             _ => {
                 symmetric_algorithm(key, algorithm)?;
@@ -235,28 +235,25 @@ impl Kms {
         };
         if let Some(key) = named.as_ref().filter(|key| key.spec.is_asymmetric()) {
             return self
-                .open_rsa(Arc::clone(key), ciphertext, context, algorithm)
+                .open_rsa(Arc::clone(key), ciphertext, context, algorithm, access)
                 .await;
         }
         let blob = ParsedBlob::parse(ciphertext).map_err(|_| invalid_ciphertext())?;
         let blob_ref = blob.key_ref();
         let key_id = KeyId::from_bytes(blob_ref.key_id);
         if named.is_some_and(|named| named.id() != key_id) {
-            return Err(Error::IncorrectKey(
-                "The key ID in the request does not identify a KMS key that can perform this operation.".to_owned(),
-            ));
+            return Err(Error::IncorrectKey(messages::INCORRECT_KEY.to_owned()));
         }
         // The blob names a key id only. A key outside the caller's account and Region is
         // answered as AWS answers a ciphertext whose key the caller may not use, which also
         // reveals nothing about whether it exists elsewhere.
         let key = self.key_by_id(principal, key_id).await?.ok_or_else(|| {
-            Error::AccessDenied(format!(
-                "User: {} is not authorized to perform: {} on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access",
-                principal.arn(),
-                access.action
+            Error::AccessDenied(messages::not_authorized_for_ciphertext(
+                &principal.arn(),
+                access.action,
             ))
         })?;
-        usage::check(&key, KeyUsage::EncryptDecrypt, "Decrypt")?;
+        usage::check(&key, KeyUsage::EncryptDecrypt, access.operation())?;
         symmetric_algorithm(&key, algorithm)?;
         let version = VersionId::from_bytes(blob_ref.version_id);
         let material = self
@@ -279,8 +276,9 @@ impl Kms {
         ciphertext: &[u8],
         context: &EncryptionContext,
         algorithm: Option<EncryptionAlgorithm>,
+        access: Access,
     ) -> Result<DecryptOutput, Error> {
-        usage::check(&key, KeyUsage::EncryptDecrypt, "Decrypt")?;
+        usage::check(&key, KeyUsage::EncryptDecrypt, access.operation())?;
         let hash = oaep_hash(&key, algorithm, context)?;
         let spec = rsa_spec(&key)?;
         let material = self.current_material(&key).await?;
@@ -321,7 +319,7 @@ fn oaep_hash(
     let algorithm = algorithm.unwrap_or(EncryptionAlgorithm::SymmetricDefault);
     if !context.is_empty() {
         return Err(Error::Validation(
-            "EncryptionContext is not supported with asymmetric KMS keys".to_owned(),
+            messages::CONTEXT_WITH_ASYMMETRIC_KEY.to_owned(),
         ));
     }
     let offered = key.spec.algorithms(key.usage).encryption;
@@ -341,15 +339,15 @@ fn oaep_algorithm(hash: OaepHash) -> EncryptionAlgorithm {
 fn rsa_spec(key: &Key) -> Result<AsymmetricSpec, Error> {
     match MaterialKind::of(key.spec)? {
         MaterialKind::Asymmetric(spec) => Ok(spec),
-        _ => Err(Error::InvalidKeyUsage(format!(
-            "{} is not an RSA key",
-            key.arn
+        _ => Err(Error::InvalidKeyUsage(messages::needs_other_key(
+            &key.arn.to_string(),
+            key.spec.as_str(),
+            "Decrypt",
+            "an RSA key",
         ))),
     }
 }
 
 fn invalid_ciphertext() -> Error {
-    Error::InvalidCiphertext(
-        "The ciphertext is not valid, or does not match the encryption context given.".to_owned(),
-    )
+    Error::InvalidCiphertext
 }

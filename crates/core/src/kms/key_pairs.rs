@@ -10,6 +10,7 @@ use super::Kms;
 use super::material::{MaterialKind, pair_spec};
 use super::resolve::KeyRef;
 use crate::error::Error;
+use crate::messages;
 use crate::model::{DataKeyPairSpec, Key, Principal};
 
 /// What GenerateDataKeyPair returns.
@@ -38,8 +39,8 @@ impl Kms {
         // Checked first so that bad requests fail before the expensive generation.
         self.encrypting_key(principal, key_ref, action).await?;
         let MaterialKind::Asymmetric(pair) = MaterialKind::of(pair_spec(spec))? else {
-            return Err(Error::UnsupportedOperation(format!(
-                "KeyPairSpec {spec} is not supported"
+            return Err(Error::UnsupportedOperation(messages::option_not_supported(
+                &format!("KeyPairSpec {spec}"),
             )));
         };
         let private = MaterialKind::Asymmetric(pair)

@@ -9,6 +9,7 @@ use super::Kms;
 use super::material::MaterialKind;
 use super::resolve::{Access, KeyRef};
 use crate::error::Error;
+use crate::messages;
 use crate::model::{
     Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Principal, Tags, VersionId,
 };
@@ -62,15 +63,14 @@ impl Kms {
         let kind = MaterialKind::of(input.spec)?;
         let usage = usage_for(input.spec, input.usage)?;
         if input.origin != Origin::AwsKms {
-            return Err(Error::UnsupportedOperation(format!(
-                "Origin {} is not supported yet; only AWS_KMS (Strongbox generates the material)",
-                input.origin
+            return Err(Error::UnsupportedOperation(messages::option_not_supported(
+                &format!("Origin {}", input.origin),
             )));
         }
         if input.multi_region {
-            return Err(Error::UnsupportedOperation(
-                "Multi-Region keys are not supported yet".to_owned(),
-            ));
+            return Err(Error::UnsupportedOperation(messages::option_not_supported(
+                "MultiRegion",
+            )));
         }
         validate::description(&input.description)?;
         let policy = match input.policy {
@@ -245,20 +245,22 @@ impl Kms {
     }
 }
 
-/// The usage for `spec`: as in AWS, ENCRYPT_DECRYPT when none is given (so every other kind of
-/// key must name its usage), and `ValidationException` for a usage the spec does not have.
+/// The usage for `spec`: as in AWS, ENCRYPT_DECRYPT when none is given, so every kind of key
+/// that cannot encrypt must name its usage; `ValidationException` for a usage the spec does not
+/// have.
 fn usage_for(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> {
-    let usage = usage.unwrap_or(KeyUsage::EncryptDecrypt);
+    let Some(usage) = usage else {
+        if spec.usages().contains(&KeyUsage::EncryptDecrypt) {
+            return Ok(KeyUsage::EncryptDecrypt);
+        }
+        return Err(Error::Validation(messages::KEY_USAGE_REQUIRED.to_owned()));
+    };
     if spec.usages().contains(&usage) {
         return Ok(usage);
     }
-    Err(Error::Validation(format!(
-        "KeyUsage {usage} is not compatible with KeySpec {spec}; it takes {}",
-        spec.usages()
-            .iter()
-            .map(|u| u.as_str())
-            .collect::<Vec<_>>()
-            .join(" or ")
+    Err(Error::Validation(messages::usage_incompatible(
+        usage.as_str(),
+        spec.as_str(),
     )))
 }
 
@@ -266,18 +268,20 @@ fn usage_for(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> 
 /// evaluated once key policies are enforced.
 fn checked_policy(policy: String) -> Result<String, Error> {
     if policy.len() > MAX_POLICY_BYTES {
-        return Err(Error::LimitExceeded(format!(
-            "The key policy is {} bytes; a key policy can be at most {MAX_POLICY_BYTES} bytes",
-            policy.len()
+        return Err(Error::LimitExceeded(messages::policy_too_large(
+            policy.len(),
+            MAX_POLICY_BYTES,
         )));
     }
     let parsed: serde_json::Value = serde_json::from_str(&policy).map_err(|error| {
-        Error::MalformedPolicyDocument(format!("The key policy is not valid JSON: {error}"))
+        Error::MalformedPolicyDocument(messages::policy_malformed(&format!(
+            "it is not valid JSON ({error})"
+        )))
     })?;
     if parsed.get("Statement").is_none() {
-        return Err(Error::MalformedPolicyDocument(
-            "The key policy must contain a Statement".to_owned(),
-        ));
+        return Err(Error::MalformedPolicyDocument(messages::policy_malformed(
+            "it has no Statement",
+        )));
     }
     Ok(policy)
 }

@@ -43,9 +43,7 @@ impl Kms {
         mac_key(&key, algorithm, "VerifyMac")?;
         let material = self.current_material(&key).await?;
         if !strongbox_crypto::verify_mac(mac_algorithm(algorithm), &material, message, tag) {
-            return Err(Error::KmsInvalidMac(
-                "The MAC is not valid for this message, key and MAC algorithm.".to_owned(),
-            ));
+            return Err(Error::KmsInvalidMac);
         }
         Ok(key)
     }

@@ -6,6 +6,7 @@ use strongbox_crypto::{AsymmetricSpec, KeyMaterial, MacAlgorithm as CryptoMac};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Internal};
+use crate::messages;
 use crate::model::{DataKeyPairSpec, KeySpec, MacAlgorithm};
 
 /// What a key's material is.
@@ -40,13 +41,15 @@ impl MaterialKind {
             KeySpec::Hmac384 => MaterialKind::Hmac(CryptoMac::HmacSha384),
             KeySpec::Hmac512 => MaterialKind::Hmac(CryptoMac::HmacSha512),
             KeySpec::Sm2 => {
-                return Err(Error::UnsupportedOperation(
-                    "KeySpec SM2 is offered by AWS only in its China Regions, and Strongbox does not implement the SM2 algorithms (no FIPS-validated implementation is available to it)".to_owned(),
-                ));
+                return Err(Error::UnsupportedOperation(messages::spec_not_supported(
+                    spec.as_str(),
+                    "AWS offers SM2 only in its China Regions, and no FIPS-validated SM2 implementation is available to Strongbox",
+                )));
             }
             KeySpec::MlKem512 | KeySpec::MlKem768 | KeySpec::MlKem1024 => {
-                return Err(Error::UnsupportedOperation(format!(
-                    "KeySpec {spec} (ML-KEM, Encapsulate and Decapsulate) is not supported by Strongbox yet"
+                return Err(Error::UnsupportedOperation(messages::spec_not_supported(
+                    spec.as_str(),
+                    "ML-KEM (Encapsulate and Decapsulate) is not implemented yet",
                 )));
             }
         })

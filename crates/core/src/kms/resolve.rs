@@ -8,6 +8,7 @@ use strongbox_crypto::KeyMaterial;
 use super::Kms;
 use crate::audit;
 use crate::error::{Error, Internal};
+use crate::messages;
 use crate::model::{
     AccountId, AliasName, Key, KeyArn, KeyId, KeyVersion, Principal, Region, VersionId,
 };
@@ -30,15 +31,40 @@ pub enum KeyRef {
         /// The alias name.
         name: AliasName,
     },
+    /// A well-formed multi-Region key id (`mrk-` and 32 hex digits), bare or in a key ARN.
+    /// Strongbox holds no multi-Region keys, so it names no key: `NotFoundException` saying the
+    /// key does not exist, as AWS answers for any unknown but well-formed id.
+    MultiRegion {
+        /// The ARN's Region and account; `None` for a bare id (the caller's).
+        scope: Option<(Region, AccountId)>,
+        /// The id, `mrk-...`.
+        id: String,
+    },
+}
+
+/// Whether `value` is a multi-Region key id: `mrk-` and 32 lowercase hex digits.
+fn is_multi_region_id(value: &str) -> bool {
+    value.strip_prefix("mrk-").is_some_and(|hex| {
+        hex.len() == 32
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 impl KeyRef {
     /// Parses the four forms AWS accepts. Anything else is `NotFoundException`, as AWS answers
     /// for a malformed key id.
     pub fn parse(value: &str) -> Result<Self, Error> {
-        let invalid = || Error::NotFound(format!("Invalid keyId '{value}'"));
+        let invalid = || Error::NotFound(messages::invalid_key_id(value));
         if let Some(id) = KeyId::parse(value) {
             return Ok(KeyRef::Id(id));
+        }
+        if is_multi_region_id(value) {
+            return Ok(KeyRef::MultiRegion {
+                scope: None,
+                id: value.to_owned(),
+            });
         }
         if value.starts_with("alias/") {
             return AliasName::parse(value)
@@ -57,6 +83,12 @@ impl KeyRef {
         let region = Region::parse(region).map_err(|_| invalid())?;
         let account = AccountId::parse(account).map_err(|_| invalid())?;
         if let Some(id) = resource.strip_prefix("key/") {
+            if is_multi_region_id(id) {
+                return Ok(KeyRef::MultiRegion {
+                    scope: Some((region, account)),
+                    id: id.to_owned(),
+                });
+            }
             let key_id = KeyId::parse(id).ok_or_else(invalid)?;
             return Ok(KeyRef::KeyArn(KeyArn {
                 region,
@@ -104,6 +136,15 @@ impl Access {
         Self {
             action,
             cross_account: CrossAccount::Never,
+        }
+    }
+
+    /// The API operation, as AWS names it in messages: the action without `kms:`, and
+    /// `ReEncrypt` for both of its actions.
+    pub(super) fn operation(self) -> &'static str {
+        match self.action {
+            "kms:ReEncryptFrom" | "kms:ReEncryptTo" => "ReEncrypt",
+            action => action.strip_prefix("kms:").unwrap_or(action),
         }
     }
 }
@@ -193,6 +234,12 @@ impl Kms {
                 check_scope(principal, region, account, &arn, access)?;
                 self.alias_target(principal, name).await
             }
+            KeyRef::MultiRegion { scope, id } => {
+                let (region, account) = scope.unwrap_or((principal.region, principal.account));
+                let arn = format!("arn:aws:kms:{region}:{account}:key/{id}");
+                check_scope(principal, &region, &account, &arn, access)?;
+                Err(Error::NotFound(messages::key_not_found(&arn)))
+            }
         }
     }
 
@@ -207,9 +254,8 @@ impl Kms {
             .alias(&principal.account, &principal.region, name)
             .await?
             .ok_or_else(|| {
-                Error::NotFound(format!(
-                    "Alias {} is not found.",
-                    name.arn(&principal.region, &principal.account)
+                Error::NotFound(messages::alias_not_found(
+                    &name.arn(&principal.region, &principal.account),
                 ))
             })?;
         self.cache
@@ -272,13 +318,12 @@ fn check_scope(
     if *account != principal.account {
         return Err(match access.cross_account {
             CrossAccount::ByPolicy => access_denied(principal, access.action, arn),
-            CrossAccount::Never => Error::NotFound(format!("Key '{arn}' does not exist")),
+            CrossAccount::Never => Error::NotFound(messages::key_not_found(arn)),
         });
     }
     if *region != principal.region {
-        return Err(Error::NotFound(format!(
-            "Invalid arn {arn}: it names Region {region}, but this request is for {}",
-            principal.region
+        return Err(Error::NotFound(messages::invalid_arn_region(
+            region.as_str(),
         )));
     }
     Ok(())
@@ -286,10 +331,7 @@ fn check_scope(
 
 /// AWS's message when no policy allows the caller.
 pub(super) fn access_denied(principal: &Principal, action: &str, resource: &str) -> Error {
-    Error::AccessDenied(format!(
-        "User: {} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action",
-        principal.arn()
-    ))
+    Error::AccessDenied(messages::not_authorized(&principal.arn(), action, resource))
 }
 
 fn not_found(principal: &Principal, key_id: KeyId) -> Error {
@@ -298,7 +340,7 @@ fn not_found(principal: &Principal, key_id: KeyId) -> Error {
         account: principal.account,
         key_id,
     };
-    Error::NotFound(format!("Key '{arn}' does not exist"))
+    Error::NotFound(messages::key_not_found(&arn.to_string()))
 }
 
 #[cfg(test)]

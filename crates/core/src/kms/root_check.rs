@@ -38,6 +38,20 @@ impl Kms {
                 }
             }
         };
+        self.open_check_value(stored)
+    }
+
+    /// What `/health` asks: the store answers and the root key opens the store's check value,
+    /// so a store restored under another root key, or a check value that was tampered with,
+    /// shows. Reads only.
+    pub async fn verify_root_key(&self) -> Result<(), Error> {
+        let stored = self.store.meta(CHECK_NAME).await?.ok_or_else(|| {
+            Internal::new("root key check", "the store has no root-key check value")
+        })?;
+        self.open_check_value(stored)
+    }
+
+    fn open_check_value(&self, stored: Vec<u8>) -> Result<(), Error> {
         let opened = self
             .seal
             .unseal(CHECK_VALUE, &SealedKey::from_bytes(stored))

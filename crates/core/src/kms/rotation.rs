@@ -10,6 +10,7 @@ use time::{Duration, OffsetDateTime};
 use super::Kms;
 use super::resolve::{Access, KeyRef};
 use crate::error::Error;
+use crate::messages::{self, Violation};
 use crate::model::{AutoRotation, Key, KeySpec, KeyState, KeyVersion, Origin, Principal};
 use crate::state::{self, StateRule};
 use crate::store::{Page, PageRequest};
@@ -118,18 +119,21 @@ impl Kms {
         let limit = self.config.on_demand_rotation_limit;
         let access = Access::never_cross_account("kms:RotateKeyOnDemand");
         self.modify_key(principal, key_ref, access, |key| {
-            rotatable(key)?;
+            // AWS checks the key's state first: a disabled RSA key is `DisabledException`.
             state::check(StateRule::Cryptographic, key.state, &key.arn)?;
+            if rotatable(key).is_err() {
+                return Err(Error::UnsupportedOperation(
+                    messages::CANNOT_ROTATE_ON_DEMAND.to_owned(),
+                ));
+            }
             if key.on_demand_started.is_some() {
-                return Err(Error::Conflict(format!(
-                    "An on-demand rotation of {} is already in progress",
-                    key.arn
+                return Err(Error::Conflict(messages::rotation_in_progress(
+                    &key.arn.to_string(),
                 )));
             }
             if key.on_demand_rotations >= limit {
-                return Err(Error::LimitExceeded(format!(
-                    "{} has used all {limit} on-demand rotations allowed per key",
-                    key.arn
+                return Err(Error::LimitExceeded(messages::on_demand_rotation_limit(
+                    &key.arn.to_string(),
                 )));
             }
             key.on_demand_started = Some(now);
@@ -166,15 +170,15 @@ impl Kms {
 /// Only symmetric keys with material Strongbox generated can rotate, as in AWS.
 fn rotatable(key: &Key) -> Result<(), Error> {
     if key.spec != KeySpec::SymmetricDefault {
-        return Err(Error::UnsupportedOperation(format!(
-            "{} is a {} key; only symmetric encryption keys can rotate",
-            key.arn, key.spec
+        return Err(Error::UnsupportedOperation(messages::cannot_rotate(
+            &key.arn.to_string(),
+            key.spec.as_str(),
         )));
     }
     if key.origin != Origin::AwsKms {
-        return Err(Error::UnsupportedOperation(format!(
-            "{} has {} key material, which Strongbox cannot rotate",
-            key.arn, key.origin
+        return Err(Error::UnsupportedOperation(messages::origin_not_valid(
+            &key.arn.to_string(),
+            key.origin.as_str(),
         )));
     }
     Ok(())
@@ -184,14 +188,14 @@ fn rotation_period(days: Option<i64>) -> Result<u32, Error> {
     let Some(days) = days else {
         return Ok(DEFAULT_ROTATION_PERIOD_DAYS);
     };
-    match u32::try_from(days) {
-        Ok(days) if ROTATION_PERIOD_DAYS.contains(&days) => Ok(days),
-        _ => Err(Error::Validation(format!(
-            "1 validation error detected: Value '{days}' at 'rotationPeriodInDays' failed to satisfy constraint: Member must have value between {} and {}",
-            ROTATION_PERIOD_DAYS.start(),
-            ROTATION_PERIOD_DAYS.end()
-        ))),
+    let (min, max) = (*ROTATION_PERIOD_DAYS.start(), *ROTATION_PERIOD_DAYS.end());
+    if let Some(violation) =
+        Violation::range(days, "rotationPeriodInDays", i64::from(min), i64::from(max))
+    {
+        return Err(Error::Validation(messages::validation(&[violation])));
     }
+    // Within the range checked above, so the conversion cannot fail.
+    Ok(u32::try_from(days).unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS))
 }
 
 fn days(count: u32) -> Duration {

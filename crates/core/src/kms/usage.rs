@@ -1,6 +1,7 @@
 //! The checks every cryptographic operation makes on its key: state, usage, algorithm.
 
 use crate::error::Error;
+use crate::messages;
 use crate::model::{Key, KeyUsage};
 use crate::state::{self, StateRule};
 
@@ -9,9 +10,10 @@ use crate::state::{self, StateRule};
 pub(super) fn check(key: &Key, usage: KeyUsage, operation: &str) -> Result<(), Error> {
     state::check(StateRule::Cryptographic, key.state, &key.arn)?;
     if key.usage != usage {
-        return Err(Error::InvalidKeyUsage(format!(
-            "{} key usage is {} which is not valid for {operation}.",
-            key.arn, key.usage
+        return Err(Error::InvalidKeyUsage(messages::key_usage(
+            &key.arn.to_string(),
+            key.usage,
+            operation,
         )));
     }
     Ok(())
@@ -26,32 +28,29 @@ pub(super) fn algorithm<T: PartialEq + std::fmt::Display>(
     if offered.contains(&algorithm) {
         Ok(algorithm)
     } else {
-        Err(Error::InvalidKeyUsage(format!(
-            "Algorithm {algorithm} is incompatible with key spec {} and key usage {}.",
-            key.spec, key.usage
+        Err(Error::InvalidKeyUsage(messages::algorithm_incompatible(
+            &algorithm.to_string(),
+            key.spec.as_str(),
         )))
     }
 }
 
-/// How the crypto crate's input errors read to a client.
-pub(super) fn crypto_error(error: strongbox_crypto::CryptoError) -> Error {
+/// How the crypto crate's input errors read to a client, for a call with `algorithm`.
+pub(super) fn crypto_error(
+    algorithm: impl std::fmt::Display,
+) -> impl FnOnce(strongbox_crypto::CryptoError) -> Error {
     use strongbox_crypto::CryptoError as E;
-    match error {
-        E::InvalidDigestLength => Error::Validation(
-            "Digest is invalid length for algorithm: a DIGEST message must be exactly the hash length of the signing algorithm (32, 48 or 64 bytes)".to_owned(),
-        ),
-        E::InvalidAlgorithm => Error::Validation(
-            "The MessageType is not valid for this signing algorithm".to_owned(),
-        ),
-        E::InvalidPublicKey => Error::Validation(
-            "PublicKey is not a valid DER-encoded SubjectPublicKeyInfo of a key on the KMS key's curve".to_owned(),
-        ),
-        E::PlaintextTooLong => Error::Validation(
-            "Plaintext is too long for this key spec and encryption algorithm".to_owned(),
-        ),
-        E::InvalidCiphertext => Error::InvalidCiphertext(
-            "The ciphertext is not valid for this key and encryption algorithm.".to_owned(),
-        ),
-        other => Error::from(other),
+    move |error| {
+        let algorithm = algorithm.to_string();
+        match error {
+            E::InvalidDigestLength => Error::Validation(messages::digest_length(&algorithm)),
+            E::InvalidAlgorithm => {
+                Error::Validation(messages::message_type_not_supported(&algorithm))
+            }
+            E::InvalidPublicKey => Error::Validation(messages::INVALID_PUBLIC_KEY.to_owned()),
+            E::PlaintextTooLong => Error::Validation(messages::plaintext_too_long(&algorithm)),
+            E::InvalidCiphertext => Error::InvalidCiphertext,
+            other => Error::from(other),
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use crate::error::Error;
+use crate::messages::{self, Shown, Violation};
 
 /// A 12-digit AWS account id: the tenant boundary.
 ///
@@ -225,22 +226,37 @@ pub struct AliasName(String);
 pub const MAX_ALIAS_NAME_LEN: usize = 256;
 
 impl AliasName {
-    /// Parses a name following AWS's rules: `alias/` then at least one of letters, digits,
-    /// `/`, `_` and `-`, 256 characters at most. Names under `alias/aws/` exist but belong to
-    /// AWS; [`AliasName::is_reserved`] tells them apart.
+    /// Parses a name following AWS's rules. First the model's (`AliasNameType`: 1 to 256 of
+    /// `[a-zA-Z0-9:/_-]`), then the service's: the `alias/` prefix, then at least one of
+    /// letters, digits, `/`, `_` and `-` (no `:`); every violation is a `ValidationException`
+    /// as AWS answers. Names under `alias/aws/` parse but belong to AWS;
+    /// [`AliasName::is_reserved`] tells them apart.
     pub fn parse(value: &str) -> Result<Self, Error> {
+        let shown = Shown::Value(value);
+        let model_chars =
+            |b: u8| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-');
+        let violations: Vec<Violation> = [
+            Violation::length(
+                shown,
+                "aliasName",
+                value.chars().count(),
+                1,
+                MAX_ALIAS_NAME_LEN,
+            ),
+            (!value.bytes().all(model_chars))
+                .then(|| Violation::pattern(value, "aliasName", messages::ALIAS_NAME_PATTERN)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !violations.is_empty() {
+            return Err(Error::Validation(messages::validation(&violations)));
+        }
         let Some(rest) = value.strip_prefix("alias/") else {
-            return Err(Error::InvalidAliasName(format!(
-                "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html; got '{value}'"
-            )));
+            return Err(Error::Validation(messages::ALIAS_PREFIX.to_owned()));
         };
-        let valid_chars = rest
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'));
-        if rest.is_empty() || !valid_chars || value.len() > MAX_ALIAS_NAME_LEN {
-            return Err(Error::Validation(format!(
-                "1 validation error detected: Value '{value}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^alias/[a-zA-Z0-9/_-]+$ and have length less than or equal to {MAX_ALIAS_NAME_LEN}"
-            )));
+        if rest.is_empty() || rest.contains(':') {
+            return Err(Error::Validation(messages::alias_invalid_characters(value)));
         }
         Ok(Self(value.to_owned()))
     }

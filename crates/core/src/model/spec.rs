@@ -15,7 +15,8 @@ macro_rules! aws_enum {
         }
 
         impl $name {
-            /// Every value, in AWS's order.
+            /// Every value, in the order AWS lists them in validation messages (recorded
+            /// `KeySpec`, `KeyUsage` and `MacAlgorithmSpec` sets; values AWS added later last).
             pub const ALL: &'static [$name] = &[$($name::$variant,)+];
 
             /// The AWS spelling.
@@ -53,38 +54,38 @@ aws_enum! {
     KeySpec {
         /// RSA 2048-bit.
         Rsa2048 = "RSA_2048",
-        /// RSA 3072-bit.
-        Rsa3072 = "RSA_3072",
-        /// RSA 4096-bit.
-        Rsa4096 = "RSA_4096",
-        /// NIST P-256.
-        EccNistP256 = "ECC_NIST_P256",
         /// NIST P-384.
         EccNistP384 = "ECC_NIST_P384",
+        /// NIST P-256.
+        EccNistP256 = "ECC_NIST_P256",
         /// NIST P-521.
         EccNistP521 = "ECC_NIST_P521",
-        /// secp256k1.
-        EccSecgP256k1 = "ECC_SECG_P256K1",
-        /// AES-256-GCM.
-        SymmetricDefault = "SYMMETRIC_DEFAULT",
-        /// HMAC with SHA-224.
-        Hmac224 = "HMAC_224",
-        /// HMAC with SHA-256.
-        Hmac256 = "HMAC_256",
         /// HMAC with SHA-384.
         Hmac384 = "HMAC_384",
+        /// RSA 3072-bit.
+        Rsa3072 = "RSA_3072",
+        /// secp256k1.
+        EccSecgP256k1 = "ECC_SECG_P256K1",
+        /// RSA 4096-bit.
+        Rsa4096 = "RSA_4096",
+        /// AES-256-GCM.
+        SymmetricDefault = "SYMMETRIC_DEFAULT",
+        /// HMAC with SHA-256.
+        Hmac256 = "HMAC_256",
+        /// HMAC with SHA-224.
+        Hmac224 = "HMAC_224",
         /// HMAC with SHA-512.
         Hmac512 = "HMAC_512",
         /// SM2 (China Regions only in AWS).
         Sm2 = "SM2",
+        /// Ed25519.
+        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
         /// ML-DSA-44.
         MlDsa44 = "ML_DSA_44",
         /// ML-DSA-65.
         MlDsa65 = "ML_DSA_65",
         /// ML-DSA-87.
         MlDsa87 = "ML_DSA_87",
-        /// Ed25519.
-        EccNistEdwards25519 = "ECC_NIST_EDWARDS25519",
         /// ML-KEM-512.
         MlKem512 = "ML_KEM_512",
         /// ML-KEM-768.
@@ -97,10 +98,10 @@ aws_enum! {
 aws_enum! {
     /// What a key may be used for (`KeyUsage`).
     KeyUsage {
-        /// Sign and verify.
-        SignVerify = "SIGN_VERIFY",
         /// Encrypt and decrypt.
         EncryptDecrypt = "ENCRYPT_DECRYPT",
+        /// Sign and verify.
+        SignVerify = "SIGN_VERIFY",
         /// Generate and verify MACs.
         GenerateVerifyMac = "GENERATE_VERIFY_MAC",
         /// Derive shared secrets.
@@ -196,12 +197,12 @@ aws_enum! {
 aws_enum! {
     /// MAC algorithms (`MacAlgorithmSpec`).
     MacAlgorithm {
-        /// HMAC with SHA-224.
-        HmacSha224 = "HMAC_SHA_224",
-        /// HMAC with SHA-256.
-        HmacSha256 = "HMAC_SHA_256",
         /// HMAC with SHA-384.
         HmacSha384 = "HMAC_SHA_384",
+        /// HMAC with SHA-256.
+        HmacSha256 = "HMAC_SHA_256",
+        /// HMAC with SHA-224.
+        HmacSha224 = "HMAC_SHA_224",
         /// HMAC with SHA-512.
         HmacSha512 = "HMAC_SHA_512",
     }
@@ -292,7 +293,15 @@ mod tests {
         assert_eq!(KeySpec::parse("symmetric_default"), None);
         assert_eq!(
             KeyUsage::value_set(),
-            "[SIGN_VERIFY, ENCRYPT_DECRYPT, GENERATE_VERIFY_MAC, KEY_AGREEMENT, ENCAPSULATE_DECAPSULATE]"
+            "[ENCRYPT_DECRYPT, SIGN_VERIFY, GENERATE_VERIFY_MAC, KEY_AGREEMENT, ENCAPSULATE_DECAPSULATE]"
+        );
+        // The sets AWS recorded, in its order (later additions follow).
+        assert!(KeySpec::value_set().starts_with(
+            "[RSA_2048, ECC_NIST_P384, ECC_NIST_P256, ECC_NIST_P521, HMAC_384, RSA_3072, ECC_SECG_P256K1, RSA_4096, SYMMETRIC_DEFAULT, HMAC_256, HMAC_224, HMAC_512, "
+        ));
+        assert_eq!(
+            MacAlgorithm::value_set(),
+            "[HMAC_SHA_384, HMAC_SHA_256, HMAC_SHA_224, HMAC_SHA_512]"
         );
     }
 }

@@ -217,9 +217,13 @@ pub async fn generate_random(
         request.recipient.is_some(),
         "Recipient (Nitro Enclaves attestation)",
     )?;
-    let bytes = request
-        .number_of_bytes
-        .ok_or_else(|| error::missing("numberOfBytes"))?;
+    // Not required by the model, so AWS's own message rather than "must not be null".
+    let bytes = request.number_of_bytes.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Validation,
+            strongbox_core::messages::NUMBER_OF_BYTES_REQUIRED,
+        )
+    })?;
     let plaintext = call.kms.generate_random(sized(bytes, "numberOfBytes")?)?;
     Ok(GenerateRandomResponse {
         plaintext: SecretBlob(plaintext),

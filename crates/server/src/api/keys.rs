@@ -45,6 +45,7 @@ pub async fn create_key(
         let len = policy.len();
         if !(1..=MAX_POLICY_BYTES).contains(&len) {
             return Err(crate::wire::error::length(
+                strongbox_core::messages::Shown::Hidden,
                 "policy",
                 1,
                 MAX_POLICY_BYTES,
@@ -57,7 +58,7 @@ pub async fn create_key(
         spec: spec.unwrap_or(KeySpec::SymmetricDefault),
         usage,
         origin: origin.unwrap_or(Origin::AwsKms),
-        tags: validate::tags(fields::tag_pairs(request.tags)?)?,
+        tags: validate::tags(fields::tag_pairs(request.tags))?,
         policy: request.policy,
         multi_region: request.multi_region.unwrap_or(false),
     };
@@ -186,7 +187,9 @@ pub fn metadata(key: &Key) -> KeyMetadata {
             .map(|a| a.as_str())
             .collect(),
         multi_region: false,
-        current_key_material_id: key.current_material_id(),
+        // AWS shows it for symmetric encryption keys only.
+        current_key_material_id: (key.spec == KeySpec::SymmetricDefault)
+            .then(|| key.current_material_id()),
     }
 }
 

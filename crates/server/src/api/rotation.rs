@@ -62,8 +62,9 @@ pub async fn rotate_key_on_demand(
         .rotate_key_on_demand(call.principal, &key_ref)
         .await?;
     call.scheduler.wake();
+    // The key ARN, as AWS answers (not the bare id of ListKeyRotations' entries).
     Ok(KeyIdResponse {
-        key_id: key.id().to_string(),
+        key_id: key.arn.to_string(),
     })
 }
 

@@ -14,7 +14,7 @@ use crate::wire::tags::{
 pub async fn tag_resource(call: Call<'_>, request: TagResourceRequest) -> Result<(), ApiError> {
     let key_ref = fields::key_ref(request.key_id, "keyId")?;
     let tags = request.tags.ok_or_else(|| error::missing("tags"))?;
-    let tags = validate::tags(fields::tag_pairs(Some(tags))?)?;
+    let tags = validate::tags(fields::tag_pairs(Some(tags)))?;
     call.kms
         .tag_resource(call.principal, &key_ref, tags)
         .await?;
@@ -37,9 +37,7 @@ pub async fn list_resource_tags(
     let key_ref = fields::key_ref(request.key_id, "keyId")?;
     let page = PageRequest {
         limit: fields::limit(request.limit, 50, 50)?,
-        after: checked_marker(fields::marker(request.marker)?, |m| {
-            validate::tag_key(m).is_ok()
-        })?,
+        after: checked_marker(fields::marker(request.marker)?, |m| validate::is_tag_key(m))?,
     };
     let listed = call
         .kms

@@ -9,6 +9,7 @@ use strongbox_core::audit::event::event_time;
 use strongbox_core::audit::{StoredDigest, paths};
 use strongbox_core::model::AccountId;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::files::{self, PUBLIC_KEY_FILE};
 use super::manifest::{MANIFEST_FILE, Manifest, ManifestChain};
@@ -23,6 +24,15 @@ pub struct ExportRequest {
     pub start: Option<OffsetDateTime>,
     /// Only digests that start at or before this time.
     pub end: Option<OffsetDateTime>,
+}
+
+impl ExportRequest {
+    /// Whether a digest covering `start..=end` overlaps the requested range (both ends
+    /// included, so that a record at a boundary is never left out).
+    fn overlaps(&self, start: OffsetDateTime, end: OffsetDateTime) -> bool {
+        self.start.is_none_or(|wanted| end >= wanted)
+            && self.end.is_none_or(|wanted| start <= wanted)
+    }
 }
 
 /// What an export wrote.
@@ -73,15 +83,11 @@ pub async fn export(
             aws_region: region.to_string(),
             ..ManifestChain::default()
         };
-        // A digest covers the period from the previous digest's end to its own.
-        let mut previous_end: Option<OffsetDateTime> = None;
         for stored in digests {
-            let starts = previous_end.replace(stored.end_time);
-            let in_window = request.start.is_none_or(|start| stored.end_time >= start)
-                && request
-                    .end
-                    .is_none_or(|end| starts.is_none_or(|starts| starts <= end));
-            if !in_window {
+            let body = digest::open_signed::<DigestBody>(&stored.file)
+                .map_err(|error| format!("stored digest {}: {error}", stored.object))?
+                .body;
+            if !request.overlaps(digest_start(&stored, &body)?, stored.end_time) {
                 continue;
             }
             if chain.first_digest_s3_object.is_empty() {
@@ -98,7 +104,7 @@ pub async fn export(
                     chain.checkpoint_s3_object = Some(object);
                 }
             }
-            export_digest(kms, out, &stored, &mut summary).await?;
+            export_digest(kms, out, &stored, &body, &mut summary).await?;
             chain.last_digest_sequence = stored.sequence;
             chain.last_digest_s3_object = stored.object.clone();
             chain.last_digest_hash_value = hex::encode(strongbox_crypto::sha256(&stored.file));
@@ -112,16 +118,21 @@ pub async fn export(
     Ok(summary)
 }
 
+/// The start of the period a digest covers, as it signed it (the first digest of a chain
+/// starts at its oldest record, each later one where the previous one ended).
+fn digest_start(stored: &StoredDigest, body: &DigestBody) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(&body.digest_start_time, &Rfc3339)
+        .map_err(|error| format!("stored digest {}: digestStartTime: {error}", stored.object))
+}
+
 /// Writes one digest and the log files it lists, rebuilt from the store.
 async fn export_digest(
     kms: &Kms,
     out: &Path,
     stored: &StoredDigest,
+    body: &DigestBody,
     summary: &mut ExportSummary,
 ) -> Result<(), String> {
-    let body = digest::open_signed::<DigestBody>(&stored.file)
-        .map_err(|error| format!("stored digest {}: {error}", stored.object))?
-        .body;
     for entry in &body.log_files {
         let content = kms
             .audit_log_file(&stored.account, &stored.region, entry)
@@ -140,4 +151,36 @@ async fn export_digest(
     files::write_gzip(out, &stored.object, &stored.file)?;
     summary.digests += 1;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_is_in_a_range_it_overlaps_boundaries_included() {
+        let at = |seconds| OffsetDateTime::from_unix_timestamp(seconds).unwrap();
+        let range = |start: Option<i64>, end: Option<i64>| ExportRequest {
+            start: start.map(at),
+            end: end.map(at),
+            ..ExportRequest::default()
+        };
+        let (digest_start, digest_end) = (at(100), at(200));
+        for (start, end, expected) in [
+            (None, None, true),
+            (Some(200), None, true),
+            (Some(201), None, false),
+            (None, Some(100), true),
+            (None, Some(99), false),
+            (Some(120), Some(150), true),
+            (Some(0), Some(99), false),
+            (Some(201), Some(300), false),
+        ] {
+            assert_eq!(
+                range(start, end).overlaps(digest_start, digest_end),
+                expected,
+                "{start:?}..{end:?}"
+            );
+        }
+    }
 }

@@ -10,7 +10,7 @@ impl From<Error> for ApiError {
             Error::NotFound(_) => ErrorCode::NotFound,
             Error::Disabled(_) => ErrorCode::Disabled,
             Error::KmsInvalidState(_) => ErrorCode::KmsInvalidState,
-            Error::InvalidCiphertext(_) => ErrorCode::InvalidCiphertext,
+            Error::InvalidCiphertext => ErrorCode::InvalidCiphertext,
             Error::IncorrectKey(_) => ErrorCode::IncorrectKey,
             Error::AccessDenied(_) => ErrorCode::AccessDenied,
             Error::AlreadyExists(_) => ErrorCode::AlreadyExists,
@@ -22,8 +22,8 @@ impl From<Error> for ApiError {
             Error::Tag(_) => ErrorCode::Tag,
             Error::UnsupportedOperation(_) => ErrorCode::UnsupportedOperation,
             Error::InvalidKeyUsage(_) => ErrorCode::InvalidKeyUsage,
-            Error::KmsInvalidSignature(_) => ErrorCode::KmsInvalidSignature,
-            Error::KmsInvalidMac(_) => ErrorCode::KmsInvalidMac,
+            Error::KmsInvalidSignature => ErrorCode::KmsInvalidSignature,
+            Error::KmsInvalidMac => ErrorCode::KmsInvalidMac,
             Error::MalformedPolicyDocument(_) => ErrorCode::MalformedPolicyDocument,
             Error::Internal(internal) => {
                 tracing::error!(detail = %internal.detail(), "internal error");

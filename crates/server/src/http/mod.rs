@@ -357,13 +357,31 @@ async fn read_body(
     }
 }
 
+/// `GET /health`: 200 when the store answers and the root key opens the store's check value,
+/// 503 naming which of the two failed (the detail goes to the log, not to the caller).
 async fn health(State(state): State<Arc<AppState>>) -> Response {
     let request_id = random_uuid().to_string();
-    match state.kms.store().ping().await {
-        Ok(()) => respond(StatusCode::OK, &request_id, r#"{"status":"ok"}"#),
+    let failed = match state.kms.store().ping().await {
         Err(error) => {
             tracing::warn!(%error, "health check: store unreachable");
-            let body = r#"{"status":"unavailable","reason":"store unreachable"}"#;
+            Some("store unreachable")
+        }
+        Ok(()) => match state.kms.verify_root_key().await {
+            Err(error) => {
+                let detail = match &error {
+                    strongbox_core::Error::Internal(internal) => internal.detail(),
+                    other => other.to_string(),
+                };
+                tracing::warn!(%detail, "health check: root key check failed");
+                Some("the root key does not open the store's root-key check value")
+            }
+            Ok(()) => None,
+        },
+    };
+    match failed {
+        None => respond(StatusCode::OK, &request_id, r#"{"status":"ok"}"#),
+        Some(reason) => {
+            let body = serde_json::json!({"status": "unavailable", "reason": reason}).to_string();
             respond(StatusCode::SERVICE_UNAVAILABLE, &request_id, body)
         }
     }

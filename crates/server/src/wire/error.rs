@@ -1,6 +1,7 @@
 //! AWS error codes and the error body `{"__type": "<Code>", "message": "..."}`.
 
 use http::StatusCode;
+use strongbox_core::messages::{self, Shown, Violation};
 
 /// Every error code this server sends, spelled as AWS spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,58 +143,43 @@ impl ApiError {
         }
     }
 
-    /// The JSON body.
+    /// The JSON body. AWS sends some errors without a message (`InvalidCiphertextException`,
+    /// `KMSInvalidSignatureException`, ...): an empty message is left out, as AWS leaves it.
     pub fn body(&self) -> String {
-        serde_json::json!({"__type": self.code.as_str(), "message": self.message}).to_string()
+        if self.message.is_empty() {
+            serde_json::json!({"__type": self.code.as_str()}).to_string()
+        } else {
+            serde_json::json!({"__type": self.code.as_str(), "message": self.message}).to_string()
+        }
     }
+}
+
+/// A `ValidationException` for violated model constraints, in AWS's format.
+pub fn violations(violations: &[Violation]) -> ApiError {
+    ApiError::new(ErrorCode::Validation, messages::validation(violations))
 }
 
 /// AWS's message for a missing required member.
 pub fn missing(field: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::Validation,
-        format!(
-            "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
-        ),
-    )
+    violations(&[Violation::null(field)])
 }
 
-/// AWS's message for a member outside its length bounds.
-pub fn length(field: &str, min: usize, max: usize, actual: usize) -> ApiError {
-    let rule = if actual < min {
-        format!("Member must have length greater than or equal to {min}")
-    } else {
-        format!("Member must have length less than or equal to {max}")
-    };
-    ApiError::new(
-        ErrorCode::Validation,
-        format!(
-            "1 validation error detected: Value at '{field}' failed to satisfy constraint: {rule}"
-        ),
-    )
+/// AWS's message for a member outside its length bounds: `shown` is the value for strings
+/// AWS quotes, [`Shown::Hidden`] for blobs and secrets.
+pub fn length(shown: Shown<'_>, field: &str, min: usize, max: usize, actual: usize) -> ApiError {
+    let violation = Violation::length(shown, field, actual, min, max)
+        .unwrap_or_else(|| Violation::too_long(shown, field, max));
+    violations(&[violation])
 }
 
 /// AWS's message for a number outside its range.
 pub fn range(field: &str, min: i64, max: i64, actual: i64) -> ApiError {
-    let rule = if actual < min {
-        format!("Member must have value greater than or equal to {min}")
-    } else {
-        format!("Member must have value less than or equal to {max}")
-    };
-    ApiError::new(
-        ErrorCode::Validation,
-        format!(
-            "1 validation error detected: Value '{actual}' at '{field}' failed to satisfy constraint: {rule}"
-        ),
-    )
+    let violation = Violation::range(actual, field, min, max)
+        .unwrap_or_else(|| Violation::above(actual, field, max));
+    violations(&[violation])
 }
 
 /// AWS's message for a value outside an enum's set.
 pub fn not_in_set(field: &str, value: &str, set: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::Validation,
-        format!(
-            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum value set: {set}"
-        ),
-    )
+    violations(&[Violation::not_in_set(value, field, set)])
 }

@@ -13,6 +13,8 @@ use strongbox_crypto::{EncryptionContext, SecretBytes};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
+use strongbox_core::messages::Shown;
+
 use super::error::{self, ApiError};
 
 /// A non-secret binary member (ciphertexts), base64 on the wire.
@@ -110,7 +112,13 @@ pub fn optional_key_ref(value: Option<String>, field: &str) -> Result<Option<Key
     };
     let chars = value.chars().count();
     if !(1..=KEY_ID_MAX).contains(&chars) {
-        return Err(error::length(field, 1, KEY_ID_MAX, chars));
+        return Err(error::length(
+            Shown::Value(&value),
+            field,
+            1,
+            KEY_ID_MAX,
+            chars,
+        ));
     }
     Ok(Some(KeyRef::parse(&value)?))
 }
@@ -125,7 +133,7 @@ pub fn required_len<T: AsRef<[u8]>>(
     let value = value.ok_or_else(|| error::missing(field))?;
     let len = value.as_ref().len();
     if !(min..=max).contains(&len) {
-        return Err(error::length(field, min, max, len));
+        return Err(error::length(Shown::Hidden, field, min, max, len));
     }
     Ok(value)
 }
@@ -161,9 +169,13 @@ pub fn limit(value: Option<i64>, default: u32, max: u32) -> Result<u32, ApiError
 /// A marker member: 1 to 1024 printable characters, as AWS's `MarkerType`.
 pub fn marker(value: Option<String>) -> Result<Option<String>, ApiError> {
     match value {
-        Some(marker) if marker.is_empty() || marker.len() > 1024 => {
-            Err(error::length("marker", 1, 1024, marker.len()))
-        }
+        Some(marker) if marker.is_empty() || marker.len() > 1024 => Err(error::length(
+            Shown::Value(&marker),
+            "marker",
+            1,
+            1024,
+            marker.len(),
+        )),
         other => Ok(other),
     }
 }
@@ -180,18 +192,11 @@ pub fn aws_enum<T>(
         .transpose()
 }
 
-/// Converts wire tags to pairs, requiring both members.
-pub fn tag_pairs(tags: Option<Vec<Tag>>) -> Result<Vec<(String, String)>, ApiError> {
+/// Wire tags as (key, value) pairs; the domain checks them (missing members included), so that
+/// every violated constraint is reported at once, as AWS does.
+pub fn tag_pairs(tags: Option<Vec<Tag>>) -> Vec<(Option<String>, Option<String>)> {
     tags.unwrap_or_default()
         .into_iter()
-        .map(|tag| {
-            let key = tag
-                .tag_key
-                .ok_or_else(|| error::missing("tags.member.tagKey"))?;
-            let value = tag
-                .tag_value
-                .ok_or_else(|| error::missing("tags.member.tagValue"))?;
-            Ok((key, value))
-        })
+        .map(|tag| (tag.tag_key, tag.tag_value))
         .collect()
 }

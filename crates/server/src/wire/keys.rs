@@ -49,7 +49,9 @@ pub struct KeyMetadata {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub key_agreement_algorithms: Vec<&'static str>,
     pub multi_region: bool,
-    pub current_key_material_id: String,
+    /// Present for symmetric encryption keys only, as in AWS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_key_material_id: Option<String>,
 }
 
 /// `CreateKey` and `DescribeKey` response.

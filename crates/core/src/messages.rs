@@ -1,0 +1,466 @@
+//! Every error message a client of the KMS API reads, in one table, so that the wording can be
+//! reviewed against AWS's in one place.
+//!
+//! Where AWS's exact wording is known, it is used letter for letter, with its source:
+//! - **[recorded]**: an AWS response recorded by a public test suite that runs against real AWS
+//!   (LocalStack's `tests/aws/services/kms/test_kms.snapshot.json`);
+//! - **[doc]**: the AWS KMS developer guide or API reference (the key-state table, an operation's
+//!   page).
+//!
+//! Messages marked **[ours]** answer situations for which no AWS wording is public; they follow
+//! AWS's style (key ARN first, a full sentence) and are kept short and free of secrets.
+//!
+//! Some AWS exceptions carry **no message at all** (`{"__type": "..."}`): `InvalidCiphertext`,
+//! `KMSInvalidSignature`, `KMSInvalidMac` [recorded]. Their [`Error`](crate::Error) variants
+//! carry none, so no message can be added by mistake.
+//!
+//! Model constraint violations (a length, a range, an enum value set, a pattern, a missing
+//! member) are `ValidationException`s in AWS's validation format, built by [`Violation`] and
+//! [`validation`]; rules of the service itself (a reserved tag prefix, too many tags, an alias
+//! without its prefix) get the operation's modelled exception and the messages below.
+
+use std::fmt;
+
+use crate::model::{KeyState, KeyUsage};
+
+// ---------------------------------------------------------------------------------------------
+// Model validation: `1 validation error detected: Value 'x' at 'member' failed to satisfy
+// constraint: Member must ...` [recorded], `N validation errors detected: ...; ...` for several.
+// ---------------------------------------------------------------------------------------------
+
+/// One violated model constraint, as one clause of a `ValidationException` message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation(String);
+
+/// How the offending value is shown: quoted, or not at all for sensitive members (plaintexts,
+/// blobs) and `null` for missing ones, as AWS does [recorded].
+#[derive(Clone, Copy, Debug)]
+pub enum Shown<'a> {
+    /// `Value 'x' at ...`
+    Value(&'a str),
+    /// `Value at ...` (sensitive or binary members).
+    Hidden,
+}
+
+impl Violation {
+    fn new(shown: Shown<'_>, member: &str, rule: fmt::Arguments<'_>) -> Self {
+        let value = match shown {
+            Shown::Value(value) => format!("Value '{value}' at"),
+            Shown::Hidden => "Value at".to_owned(),
+        };
+        Self(format!(
+            "{value} '{member}' failed to satisfy constraint: Member must {rule}"
+        ))
+    }
+
+    /// A required member is missing.
+    pub fn null(member: &str) -> Self {
+        Self(format!(
+            "Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+
+    /// A string or blob shorter than `min`.
+    pub fn too_short(shown: Shown<'_>, member: &str, min: usize) -> Self {
+        Self::new(
+            shown,
+            member,
+            format_args!("have length greater than or equal to {min}"),
+        )
+    }
+
+    /// A string or blob longer than `max`.
+    pub fn too_long(shown: Shown<'_>, member: &str, max: usize) -> Self {
+        Self::new(
+            shown,
+            member,
+            format_args!("have length less than or equal to {max}"),
+        )
+    }
+
+    /// A number below `min`.
+    pub fn below(value: i64, member: &str, min: i64) -> Self {
+        Self::new(
+            Shown::Value(&value.to_string()),
+            member,
+            format_args!("have value greater than or equal to {min}"),
+        )
+    }
+
+    /// A number above `max`.
+    pub fn above(value: i64, member: &str, max: i64) -> Self {
+        Self::new(
+            Shown::Value(&value.to_string()),
+            member,
+            format_args!("have value less than or equal to {max}"),
+        )
+    }
+
+    /// A value outside an enum's set (`[A, B, C]`).
+    pub fn not_in_set(value: &str, member: &str, set: &str) -> Self {
+        Self::new(
+            Shown::Value(value),
+            member,
+            format_args!("satisfy enum value set: {set}"),
+        )
+    }
+
+    /// A string that does not match the member's pattern.
+    pub fn pattern(value: &str, member: &str, pattern: &str) -> Self {
+        Self::new(
+            Shown::Value(value),
+            member,
+            format_args!("satisfy regular expression pattern: {pattern}"),
+        )
+    }
+
+    /// A length check: `None` when `len` is within `min..=max`.
+    pub fn length(
+        shown: Shown<'_>,
+        member: &str,
+        len: usize,
+        min: usize,
+        max: usize,
+    ) -> Option<Self> {
+        if len < min {
+            Some(Self::too_short(shown, member, min))
+        } else if len > max {
+            Some(Self::too_long(shown, member, max))
+        } else {
+            None
+        }
+    }
+
+    /// A range check: `None` when `value` is within `min..=max`.
+    pub fn range(value: i64, member: &str, min: i64, max: i64) -> Option<Self> {
+        if value < min {
+            Some(Self::below(value, member, min))
+        } else if value > max {
+            Some(Self::above(value, member, max))
+        } else {
+            None
+        }
+    }
+}
+
+/// The message of a `ValidationException` for these violations, in AWS's format.
+pub fn validation(violations: &[Violation]) -> String {
+    let clauses: Vec<&str> = violations.iter().map(|v| v.0.as_str()).collect();
+    let count = clauses.len();
+    let noun = if count == 1 { "error" } else { "errors" };
+    format!("{count} validation {noun} detected: {}", clauses.join("; "))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Naming a key.
+// ---------------------------------------------------------------------------------------------
+
+/// `NotFoundException` for a `KeyId` of no valid form [recorded].
+pub fn invalid_key_id(value: &str) -> String {
+    format!("Invalid keyId '{value}'")
+}
+
+/// `NotFoundException` for a well-formed key id or ARN naming no key; `arn` is built in the
+/// caller's account and Region for a bare id [recorded].
+pub fn key_not_found(arn: &str) -> String {
+    format!("Key '{arn}' does not exist")
+}
+
+/// `NotFoundException` for a key or alias ARN of another Region [recorded].
+pub fn invalid_arn_region(region: &str) -> String {
+    format!("Invalid arn {region}")
+}
+
+/// `NotFoundException` for an alias that does not exist [ours, after AWS's DeleteAlias answer as
+/// emulators reproduce it].
+pub fn alias_not_found(alias_arn: &str) -> String {
+    format!("Alias {alias_arn} is not found.")
+}
+
+/// `AccessDeniedException` when no policy lets the caller use another account's key [doc].
+pub fn not_authorized(principal_arn: &str, action: &str, resource: &str) -> String {
+    format!(
+        "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action"
+    )
+}
+
+/// `AccessDeniedException` when a ciphertext names a key the caller cannot use [doc].
+pub fn not_authorized_for_ciphertext(principal_arn: &str, action: &str) -> String {
+    format!(
+        "User: {principal_arn} is not authorized to perform: {action} on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access"
+    )
+}
+
+/// `IncorrectKeyException`: the ciphertext was made under another key than the one named
+/// [recorded].
+pub const INCORRECT_KEY: &str =
+    "The key ID in the request does not identify a CMK that can perform this operation.";
+
+// ---------------------------------------------------------------------------------------------
+// Key states (the key-state table's footnotes [doc]).
+// ---------------------------------------------------------------------------------------------
+
+/// `DisabledException` [recorded].
+pub fn disabled(arn: &str) -> String {
+    format!("{arn} is disabled.")
+}
+
+/// `KMSInvalidStateException` for a state that does not allow the operation [doc]: `<arn> is
+/// pending deletion.`, `<arn> is pending import.`, ...
+pub fn invalid_state(arn: &str, state: KeyState) -> String {
+    let phrase = match state {
+        KeyState::Creating => "creating",
+        KeyState::Enabled => "enabled",
+        KeyState::Disabled => "disabled",
+        KeyState::PendingDeletion => "pending deletion",
+        KeyState::PendingImport => "pending import",
+        KeyState::PendingReplicaDeletion => "pending replica deletion",
+        KeyState::Unavailable => "unavailable",
+        KeyState::Updating => "updating",
+    };
+    format!("{arn} is {phrase}.")
+}
+
+/// `KMSInvalidStateException` from CancelKeyDeletion on a key that is not pending deletion
+/// [doc].
+pub fn not_pending_deletion(arn: &str) -> String {
+    format!("{arn} is not pending deletion.")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key specs, usages and algorithms.
+// ---------------------------------------------------------------------------------------------
+
+/// `InvalidKeyUsageException`: the key's usage does not allow the operation [recorded].
+pub fn key_usage(arn: &str, usage: KeyUsage, operation: &str) -> String {
+    format!("{arn} key usage is {usage} which is not valid for {operation}.")
+}
+
+/// `InvalidKeyUsageException`: an algorithm the key's spec does not support [recorded].
+pub fn algorithm_incompatible(algorithm: &str, spec: &str) -> String {
+    format!("Algorithm {algorithm} is incompatible with key spec {spec}.")
+}
+
+/// `ValidationException` from CreateKey: a usage the spec does not support [recorded].
+pub fn usage_incompatible(usage: &str, spec: &str) -> String {
+    format!("KeyUsage {usage} is not compatible with KeySpec {spec}")
+}
+
+/// `ValidationException` from CreateKey: a non-symmetric spec without a usage [recorded].
+pub const KEY_USAGE_REQUIRED: &str =
+    "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.";
+
+/// `ValidationException`: an RSA plaintext longer than the padding allows [recorded].
+pub fn rsa_plaintext_too_long(algorithm: &str, spec: &str, max: usize) -> String {
+    format!(
+        "Algorithm {algorithm} and key spec {spec} cannot encrypt data larger than {max} bytes."
+    )
+}
+
+/// `ValidationException`: a `DIGEST` message of the wrong length [recorded].
+pub fn digest_length(algorithm: &str) -> String {
+    format!("Digest is invalid length for algorithm {algorithm}.")
+}
+
+/// `ValidationException`: a signing algorithm that cannot take the request's `MessageType`
+/// [ours].
+pub fn message_type_not_supported(algorithm: &str) -> String {
+    format!("Algorithm {algorithm} does not support this MessageType.")
+}
+
+/// `ValidationException`: a plaintext the algorithm cannot encrypt [ours].
+pub fn plaintext_too_long(algorithm: &str) -> String {
+    format!("Algorithm {algorithm} cannot encrypt data of this length.")
+}
+
+/// `ValidationException` from DeriveSharedSecret: a public key KMS cannot use. AWS sends it
+/// with an empty message [recorded].
+pub const INVALID_PUBLIC_KEY: &str = "";
+
+/// `ValidationException`: an encryption context given to an asymmetric key [ours].
+pub const CONTEXT_WITH_ASYMMETRIC_KEY: &str =
+    "EncryptionContext is not supported with asymmetric KMS keys.";
+
+/// `UnsupportedOperationException` for specs Strongbox does not implement [ours].
+pub fn spec_not_supported(spec: &str, why: &str) -> String {
+    format!("KeySpec {spec} is not supported by Strongbox: {why}.")
+}
+
+/// `UnsupportedOperationException` for request options Strongbox does not implement [ours].
+pub fn option_not_supported(what: &str) -> String {
+    format!("{what} is not supported by Strongbox.")
+}
+
+/// `UnsupportedOperationException`: an operation on a key whose origin does not allow it
+/// [recorded].
+pub fn origin_not_valid(arn: &str, origin: &str) -> String {
+    format!("{arn} origin is {origin} which is not valid for this operation.")
+}
+
+/// `UnsupportedOperationException` from operations that need another kind of key [ours].
+pub fn needs_other_key(arn: &str, spec: &str, operation: &str, needed: &str) -> String {
+    format!("{arn} is a {spec} key; {operation} needs {needed}.")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotation.
+// ---------------------------------------------------------------------------------------------
+
+/// `LimitExceededException` from RotateKeyOnDemand past the per-key limit [recorded].
+pub fn on_demand_rotation_limit(arn: &str) -> String {
+    format!(
+        "The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {arn}"
+    )
+}
+
+/// `UnsupportedOperationException` from RotateKeyOnDemand on a key that cannot rotate (an
+/// asymmetric or HMAC key): AWS sends no message [recorded].
+pub const CANNOT_ROTATE_ON_DEMAND: &str = "";
+
+/// `UnsupportedOperationException` from EnableKeyRotation on a key that cannot rotate [ours].
+pub fn cannot_rotate(arn: &str, spec: &str) -> String {
+    format!("{arn} is a {spec} key; only symmetric encryption keys can rotate automatically.")
+}
+
+/// `ConflictException`: an on-demand rotation of the key has not finished [ours; AWS's
+/// ConflictException documentation speaks of a rotation in progress].
+pub fn rotation_in_progress(arn: &str) -> String {
+    format!("A rotation of {arn} is already in progress.")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aliases.
+// ---------------------------------------------------------------------------------------------
+
+/// `ValidationException`: an alias name without `alias/` [recorded].
+pub const ALIAS_PREFIX: &str = "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html";
+
+/// The model's pattern for `AliasName` [doc].
+pub const ALIAS_NAME_PATTERN: &str = "^[a-zA-Z0-9:/_-]+$";
+
+/// `ValidationException`: characters the model allows but aliases do not (`:`), or nothing
+/// after the prefix [ours, after the wording emulators reproduce].
+pub fn alias_invalid_characters(name: &str) -> String {
+    format!("{name} contains invalid characters for an alias")
+}
+
+/// `InvalidAliasNameException`: a name under `alias/aws/` [doc: that prefix is reserved for AWS
+/// managed keys].
+pub fn alias_reserved(name: &str) -> String {
+    format!("{name} must not begin with alias/aws/: that prefix is reserved for AWS managed keys.")
+}
+
+/// `AlreadyExistsException` [ours, after the wording emulators reproduce].
+pub fn alias_exists(alias_arn: &str) -> String {
+    format!("An alias with the name {alias_arn} already exists")
+}
+
+/// `ValidationException`: an alias whose target is another alias [ours, after the wording
+/// emulators reproduce].
+pub const ALIAS_TARGETS_ALIAS: &str = "Aliases must refer to keys. Not aliases";
+
+/// `ValidationException` from UpdateAlias between keys of different types or usages [doc: the
+/// new key must have the same type and key usage].
+pub fn alias_incompatible_keys(current: &str, new: &str) -> String {
+    format!(
+        "{current} and {new} are not the same type of key with the same key usage; an alias can only move between compatible keys."
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tags [recorded].
+// ---------------------------------------------------------------------------------------------
+
+/// `TagException`: a tag key starting with `aws:` (in any case).
+pub const TAGS_RESERVED: &str = "Tags beginning with aws: are reserved";
+/// `TagException`: more than 50 tags on a key.
+pub const TOO_MANY_TAGS: &str = "Too many tags";
+/// `TagException`: one tag key twice in one request.
+pub const DUPLICATE_TAG_KEYS: &str = "Duplicate tag keys";
+
+/// `TagException`: a tag key or value with characters outside AWS's tag character set [ours].
+pub fn tag_characters(part: &str, text: &str) -> String {
+    format!(
+        "Tag {part} '{text}' is not valid: use letters, digits, spaces and _ . : / = + - @ only"
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies.
+// ---------------------------------------------------------------------------------------------
+
+/// `LimitExceededException`: a key policy over 32 KiB [ours].
+pub fn policy_too_large(len: usize, max: usize) -> String {
+    format!("The key policy is {len} bytes; a key policy can be at most {max} bytes.")
+}
+
+/// `MalformedPolicyDocumentException` [ours].
+pub fn policy_malformed(why: &str) -> String {
+    format!("The key policy is not a valid policy document: {why}.")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other parameters.
+// ---------------------------------------------------------------------------------------------
+
+/// `ValidationException` from ScheduleKeyDeletion: a waiting period the model allows (1 to
+/// 365) but the service does not [ours, after the wording emulators reproduce].
+pub fn pending_window(days: i64, min: u32, max: u32) -> String {
+    format!("PendingWindowInDays should be between {min} and {max}, but it is {days}")
+}
+
+/// `ValidationException` from GenerateRandom without `NumberOfBytes` [recorded].
+pub const NUMBER_OF_BYTES_REQUIRED: &str = "NumberOfBytes is required.";
+
+/// `DryRunOperationException` [recorded].
+pub const DRY_RUN: &str = "The request would have succeeded, but the DryRun option is set.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_messages_follow_aws_format() {
+        assert_eq!(
+            validation(&[Violation::below(0, "numberOfBytes", 1)]),
+            "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy constraint: Member must have value greater than or equal to 1"
+        );
+        assert_eq!(
+            validation(&[Violation::too_long(Shown::Hidden, "plaintext", 4096)]),
+            "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096"
+        );
+        assert_eq!(
+            validation(&[
+                Violation::too_long(Shown::Value("k"), "tags.1.member.tagKey", 128),
+                Violation::null("keyId"),
+            ]),
+            "2 validation errors detected: Value 'k' at 'tags.1.member.tagKey' failed to satisfy constraint: Member must have length less than or equal to 128; Value null at 'keyId' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(
+            validation(&[Violation::not_in_set(
+                "INVALID",
+                "keyAgreementAlgorithm",
+                "[ECDH]"
+            )]),
+            "1 validation error detected: Value 'INVALID' at 'keyAgreementAlgorithm' failed to satisfy constraint: Member must satisfy enum value set: [ECDH]"
+        );
+    }
+
+    #[test]
+    fn checks_return_nothing_inside_their_bounds() {
+        assert_eq!(Violation::length(Shown::Hidden, "m", 5, 1, 5), None);
+        assert!(Violation::length(Shown::Hidden, "m", 0, 1, 5).is_some());
+        assert_eq!(Violation::range(1024, "n", 1, 1024), None);
+        assert!(Violation::range(1025, "n", 1, 1024).is_some());
+    }
+
+    #[test]
+    fn state_messages_follow_the_key_state_table() {
+        let arn = "arn:aws:kms:us-east-1:111122223333:key/k";
+        assert_eq!(
+            invalid_state(arn, KeyState::PendingDeletion),
+            format!("{arn} is pending deletion.")
+        );
+        assert_eq!(disabled(arn), format!("{arn} is disabled."));
+    }
+}
