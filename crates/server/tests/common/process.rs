@@ -18,6 +18,11 @@ pub struct Server {
 /// Starts `strongbox serve` on `port` with its data directory in `dir/data` and its log in
 /// `dir/server.log`, plus `extra` flags, and waits until it is healthy.
 pub async fn start(dir: &Path, port: u16, extra: &[&str]) -> Server {
+    start_with_env(dir, port, extra, &[]).await
+}
+
+/// [`start`] with extra environment variables.
+pub async fn start_with_env(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -32,6 +37,7 @@ pub async fn start(dir: &Path, port: u16, extra: &[&str]) -> Server {
         .arg(dir.join("data"))
         .env("STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID", ACCESS_KEY)
         .env("STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(log)
         .kill_on_drop(true)

@@ -1,0 +1,292 @@
+//! The admin commands as a user runs them from a shell: a closed stdout ends a command quietly
+//! (and never leaves behind an access key whose secret nobody saw), tables line up, an unknown
+//! account is an error everywhere, each access key prints under a profile of its own. Also what
+//! an operator sees of a running server: `/health` and the debug log.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::{TestServer, process, raw};
+
+/// Runs `strongbox ARGS --data-dir DIR` with stdout captured.
+fn strongbox(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strongbox"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap()
+}
+
+/// Runs the command with a standard output whose reader has already gone, as in
+/// `strongbox ... | true`: every write fails with a broken pipe.
+fn strongbox_into_closed_pipe(data_dir: &Path, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_strongbox"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// The access key ids listed for `account`.
+fn access_key_ids(data_dir: &Path, account: &str) -> Vec<String> {
+    let listed = strongbox(data_dir, &["access-key", "list", "--account", account]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    stdout(&listed)
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().next().unwrap().to_owned())
+        .collect()
+}
+
+/// Every column's cells start where its heading starts.
+fn assert_aligned(table: &str) {
+    let mut lines = table.lines();
+    let header = lines.next().unwrap();
+    // A heading starts at a non-blank after two blanks (headings may hold one blank).
+    let starts: Vec<usize> = (2..header.len())
+        .filter(|&at| &header[at - 2..at] == "  " && header.as_bytes()[at] != b' ')
+        .collect();
+    assert!(starts.len() >= 2, "{header:?}");
+    for line in lines {
+        for &at in &starts {
+            assert_eq!(&line[at - 2..at], "  ", "{table}");
+            assert_ne!(line.as_bytes()[at], b' ', "{table}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_closed_stdout_ends_commands_quietly() {
+    let server = TestServer::start().await;
+    let dir = &server.data_dir;
+    for args in [
+        &["account", "list"][..],
+        &["audit", "public-key"],
+        &["access-key", "list", "--account", common::ACCOUNT],
+    ] {
+        let output = strongbox_into_closed_pipe(dir, args);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            !stderr(&output).contains("panicked"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_access_key_whose_secret_was_not_written_out_is_not_kept() {
+    let server = TestServer::start().await;
+    let dir = &server.data_dir;
+    let before = access_key_ids(dir, common::ACCOUNT);
+    let output =
+        strongbox_into_closed_pipe(dir, &["access-key", "create", "--account", common::ACCOUNT]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("the access key was not kept"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(access_key_ids(dir, common::ACCOUNT), before);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_account_is_an_error_everywhere() {
+    let server = TestServer::start().await;
+    let dir = &server.data_dir;
+    let unknown = "999999999999";
+    for args in [
+        &["access-key", "list", "--account", unknown][..],
+        &["access-key", "create", "--account", unknown],
+        &[
+            "access-key",
+            "delete",
+            "--account",
+            unknown,
+            "AKIAAAAAAAAAAAAAAAAA",
+        ],
+        &["audit", "digest", "--account", unknown],
+    ] {
+        let output = strongbox(dir, args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(stdout(&output).is_empty(), "{args:?}: {}", stdout(&output));
+        assert!(
+            stderr(&output).contains("Account 999999999999 does not exist"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tables_line_up_with_their_headers() {
+    let server = TestServer::start().await;
+    let dir = &server.data_dir;
+    let created = strongbox(
+        dir,
+        &["account", "create", "--name", "a tenant with a long name"],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let account = stdout(&created).trim().to_owned();
+    for user in ["alice", "a-much-longer-user-name"] {
+        let key = strongbox(
+            dir,
+            &[
+                "access-key",
+                "create",
+                "--account",
+                &account,
+                "--user",
+                user,
+            ],
+        );
+        assert!(key.status.success(), "{}", stderr(&key));
+    }
+    let accounts = strongbox(dir, &["account", "list"]);
+    assert_aligned(&stdout(&accounts));
+    assert_eq!(stdout(&accounts).lines().count(), 3);
+    let keys = strongbox(dir, &["access-key", "list", "--account", &account]);
+    assert_aligned(&stdout(&keys));
+    assert_eq!(stdout(&keys).lines().count(), 3);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn each_access_key_prints_under_a_profile_of_its_own() {
+    let server = TestServer::start().await;
+    let dir = &server.data_dir;
+    let output = strongbox(
+        dir,
+        &[
+            "access-key",
+            "create",
+            "--account",
+            common::ACCOUNT,
+            "--user",
+            "alice",
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let profile = format!("strongbox-{}-alice", common::ACCOUNT);
+    let text = stdout(&output);
+    assert!(text.starts_with(&format!("[{profile}]\n")), "{text}");
+    assert!(!text.contains("[strongbox]"), "{text}");
+    assert!(
+        stderr(&output).contains(&format!("--profile {profile}")),
+        "{}",
+        stderr(&output)
+    );
+    // Appended to the bootstrap credentials file, both profiles work with the aws CLI's parser.
+    let credentials = std::fs::read_to_string(dir.join("credentials")).unwrap() + &text;
+    let sections: Vec<&str> = credentials
+        .lines()
+        .filter(|line| line.starts_with('['))
+        .collect();
+    assert_eq!(sections, ["[strongbox]", &format!("[{profile}]")]);
+
+    let bad = strongbox(
+        dir,
+        &[
+            "access-key",
+            "create",
+            "--account",
+            common::ACCOUNT,
+            "--user",
+            "bad name]",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("userName"), "{}", stderr(&bad));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_checks_the_root_key_not_only_the_store() {
+    let server = TestServer::start().await;
+    let health = || async {
+        let response = raw::send(server.address, &raw::get("/health"))
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        (response.status, body)
+    };
+    assert_eq!(health().await, (200, serde_json::json!({"status": "ok"})));
+
+    // The store now holds a check value sealed under another root key, as after restoring a
+    // database next to the wrong root.key.
+    let database = server.data_dir.join("strongbox.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display()))
+        .await
+        .unwrap();
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT value FROM meta WHERE name = 'root-key-check'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let mut forged = stored.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    sqlx::query("UPDATE meta SET value = ? WHERE name = 'root-key-check'")
+        .bind(&forged)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, body) = health().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["reason"].as_str().unwrap().contains("root key"),
+        "{body}"
+    );
+
+    sqlx::query("UPDATE meta SET value = ? WHERE name = 'root-key-check'")
+        .bind(&stored)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    assert_eq!(health().await.0, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_debug_log_has_request_lines_and_no_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = process::free_port();
+    let mut server =
+        process::start_with_env(dir.path(), port, &[], &[("STRONGBOX_LOG", "debug")]).await;
+    let client = process::client(server.address);
+    client.list_keys().send().await.unwrap();
+    client.create_key().send().await.unwrap();
+    server.child.kill().await.unwrap();
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("TrentService.CreateKey"), "{log}");
+    assert!(
+        !log.contains("sqlx::query"),
+        "SQL statements belong at trace: {log}"
+    );
+}
