@@ -1003,7 +1003,7 @@ $(json_get "$event" userIdentity.accountId) $(json_get "$event" recipientAccount
     run "access-key create --account tenant-audit" admin access-key create --account "$account_c"
     local block=$OUT akid_c credentials_c=$WORK/tenant-audit-credentials
     akid_c=$(sed -n 's/^aws_access_key_id = //p' <<<"$block")
-    printf '%s\n' "${block/\[strongbox\]/[tenantaudit]}" >"$credentials_c"
+    printf '%s\n' "${block/\[strongbox-$account_c-admin\]/[tenantaudit]}" >"$credentials_c"
     run "tenant-audit: list-keys" kms_as "$credentials_c" tenantaudit list-keys
     run "tenant-audit: lookup-events" cloudtrail_as "$credentials_c" tenantaudit lookup-events \
         --output json

@@ -98,7 +98,7 @@ impl Internal {
 
 impl fmt::Display for Internal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("An internal error occurred. Try the request again.")
+        f.write_str(crate::messages::INTERNAL_ERROR)
     }
 }
 

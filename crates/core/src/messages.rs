@@ -171,8 +171,8 @@ pub fn invalid_arn_region(region: &str) -> String {
     format!("Invalid arn {region}")
 }
 
-/// `NotFoundException` for an alias that does not exist [ours, after AWS's DeleteAlias answer as
-/// emulators reproduce it].
+/// `NotFoundException` for an alias that does not exist [the wording emulators reproduce for
+/// AWS's DeleteAlias answer; not recorded].
 pub fn alias_not_found(alias_arn: &str) -> String {
     format!("Alias {alias_arn} is not found.")
 }
@@ -286,9 +286,10 @@ pub fn spec_not_supported(spec: &str, why: &str) -> String {
     format!("KeySpec {spec} is not supported by Strongbox: {why}.")
 }
 
-/// `UnsupportedOperationException` for request options Strongbox does not implement [ours].
+/// `UnsupportedOperationException` for request members and options Strongbox does not
+/// implement [ours].
 pub fn option_not_supported(what: &str) -> String {
-    format!("{what} is not supported by Strongbox.")
+    format!("{what} is not supported by Strongbox yet")
 }
 
 /// `UnsupportedOperationException`: an operation on a key whose origin does not allow it
@@ -414,6 +415,34 @@ pub const NUMBER_OF_BYTES_REQUIRED: &str = "NumberOfBytes is required.";
 
 /// `DryRunOperationException` [recorded].
 pub const DRY_RUN: &str = "The request would have succeeded, but the DryRun option is set.";
+
+/// `ValidationException` from GenerateDataKey with both `NumberOfBytes` and `KeySpec` [ours,
+/// after the wording emulators reproduce].
+pub const DATA_KEY_SIZE_TWICE: &str =
+    "Please specify either number of bytes or key spec, not both.";
+
+/// `ValidationException` from GenerateDataKey with neither `NumberOfBytes` nor `KeySpec` [ours,
+/// after the wording emulators reproduce].
+pub const DATA_KEY_SIZE_MISSING: &str = "Please specify either number of bytes or key spec.";
+
+/// `ValidationException` from CreateKey with both `KeySpec` and the deprecated
+/// `CustomerMasterKeySpec` [ours].
+pub const KEY_SPEC_TWICE: &str = "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec only";
+
+/// `InvalidMarkerException` [ours].
+pub const INVALID_MARKER: &str =
+    "The marker is not valid: pass the NextMarker of a previous response unchanged";
+
+/// `UnsupportedOperationException` for an operation of the model Strongbox does not serve
+/// [ours].
+pub fn operation_not_supported(operation: &str) -> String {
+    format!(
+        "{operation} is an AWS KMS operation that Strongbox does not support yet; see docs/compatibility.md"
+    )
+}
+
+/// `KMSInternalException`: all a client learns of a fault on our side [ours].
+pub const INTERNAL_ERROR: &str = "An internal error occurred. Try the request again.";
 
 #[cfg(test)]
 mod tests {

@@ -276,18 +276,26 @@ async fn verify(
         kms.store().close().await;
     }
     let report = report?;
-    for note in &report.notes {
-        output::println(format_args!("note: {note}"))?;
-    }
-    for finding in &report.findings {
-        output::println(format_args!("FAILED {finding}"))?;
+    // A reader that stopped reading must not turn a failed verification into success: the
+    // outcome is decided by the findings, whatever could be printed.
+    let lines = report
+        .notes
+        .iter()
+        .map(|note| format!("note: {note}"))
+        .chain(report.findings.iter().map(|f| format!("FAILED {f}")));
+    let mut printed = Ok(());
+    for line in lines {
+        printed = output::println(line);
+        if printed.is_err() {
+            break;
+        }
     }
     let summary = format!(
         "{} digests, {} log files, {} records checked",
         report.digests, report.log_files, report.records
     );
     if report.findings.is_empty() {
-        output::println(format_args!("OK: {summary}"))
+        printed.and_then(|()| output::println(format_args!("OK: {summary}")))
     } else {
         let count = report.findings.len();
         let problems = if count == 1 { "problem" } else { "problems" };

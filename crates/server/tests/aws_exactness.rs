@@ -865,3 +865,42 @@ async fn offline_rsa_ciphertexts_decrypt_only_under_their_own_oaep_digest() {
         }
     }
 }
+
+#[tokio::test]
+async fn model_constraints_come_before_the_key_is_looked_up() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    assert_error!(
+        client
+            .encrypt()
+            .key_id("not-a-key")
+            .plaintext(Blob::new(vec![0; 4097]))
+            .send()
+            .await,
+        "ValidationException",
+        "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096"
+    );
+    let long_key = "k".repeat(129);
+    assert_eq!(
+        code(
+            client
+                .tag_resource()
+                .key_id("not-a-key")
+                .tags(tag(&long_key, "v"))
+                .send()
+                .await
+        ),
+        "ValidationException"
+    );
+    // With the model satisfied, the key id is the service's to refuse.
+    assert_error!(
+        client
+            .encrypt()
+            .key_id("not-a-key")
+            .plaintext(Blob::new("x"))
+            .send()
+            .await,
+        "NotFoundException",
+        "Invalid keyId 'not-a-key'"
+    );
+}

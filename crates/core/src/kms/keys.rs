@@ -60,6 +60,8 @@ impl Kms {
         principal: &Principal,
         input: CreateKeyInput,
     ) -> Result<Key, Error> {
+        // The model's constraint before the service's rules.
+        validate::description(&input.description)?;
         let kind = MaterialKind::of(input.spec)?;
         let usage = usage_for(input.spec, input.usage)?;
         if input.origin != Origin::AwsKms {
@@ -72,7 +74,6 @@ impl Kms {
                 "MultiRegion",
             )));
         }
-        validate::description(&input.description)?;
         let policy = match input.policy {
             Some(policy) => checked_policy(policy)?,
             None => default_policy(principal),
@@ -245,12 +246,12 @@ impl Kms {
     }
 }
 
-/// The usage for `spec`: as in AWS, ENCRYPT_DECRYPT when none is given, so every kind of key
-/// that cannot encrypt must name its usage; `ValidationException` for a usage the spec does not
-/// have.
+/// The usage for `spec`: `KeyUsage` "is optional when you are creating a symmetric encryption
+/// KMS key; otherwise, it is required" (AWS's CreateKey reference), so only a symmetric key
+/// defaults to ENCRYPT_DECRYPT; `ValidationException` for a usage the spec does not have.
 fn usage_for(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> {
     let Some(usage) = usage else {
-        if spec.usages().contains(&KeyUsage::EncryptDecrypt) {
+        if spec == KeySpec::SymmetricDefault {
             return Ok(KeyUsage::EncryptDecrypt);
         }
         return Err(Error::Validation(messages::KEY_USAGE_REQUIRED.to_owned()));

@@ -40,6 +40,10 @@ pub enum KeyRef {
         /// The id, `mrk-...`.
         id: String,
     },
+    /// A value of none of these forms. It names no key, which resolving it says
+    /// (`NotFoundException`, `Invalid keyId '...'`): that is a rule of the service, so the
+    /// request's model constraints are checked first, as AWS checks them.
+    Invalid(String),
 }
 
 /// Whether `value` is a multi-Region key id: `mrk-` and 32 lowercase hex digits.
@@ -53,6 +57,12 @@ fn is_multi_region_id(value: &str) -> bool {
 }
 
 impl KeyRef {
+    /// The key reference a `KeyId` member names: [`KeyRef::Invalid`] when it has none of the
+    /// forms AWS accepts, so that the error comes when the key is resolved.
+    pub fn named(value: &str) -> Self {
+        Self::parse(value).unwrap_or_else(|_| KeyRef::Invalid(value.to_owned()))
+    }
+
     /// Parses the four forms AWS accepts. Anything else is `NotFoundException`, as AWS answers
     /// for a malformed key id.
     pub fn parse(value: &str) -> Result<Self, Error> {
@@ -234,6 +244,7 @@ impl Kms {
                 check_scope(principal, region, account, &arn, access)?;
                 self.alias_target(principal, name).await
             }
+            KeyRef::Invalid(value) => Err(Error::NotFound(messages::invalid_key_id(value))),
             KeyRef::MultiRegion { scope, id } => {
                 let (region, account) = scope.unwrap_or((principal.region, principal.account));
                 let arn = format!("arn:aws:kms:{region}:{account}:key/{id}");

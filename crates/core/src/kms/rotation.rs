@@ -54,8 +54,9 @@ impl Kms {
         let now = self.clock.now();
         let access = Access::never_cross_account("kms:EnableKeyRotation");
         self.modify_key(principal, key_ref, access, |key| {
-            rotatable(key)?;
+            // The key's state first, as AWS checks it (see RotateKeyOnDemand).
             state::check(StateRule::Cryptographic, key.state, &key.arn)?;
+            rotatable(key)?;
             let next_rotation = match key.rotation {
                 Some(old) => {
                     let anchor = old.next_rotation - days(old.period_days);
@@ -80,8 +81,9 @@ impl Kms {
     ) -> Result<Key, Error> {
         let access = Access::never_cross_account("kms:DisableKeyRotation");
         self.modify_key(principal, key_ref, access, |key| {
-            rotatable(key)?;
+            // The key's state first, as AWS checks it (see RotateKeyOnDemand).
             state::check(StateRule::Cryptographic, key.state, &key.arn)?;
+            rotatable(key)?;
             key.rotation = None;
             Ok(())
         })

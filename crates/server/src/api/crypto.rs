@@ -2,6 +2,7 @@
 //! GenerateRandom.
 
 use strongbox_core::kms::{DataKeySize, MAX_DATA_KEY_BYTES, ReEncryptInput};
+use strongbox_core::messages;
 use strongbox_core::model::{EncryptionAlgorithm, Key, VersionId};
 
 use super::{Call, dry_run_result, refuse_unsupported};
@@ -189,13 +190,13 @@ fn data_key_size(
         (Some(_), Some(_)) => {
             return Err(ApiError::new(
                 ErrorCode::Validation,
-                "Please specify either number of bytes or key spec, not both.",
+                messages::DATA_KEY_SIZE_TWICE,
             ));
         }
         (None, None) => {
             return Err(ApiError::new(
                 ErrorCode::Validation,
-                "Please specify either number of bytes or key spec.",
+                messages::DATA_KEY_SIZE_MISSING,
             ));
         }
         (Some(n), None) | (None, Some(n)) => n,
@@ -218,12 +219,9 @@ pub async fn generate_random(
         "Recipient (Nitro Enclaves attestation)",
     )?;
     // Not required by the model, so AWS's own message rather than "must not be null".
-    let bytes = request.number_of_bytes.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Validation,
-            strongbox_core::messages::NUMBER_OF_BYTES_REQUIRED,
-        )
-    })?;
+    let bytes = request
+        .number_of_bytes
+        .ok_or_else(|| ApiError::new(ErrorCode::Validation, messages::NUMBER_OF_BYTES_REQUIRED))?;
     let plaintext = call.kms.generate_random(sized(bytes, "numberOfBytes")?)?;
     Ok(GenerateRandomResponse {
         plaintext: SecretBlob(plaintext),

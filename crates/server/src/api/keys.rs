@@ -2,6 +2,7 @@
 //! CancelKeyDeletion, UpdateKeyDescription.
 
 use strongbox_core::kms::CreateKeyInput;
+use strongbox_core::messages;
 use strongbox_core::model::{Key, KeyId, KeyManager, KeySpec, KeyUsage, Origin};
 use strongbox_core::{PageRequest, validate};
 
@@ -26,7 +27,7 @@ pub async fn create_key(
     if request.key_spec.is_some() && request.customer_master_key_spec.is_some() {
         return Err(ApiError::new(
             ErrorCode::Validation,
-            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec parameter is deprecated. Use KeySpec only",
+            messages::KEY_SPEC_TWICE,
         ));
     }
     let (spec_field, spec) = match request.key_spec {
@@ -201,7 +202,7 @@ pub fn checked_marker(
     match marker {
         Some(marker) if !valid(&marker) => Err(ApiError::new(
             ErrorCode::InvalidMarker,
-            "The marker is not valid: pass the NextMarker of a previous response unchanged",
+            messages::INVALID_MARKER,
         )),
         other => Ok(other),
     }

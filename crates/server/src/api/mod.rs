@@ -10,6 +10,7 @@ pub mod rotation;
 pub mod tags;
 
 use strongbox_core::Kms;
+use strongbox_core::messages;
 use strongbox_core::model::Principal;
 
 use crate::jobs::Scheduler;
@@ -29,10 +30,7 @@ pub struct Call<'a> {
 /// for real first: the cryptographic operations that take `DryRun` have no side effects.
 pub fn dry_run_result<T>(dry_run: Option<bool>, output: T) -> Result<T, ApiError> {
     if dry_run == Some(true) {
-        return Err(ApiError::new(
-            ErrorCode::DryRunOperation,
-            "The request would have succeeded, but the DryRun option is set.",
-        ));
+        return Err(ApiError::new(ErrorCode::DryRunOperation, messages::DRY_RUN));
     }
     Ok(output)
 }
@@ -42,7 +40,7 @@ pub fn refuse_unsupported(present: bool, what: &str) -> Result<(), ApiError> {
     if present {
         return Err(ApiError::new(
             ErrorCode::UnsupportedOperation,
-            format!("{what} is not supported by Strongbox yet"),
+            messages::option_not_supported(what),
         ));
     }
     Ok(())

@@ -37,7 +37,7 @@ pub async fn list_resource_tags(
     let key_ref = fields::key_ref(request.key_id, "keyId")?;
     let page = PageRequest {
         limit: fields::limit(request.limit, 50, 50)?,
-        after: checked_marker(fields::marker(request.marker)?, |m| validate::is_tag_key(m))?,
+        after: checked_marker(fields::marker(request.marker)?, validate::is_tag_key)?,
     };
     let listed = call
         .kms

@@ -83,13 +83,18 @@ pub async fn export(
             aws_region: region.to_string(),
             ..ManifestChain::default()
         };
+        // Each digest starts where the previous one ended (whole seconds, as signed); only the
+        // oldest one kept must be opened to learn its start.
+        let mut previous_end: Option<OffsetDateTime> = None;
         for stored in digests {
-            let body = digest::open_signed::<DigestBody>(&stored.file)
-                .map_err(|error| format!("stored digest {}: {error}", stored.object))?
-                .body;
-            if !request.overlaps(digest_start(&stored, &body)?, stored.end_time) {
+            let start = match previous_end.replace(stored.end_time) {
+                Some(end) => end.replace_nanosecond(0).unwrap_or(end),
+                None => digest_start(&stored)?,
+            };
+            if !request.overlaps(start, stored.end_time) {
                 continue;
             }
+            let body = open_digest(&stored)?;
             if chain.first_digest_s3_object.is_empty() {
                 chain.first_digest_sequence = stored.sequence;
                 chain.first_digest_s3_object = stored.object.clone();
@@ -118,10 +123,16 @@ pub async fn export(
     Ok(summary)
 }
 
+fn open_digest(stored: &StoredDigest) -> Result<DigestBody, String> {
+    digest::open_signed::<DigestBody>(&stored.file)
+        .map(|signed| signed.body)
+        .map_err(|error| format!("stored digest {}: {error}", stored.object))
+}
+
 /// The start of the period a digest covers, as it signed it (the first digest of a chain
 /// starts at its oldest record, each later one where the previous one ended).
-fn digest_start(stored: &StoredDigest, body: &DigestBody) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(&body.digest_start_time, &Rfc3339)
+fn digest_start(stored: &StoredDigest) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(&open_digest(stored)?.digest_start_time, &Rfc3339)
         .map_err(|error| format!("stored digest {}: digestStartTime: {error}", stored.object))
 }
 

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use strongbox_core::Kms;
+use strongbox_core::messages;
 use strongbox_core::model::Principal;
 
 use super::buffer::SecretBuffer;
@@ -87,10 +88,7 @@ pub async fn dispatch(
         }
         other => Err(ApiError::new(
             ErrorCode::UnsupportedOperation,
-            format!(
-                "{} is an AWS KMS operation that Strongbox does not support yet; see docs/compatibility.md",
-                other.name()
-            ),
+            messages::operation_not_supported(other.name()),
         )),
     }
 }
@@ -112,10 +110,7 @@ fn json<T: Serialize>(result: Result<T, ApiError>) -> Result<SecretBuffer, ApiEr
         .map(|()| buffer)
         .map_err(|error| {
             tracing::error!(%error, "response serialization failed");
-            ApiError::new(
-                ErrorCode::KmsInternal,
-                "An internal error occurred. Try the request again.",
-            )
+            ApiError::new(ErrorCode::KmsInternal, messages::INTERNAL_ERROR)
         })
 }
 

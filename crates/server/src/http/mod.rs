@@ -106,7 +106,7 @@ async fn api(
                     tracing::error!(%error, "request task failed");
                     Err(ApiError::new(
                         ErrorCode::KmsInternal,
-                        "An internal error occurred. Try the request again.",
+                        strongbox_core::messages::INTERNAL_ERROR,
                     ))
                 }
             }
@@ -373,7 +373,9 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
                     other => other.to_string(),
                 };
                 tracing::warn!(%detail, "health check: root key check failed");
-                Some("the root key does not open the store's root-key check value")
+                Some(
+                    "root key check failed: the root key does not open the store's check value, or the value could not be read (see the server log)",
+                )
             }
             Ok(()) => None,
         },

@@ -120,7 +120,7 @@ pub fn optional_key_ref(value: Option<String>, field: &str) -> Result<Option<Key
             chars,
         ));
     }
-    Ok(Some(KeyRef::parse(&value)?))
+    Ok(Some(KeyRef::named(&value)))
 }
 
 /// A binary member that must be present, with AWS's length bounds.
