@@ -184,8 +184,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let config = config::serve(flags, data_dir, &file, bootstrap)?;
             Ok(crate::app::serve(config).await?)
         }
-        Command::Account(command) => account(command, &data_dir, &file).await,
-        Command::AccessKey(command) => access_key(command, &data_dir, &file).await,
+        Command::Account(command) => on_store(&data_dir, &file, command, account).await,
+        Command::AccessKey(command) => on_store(&data_dir, &file, command, access_key).await,
         Command::Audit(command) => audit(command, &data_dir, &file).await,
     }
 }
@@ -359,21 +359,20 @@ async fn existing(kms: &strongbox_core::Kms, account: Option<&AccountId>) -> Res
     }
 }
 
-async fn account(
-    command: AccountCommand,
+/// Runs `run` on the data directory's KMS and closes the store whatever the outcome.
+async fn on_store<C>(
     data_dir: &std::path::Path,
     file: &FileConfig,
+    command: C,
+    run: impl AsyncFnOnce(C, &strongbox_core::Kms) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let kms = admin_kms(data_dir, file).await?;
-    let result = account_command(command, &kms).await;
+    let result = run(command, &kms).await;
     kms.store().close().await;
     result
 }
 
-async fn account_command(
-    command: AccountCommand,
-    kms: &strongbox_core::Kms,
-) -> Result<(), CliError> {
+async fn account(command: AccountCommand, kms: &strongbox_core::Kms) -> Result<(), CliError> {
     match command {
         AccountCommand::Create { name, id } => {
             let id = id.as_deref().map(account_id).transpose()?;
@@ -397,21 +396,7 @@ async fn account_command(
     }
 }
 
-async fn access_key(
-    command: AccessKeyCommand,
-    data_dir: &std::path::Path,
-    file: &FileConfig,
-) -> Result<(), CliError> {
-    let kms = admin_kms(data_dir, file).await?;
-    let result = access_key_command(command, &kms).await;
-    kms.store().close().await;
-    result
-}
-
-async fn access_key_command(
-    command: AccessKeyCommand,
-    kms: &strongbox_core::Kms,
-) -> Result<(), CliError> {
+async fn access_key(command: AccessKeyCommand, kms: &strongbox_core::Kms) -> Result<(), CliError> {
     match command {
         AccessKeyCommand::Create { account, user } => {
             let account = account_id(&account)?;

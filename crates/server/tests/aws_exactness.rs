@@ -6,15 +6,16 @@
 
 mod common;
 
-use std::time::Duration;
-
 use aws_sdk_kms::Client;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{
     DataKeyPairSpec, KeyAgreementAlgorithmSpec, KeySpec, KeyUsageType, MacAlgorithmSpec,
     MessageType, SigningAlgorithmSpec, Tag,
 };
-use common::{ACCESS_KEY, ACCOUNT, REGION, SECRET, TestServer, code, create_key, message, raw};
+use common::{
+    ACCESS_KEY, ACCOUNT, REGION, SECRET, TestServer, arn_of, code, create_key, message, raw,
+    rotation_done,
+};
 
 /// A key of `spec` and `usage`; returns (key id, key ARN).
 async fn create(client: &Client, spec: KeySpec, usage: KeyUsageType) -> (String, String) {
@@ -30,20 +31,6 @@ async fn create(client: &Client, spec: KeySpec, usage: KeyUsageType) -> (String,
         metadata.key_id().to_owned(),
         metadata.arn().unwrap().to_owned(),
     )
-}
-
-async fn arn_of(client: &Client, key: &str) -> String {
-    client
-        .describe_key()
-        .key_id(key)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned()
 }
 
 fn tag(key: &str, value: &str) -> Tag {
@@ -325,23 +312,6 @@ async fn responses_name_the_key_as_aws_does() {
         .await
         .unwrap();
     assert_eq!(mac.key_id(), Some(mac_arn.as_str()), "GenerateMac");
-}
-
-/// Waits until the scheduler has performed the on-demand rotation of `key`.
-async fn rotation_done(client: &Client, key: &str) {
-    for _ in 0..2000 {
-        let status = client
-            .get_key_rotation_status()
-            .key_id(key)
-            .send()
-            .await
-            .unwrap();
-        if status.on_demand_rotation_start_date().is_none() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the on-demand rotation of {key} did not complete");
 }
 
 #[tokio::test]

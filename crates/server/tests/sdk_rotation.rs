@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{IncludeKeyMaterial, KeyMaterialState, RotationType};
-use common::{TestServer, code, create_key};
+use common::{TestServer, arn_of, code, create_key, rotation_done};
 
 fn now_secs() -> i64 {
     SystemTime::now()
@@ -37,41 +37,18 @@ async fn rotate_now(client: &Client, key: &str) {
         .send()
         .await
         .unwrap();
-    let arn = client
-        .describe_key()
-        .key_id(key)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let arn = arn_of(client, key).await;
     assert_eq!(
         out.key_id(),
         Some(arn.as_str()),
         "the key ARN, as AWS answers"
     );
-    // Usually done in milliseconds; the bound is generous for a loaded CI machine.
-    for _ in 0..2000 {
-        let status = client
-            .get_key_rotation_status()
-            .key_id(key)
-            .send()
-            .await
-            .unwrap();
-        if status.on_demand_rotation_start_date().is_none() {
-            assert_ne!(
-                material_id(client, key).await,
-                before,
-                "the current material changed"
-            );
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the on-demand rotation of {key} did not complete");
+    rotation_done(client, key).await;
+    assert_ne!(
+        material_id(client, key).await,
+        before,
+        "the current material changed"
+    );
 }
 
 #[tokio::test]

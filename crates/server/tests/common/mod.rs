@@ -204,6 +204,39 @@ pub fn message<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     }
 }
 
+/// The key ARN of `key` (any identifier form), from DescribeKey.
+pub async fn arn_of(client: &Client, key: &str) -> String {
+    client
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned()
+}
+
+/// Waits until the scheduler has performed the on-demand rotation of `key` (usually done in
+/// milliseconds; the bound is generous for a loaded CI machine).
+pub async fn rotation_done(client: &Client, key: &str) {
+    for _ in 0..2000 {
+        let status = client
+            .get_key_rotation_status()
+            .key_id(key)
+            .send()
+            .await
+            .unwrap();
+        if status.on_demand_rotation_start_date().is_none() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the on-demand rotation of {key} did not complete");
+}
+
 /// Creates a symmetric key and returns its id.
 pub async fn create_key(client: &Client) -> String {
     client
