@@ -348,3 +348,85 @@ async fn unknown_paths_and_health() {
     );
     still_serving(&server).await;
 }
+
+/// A DescribeKey whose signature leaves out `x-amz-target`, captured and replayed within the
+/// signature's five minutes as DisableKey: refused, and the key stays enabled.
+#[tokio::test]
+async fn a_captured_request_cannot_be_replayed_as_another_operation() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let key = common::create_key(&client).await;
+    let body = serde_json::json!({ "KeyId": key }).to_string();
+    let mut headers = raw::kms_headers(None);
+    raw::sign_headers(&mut headers, body.as_bytes(), &Signing::default());
+    for target in ["TrentService.DescribeKey", "TrentService.DisableKey"] {
+        let mut replayed = headers.clone();
+        replayed.push(("x-amz-target".to_owned(), target.to_owned()));
+        let response = send(&server, &raw::post(&replayed, body.as_bytes())).await;
+        assert_eq!(
+            (response.status, response.error_type().as_str()),
+            (400, "IncompleteSignatureException"),
+            "{target}: {}",
+            String::from_utf8_lossy(&response.body)
+        );
+        assert!(
+            response.json()["message"]
+                .as_str()
+                .unwrap()
+                .contains("'X-Amz-Target' must be a 'SignedHeader'"),
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+    }
+    // Any other x-amz-* header must be signed too.
+    let mut extra = raw::kms_headers(Some("TrentService.ListKeys"));
+    raw::sign_headers(&mut extra, b"{}", &Signing::default());
+    extra.push(("x-amz-anything".to_owned(), "1".to_owned()));
+    expect(
+        &server,
+        &raw::post(&extra, b"{}"),
+        400,
+        "IncompleteSignatureException",
+    )
+    .await;
+    let described = client.describe_key().key_id(&key).send().await.unwrap();
+    assert!(described.key_metadata().unwrap().enabled());
+}
+
+/// A session token with long-term credentials: Strongbox issued no temporary credentials, so
+/// any token is refused, signed or not, as AWS refuses a token it did not issue.
+#[tokio::test]
+async fn a_session_token_strongbox_did_not_issue_is_refused() {
+    let server = TestServer::start().await;
+    let mut headers = raw::kms_headers(Some("TrentService.ListKeys"));
+    headers.push(("x-amz-security-token".to_owned(), "anything".to_owned()));
+    raw::sign_headers(&mut headers, b"{}", &Signing::default());
+    let response = send(&server, &raw::post(&headers, b"{}")).await;
+    assert_eq!(
+        (response.status, response.error_type().as_str()),
+        (400, "UnrecognizedClientException")
+    );
+    assert_eq!(
+        response.json()["message"],
+        "The security token included in the request is invalid."
+    );
+    // Through the SDK, with a token in the credentials.
+    let with_token = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::Config::builder()
+            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+            .region(aws_sdk_kms::config::Region::new(common::REGION))
+            .endpoint_url(&server.endpoint)
+            .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                common::ACCESS_KEY,
+                common::SECRET,
+                Some("a-token".to_owned()),
+                None,
+                "test",
+            ))
+            .build(),
+    );
+    assert_eq!(
+        common::code(with_token.list_keys().send().await),
+        "UnrecognizedClientException"
+    );
+}

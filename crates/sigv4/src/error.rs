@@ -163,6 +163,13 @@ pub enum VerifyError {
         /// The whole `x-amz-date` value.
         amz_date: String,
     },
+    /// An `x-amz-*` header of the request is not in `SignedHeaders`: its value could be changed
+    /// (`x-amz-target`: the operation) without breaking the signature.
+    #[error(
+        "'{}' must be a 'SignedHeader' in the AWS Authorization: every x-amz-* header of the request must be signed.",
+        display_name(.0)
+    )]
+    AmzHeaderNotSigned(String),
     /// A header listed in `SignedHeaders` is not in the request.
     #[error("Header '{0}' is listed in SignedHeaders but is not present in the request.")]
     SignedHeaderMissing(String),
@@ -193,6 +200,7 @@ impl VerifyError {
             VerifyError::MissingDate
                 | VerifyError::MalformedDate { .. }
                 | VerifyError::DateNotSigned
+                | VerifyError::AmzHeaderNotSigned(_)
                 | VerifyError::SignedHeaderMissing(_)
         )
     }
@@ -222,4 +230,17 @@ pub(crate) fn excerpt(text: &str) -> String {
         Some((end, _)) => format!("{}...", &text[..end]),
         None => text.to_owned(),
     }
+}
+
+/// A header name as AWS writes it in messages: `x-amz-target` as `X-Amz-Target`.
+fn display_name(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }

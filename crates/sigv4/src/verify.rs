@@ -58,7 +58,7 @@ pub fn verify_with_key<K: AsRef<SigningKey>>(
     let amz_date = amz_date(request.headers)?;
     let signed_at = parse_amz_date(amz_date)?;
     check_clock_skew(signed_at, now)?;
-    check_required_headers(&auth.signed_headers)?;
+    check_required_headers(&auth.signed_headers, request.headers)?;
     check_scope_date(&auth.scope, amz_date)?;
     let payload_hash = canonical::payload_hash(request.body);
     check_content_sha256(request.headers, &payload_hash)?;
@@ -142,9 +142,15 @@ fn format_amz_date(time: OffsetDateTime) -> String {
     )
 }
 
-/// Requires `host` (binding the request to this endpoint) and `x-amz-date` (binding it to a
-/// time) to be signed.
-fn check_required_headers(signed_headers: &[String]) -> Result<(), VerifyError> {
+/// Requires `host` (binding the request to this endpoint), `x-amz-date` (binding it to a time)
+/// and every `x-amz-*` header the request carries to be signed. The last rule is what keeps a
+/// captured request from being replayed as another operation: `x-amz-target` names the
+/// operation, and a signature that does not cover it covers no operation. The AWS SDKs sign
+/// every `x-amz-*` header they send; `x-amzn-trace-id` (note the `n`) is not one of them.
+fn check_required_headers(
+    signed_headers: &[String],
+    headers: &http::HeaderMap,
+) -> Result<(), VerifyError> {
     let signed = |wanted: &str| {
         signed_headers
             .iter()
@@ -156,7 +162,16 @@ fn check_required_headers(signed_headers: &[String]) -> Result<(), VerifyError> 
     if !signed(AMZ_DATE) {
         return Err(VerifyError::DateNotSigned);
     }
-    Ok(())
+    // Header names in an `http::HeaderMap` are lowercase. `x-amz-content-sha256` is checked
+    // against the body itself, so it may stay unsigned, as S3 allows.
+    match headers
+        .keys()
+        .map(http::HeaderName::as_str)
+        .find(|name| name.starts_with("x-amz-") && *name != CONTENT_SHA256 && !signed(name))
+    {
+        Some(unsigned) => Err(VerifyError::AmzHeaderNotSigned(unsigned.to_owned())),
+        None => Ok(()),
+    }
 }
 
 /// Requires the scope date to be the date of `x-amz-date` (already checked to be well formed).
@@ -306,6 +321,26 @@ mod tests {
             Err(VerifyError::DateNotSigned)
         );
         assert!(VerifyError::DateNotSigned.is_incomplete());
+    }
+
+    #[test]
+    fn requires_every_amz_header_to_be_signed() {
+        let mut headers = vanilla_headers();
+        headers.insert(
+            "x-amz-target",
+            http::HeaderValue::from_static("TrentService.DisableKey"),
+        );
+        let err = check(GET_VANILLA, &headers, SIGNED_AT).unwrap_err();
+        assert_eq!(err, VerifyError::AmzHeaderNotSigned("x-amz-target".into()));
+        assert!(err.is_incomplete());
+        assert_eq!(
+            err.to_string(),
+            "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization: every x-amz-* header of the request must be signed."
+        );
+        // Not an x-amz-* header: may stay unsigned.
+        let mut headers = vanilla_headers();
+        headers.insert("x-amzn-trace-id", http::HeaderValue::from_static("Root=1"));
+        assert_eq!(check(GET_VANILLA, &headers, SIGNED_AT), Ok(()));
     }
 
     #[test]

@@ -31,6 +31,9 @@ impl From<ApiError> for Rejected {
     }
 }
 
+/// The header that carries a session token of temporary credentials.
+const SECURITY_TOKEN: &str = "x-amz-security-token";
+
 /// Authenticates a request whose body has been read, signed for `service`. Signature times are
 /// checked against the real clock, never the dev clock, so moving key time cannot open a
 /// replay window.
@@ -84,6 +87,12 @@ pub async fn authenticate(
             "The security token included in the request is invalid.",
         )
     };
+    // A session token goes with temporary credentials, and Strongbox has issued none (STS
+    // AssumeRole comes with the identities issue): long-term keys with a token are refused, as
+    // AWS refuses a token it did not issue.
+    if parts.headers.contains_key(SECURITY_TOKEN) {
+        return Err(unrecognized().into());
+    }
     let access_key_id =
         AccessKeyId::parse(&authorization.access_key_id).map_err(|_| unrecognized())?;
     let credentials = state
