@@ -277,6 +277,17 @@ pub fn plaintext_too_long(algorithm: &str) -> String {
 /// with an empty message [recorded].
 pub const INVALID_PUBLIC_KEY: &str = "";
 
+/// `ValidationException`: an encryption context over Strongbox's size bound [ours; AWS documents
+/// no bound].
+pub fn context_too_large(size: usize, max: usize) -> String {
+    format!(
+        "EncryptionContext is too large: its keys and values hold {size} bytes, and at most {max} are accepted."
+    )
+}
+
+/// `ValidationException`: an encryption context with an empty key [ours].
+pub const CONTEXT_EMPTY_KEY: &str = "EncryptionContext keys must not be empty.";
+
 /// `ValidationException`: an encryption context given to an asymmetric key [ours].
 pub const CONTEXT_WITH_ASYMMETRIC_KEY: &str =
     "EncryptionContext is not supported with asymmetric KMS keys.";

@@ -177,6 +177,35 @@ pub fn description(text: &str) -> Result<(), Error> {
     }
 }
 
+/// The most bytes an encryption context's keys and values may hold together (UTF-8).
+///
+/// AWS documents no bound for `EncryptionContext` (its model's map has no length trait, and the
+/// developer guide's encryption context rules name none); the only documented bound near it is
+/// CreateGrant's: at most 8 pairs of at most 384 characters in a grant constraint. Without a
+/// bound, a 1 MiB request could carry thousands of pairs that every policy evaluation, audit
+/// record and CloudTrail reader then carries too. 8 KiB is far above any context the AWS
+/// services and SDKs send (a handful of short pairs) and keeps a record readable.
+pub const MAX_ENCRYPTION_CONTEXT_BYTES: usize = 8192;
+
+/// Checks an encryption context: keys are not empty (an empty key cannot be named in a policy
+/// condition), and keys and values hold at most [`MAX_ENCRYPTION_CONTEXT_BYTES`] together.
+pub fn encryption_context(pairs: &std::collections::BTreeMap<String, String>) -> Result<(), Error> {
+    if pairs.keys().any(String::is_empty) {
+        return Err(Error::Validation(messages::CONTEXT_EMPTY_KEY.to_owned()));
+    }
+    let size: usize = pairs
+        .iter()
+        .map(|(key, value)| key.len() + value.len())
+        .sum();
+    if size > MAX_ENCRYPTION_CONTEXT_BYTES {
+        return Err(Error::Validation(messages::context_too_large(
+            size,
+            MAX_ENCRYPTION_CONTEXT_BYTES,
+        )));
+    }
+    Ok(())
+}
+
 /// Longest IAM user name.
 pub const MAX_USER_NAME_LEN: usize = 64;
 
@@ -221,6 +250,28 @@ mod tests {
         for bad in ["", "a b", "a]b", "ünï", "a/b", &"x".repeat(65)] {
             assert!(matches!(user_name(bad), Err(Error::Validation(_))), "{bad}");
         }
+    }
+
+    #[test]
+    fn encryption_contexts_are_bounded() {
+        let context = |pairs: &[(&str, String)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        assert!(encryption_context(&context(&[])).is_ok());
+        let at_limit = context(&[("k", "v".repeat(MAX_ENCRYPTION_CONTEXT_BYTES - 1))]);
+        assert!(encryption_context(&at_limit).is_ok());
+        let over = context(&[("k", "v".repeat(MAX_ENCRYPTION_CONTEXT_BYTES))]);
+        assert!(matches!(
+            encryption_context(&over),
+            Err(Error::Validation(message)) if message.contains("8193 bytes")
+        ));
+        assert!(matches!(
+            encryption_context(&context(&[("", "v".to_owned())])),
+            Err(Error::Validation(_))
+        ));
     }
 
     #[test]

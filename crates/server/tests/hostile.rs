@@ -430,3 +430,62 @@ async fn a_session_token_strongbox_did_not_issue_is_refused() {
         "UnrecognizedClientException"
     );
 }
+
+/// An encryption context is bounded (AWS documents no bound; see
+/// `validate::MAX_ENCRYPTION_CONTEXT_BYTES`): 10,000 pairs, a 100 KB value or an empty key are
+/// refused, and the refused call's audit record still names the key and its other parameters,
+/// with only the context replaced by a note of its size.
+#[tokio::test]
+async fn encryption_contexts_are_bounded_and_records_keep_the_key() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let key = common::create_key(&client).await;
+    let many: serde_json::Map<String, serde_json::Value> = (0..10_000)
+        .map(|i| (format!("k{i}"), serde_json::Value::from("v")))
+        .collect();
+    let huge = serde_json::json!({ "big": "x".repeat(100_000) });
+    let empty_key = serde_json::json!({ "": "v" });
+    let mut request_ids = Vec::new();
+    for context in [serde_json::Value::Object(many), huge, empty_key] {
+        let body = serde_json::json!({
+            "KeyId": key,
+            "Plaintext": "aGVsbG8=",
+            "EncryptionContext": context,
+        })
+        .to_string();
+        let response = send(
+            &server,
+            &raw::signed("TrentService.Encrypt", body.as_bytes()),
+        )
+        .await;
+        assert_eq!(
+            (response.status, response.error_type().as_str()),
+            (400, "ValidationException"),
+            "{}",
+            String::from_utf8_lossy(&response.body)
+        );
+        request_ids.push(response.header("x-amzn-RequestId").unwrap().to_owned());
+    }
+    let at_limit = "v".repeat(strongbox_core::validate::MAX_ENCRYPTION_CONTEXT_BYTES - 1);
+    client
+        .encrypt()
+        .key_id(&key)
+        .plaintext(aws_sdk_kms::primitives::Blob::new("x"))
+        .encryption_context("k", at_limit)
+        .send()
+        .await
+        .unwrap();
+
+    let stored = common::audit::records(&server, common::ACCOUNT, common::REGION).await;
+    let record = common::audit::by_request(&stored, &request_ids[1]);
+    assert_eq!(record["errorCode"], "ValidationException");
+    assert_eq!(record["requestParameters"]["keyId"], key.as_str());
+    assert!(
+        record["requestParameters"]["encryptionContext"]["omitted"]
+            .as_str()
+            .unwrap()
+            .contains("bytes"),
+        "{record}"
+    );
+    server.stop().await;
+}

@@ -230,7 +230,7 @@ async fn pair(
         DataKeyPairSpec::value_set,
     )?
     .ok_or_else(|| error::missing("keyPairSpec"))?;
-    let context = fields::context(request.encryption_context);
+    let context = fields::context(request.encryption_context)?;
     let action = if with_plaintext {
         "kms:GenerateDataKeyPair"
     } else {

@@ -32,7 +32,7 @@ fn algorithm(value: Option<String>, field: &str) -> Result<Option<EncryptionAlgo
 pub async fn encrypt(call: Call<'_>, request: EncryptRequest) -> Result<EncryptResponse, ApiError> {
     let key_ref = fields::key_ref(request.key_id, "keyId")?;
     let plaintext = fields::required_len(request.plaintext, "plaintext", 1, MAX_PLAINTEXT)?;
-    let context = fields::context(request.encryption_context);
+    let context = fields::context(request.encryption_context)?;
     let algorithm = algorithm(request.encryption_algorithm, "encryptionAlgorithm")?;
     let output = call
         .kms
@@ -62,7 +62,7 @@ pub async fn decrypt(call: Call<'_>, request: DecryptRequest) -> Result<DecryptR
     let ciphertext =
         fields::required_len(request.ciphertext_blob, "ciphertextBlob", 1, MAX_CIPHERTEXT)?;
     let key_ref = fields::optional_key_ref(request.key_id, "keyId")?;
-    let context = fields::context(request.encryption_context);
+    let context = fields::context(request.encryption_context)?;
     let algorithm = algorithm(request.encryption_algorithm, "encryptionAlgorithm")?;
     let output = call
         .kms
@@ -93,14 +93,14 @@ pub async fn re_encrypt(
         fields::required_len(request.ciphertext_blob, "ciphertextBlob", 1, MAX_CIPHERTEXT)?;
     let input = ReEncryptInput {
         ciphertext: ciphertext.0,
-        source_context: fields::context(request.source_encryption_context),
+        source_context: fields::context(request.source_encryption_context)?,
         source_key: fields::optional_key_ref(request.source_key_id, "sourceKeyId")?,
         source_algorithm: algorithm(
             request.source_encryption_algorithm,
             "sourceEncryptionAlgorithm",
         )?,
         destination_key: fields::key_ref(request.destination_key_id, "destinationKeyId")?,
-        destination_context: fields::context(request.destination_encryption_context),
+        destination_context: fields::context(request.destination_encryption_context)?,
         destination_algorithm: algorithm(
             request.destination_encryption_algorithm,
             "destinationEncryptionAlgorithm",
@@ -150,7 +150,7 @@ async fn generate(
     )?;
     let key_ref = fields::key_ref(request.key_id, "keyId")?;
     let size = data_key_size(request.number_of_bytes, request.key_spec)?;
-    let context = fields::context(request.encryption_context);
+    let context = fields::context(request.encryption_context)?;
     let action = if with_plaintext {
         "kms:GenerateDataKey"
     } else {

@@ -101,11 +101,36 @@ fn recorded_members(body: &[u8], allowed: &'static [&'static str]) -> Value {
         Ok(members) if !members.is_empty() => Value::Object(members),
         _ => return Value::Null,
     };
-    let size = serde_json::to_vec(&members).map_or(usize::MAX, |json| json.len());
-    if size > MAX_RECORDED_BYTES {
-        return serde_json::json!({
+    bounded(members)
+}
+
+/// Keeps `members` within [`MAX_RECORDED_BYTES`] by replacing its largest members, one by one,
+/// with a note of their size: an oversized encryption context is noted while the key id and
+/// every small parameter stay in the record.
+fn bounded(mut members: Value) -> Value {
+    let size_of = |value: &Value| serde_json::to_vec(value).map_or(usize::MAX, |json| json.len());
+    let Value::Object(map) = &mut members else {
+        return members;
+    };
+    let mut by_size: Vec<(usize, String)> = map
+        .iter()
+        .map(|(name, value)| (size_of(value), name.clone()))
+        .collect();
+    by_size.sort_unstable_by(|a, b| b.cmp(a));
+    // The object's size: its members' sizes plus their names, quotes, colons and commas.
+    let mut total: usize = by_size
+        .iter()
+        .map(|(size, name)| size + name.len() + 4)
+        .sum();
+    for (size, name) in by_size {
+        if total <= MAX_RECORDED_BYTES {
+            break;
+        }
+        let note = serde_json::json!({
             "omitted": format!("{size} bytes, over the {MAX_RECORDED_BYTES}-byte limit of a record")
         });
+        total = total - size + size_of(&note);
+        map.insert(name, note);
     }
     members
 }
@@ -231,7 +256,13 @@ mod tests {
         let context: String = "x".repeat(MAX_RECORDED_BYTES);
         let body = format!(r#"{{"KeyId":"k","EncryptionContext":{{"a":"{context}"}}}}"#);
         let recorded = request_parameters(body.as_bytes());
-        assert!(recorded["omitted"].as_str().unwrap().contains("limit"));
+        assert_eq!(recorded["keyId"], "k", "small members stay: {recorded}");
+        assert!(
+            recorded["encryptionContext"]["omitted"]
+                .as_str()
+                .unwrap()
+                .contains("limit")
+        );
         assert!(recorded.to_string().len() < 200);
         let long = ApiError::new(ErrorCode::Validation, "y".repeat(5000));
         assert_eq!(recorded_error(&long).1.len(), MAX_ERROR_MESSAGE);

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use strongbox_core::messages::Shown;
+use strongbox_core::validate;
 
 use super::error::{self, ApiError};
 
@@ -150,9 +151,12 @@ impl AsRef<[u8]> for Blob {
     }
 }
 
-/// An encryption context; absent and empty are the same.
-pub fn context(value: Option<BTreeMap<String, String>>) -> EncryptionContext {
-    EncryptionContext::new(value.unwrap_or_default())
+/// An encryption context; absent and empty are the same. Bounded as
+/// [`validate::encryption_context`] says.
+pub fn context(value: Option<BTreeMap<String, String>>) -> Result<EncryptionContext, ApiError> {
+    let pairs = value.unwrap_or_default();
+    validate::encryption_context(&pairs)?;
+    Ok(EncryptionContext::new(pairs))
 }
 
 /// A page size: AWS's default when absent, else within `1..=max`.
