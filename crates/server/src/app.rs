@@ -16,6 +16,7 @@ use crate::config::ServeConfig;
 use crate::datadir::{self, OpenMode};
 use crate::http::{self, AppState};
 use crate::jobs::{AuditSchedule, Scheduler};
+use crate::listener::{self, tls::Tls};
 
 /// Runs the server until a shutdown signal.
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
@@ -45,7 +46,10 @@ pub async fn run(
         dev_clock,
         audit_retention,
         audit,
+        tls,
+        limits,
     } = config;
+    let tls = tls.map(Tls::load).transpose()?.map(Arc::new);
     let manual_clock = dev_clock.then(|| Arc::new(ManualClock::new()));
     let clock: Arc<dyn Clock> = match &manual_clock {
         Some(manual) => Arc::clone(manual) as Arc<dyn Clock>,
@@ -82,7 +86,23 @@ pub async fn run(
             "AUDIT TRAIL DISABLED (--benchmark-without-audit): calls are not recorded. Only for measuring what auditing costs."
         );
     }
-    tracing::info!(%address, ?regions, %store, ?scheduler_interval, "strongbox is serving");
+    if tls.is_none() && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "serving plain HTTP on a non-loopback address: signatures, plaintexts and data keys cross the network in clear; use --tls-cert and --tls-key"
+        );
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(
+        %address,
+        scheme,
+        ?regions,
+        %store,
+        ?scheduler_interval,
+        max_connections = limits.max_connections,
+        "strongbox is serving"
+    );
+    let reload_task = tls.clone().map(|tls| tokio::spawn(reload_on_hangup(tls)));
     let audit_schedule = audit.then(|| AuditSchedule {
         regions: regions.clone(),
         retention: audit_retention,
@@ -103,12 +123,10 @@ pub async fn run(
         signature_clock: Arc::new(SystemClock),
         signing_keys: http::signing_keys::SigningKeys::default(),
     });
-    let served = axum::serve(
-        listener,
-        http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let served = listener::serve(listener, http::router(state), limits, tls, shutdown).await;
+    if let Some(task) = reload_task {
+        task.abort();
+    }
     let _ = stop_scheduler.send(());
     if let Err(error) = scheduler_task.await {
         tracing::warn!(%error, "scheduler task ended abnormally");
@@ -139,6 +157,27 @@ fn absolute(path: &std::path::Path) -> String {
         .unwrap_or_else(|_| path.to_owned())
         .display()
         .to_string()
+}
+
+/// Reads the TLS certificate and key again on every SIGHUP; a failed reload keeps the old ones.
+async fn reload_on_hangup(tls: Arc<Tls>) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP: the TLS certificate will not be reloaded");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match tls.reload() {
+            Ok(()) => {
+                tracing::info!(cert = %tls.files().cert.display(), "TLS certificate reloaded")
+            }
+            Err(error) => {
+                tracing::error!(%error, "TLS certificate not reloaded; the old one stays")
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -39,6 +39,25 @@ pub enum Command {
     /// The audit trail: public key, digests, export and verification.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// TLS certificates.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+/// `tls` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Write a private CA (ca.pem) and a server certificate it signs (server.pem, server.key)
+    /// for `serve --tls-cert DIR/server.pem --tls-key DIR/server.key`; clients trust ca.pem.
+    SelfSigned {
+        /// The directory to write to (created if needed; existing files are kept).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A DNS name or IP address the server is reached at (repeatable) [default: localhost
+        /// and 127.0.0.1].
+        #[arg(long = "host", value_name = "NAME")]
+        hosts: Vec<String>,
+    },
 }
 
 /// `audit` subcommands.
@@ -114,6 +133,22 @@ pub struct ServeArgs {
     /// signed checkpoint [default: keep forever].
     #[arg(long, env = "STRONGBOX_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
     pub audit_retention_days: Option<u32>,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key. Reloaded on SIGHUP.
+    #[arg(long, env = "STRONGBOX_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "STRONGBOX_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// How long a request head or TLS handshake may take [default: 10s].
+    #[arg(long, env = "STRONGBOX_HEADER_READ_TIMEOUT", value_name = "DURATION")]
+    pub header_read_timeout: Option<String>,
+    /// How long a keep-alive connection may wait for its next request [default: 60s].
+    #[arg(long, env = "STRONGBOX_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+    /// Connections open at once; more wait in the kernel backlog [default: the open-file limit
+    /// less what the store needs].
+    #[arg(long, env = "STRONGBOX_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Record nothing: only to measure what the audit trail costs. Never for real use.
     #[arg(long, hide = true)]
     pub benchmark_without_audit: bool,
@@ -180,6 +215,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 dev_clock: args.dev_clock,
                 audit_retention_days: args.audit_retention_days,
                 without_audit: args.benchmark_without_audit,
+                tls_cert: args.tls_cert,
+                tls_key: args.tls_key,
+                header_read_timeout: args.header_read_timeout,
+                idle_timeout: args.idle_timeout,
+                max_connections: args.max_connections,
             };
             let config = config::serve(flags, data_dir, &file, bootstrap)?;
             Ok(crate::app::serve(config).await?)
@@ -187,6 +227,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Account(command) => on_store(&data_dir, &file, command, account).await,
         Command::AccessKey(command) => on_store(&data_dir, &file, command, access_key).await,
         Command::Audit(command) => audit(command, &data_dir, &file).await,
+        Command::Tls(TlsCommand::SelfSigned { out, hosts }) => {
+            let written = crate::certs::self_signed(&out, &hosts)?;
+            output::println(format_args!(
+                "wrote {ca} (trust it: aws --ca-bundle {ca}, or AWS_CA_BUNDLE={ca}),\n      {cert} and {key}\nserve with: strongbox serve --tls-cert {cert} --tls-key {key}",
+                ca = written.ca.display(),
+                cert = written.cert.display(),
+                key = written.key.display(),
+            ))
+        }
     }
 }
 

@@ -8,6 +8,9 @@ use serde::Deserialize;
 use strongbox_core::model::Region;
 
 use crate::datadir::Bootstrap;
+use crate::listener::Limits;
+use crate::listener::activity::Timeouts;
+use crate::listener::tls::TlsFiles;
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
@@ -36,6 +39,16 @@ pub struct FileConfig {
     pub key_cache_size: Option<usize>,
     /// `audit-retention-days = 365`
     pub audit_retention_days: Option<u32>,
+    /// `tls-cert = "/etc/strongbox/server.pem"`
+    pub tls_cert: Option<PathBuf>,
+    /// `tls-key = "/etc/strongbox/server.key"`
+    pub tls_key: Option<PathBuf>,
+    /// `header-read-timeout = "10s"`
+    pub header_read_timeout: Option<String>,
+    /// `idle-timeout = "60s"`
+    pub idle_timeout: Option<String>,
+    /// `max-connections = 1000`
+    pub max_connections: Option<usize>,
 }
 
 /// One Region or a list of them.
@@ -87,6 +100,10 @@ pub struct ServeConfig {
     pub audit_retention: Option<time::Duration>,
     /// Whether API calls are recorded (off only for `--benchmark-without-audit`).
     pub audit: bool,
+    /// The certificate and key to serve TLS with; plain HTTP without.
+    pub tls: Option<TlsFiles>,
+    /// Connection timeouts and cap.
+    pub limits: Limits,
 }
 
 /// The `serve` settings that come from flags or the environment.
@@ -110,6 +127,16 @@ pub struct ServeFlags {
     pub audit_retention_days: Option<u32>,
     /// `--benchmark-without-audit`
     pub without_audit: bool,
+    /// `--tls-cert`
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`
+    pub tls_key: Option<PathBuf>,
+    /// `--header-read-timeout`
+    pub header_read_timeout: Option<String>,
+    /// `--idle-timeout`
+    pub idle_timeout: Option<String>,
+    /// `--max-connections`
+    pub max_connections: Option<usize>,
 }
 
 /// The default scheduler interval.
@@ -181,6 +208,43 @@ pub fn serve(
     if key_cache_size == 0 {
         return Err("the key cache must hold at least 1 key".to_owned());
     }
+    let tls = match (
+        flags.tls_cert.or_else(|| file.tls_cert.clone()),
+        flags.tls_key.or_else(|| file.tls_key.clone()),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => return Err("TLS needs both --tls-cert and --tls-key".to_owned()),
+    };
+    let duration = |setting: &str, value: Option<String>, default: std::time::Duration| {
+        value.map_or(Ok(default), |text| {
+            crate::jobs::parse_duration(setting, &text)
+        })
+    };
+    let max_connections = flags
+        .max_connections
+        .or(file.max_connections)
+        .unwrap_or_else(crate::listener::default_max_connections);
+    if max_connections == 0 {
+        return Err("--max-connections must be at least 1".to_owned());
+    }
+    let limits = Limits {
+        timeouts: Timeouts {
+            header_read: duration(
+                "header read timeout",
+                flags
+                    .header_read_timeout
+                    .or_else(|| file.header_read_timeout.clone()),
+                crate::listener::DEFAULT_HEADER_READ_TIMEOUT,
+            )?,
+            idle: duration(
+                "idle timeout",
+                flags.idle_timeout.or_else(|| file.idle_timeout.clone()),
+                crate::listener::DEFAULT_IDLE_TIMEOUT,
+            )?,
+        },
+        max_connections,
+    };
     if retention_days == Some(0) {
         return Err(
             "audit retention must be at least 1 day (leave it unset to keep records forever)"
@@ -203,6 +267,8 @@ pub fn serve(
         dev_clock: flags.dev_clock,
         audit_retention: retention_days.map(|days| time::Duration::days(i64::from(days))),
         audit: !flags.without_audit,
+        tls,
+        limits,
     })
 }
 

@@ -133,31 +133,30 @@ impl Scheduler {
 /// Parses `--scheduler-interval`: seconds as a plain number, or with a unit (`1s`, `5m`, `2h`);
 /// at least one second.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    parse_duration("scheduler interval", text)
+}
+
+/// Parses a duration setting named `setting` (for messages): seconds as a plain number, or with
+/// a unit (`1s`, `5m`, `2h`); at least one second.
+pub fn parse_duration(setting: &str, text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(split) => text.split_at(split),
         None => (text, "s"),
     };
+    let unclear = || format!("{setting} '{text}': use seconds (60), or 30s, 5m, 1h");
     let scale = match unit {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
-        _ => {
-            return Err(format!(
-                "scheduler interval '{text}': use seconds (60), or 30s, 5m, 1h"
-            ));
-        }
+        _ => return Err(unclear()),
     };
-    let count: u64 = number
-        .parse()
-        .map_err(|_| format!("scheduler interval '{text}': use seconds (60), or 30s, 5m, 1h"))?;
+    let count: u64 = number.parse().map_err(|_| unclear())?;
     let seconds = count
         .checked_mul(scale)
-        .ok_or_else(|| format!("scheduler interval '{text}' is too long"))?;
+        .ok_or_else(|| format!("{setting} '{text}' is too long"))?;
     if seconds < 1 {
-        return Err(format!(
-            "scheduler interval '{text}' must be at least 1 second"
-        ));
+        return Err(format!("{setting} '{text}' must be at least 1 second"));
     }
     Ok(Duration::from_secs(seconds))
 }

@@ -6,10 +6,12 @@
 pub mod api;
 pub mod app;
 pub mod audit;
+pub mod certs;
 pub mod cli;
 pub mod config;
 pub mod datadir;
 pub mod http;
 pub mod jobs;
+pub mod listener;
 pub mod output;
 pub mod wire;

@@ -23,6 +23,24 @@ pub async fn start(dir: &Path, port: u16, extra: &[&str]) -> Server {
 
 /// [`start`] with extra environment variables.
 pub async fn start_with_env(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Server {
+    let server = spawn(dir, port, extra, env);
+    for _ in 0..400 {
+        if let Ok(response) = raw::send(server.address, &raw::get("/health")).await
+            && response.status == 200
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!(
+        "server did not start; see {}",
+        dir.join("server.log").display()
+    );
+}
+
+/// Starts `strongbox serve` as [`start`] does, without waiting for it (a TLS listener does
+/// not answer the plain `/health` probe).
+pub fn spawn(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -44,18 +62,7 @@ pub async fn start_with_env(dir: &Path, port: u16, extra: &[&str], env: &[(&str,
         .spawn()
         .unwrap();
     let address = format!("127.0.0.1:{port}").parse().unwrap();
-    for _ in 0..400 {
-        if let Ok(response) = raw::send(address, &raw::get("/health")).await
-            && response.status == 200
-        {
-            return Server { child, address };
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!(
-        "server did not start; see {}",
-        dir.join("server.log").display()
-    );
+    Server { child, address }
 }
 
 /// A client of the bootstrap account, without retries.
