@@ -41,6 +41,7 @@ SERVER_PID=""
 ENDPOINT=""
 # shellcheck disable=SC2034
 CLOCK_PID="" # the second server, started with --dev-clock
+TLS_PID=""   # the third server, serving TLS
 CLOCK_ENDPOINT=""
 ROTATED_MATERIAL=""
 AUDIT_SECRET=""        # the plaintext the audit section encrypts; it must never reach a record
@@ -386,6 +387,7 @@ on_exit() {
     fi
     stop_server 5
     stop_server 5 CLOCK_PID
+    stop_server 5 TLS_PID
     rm -rf "$WORK"
 }
 trap on_exit EXIT
@@ -1397,6 +1399,77 @@ test_dev_clock_audit() {
         "$(grep -qF 'audit-public-key.pem differs' "$WORK/stderr" && echo yes || echo no)"
 }
 
+# TLS as a user sets it up: `strongbox tls self-signed`, `serve --tls-cert/--tls-key`, then the
+# aws CLI with --ca-bundle, and the SDKs' own variables (AWS_ENDPOINT_URL_KMS, AWS_CA_BUNDLE)
+# for the aws CLI, boto3 and the AWS Encryption SDK CLI, which has no endpoint flag.
+test_tls() {
+    local certs=$WORK/tls port endpoint health attempt
+    run "tls self-signed" "$STRONGBOX_BIN" tls self-signed --out "$certs" --host localhost
+    check "tls self-signed writes ca.pem, server.pem and server.key" "yes yes yes" \
+        "$([[ -s $certs/ca.pem ]] && echo yes) $([[ -s $certs/server.pem ]] && echo yes) $([[ -s $certs/server.key ]] && echo yes)"
+    check "the server key is private (0600)" 600 "$(stat -c %a "$certs/server.key")"
+    port=$(free_port)
+    endpoint=https://localhost:$port
+    echo "--- strongbox serve (TLS) on $endpoint ($(date -u +%FT%TZ))" >>"$LOG"
+    STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID=$ACCESS_KEY_ID \
+        STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY=$SECRET_ACCESS_KEY \
+        "$STRONGBOX_BIN" serve --data-dir "$WORK/tls-data" --listen "127.0.0.1:$port" \
+        --tls-cert "$certs/server.pem" --tls-key "$certs/server.key" >>"$LOG" 2>&1 &
+    TLS_PID=$!
+    health=""
+    for attempt in $(seq 100); do
+        if health=$(curl -fsS --max-time 1 --cacert "$certs/ca.pem" "$endpoint/health" 2>/dev/null); then
+            break
+        fi
+        sleep 0.1
+    done
+    check "the TLS server answers GET /health over https" '{"status":"ok"}' "$health"
+    check "HTTP/2 by ALPN" 2 \
+        "$(curl -sS --http2 --cacert "$certs/ca.pem" -o /dev/null -w '%{http_version}' "$endpoint/health")"
+
+    run "aws --ca-bundle kms create-key" aws --endpoint-url "$endpoint" --ca-bundle "$certs/ca.pem" \
+        --profile strongbox kms create-key --query KeyMetadata.Arn --output text
+    local key=$OUT
+    check_match "create-key over TLS returns a key ARN" 'arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/.+' "$key"
+    run "AWS_ENDPOINT_URL_KMS + AWS_CA_BUNDLE: aws kms list-keys (no --endpoint-url)" \
+        env AWS_ENDPOINT_URL_KMS="$endpoint" AWS_CA_BUNDLE="$certs/ca.pem" \
+        aws --profile strongbox kms list-keys --query 'length(Keys)' --output text
+    check "the variables reach the TLS server" 1 "$OUT"
+    run_failing "without the CA, the certificate is not trusted" \
+        aws --endpoint-url "$endpoint" --profile strongbox kms list-keys
+    check "the aws CLI says the certificate failed verification" yes \
+        "$(grep -qi 'certificate verify failed' "$WORK/stderr" && echo yes || echo no)"
+
+    local out
+    out=$(AWS_ENDPOINT_URL_KMS="$endpoint" AWS_CA_BUNDLE="$certs/ca.pem" python3 - 2>&1 <<'PY'
+import boto3
+kms = boto3.Session(profile_name="strongbox", region_name="us-east-1").client("kms")
+key = kms.create_key()["KeyMetadata"]["KeyId"]
+blob = kms.encrypt(KeyId=key, Plaintext=b"over tls")["CiphertextBlob"]
+print("roundtrip", kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"over tls")
+PY
+)
+    check "boto3 over TLS with AWS_ENDPOINT_URL_KMS" "roundtrip True" \
+        "$(grep '^roundtrip' <<<"$out" || echo "$out")"
+
+    if ! command -v aws-encryption-cli >/dev/null 2>&1; then
+        echo "aws-encryption-cli not found; installing it with pip"
+        python3 -m pip install --quiet aws-encryption-sdk-cli
+        hash -r
+    fi
+    printf 'a file for the AWS Encryption SDK CLI\n' >"$WORK/esdk.txt"
+    local esdk=(env AWS_ENDPOINT_URL_KMS="$endpoint" AWS_CA_BUNDLE="$certs/ca.pem" AWS_PROFILE=strongbox
+        aws-encryption-cli --wrapping-keys "key=$key" --metadata-output /dev/null
+        --commitment-policy require-encrypt-require-decrypt)
+    run "aws-encryption-cli --encrypt through Strongbox" "${esdk[@]}" --encrypt \
+        --input "$WORK/esdk.txt" --output "$WORK/esdk.enc" --encryption-context purpose=e2e
+    run "aws-encryption-cli --decrypt through Strongbox" "${esdk[@]}" --decrypt --buffer \
+        --input "$WORK/esdk.enc" --output "$WORK/esdk.dec"
+    check_files "the AWS Encryption SDK CLI round trip gives the file back" "$WORK/esdk.txt" \
+        "$WORK/esdk.dec"
+    stop_server 10 TLS_PID
+}
+
 main() {
     local started=$SECONDS
     setup_environment
@@ -1420,6 +1493,7 @@ main() {
     stop_server 10
     test_dev_clock
     test_dev_clock_audit
+    test_tls
     echo "took $((SECONDS - started)) s"
     report
     exit $((FAILED > 0 ? 1 : 0))
