@@ -72,10 +72,12 @@ pub enum Error {
     Internal(#[from] Internal),
 }
 
-/// An internal fault: keeps its cause for the logs and shows clients nothing of it.
+/// An internal fault: keeps its cause for the logs and shows clients only a fixed message,
+/// the generic one unless the fault is one a client can understand and wait out (a full disk).
 pub struct Internal {
     context: &'static str,
     source: Box<dyn std::error::Error + Send + Sync>,
+    public: &'static str,
 }
 
 impl Internal {
@@ -84,10 +86,25 @@ impl Internal {
         context: &'static str,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> Self {
+        Self::with_public(context, source, crate::messages::INTERNAL_ERROR)
+    }
+
+    /// [`Internal::new`] with the message clients see (one of [`crate::messages`]).
+    pub fn with_public(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+        public: &'static str,
+    ) -> Self {
         Self {
             context,
             source: source.into(),
+            public,
         }
+    }
+
+    /// The message clients see.
+    pub fn public(&self) -> &'static str {
+        self.public
     }
 
     /// The full description for server logs (never for clients).
@@ -98,7 +115,7 @@ impl Internal {
 
 impl fmt::Display for Internal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(crate::messages::INTERNAL_ERROR)
+        f.write_str(self.public)
     }
 }
 
@@ -112,7 +129,11 @@ impl std::error::Error for Internal {}
 
 impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {
-        Error::Internal(Internal::new("store", error))
+        let public = match error.kind() {
+            crate::store::StoreErrorKind::NoSpace => crate::messages::STORAGE_FULL,
+            _ => crate::messages::INTERNAL_ERROR,
+        };
+        Error::Internal(Internal::with_public("store", error, public))
     }
 }
 

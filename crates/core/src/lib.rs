@@ -13,11 +13,13 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod kms;
+pub mod log_throttle;
 pub mod messages;
 pub mod model;
 pub mod seal;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod validate;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -452,6 +452,10 @@ pub fn operation_not_supported(operation: &str) -> String {
     )
 }
 
+/// `KMSInternalException` when the store or the audit trail cannot be written for want of
+/// space: the client learns why and that waiting helps, nothing more [ours].
+pub const STORAGE_FULL: &str = "The request could not be completed: the server's storage is full, so neither a change nor the request's audit record can be written. Try again later.";
+
 /// `KMSInternalException`: all a client learns of a fault on our side [ours].
 pub const INTERNAL_ERROR: &str = "An internal error occurred. Try the request again.";
 

@@ -45,6 +45,8 @@ pub enum StoreErrorKind {
     Unavailable,
     /// Stored data could not be decoded.
     Corrupt,
+    /// The storage has no room left (a full disk or volume): writes fail until space returns.
+    NoSpace,
 }
 
 /// A storage failure with its kind and the driver's cause.

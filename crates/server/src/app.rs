@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::config::ServeConfig;
 use crate::datadir::{self, OpenMode};
+use crate::disk::Disk;
 use crate::http::{self, AppState};
 use crate::jobs::{AuditSchedule, Scheduler};
 use crate::listener::{self, tls::Tls};
@@ -48,7 +49,10 @@ pub async fn run(
         audit,
         tls,
         limits,
+        metrics_listen,
+        disk_watermark,
     } = config;
+    crate::telemetry::install();
     let tls = tls.map(Tls::load).transpose()?.map(Arc::new);
     let manual_clock = dev_clock.then(|| Arc::new(ManualClock::new()));
     let clock: Arc<dyn Clock> = match &manual_clock {
@@ -103,6 +107,8 @@ pub async fn run(
         "strongbox is serving"
     );
     let reload_task = tls.clone().map(|tls| tokio::spawn(reload_on_hangup(tls)));
+    let disk = Disk::new(data_dir.clone(), disk_watermark);
+    let disk_task = tokio::spawn(Arc::clone(&disk).watch());
     let audit_schedule = audit.then(|| AuditSchedule {
         regions: regions.clone(),
         retention: audit_retention,
@@ -122,8 +128,28 @@ pub async fn run(
         dev_clock: manual_clock,
         signature_clock: Arc::new(SystemClock),
         signing_keys: http::signing_keys::SigningKeys::default(),
+        disk,
     });
-    let served = listener::serve(listener, http::router(state), limits, tls, shutdown).await;
+    let metrics_task = match metrics_listen {
+        Some(address) => {
+            let metrics = TcpListener::bind(address)
+                .await
+                .map_err(|error| format!("cannot listen on {address} for metrics: {error}"))?;
+            tracing::info!(%address, "metrics on a listener of their own");
+            Some(tokio::spawn(async move {
+                if let Err(error) = axum::serve(metrics, http::metrics_router()).await {
+                    tracing::error!(%error, "metrics listener failed");
+                }
+            }))
+        }
+        None => None,
+    };
+    let router = http::router(state, metrics_task.is_none());
+    let served = listener::serve(listener, router, limits, tls, shutdown).await;
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
+    disk_task.abort();
     if let Some(task) = reload_task {
         task.abort();
     }

@@ -20,9 +20,27 @@ pub struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true, env = "STRONGBOX_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Log lines (on stderr) as text for people or JSON objects for log shippers.
+    #[arg(
+        long,
+        global = true,
+        env = "STRONGBOX_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `fields`).
+    Json,
 }
 
 /// The commands.
@@ -149,6 +167,14 @@ pub struct ServeArgs {
     /// less what the store needs].
     #[arg(long, env = "STRONGBOX_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Serve GET /metrics (Prometheus) on this address instead of the main listener, e.g. a
+    /// loopback or management address.
+    #[arg(long, env = "STRONGBOX_METRICS_LISTEN", value_name = "IP:PORT")]
+    pub metrics_listen: Option<String>,
+    /// Report the server degraded below this much free space on the data directory's disk:
+    /// a share (5%) or a size (512MiB, 1GiB) [default: the smaller of 1GiB and 5%].
+    #[arg(long, env = "STRONGBOX_DISK_WATERMARK", value_name = "SIZE")]
+    pub disk_watermark: Option<String>,
     /// Record nothing: only to measure what the audit trail costs. Never for real use.
     #[arg(long, hide = true)]
     pub benchmark_without_audit: bool,
@@ -220,6 +246,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 header_read_timeout: args.header_read_timeout,
                 idle_timeout: args.idle_timeout,
                 max_connections: args.max_connections,
+                metrics_listen: args.metrics_listen,
+                disk_watermark: args.disk_watermark,
             };
             let config = config::serve(flags, data_dir, &file, bootstrap)?;
             Ok(crate::app::serve(config).await?)

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use strongbox_core::model::Region;
 
 use crate::datadir::Bootstrap;
+use crate::disk::Watermark;
 use crate::listener::Limits;
 use crate::listener::activity::Timeouts;
 use crate::listener::tls::TlsFiles;
@@ -49,6 +50,10 @@ pub struct FileConfig {
     pub idle_timeout: Option<String>,
     /// `max-connections = 1000`
     pub max_connections: Option<usize>,
+    /// `metrics-listen = "127.0.0.1:9599"`
+    pub metrics_listen: Option<String>,
+    /// `disk-watermark = "5%"`
+    pub disk_watermark: Option<String>,
 }
 
 /// One Region or a list of them.
@@ -104,6 +109,10 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// Connection timeouts and cap.
     pub limits: Limits,
+    /// Where `/metrics` is served instead of the main listener.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Below how much free space the server reports itself degraded.
+    pub disk_watermark: Watermark,
 }
 
 /// The `serve` settings that come from flags or the environment.
@@ -137,6 +146,10 @@ pub struct ServeFlags {
     pub idle_timeout: Option<String>,
     /// `--max-connections`
     pub max_connections: Option<usize>,
+    /// `--metrics-listen`
+    pub metrics_listen: Option<String>,
+    /// `--disk-watermark`
+    pub disk_watermark: Option<String>,
 }
 
 /// The default scheduler interval.
@@ -245,6 +258,14 @@ pub fn serve(
         },
         max_connections,
     };
+    let metrics_listen = flags
+        .metrics_listen
+        .or_else(|| file.metrics_listen.clone())
+        .map(|text| {
+            text.parse::<SocketAddr>()
+                .map_err(|_| format!("metrics listen address '{text}' is not IP:PORT"))
+        })
+        .transpose()?;
     if retention_days == Some(0) {
         return Err(
             "audit retention must be at least 1 day (leave it unset to keep records forever)"
@@ -269,6 +290,11 @@ pub fn serve(
         audit: !flags.without_audit,
         tls,
         limits,
+        metrics_listen,
+        disk_watermark: flags
+            .disk_watermark
+            .or_else(|| file.disk_watermark.clone())
+            .map_or(Ok(Watermark::Default), |text| Watermark::parse(&text))?,
     })
 }
 

@@ -119,11 +119,17 @@ impl Scheduler {
 
     /// Runs passes until `stop` changes; the pass in progress finishes first.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<()>) {
+        let mut due = tokio::time::Instant::now();
         loop {
+            // How late this pass starts against its schedule: a busy runtime or a long previous
+            // pass shows here before keys rotate late.
+            let lag = tokio::time::Instant::now().saturating_duration_since(due);
+            metrics::gauge!(crate::telemetry::SCHEDULER_LAG_SECONDS).set(lag.as_secs_f64());
             self.run_once().await;
+            due = tokio::time::Instant::now() + self.interval;
             tokio::select! {
-                () = tokio::time::sleep(self.interval) => {}
-                () = self.wake.notified() => {}
+                () = tokio::time::sleep_until(due) => {}
+                () = self.wake.notified() => due = tokio::time::Instant::now(),
                 _ = stop.changed() => break,
             }
         }

@@ -4,19 +4,22 @@
 use std::io::IsTerminal;
 
 use clap::Parser;
+use strongbox::cli::LogFormat;
 use strongbox::output::CliError;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("STRONGBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
     let cli = strongbox::cli::Cli::parse();
+    let filter =
+        EnvFilter::try_from_env("STRONGBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
     match strongbox::cli::run(cli).await {
         // A reader that stopped reading (`| head -1`) is not an error, as for `ls | head`.
         Ok(()) | Err(CliError::OutputClosed) => std::process::ExitCode::SUCCESS,

@@ -1,7 +1,7 @@
 //! The admin commands as a user runs them from a shell: a closed stdout ends a command quietly
 //! (and never leaves behind an access key whose secret nobody saw), tables line up, an unknown
 //! account is an error everywhere, each access key prints under a profile of its own. Also what
-//! an operator sees of a running server: `/health` and the debug log.
+//! an operator sees of a running server: `/health`, `/ready` and the debug log.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -226,16 +226,24 @@ async fn each_access_key_prints_under_a_profile_of_its_own() {
 }
 
 #[tokio::test]
-async fn health_checks_the_root_key_not_only_the_store() {
+async fn readiness_checks_the_root_key_and_health_only_liveness() {
     let server = TestServer::start().await;
-    let health = || async {
-        let response = raw::send(server.address, &raw::get("/health"))
-            .await
-            .unwrap();
-        let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
-        (response.status, body)
+    let get = |path: &'static str| {
+        let address = server.address;
+        async move {
+            let response = raw::send(address, &raw::get(path)).await.unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+            (response.status, body)
+        }
     };
-    assert_eq!(health().await, (200, serde_json::json!({"status": "ok"})));
+    assert_eq!(
+        get("/ready").await,
+        (200, serde_json::json!({"status": "ready"}))
+    );
+    assert_eq!(
+        get("/health").await,
+        (200, serde_json::json!({"status": "ok"}))
+    );
 
     // The store now holds a check value sealed under another root key, as after restoring a
     // database next to the wrong root.key.
@@ -256,12 +264,18 @@ async fn health_checks_the_root_key_not_only_the_store() {
         .execute(&pool)
         .await
         .unwrap();
-    let (status, body) = health().await;
+    let (status, body) = get("/ready").await;
     assert_eq!(status, 503, "{body}");
+    assert_eq!(body["failed"][0]["check"], "root_key", "{body}");
     assert!(
-        body["reason"].as_str().unwrap().contains("root key"),
+        body["failed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("root key"),
         "{body}"
     );
+    // Alive all the same.
+    assert_eq!(get("/health").await.0, 200);
 
     sqlx::query("UPDATE meta SET value = ? WHERE name = 'root-key-check'")
         .bind(&stored)
@@ -269,7 +283,7 @@ async fn health_checks_the_root_key_not_only_the_store() {
         .await
         .unwrap();
     pool.close().await;
-    assert_eq!(health().await.0, 200);
+    assert_eq!(get("/ready").await.0, 200);
     server.stop().await;
 }
 
@@ -284,9 +298,120 @@ async fn the_debug_log_has_request_lines_and_no_sql() {
     client.create_key().send().await.unwrap();
     server.child.kill().await.unwrap();
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
-    assert!(log.contains("TrentService.CreateKey"), "{log}");
+    let request_line = log
+        .lines()
+        .find(|line| line.contains("request") && line.contains("CreateKey"))
+        .unwrap_or_else(|| panic!("a request line for CreateKey: {log}"));
+    for field in [
+        "request_id=",
+        "account=111122223333",
+        "status=200",
+        "micros=",
+    ] {
+        assert!(request_line.contains(field), "{field} in {request_line}");
+    }
     assert!(
         !log.contains("sqlx::query"),
         "SQL statements belong at trace: {log}"
     );
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = process::free_port();
+    let mut server = process::start_with_env(
+        dir.path(),
+        port,
+        &["--log-format", "json"],
+        &[("STRONGBOX_LOG", "debug")],
+    )
+    .await;
+    process::client(server.address)
+        .list_keys()
+        .send()
+        .await
+        .unwrap();
+    server.child.kill().await.unwrap();
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "request")
+        .unwrap_or_else(|| panic!("a request line: {log}"));
+    assert_eq!(request["fields"]["operation"], "ListKeys");
+    assert_eq!(request["fields"]["account"], common::ACCOUNT);
+    assert_eq!(request["fields"]["status"], 200);
+    assert!(request["timestamp"].is_string() && request["level"] == "DEBUG");
+}
+
+#[tokio::test]
+async fn metrics_are_served_in_prometheus_text() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let key = common::create_key(&client).await;
+    client
+        .encrypt()
+        .key_id(&key)
+        .plaintext(aws_sdk_kms::primitives::Blob::new("m"))
+        .send()
+        .await
+        .unwrap();
+    let _ = client.describe_key().key_id("alias/none").send().await;
+    let response = raw::send(server.address, &raw::get("/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    assert!(
+        response
+            .header("content-type")
+            .is_some_and(|value| value.starts_with("text/plain")),
+    );
+    let text = String::from_utf8(response.body).unwrap();
+    for expected in [
+        format!(
+            r#"strongbox_requests_total{{operation="CreateKey",account="{}",code="OK"}}"#,
+            common::ACCOUNT
+        ),
+        format!(
+            r#"strongbox_requests_total{{operation="DescribeKey",account="{}",code="NotFoundException"}}"#,
+            common::ACCOUNT
+        ),
+        r#"strongbox_request_duration_seconds_bucket{operation="Encrypt",le="0.005"}"#.to_owned(),
+        "strongbox_audit_commit_seconds_bucket".to_owned(),
+        "strongbox_audit_batch_records".to_owned(),
+        r#"strongbox_key_cache_lookups_total{result="hit"}"#.to_owned(),
+        "strongbox_open_connections".to_owned(),
+        "strongbox_data_dir_free_bytes".to_owned(),
+        "strongbox_scheduler_lag_seconds".to_owned(),
+        "# HELP strongbox_requests_total".to_owned(),
+    ] {
+        assert!(text.contains(&expected), "{expected} in:\n{text}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_can_have_a_listener_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = process::free_port();
+    let metrics_address = format!("127.0.0.1:{metrics_port}");
+    let server = process::start(
+        dir.path(),
+        process::free_port(),
+        &["--metrics-listen", &metrics_address],
+    )
+    .await;
+    let main = raw::send(server.address, &raw::get("/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(main.status, 404, "not on the API listener");
+    let own = raw::send(metrics_address.parse().unwrap(), &raw::get("/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(own.status, 200);
+    assert!(String::from_utf8_lossy(&own.body).contains("strongbox_open_connections"));
 }

@@ -33,12 +33,24 @@ pub(crate) fn corrupt(message: impl Into<String>) -> StoreError {
 /// Translates driver errors into the store's kinds.
 pub(crate) fn driver_error(error: sqlx::Error) -> StoreError {
     let kind = match &error {
+        _ if no_space(&error) => StoreErrorKind::NoSpace,
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreErrorKind::Conflict,
         sqlx::Error::RowNotFound => StoreErrorKind::NotFound,
         sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreErrorKind::Corrupt,
         _ => StoreErrorKind::Unavailable,
     };
     StoreError::new(kind, error)
+}
+
+/// `SQLITE_FULL` (13, "database or disk is full"), PostgreSQL's `disk_full` (53100), or an I/O
+/// error `ENOSPC` (28) from the driver.
+fn no_space(error: &sqlx::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    match error {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("13" | "53100")),
+        sqlx::Error::Io(io) => io.raw_os_error() == Some(ENOSPC),
+        _ => false,
+    }
 }
 
 pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(

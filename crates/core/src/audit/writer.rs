@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -14,8 +14,10 @@ use tokio::sync::{mpsc, oneshot};
 use super::chain::{self, Head};
 use super::event::Event;
 use crate::error::{Error, Internal};
+use crate::log_throttle::LogThrottle;
 use crate::model::{AccountId, Region};
 use crate::store::Store;
+use crate::telemetry;
 
 /// Records waiting for the writer, at most; further requests wait for room (backpressure).
 const QUEUE: usize = 8192;
@@ -41,7 +43,12 @@ pub struct AuditLog {
     sender: Option<mpsc::Sender<Pending>>,
     /// Requests being worked on that will record (see [`AuditLog::working`]).
     working: Arc<AtomicUsize>,
+    /// Whether the last commit failed (readiness reports it until a commit succeeds).
+    failing: Arc<AtomicBool>,
 }
+
+/// The writer's failure log line, at most once a minute.
+static COMMIT_FAILED: LogThrottle = LogThrottle::new(Duration::from_secs(60));
 
 /// A request at work that will soon record: while any are, the writer waits briefly for their
 /// records so that they share its next commit. Dropped when its work is done, before it records.
@@ -59,10 +66,17 @@ impl AuditLog {
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let working = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(write_loop(store, receiver, Arc::clone(&working)));
+        let failing = Arc::new(AtomicBool::new(false));
+        tokio::spawn(write_loop(
+            store,
+            receiver,
+            Arc::clone(&working),
+            Arc::clone(&failing),
+        ));
         Self {
             sender: Some(sender),
             working,
+            failing,
         }
     }
 
@@ -72,7 +86,13 @@ impl AuditLog {
         Self {
             sender: None,
             working: Arc::new(AtomicUsize::new(0)),
+            failing: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Whether records can be written: false from a failed commit until the next one succeeds.
+    pub fn is_writable(&self) -> bool {
+        !self.failing.load(Ordering::Relaxed)
     }
 
     /// Whether records are kept: callers skip building records for a log that drops them, so
@@ -121,12 +141,14 @@ async fn write_loop(
     store: Arc<dyn Store>,
     mut receiver: mpsc::Receiver<Pending>,
     working: Arc<AtomicUsize>,
+    failing: Arc<AtomicBool>,
 ) {
     let mut heads: HashMap<(AccountId, Region), Head> = HashMap::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         gather(&mut receiver, &mut batch, &working).await;
-        commit(store.as_ref(), &mut heads, &mut batch).await;
+        let committed = commit(store.as_ref(), &mut heads, &mut batch).await;
+        failing.store(!committed, Ordering::Relaxed);
     }
 }
 
@@ -158,11 +180,12 @@ async fn gather(
 
 /// Sequences and commits one batch, then answers its requests. On failure every request of the
 /// batch gets the error and the cached heads are dropped, to be read again from the store.
+/// Returns whether the batch was committed.
 async fn commit(
     store: &dyn Store,
     heads: &mut HashMap<(AccountId, Region), Head>,
     batch: &mut Vec<Pending>,
-) {
+) -> bool {
     let mut records = Vec::with_capacity(batch.len());
     let mut waiting = Vec::with_capacity(batch.len());
     let mut failure = None;
@@ -191,23 +214,41 @@ async fn commit(
         }
         waiting.push(pending.done);
     }
+    let started = std::time::Instant::now();
     let outcome = match failure {
         Some(error) => Err(error),
         None => store.append_audit(&records).await.map_err(Error::from),
     };
+    metrics::histogram!(telemetry::AUDIT_COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+    #[allow(clippy::cast_precision_loss)] // at most MAX_BATCH records
+    metrics::histogram!(telemetry::AUDIT_BATCH_RECORDS).record(records.len() as f64);
     if let Err(error) = &outcome {
-        tracing::error!(
-            ?error,
-            records = records.len(),
-            "audit records not committed"
-        );
+        metrics::counter!(telemetry::AUDIT_COMMIT_FAILURES).increment(1);
+        if let Some(left_out) = COMMIT_FAILED.allow() {
+            tracing::error!(
+                ?error,
+                records = records.len(),
+                similar_failures_not_logged = left_out,
+                "audit records not committed"
+            );
+        }
         heads.clear();
     }
+    let public = match &outcome {
+        Err(Error::Internal(internal)) => internal.public(),
+        _ => crate::messages::INTERNAL_ERROR,
+    };
     for done in waiting {
         let answer = match &outcome {
             Ok(()) => Ok(()),
-            Err(_) => Err(Internal::new("audit", "the audit record could not be committed").into()),
+            Err(_) => Err(Internal::with_public(
+                "audit",
+                "the audit record could not be committed",
+                public,
+            )
+            .into()),
         };
         let _ = done.send(answer);
     }
+    outcome.is_ok()
 }

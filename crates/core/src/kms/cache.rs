@@ -54,9 +54,13 @@ impl Caches {
 
     /// The cached key with this id, if it is in `account` and `region`.
     pub(super) fn key(&self, account: &AccountId, region: &Region, id: KeyId) -> Option<Arc<Key>> {
-        self.keys
+        let found = self
+            .keys
             .read_with(&id, |cached| Arc::clone(&cached.key))
-            .filter(|key| key.arn.account == *account && key.arn.region == *region)
+            .filter(|key| key.arn.account == *account && key.arn.region == *region);
+        let result = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!(crate::telemetry::KEY_CACHE_LOOKUPS, "result" => result).increment(1);
+        found
     }
 
     /// The epoch of the key cache, to take before reading a key from the store.

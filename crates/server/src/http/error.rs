@@ -1,6 +1,13 @@
 //! The one place where domain errors become wire errors.
 
+use std::time::Duration;
+
 use strongbox_core::Error;
+use strongbox_core::log_throttle::LogThrottle;
+
+/// Internal errors repeat with every request while their cause lasts (a full disk): one line
+/// every ten seconds says so, with the count of those left out.
+static INTERNAL_ERRORS: LogThrottle = LogThrottle::new(Duration::from_secs(10));
 
 use crate::wire::{ApiError, ErrorCode};
 
@@ -26,7 +33,13 @@ impl From<Error> for ApiError {
             Error::KmsInvalidMac => ErrorCode::KmsInvalidMac,
             Error::MalformedPolicyDocument(_) => ErrorCode::MalformedPolicyDocument,
             Error::Internal(internal) => {
-                tracing::error!(detail = %internal.detail(), "internal error");
+                if let Some(left_out) = INTERNAL_ERRORS.allow() {
+                    tracing::error!(
+                        detail = %internal.detail(),
+                        similar_errors_not_logged = left_out,
+                        "internal error"
+                    );
+                }
                 ErrorCode::KmsInternal
             }
         };

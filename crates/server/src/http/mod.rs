@@ -23,13 +23,15 @@ use std::net::SocketAddr;
 
 use strongbox_core::audit::resources;
 use strongbox_core::audit::{ApiCall, Event};
+use strongbox_core::log_throttle::LogThrottle;
 use strongbox_core::model::ids::random_uuid;
-use strongbox_core::model::{KeyArn, Principal, Region};
+use strongbox_core::model::{AccountId, KeyArn, Principal, Region};
 use strongbox_core::{Clock, Kms, ManualClock};
 
 use self::buffer::SecretBuffer;
 
 use crate::jobs::Scheduler;
+use crate::telemetry;
 use crate::wire::{ApiError, ErrorCode, Target, operation};
 
 /// Request bodies above this are refused before they are read (DESIGN.md section 1).
@@ -44,6 +46,10 @@ pub const DEV_CLOCK_PATH: &str = "/_strongbox/clock";
 const TARGET: &str = "x-amz-target";
 /// User agents are recorded up to this many characters.
 const MAX_USER_AGENT: usize = 1024;
+
+/// Request lines of server faults, at warn level, at most one a second (the metrics count them
+/// all).
+static SERVER_FAULTS: LogThrottle = LogThrottle::new(std::time::Duration::from_secs(1));
 
 /// What every request handler shares.
 pub struct AppState {
@@ -62,13 +68,24 @@ pub struct AppState {
     pub signature_clock: Arc<dyn Clock>,
     /// Derived SigV4 signing keys of recently seen access keys.
     pub signing_keys: signing_keys::SigningKeys,
+    /// The data directory's free space.
+    pub disk: Arc<crate::disk::Disk>,
 }
 
-/// The whole HTTP surface.
-pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+/// Where Prometheus scrapes.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// The whole HTTP surface; `/metrics` too unless it has a listener of its own.
+pub fn router(state: Arc<AppState>, with_metrics: bool) -> Router {
+    let router = if with_metrics {
+        Router::new().route(METRICS_PATH, get(prometheus))
+    } else {
+        Router::new()
+    };
+    router
         .route("/", post(api).fallback(not_found))
         .route("/health", get(health))
+        .route("/ready", get(ready))
         .route(DEV_CLOCK_PATH, post(dev_clock::advance).fallback(not_found))
         .fallback(not_found)
         .with_state(state)
@@ -88,6 +105,7 @@ async fn api(
         .get(TARGET)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
+    let mut account = None;
     let result = match read_body(&parts.headers, body, state.body_read_timeout).await {
         Ok(body) => {
             let call = Received {
@@ -101,7 +119,10 @@ async fn api(
             // The call runs in a task of its own: a client that hangs up drops this handler,
             // and must not cancel a change between its commit and its audit record.
             match tokio::spawn(call.answer(body)).await {
-                Ok(result) => result,
+                Ok((result, caller)) => {
+                    account = caller;
+                    result
+                }
                 Err(error) => {
                     tracing::error!(%error, "request task failed");
                     Err(ApiError::new(
@@ -116,6 +137,24 @@ async fn api(
     let status = result
         .as_ref()
         .map_or_else(|error| error.code.status(), |_| StatusCode::OK);
+    let elapsed = started.elapsed();
+    let code = result
+        .as_ref()
+        .err()
+        .map_or("OK", |error| error.code.as_str());
+    let account = account
+        .map(|account| account.to_string())
+        .unwrap_or_default();
+    let operation = operation_label(target.as_deref());
+    metrics::counter!(
+        telemetry::REQUESTS,
+        "operation" => operation,
+        "account" => account.clone(),
+        "code" => code,
+    )
+    .increment(1);
+    metrics::histogram!(telemetry::REQUEST_SECONDS, "operation" => operation)
+        .record(elapsed.as_secs_f64());
     // One line per request at debug level (the audit trail is the record of every call, and
     // an info line per request costs about a fifth of the server's CPU); server faults at warn.
     macro_rules! log_request {
@@ -123,16 +162,19 @@ async fn api(
             tracing::event!(
                 $level,
                 request_id = %request_id,
-                operation = target.as_deref().unwrap_or("-"),
+                account = %account,
+                operation,
                 status = status.as_u16(),
-                error = result.as_ref().err().map_or("", |error| error.code.as_str()),
-                micros = started.elapsed().as_micros() as u64,
+                error = if code == "OK" { "" } else { code },
+                micros = elapsed.as_micros() as u64,
                 "request"
             )
         };
     }
     if status.is_server_error() {
-        log_request!(tracing::Level::WARN);
+        if SERVER_FAULTS.allow().is_some() {
+            log_request!(tracing::Level::WARN);
+        }
     } else {
         log_request!(tracing::Level::DEBUG);
     }
@@ -154,8 +196,22 @@ struct Received {
 }
 
 impl Received {
-    /// Runs the call and records it; the answer leaves only once the record is durable.
-    async fn answer(self, body: SecretBuffer) -> Result<SecretBuffer, ApiError> {
+    /// Runs the call and records it; the answer leaves only once the record is durable. Also
+    /// returns the caller's account, once known.
+    async fn answer(
+        self,
+        body: SecretBuffer,
+    ) -> (Result<SecretBuffer, ApiError>, Option<AccountId>) {
+        let mut account = None;
+        let result = self.record(body, &mut account).await;
+        (result, account)
+    }
+
+    async fn record(
+        self,
+        body: SecretBuffer,
+        account: &mut Option<AccountId>,
+    ) -> Result<SecretBuffer, ApiError> {
         // Boxed: the operations' futures are large, and this task's own future is copied
         // several times over its life (spawned, polled to completion, its output taken).
         let mut handled = Box::pin(handle(
@@ -165,6 +221,7 @@ impl Received {
             body.as_slice(),
         ))
         .await;
+        *account = handled.caller.as_ref().map(|caller| caller.account);
         let (Some(caller), Some(audited)) = (handled.caller.take(), handled.audited.take()) else {
             return handled.result;
         };
@@ -357,36 +414,91 @@ async fn read_body(
     }
 }
 
-/// `GET /health`: 200 when the store answers and the root key opens the store's check value,
-/// 503 naming which of the two failed (the detail goes to the log, not to the caller).
+/// `GET /health`: liveness. 200 whenever the process answers, `{"status":"ok"}`, or
+/// `{"status":"degraded","reasons":[...]}` while the disk is below its watermark (the server
+/// still works; `/ready` says whether it can take requests).
 async fn health(State(state): State<Arc<AppState>>) -> Response {
     let request_id = random_uuid().to_string();
-    let failed = match state.kms.store().ping().await {
+    state.disk.check();
+    let body = match state.disk.reason() {
+        None => serde_json::json!({"status": "ok"}),
+        Some(reason) => serde_json::json!({"status": "degraded", "reasons": [reason]}),
+    };
+    respond(StatusCode::OK, &request_id, body.to_string())
+}
+
+/// `GET /ready`: 200 `{"status":"ready"}` when the store answers, the root key opens the
+/// store's check value, the audit trail can be written and the disk is above its watermark;
+/// otherwise 503 naming each check that failed (details in the log, never secrets).
+async fn ready(State(state): State<Arc<AppState>>) -> Response {
+    let request_id = random_uuid().to_string();
+    let mut failed = Vec::new();
+    match state.kms.store().ping().await {
         Err(error) => {
-            tracing::warn!(%error, "health check: store unreachable");
-            Some("store unreachable")
+            tracing::warn!(%error, "readiness: store unreachable");
+            failed.push(("store", "the store does not answer".to_owned()));
         }
-        Ok(()) => match state.kms.verify_root_key().await {
-            Err(error) => {
+        Ok(()) => {
+            if let Err(error) = state.kms.verify_root_key().await {
                 let detail = match &error {
                     strongbox_core::Error::Internal(internal) => internal.detail(),
                     other => other.to_string(),
                 };
-                tracing::warn!(%detail, "health check: root key check failed");
-                Some(
-                    "root key check failed: the root key does not open the store's check value, or the value could not be read (see the server log)",
-                )
+                tracing::warn!(%detail, "readiness: root key check failed");
+                failed.push((
+                    "root_key",
+                    "the root key does not open the store's check value, or the value could not be read".to_owned(),
+                ));
             }
-            Ok(()) => None,
-        },
-    };
-    match failed {
-        None => respond(StatusCode::OK, &request_id, r#"{"status":"ok"}"#),
-        Some(reason) => {
-            let body = serde_json::json!({"status": "unavailable", "reason": reason}).to_string();
-            respond(StatusCode::SERVICE_UNAVAILABLE, &request_id, body)
         }
     }
+    if !state.kms.audit().is_writable() {
+        failed.push((
+            "audit",
+            "the last audit records could not be committed".to_owned(),
+        ));
+    }
+    if state.disk.check()
+        && let Some(reason) = state.disk.reason()
+    {
+        failed.push(("disk", reason));
+    }
+    if failed.is_empty() {
+        return respond(StatusCode::OK, &request_id, r#"{"status":"ready"}"#);
+    }
+    let failed: Vec<_> = failed
+        .into_iter()
+        .map(|(check, reason)| serde_json::json!({"check": check, "reason": reason}))
+        .collect();
+    let body = serde_json::json!({"status": "not ready", "failed": failed}).to_string();
+    respond(StatusCode::SERVICE_UNAVAILABLE, &request_id, body)
+}
+
+/// The operation as a metric label: the KMS or CloudTrail operation name, `unknown` for any
+/// other target (never the raw header: a client must not be able to mint label values).
+fn operation_label(target: Option<&str>) -> &'static str {
+    match target.and_then(Target::parse) {
+        Some(Target::Kms(operation)) => operation.name(),
+        Some(Target::LookupEvents) => "LookupEvents",
+        None => "unknown",
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn prometheus() -> Response {
+    let mut response = Response::new(Body::from(telemetry::render()));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// The metrics alone, for `--metrics-listen`.
+pub fn metrics_router() -> Router {
+    Router::new()
+        .route(METRICS_PATH, get(prometheus))
+        .fallback(not_found)
 }
 
 /// The 404 answer for every path outside the API.

@@ -23,6 +23,7 @@ use tokio::sync::{Semaphore, watch};
 
 use self::activity::{Activity, Timeouts, Watched};
 use self::tls::Tls;
+use crate::telemetry;
 
 /// The default time a request head (or a TLS handshake) may take.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,7 +117,9 @@ pub async fn serve(
             peer,
         };
         tokio::spawn(async move {
+            metrics::gauge!(telemetry::OPEN_CONNECTIONS).increment(1.0);
             connection.run(stream).await;
+            metrics::gauge!(telemetry::OPEN_CONNECTIONS).decrement(1.0);
             drop(slot);
         });
     }
@@ -156,7 +159,11 @@ impl Connection {
                     Ok(Err(error)) => {
                         tracing::debug!(peer = %self.peer, %error, "TLS handshake failed");
                     }
-                    Err(_) => tracing::debug!(peer = %self.peer, "TLS handshake timed out"),
+                    Err(_) => {
+                        tracing::debug!(peer = %self.peer, "TLS handshake timed out");
+                        metrics::counter!(telemetry::CONNECTIONS_CLOSED, "reason" => "header_read")
+                            .increment(1);
+                    }
                 }
             }
         }
@@ -201,6 +208,11 @@ impl Connection {
                 }
                 why = activity.expired(self.timeouts) => {
                     tracing::debug!(peer = %self.peer, ?why, "closing connection");
+                    let reason = match why {
+                        activity::Expired::HeaderRead => "header_read",
+                        activity::Expired::Idle => "idle",
+                    };
+                    metrics::counter!(telemetry::CONNECTIONS_CLOSED, "reason" => reason).increment(1);
                     return;
                 }
                 changed = self.stopping.changed(), if !stopping => {
