@@ -51,7 +51,9 @@ pub async fn run(
         limits,
         metrics_listen,
         disk_watermark,
+        quotas,
     } = config;
+    let quotas = crate::quota::Quotas::from_config(&quotas)?;
     crate::telemetry::install();
     let tls = tls.map(Tls::load).transpose()?.map(Arc::new);
     let manual_clock = dev_clock.then(|| Arc::new(ManualClock::new()));
@@ -129,6 +131,7 @@ pub async fn run(
         signature_clock: Arc::new(SystemClock),
         signing_keys: http::signing_keys::SigningKeys::default(),
         disk,
+        quotas,
     });
     let metrics_task = match metrics_listen {
         Some(address) => {

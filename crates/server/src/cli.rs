@@ -175,6 +175,10 @@ pub struct ServeArgs {
     /// a share (5%) or a size (512MiB, 1GiB) [default: the smaller of 1GiB and 5%].
     #[arg(long, env = "STRONGBOX_DISK_WATERMARK", value_name = "SIZE")]
     pub disk_watermark: Option<String>,
+    /// Per-account request quotas: `aws` applies AWS KMS's default rates to every account,
+    /// `off` none (accounts' own quotas come from the file's [quotas] table) [default: off].
+    #[arg(long = "quotas", env = "STRONGBOX_QUOTAS", value_name = "PROFILE")]
+    pub quota_profile: Option<String>,
     /// Record nothing: only to measure what the audit trail costs. Never for real use.
     #[arg(long, hide = true)]
     pub benchmark_without_audit: bool,
@@ -248,6 +252,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 max_connections: args.max_connections,
                 metrics_listen: args.metrics_listen,
                 disk_watermark: args.disk_watermark,
+                quota_profile: args.quota_profile,
             };
             let config = config::serve(flags, data_dir, &file, bootstrap)?;
             Ok(crate::app::serve(config).await?)

@@ -12,6 +12,7 @@ use crate::disk::Watermark;
 use crate::listener::Limits;
 use crate::listener::activity::Timeouts;
 use crate::listener::tls::TlsFiles;
+use crate::quota::QuotaConfig;
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
@@ -54,6 +55,8 @@ pub struct FileConfig {
     pub metrics_listen: Option<String>,
     /// `disk-watermark = "5%"`
     pub disk_watermark: Option<String>,
+    /// `[quotas]`: per-account request quotas.
+    pub quotas: Option<QuotaConfig>,
 }
 
 /// One Region or a list of them.
@@ -113,6 +116,8 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Below how much free space the server reports itself degraded.
     pub disk_watermark: Watermark,
+    /// Per-account request quotas.
+    pub quotas: QuotaConfig,
 }
 
 /// The `serve` settings that come from flags or the environment.
@@ -150,6 +155,8 @@ pub struct ServeFlags {
     pub metrics_listen: Option<String>,
     /// `--disk-watermark`
     pub disk_watermark: Option<String>,
+    /// `--quotas`: the quota profile (`aws` or `off`), over the file's.
+    pub quota_profile: Option<String>,
 }
 
 /// The default scheduler interval.
@@ -291,6 +298,15 @@ pub fn serve(
         tls,
         limits,
         metrics_listen,
+        quotas: {
+            let mut quotas = file.quotas.clone().unwrap_or_default();
+            if let Some(profile) = flags.quota_profile {
+                quotas.profile = Some(profile);
+            }
+            // Checked here, so that a bad table stops the start with a clear message.
+            crate::quota::Quotas::from_config(&quotas)?;
+            quotas
+        },
         disk_watermark: flags
             .disk_watermark
             .or_else(|| file.disk_watermark.clone())

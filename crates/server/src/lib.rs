@@ -15,5 +15,6 @@ pub mod http;
 pub mod jobs;
 pub mod listener;
 pub mod output;
+pub mod quota;
 pub mod telemetry;
 pub mod wire;

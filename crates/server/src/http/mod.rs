@@ -70,6 +70,8 @@ pub struct AppState {
     pub signing_keys: signing_keys::SigningKeys,
     /// The data directory's free space.
     pub disk: Arc<crate::disk::Disk>,
+    /// Per-account request quotas.
+    pub quotas: crate::quota::Quotas,
 }
 
 /// Where Prometheus scrapes.
@@ -313,6 +315,21 @@ async fn handle(
             };
         }
     };
+    // Over its quota, a call is refused before any work and not recorded: it changed nothing,
+    // and a flood must not fill the trail (strongbox_throttled_total counts them).
+    if let Some(Target::Kms(operation)) = target
+        && let Err(throttled) =
+            state
+                .quotas
+                .admit(&principal.account, &principal.region, operation, body)
+    {
+        return Handled {
+            caller: Some(principal),
+            audited: None,
+            resources: Vec::new(),
+            result: Err(throttled),
+        };
+    }
     // Parameters are read only from a verified body, and only for KMS operations.
     if let (Some(Target::Kms(_)), Some(audited)) = (target, audited.as_mut()) {
         audited.request_parameters = audit::request_parameters(body);

@@ -64,6 +64,8 @@ pub enum ErrorCode {
     Serialization,
     /// `TagException`
     Tag,
+    /// `ThrottlingException`: the account is over its request quota.
+    Throttling,
     /// `UnknownOperationException`
     UnknownOperation,
     /// `UnrecognizedClientException`
@@ -107,6 +109,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => "RequestTimeoutException",
             ErrorCode::Serialization => "SerializationException",
             ErrorCode::Tag => "TagException",
+            ErrorCode::Throttling => "ThrottlingException",
             ErrorCode::UnknownOperation => "UnknownOperationException",
             ErrorCode::UnrecognizedClient => "UnrecognizedClientException",
             ErrorCode::UnsupportedOperation => "UnsupportedOperationException",
