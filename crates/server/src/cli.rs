@@ -47,7 +47,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (initialises the data directory on first start).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage tenant accounts.
     #[command(subcommand)]
     Account(AccountCommand),

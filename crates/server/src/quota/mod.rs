@@ -335,7 +335,7 @@ impl Quotas {
             buckets
                 .entry(key)
                 .or_insert_with(|| Mutex::new(Bucket::new(rate, now)))
-                .lock()
+                .get_mut()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .take(now)
         });
