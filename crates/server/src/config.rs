@@ -432,6 +432,17 @@ mod tests {
     }
 
     #[test]
+    fn the_packaged_example_configuration_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/strongbox.toml");
+        let file = FileConfig::load(Some(&path)).unwrap();
+        let config = resolve(ServeFlags::default(), &file).unwrap();
+        assert_eq!(config.listen.port(), 4599);
+        assert_eq!(config.quotas.profile.as_deref(), Some("aws"));
+        assert_eq!(config.limits.timeouts.idle.as_secs(), 60);
+        assert!(config.metrics_listen.is_some());
+    }
+
+    #[test]
     fn the_dev_clock_needs_a_loopback_address() {
         let file = FileConfig::default();
         let open = ServeFlags {
