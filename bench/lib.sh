@@ -46,6 +46,7 @@ launch() {
     PIDS+=($!)
     printf -v "PID_$name" %s $!
     printf -v "PORT_$name" %s "$port"
+    printf -v "URL_$name" %s "http://127.0.0.1:$port"
     if ! wait_port "$port"; then
         echo "== $name did not start; the end of its output:" >&2
         tail -n 20 "$WORK/$name.log" >&2
@@ -100,9 +101,9 @@ start_moto() {
 # tagged with the target name, to $WORK/results.jsonl. A failed run stops the script.
 measure() {
     local name=$1; shift
-    local port_var="PORT_$name" pid_var="PID_$name"
+    local url_var="URL_$name" pid_var="PID_$name"
     local line
-    line=$("$BIN/strongbox-bench" --endpoint "http://127.0.0.1:${!port_var}" \
+    line=$("$BIN/strongbox-bench" --endpoint "${!url_var}" \
         --server-pid "${!pid_var}" --quiet "$@" | tail -n 1)
     echo "{\"target\":\"$name\",${line#\{}" >>"$WORK/results.jsonl"
     echo "$name: $line" >&2

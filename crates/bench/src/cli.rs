@@ -14,13 +14,17 @@ use crate::workload::{Op, Settings};
 #[derive(Parser)]
 #[command(name = "strongbox-bench", version)]
 pub struct Args {
-    /// The endpoint URL (plain HTTP), e.g. http://127.0.0.1:4599.
+    /// The endpoint URL, e.g. http://127.0.0.1:4599, or https://localhost:4599 with --ca-bundle.
     #[arg(
         long,
         env = "AWS_ENDPOINT_URL",
         default_value = "http://127.0.0.1:4599"
     )]
     pub endpoint: String,
+    /// The CA certificate(s) (PEM) an https:// endpoint's certificate must be signed by (the
+    /// system's roots are not used).
+    #[arg(long, env = "AWS_CA_BUNDLE", value_name = "FILE")]
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// The Region to sign for.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     pub region: String,
@@ -99,14 +103,28 @@ impl Args {
     pub async fn endpoint(&self) -> Result<Endpoint, Failure> {
         let bad = |why: &str| Failure::Setup(format!("--endpoint {}: {why}", self.endpoint));
         let uri: http::Uri = self.endpoint.parse().map_err(|_| bad("not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(bad("only http:// endpoints are supported"));
-        }
+        let tls = match uri.scheme_str() {
+            Some("http") => None,
+            Some("https") => {
+                let ca = self
+                    .ca_bundle
+                    .as_deref()
+                    .ok_or_else(|| bad("an https:// endpoint needs --ca-bundle"))?;
+                let host = uri.host().ok_or_else(|| bad("no host"))?.to_owned();
+                Some((
+                    tls_connector(ca).map_err(|why| bad(&why))?,
+                    server_name(host).map_err(|why| bad(&why))?,
+                ))
+            }
+            _ => return Err(bad("only http:// and https:// endpoints are supported")),
+        };
         if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
             return Err(bad("the URL must not have a path"));
         }
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
-        let port = authority.port_u16().unwrap_or(80);
+        let port = authority
+            .port_u16()
+            .unwrap_or(if tls.is_some() { 443 } else { 80 });
         let address: SocketAddr = tokio::net::lookup_host((authority.host(), port))
             .await
             .map_err(|err| bad(&err.to_string()))?
@@ -132,8 +150,41 @@ impl Args {
             access_key_id: self.access_key_id.clone(),
             secret_access_key: self.secret_access_key.clone(),
             timeout: self.timeout,
+            tls,
         })
     }
+}
+
+/// A TLS client trusting the certificates in `ca` (PEM), offering HTTP/1.1.
+fn tls_connector(ca: &std::path::Path) -> Result<tokio_rustls::TlsConnector, String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(ca)
+        .map_err(|err| format!("--ca-bundle {}: {err}", ca.display()))?;
+    for cert in certs {
+        let cert = cert.map_err(|err| format!("--ca-bundle {}: {err}", ca.display()))?;
+        roots
+            .add(cert)
+            .map_err(|err| format!("--ca-bundle {}: {err}", ca.display()))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| err.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(std::sync::Arc::new(
+        config,
+    )))
+}
+
+fn server_name(host: String) -> Result<rustls_pki_types::ServerName<'static>, String> {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    rustls_pki_types::ServerName::try_from(host).map_err(|err| err.to_string())
 }
 
 /// `30s`, `2m`, `500ms`, or a bare number of seconds.

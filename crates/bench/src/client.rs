@@ -37,6 +37,11 @@ pub struct Endpoint {
     pub secret_access_key: String,
     /// How long a call may take before it counts as failed and its connection is replaced.
     pub timeout: std::time::Duration,
+    /// TLS for `https://` endpoints: the connector and the name the certificate must carry.
+    pub tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    )>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -48,6 +53,7 @@ impl std::fmt::Debug for Endpoint {
             .field("region", &self.region)
             .field("access_key_id", &self.access_key_id)
             .field("timeout", &self.timeout)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -170,7 +176,8 @@ impl Connection {
     }
 }
 
-/// A new TCP connection (TCP_NODELAY, as the SDKs' connectors do) after the HTTP/1.1 handshake.
+/// A new TCP connection (TCP_NODELAY, as the SDKs' connectors do), with TLS for an `https://`
+/// endpoint, after the HTTP/1.1 handshake.
 async fn handshake(endpoint: &Endpoint) -> Result<SendRequest<Full<Bytes>>, Failure> {
     let refused = |reason: String| Failure::Connect {
         address: endpoint.address,
@@ -182,10 +189,21 @@ async fn handshake(endpoint: &Endpoint) -> Result<SendRequest<Full<Bytes>>, Fail
     stream
         .set_nodelay(true)
         .map_err(|err| refused(err.to_string()))?;
+    let Some((connector, name)) = &endpoint.tls else {
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|err| refused(err.to_string()))?;
+        // The connection task ends when the sender is dropped or the server closes.
+        tokio::spawn(connection);
+        return Ok(sender);
+    };
+    let stream = connector
+        .connect(name.clone(), stream)
+        .await
+        .map_err(|err| refused(format!("TLS: {err}")))?;
     let (sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|err| refused(err.to_string()))?;
-    // The connection task ends when the sender is dropped or the server closes.
     tokio::spawn(connection);
     Ok(sender)
 }

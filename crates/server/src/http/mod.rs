@@ -323,6 +323,7 @@ async fn handle(
                 .quotas
                 .admit(&principal.account, &principal.region, operation, body)
     {
+        tokio::time::sleep(crate::quota::THROTTLED_DELAY).await;
         return Handled {
             caller: Some(principal),
             audited: None,

@@ -32,6 +32,13 @@ use self::bucket::Bucket;
 use crate::telemetry;
 use crate::wire::{ApiError, ErrorCode, Operation};
 
+/// How long a throttled call waits before its answer. The refusal itself costs little, but a
+/// client that ignores backoff (a flood from many connections) would otherwise turn refusals
+/// into as much load as it likes, at the expense of every other tenant; waiting caps what each
+/// of its connections can ask for at ten refusals a second. The AWS SDKs back off longer than
+/// this before they retry anyway.
+pub const THROTTLED_DELAY: Duration = Duration::from_millis(100);
+
 /// AWS KMS's throttling message (recorded from AWS; HTTP 400, retried by the AWS SDKs).
 pub const THROTTLED_MESSAGE: &str =
     "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.";
