@@ -10,6 +10,22 @@ use aws_sdk_kms::primitives::Blob;
 use common::{ACCOUNT, REGION, TestServer, raw};
 use strongbox::quota::{QuotaConfig, THROTTLED_MESSAGE};
 
+/// Runs the futures concurrently and returns their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F: Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outputs.push(task.await.unwrap());
+    }
+    outputs
+}
+
 fn quotas(table: &str) -> QuotaConfig {
     toml::from_str(table).unwrap()
 }
@@ -26,8 +42,10 @@ async fn an_account_over_its_quota_is_throttled_alone() {
     let (_, other) = server.new_tenant("other").await;
     let mut created = 0;
     let mut throttled = Vec::new();
-    for _ in 0..10 {
-        match busy.create_key().send().await {
+    // At once, so that the bucket (3 a second) barely refills while they are decided.
+    let calls = (0..10).map(|_| busy.create_key().send());
+    for result in futures_join_all(calls).await {
+        match result {
             Ok(_) => created += 1,
             Err(error) => {
                 let error = error.into_service_error();
@@ -39,8 +57,9 @@ async fn an_account_over_its_quota_is_throttled_alone() {
             }
         }
     }
-    assert_eq!(created, 3, "a burst of the rate");
-    assert_eq!(throttled.len(), 7);
+    // A burst of the rate, and at most one more token if a third of a second went by.
+    assert!((3..=4).contains(&created), "{created} admitted");
+    assert_eq!(throttled.len(), 10 - created);
     assert!(
         throttled
             .iter()
@@ -82,7 +101,10 @@ async fn an_account_over_its_quota_is_throttled_alone() {
         .iter()
         .filter(|record| record.json["eventName"] == "CreateKey")
         .count();
-    assert_eq!(creates, 3, "only the admitted CreateKey calls are recorded");
+    assert_eq!(
+        creates, created,
+        "only the admitted CreateKey calls are recorded"
+    );
     assert!(
         records
             .iter()
