@@ -3,8 +3,9 @@
 # systemd-analyze for the unit (its ExecStart pointed at a built binary, which `verify`
 # requires to exist) and its hardening score. Usage: packaging/lint.sh [STRONGBOX_BIN]
 set -euo pipefail
-cd "$(dirname "$0")"
-bin=$(realpath "${1:-../target/debug/strongbox}")
+here=$(dirname "$0")
+bin=$(realpath "${1:-${CARGO_TARGET_DIR:-$here/../target}/debug/strongbox}")
+cd "$here"
 
 if command -v hadolint >/dev/null 2>&1; then
     hadolint Dockerfile
