@@ -245,8 +245,11 @@ pub fn serve(
         .max_connections
         .or(file.max_connections)
         .unwrap_or_else(crate::listener::default_max_connections);
-    if max_connections == 0 {
-        return Err("--max-connections must be at least 1".to_owned());
+    let most = crate::listener::MAX_CONNECTIONS_LIMIT;
+    if !(1..=most).contains(&max_connections) {
+        return Err(format!(
+            "--max-connections must be 1 to {most}, not {max_connections}"
+        ));
     }
     let limits = Limits {
         timeouts: Timeouts {
@@ -422,6 +425,34 @@ mod tests {
             },
             ServeFlags {
                 audit_retention_days: Some(0),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                max_connections: Some(0),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                max_connections: Some(usize::MAX),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                tls_cert: Some("cert.pem".into()),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                idle_timeout: Some("0s".into()),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                disk_watermark: Some("lots".into()),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                quota_profile: Some("generous".into()),
+                ..ServeFlags::default()
+            },
+            ServeFlags {
+                metrics_listen: Some("nowhere".into()),
                 ..ServeFlags::default()
             },
         ];

@@ -33,6 +33,10 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// connections, the audit journal, logs, the root key.
 const RESERVED_FILES: u64 = 64;
 
+/// The most connections the cap may allow (each needs a file descriptor; no process has this
+/// many), also the ceiling of the default.
+pub const MAX_CONNECTIONS_LIMIT: usize = 1 << 22;
+
 /// How the listener treats connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -43,13 +47,16 @@ pub struct Limits {
 }
 
 /// The connection cap that fits the process's open-file limit: the soft limit less
-/// [`RESERVED_FILES`] (or an eighth of it, whichever is more), at least 16.
+/// [`RESERVED_FILES`] (or an eighth of it, whichever is more), at least 16 and at most
+/// [`MAX_CONNECTIONS_LIMIT`].
 pub fn default_max_connections() -> usize {
     let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .current
         .unwrap_or(65_536);
     let reserved = RESERVED_FILES.max(soft / 8);
-    usize::try_from(soft.saturating_sub(reserved).max(16)).unwrap_or(usize::MAX)
+    usize::try_from(soft.saturating_sub(reserved).max(16))
+        .unwrap_or(usize::MAX)
+        .min(MAX_CONNECTIONS_LIMIT)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets every
