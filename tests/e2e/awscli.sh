@@ -1426,6 +1426,11 @@ test_tls() {
     check "the TLS server answers GET /health over https" '{"status":"ok"}' "$health"
     check "HTTP/2 by ALPN" 2 \
         "$(curl -sS --http2 --cacert "$certs/ca.pem" -o /dev/null -w '%{http_version}' "$endpoint/health")"
+    # A SigV4-signed call over HTTP/2 (the host travels as :authority, not as a header).
+    check "a signed ListKeys over HTTP/2 (curl --aws-sigv4)" '{"Keys":[],"Truncated":false} 2' \
+        "$(curl -sS --http2 --cacert "$certs/ca.pem" --aws-sigv4 "aws:amz:$REGION:kms" \
+            --user "$ACCESS_KEY_ID:$SECRET_ACCESS_KEY" -H 'content-type: application/x-amz-json-1.1' \
+            -H 'x-amz-target: TrentService.ListKeys' -d '{}' -w ' %{http_version}' "$endpoint/")"
 
     run "aws --ca-bundle kms create-key" aws --endpoint-url "$endpoint" --ca-bundle "$certs/ca.pem" \
         --profile strongbox kms create-key --query KeyMetadata.Arn --output text

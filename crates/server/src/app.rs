@@ -55,6 +55,7 @@ pub async fn run(
     } = config;
     let quotas = crate::quota::Quotas::from_config(&quotas)?;
     crate::telemetry::install();
+    let upkeep_task = tokio::spawn(crate::telemetry::upkeep());
     let tls = tls.map(Tls::load).transpose()?.map(Arc::new);
     let manual_clock = dev_clock.then(|| Arc::new(ManualClock::new()));
     let clock: Arc<dyn Clock> = match &manual_clock {
@@ -153,6 +154,7 @@ pub async fn run(
         task.abort();
     }
     disk_task.abort();
+    upkeep_task.abort();
     if let Some(task) = reload_task {
         task.abort();
     }

@@ -137,10 +137,12 @@ impl Disk {
     /// Why the server is degraded, if the disk is low (as last measured).
     pub fn reason(&self) -> Option<String> {
         self.low.load(Ordering::Relaxed).then(|| {
-            format!(
-                "disk: {} bytes free on the data directory's filesystem, below the watermark",
-                self.free.load(Ordering::Relaxed)
-            )
+            match self.free.load(Ordering::Relaxed) {
+                u64::MAX => "disk: the data directory's free space cannot be measured".to_owned(),
+                free => format!(
+                    "disk: {free} bytes free on the data directory's filesystem, below the watermark"
+                ),
+            }
         })
     }
 

@@ -48,6 +48,16 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Drains the recorder's histogram samples into their buckets every few seconds: without a
+/// scrape, the samples would otherwise pile up in memory. Runs until the task is aborted.
+pub async fn upkeep() {
+    let Some(handle) = install() else { return };
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        handle.run_upkeep();
+    }
+}
+
 /// The Prometheus text exposition of every metric recorded so far.
 pub fn render() -> String {
     install().map(PrometheusHandle::render).unwrap_or_default()

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -43,8 +43,33 @@ pub struct AuditLog {
     sender: Option<mpsc::Sender<Pending>>,
     /// Requests being worked on that will record (see [`AuditLog::working`]).
     working: Arc<AtomicUsize>,
-    /// Whether the last commit failed (readiness reports it until a commit succeeds).
-    failing: Arc<AtomicBool>,
+    /// Whether the last commit failed, and when (readiness reports it for a while; see
+    /// [`AuditLog::is_writable`]).
+    failing: Arc<Failing>,
+}
+
+/// How long a failed commit makes [`AuditLog::is_writable`] false without a success since.
+pub const FAILURE_REMEMBERED: Duration = Duration::from_secs(30);
+
+/// The last commit's failure, if it failed: when, as an [`std::time::Instant`] behind a lock.
+#[derive(Default)]
+struct Failing(std::sync::Mutex<Option<std::time::Instant>>);
+
+impl Failing {
+    fn set(&self, failed: bool) {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = failed.then(std::time::Instant::now);
+    }
+
+    fn recent(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < FAILURE_REMEMBERED)
+    }
 }
 
 /// The writer's failure log line, at most once a minute.
@@ -66,7 +91,7 @@ impl AuditLog {
     pub fn start(store: Arc<dyn Store>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
         let working = Arc::new(AtomicUsize::new(0));
-        let failing = Arc::new(AtomicBool::new(false));
+        let failing = Arc::new(Failing::default());
         tokio::spawn(write_loop(
             store,
             receiver,
@@ -86,13 +111,15 @@ impl AuditLog {
         Self {
             sender: None,
             working: Arc::new(AtomicUsize::new(0)),
-            failing: Arc::new(AtomicBool::new(false)),
+            failing: Arc::new(Failing::default()),
         }
     }
 
-    /// Whether records can be written: false from a failed commit until the next one succeeds.
+    /// Whether records can be written, as far as the writer knows: false after a failed commit
+    /// until one succeeds, for [`FAILURE_REMEMBERED`] at most. A server taken out of service for
+    /// being unready gets no calls to commit, so readiness must not wait for a success forever.
     pub fn is_writable(&self) -> bool {
-        !self.failing.load(Ordering::Relaxed)
+        !self.failing.recent()
     }
 
     /// Whether records are kept: callers skip building records for a log that drops them, so
@@ -141,14 +168,14 @@ async fn write_loop(
     store: Arc<dyn Store>,
     mut receiver: mpsc::Receiver<Pending>,
     working: Arc<AtomicUsize>,
-    failing: Arc<AtomicBool>,
+    failing: Arc<Failing>,
 ) {
     let mut heads: HashMap<(AccountId, Region), Head> = HashMap::new();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut batch, MAX_BATCH).await > 0 {
         gather(&mut receiver, &mut batch, &working).await;
         let committed = commit(store.as_ref(), &mut heads, &mut batch).await;
-        failing.store(!committed, Ordering::Relaxed);
+        failing.set(!committed);
     }
 }
 

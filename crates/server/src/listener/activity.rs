@@ -53,12 +53,14 @@ pub struct Activity {
 const HTTP2_PREFACE: &[u8] = b"PRI ";
 
 impl Activity {
-    /// A connection that has just been accepted: idle, with nothing read.
+    /// A connection that has just been accepted: its first request head is due within the
+    /// header timeout, so a client that connects and sends nothing holds its slot that long,
+    /// not the idle timeout.
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
             started: Instant::now(),
             in_flight: AtomicUsize::new(0),
-            head_started: AtomicU64::new(0),
+            head_started: AtomicU64::new(1),
             idle_since: AtomicU64::new(0),
             http2: AtomicBool::new(false),
             first_read: AtomicBool::new(true),
@@ -85,14 +87,10 @@ impl Activity {
         }
     }
 
-    /// The TLS handshake began: it is held to the header deadline, like a request head.
-    pub fn handshake_started(&self) {
-        let _ = self.head_started.compare_exchange(
-            0,
-            self.now_ms().max(1),
-            Ordering::AcqRel,
-            Ordering::Relaxed,
-        );
+    /// The connection speaks HTTP/2 (negotiated by ALPN under TLS, where the bytes read here
+    /// are encrypted and the preface cannot be seen): frames between requests are not heads.
+    pub fn mark_http2(&self) {
+        self.http2.store(true, Ordering::Relaxed);
     }
 
     /// A request's head has been read: the service has it. Returns a guard that marks the
@@ -222,8 +220,17 @@ mod tests {
     };
 
     #[tokio::test(start_paused = true)]
+    async fn a_connection_that_sends_nothing_expires_at_the_header_timeout() {
+        let activity = Activity::new();
+        let started = Instant::now();
+        assert_eq!(activity.expired(TIMEOUTS).await, Expired::HeaderRead);
+        assert_eq!(started.elapsed().as_secs(), 10);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn an_idle_connection_expires_after_the_idle_timeout() {
         let activity = Activity::new();
+        drop(activity.request());
         let started = Instant::now();
         assert_eq!(activity.expired(TIMEOUTS).await, Expired::Idle);
         assert_eq!(started.elapsed().as_secs(), 60);
@@ -232,6 +239,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_request_head_must_arrive_within_the_header_timeout() {
         let activity = Activity::new();
+        drop(activity.request());
         tokio::time::advance(Duration::from_secs(30)).await;
         activity.read(b"POST / HTTP/1.1\r\nho");
         let started = Instant::now();
@@ -260,6 +268,7 @@ mod tests {
     async fn http2_frames_between_requests_are_not_a_head() {
         let activity = Activity::new();
         activity.read(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        drop(activity.request());
         activity.read(b"\x00\x00\x08\x06");
         let started = Instant::now();
         assert_eq!(activity.expired(TIMEOUTS).await, Expired::Idle);

@@ -137,6 +137,22 @@ pub async fn serve(
     Ok(())
 }
 
+/// HTTP/2 carries the host in the `:authority` pseudo-header, which hyper puts in the URI, not
+/// in a `host` header; SigV4 clients sign `host` all the same. The header is restored from the
+/// authority so that signatures made over HTTP/2 verify as over HTTP/1.1.
+fn host_from_authority(request: &mut http::Request<Incoming>) {
+    if request.headers().contains_key(http::header::HOST) {
+        return;
+    }
+    if let Some(value) = request
+        .uri()
+        .authority()
+        .and_then(|authority| http::HeaderValue::from_str(authority.as_str()).ok())
+    {
+        request.headers_mut().insert(http::header::HOST, value);
+    }
+}
+
 /// One accepted connection and what it needs.
 struct Connection {
     app: Router,
@@ -157,12 +173,16 @@ impl Connection {
                     .await
             }
             Some(tls) => {
-                activity.handshake_started();
                 let handshake = tls
                     .acceptor()
                     .accept(Watched::new(stream, Arc::clone(&activity)));
                 match tokio::time::timeout(self.timeouts.header_read, handshake).await {
-                    Ok(Ok(stream)) => self.http(stream, activity).await,
+                    Ok(Ok(stream)) => {
+                        if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                            activity.mark_http2();
+                        }
+                        self.http(stream, activity).await;
+                    }
                     Ok(Err(error)) => {
                         tracing::debug!(peer = %self.peer, %error, "TLS handshake failed");
                     }
@@ -189,6 +209,7 @@ impl Connection {
             hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
                 let in_flight = activity.request();
                 request.extensions_mut().insert(ConnectInfo(peer));
+                host_from_authority(&mut request);
                 let mut app = app.clone();
                 async move {
                     let response =

@@ -291,15 +291,16 @@ impl Quotas {
         self.profile == Profile::Aws || !self.accounts.is_empty()
     }
 
-    /// The rate this node enforces for `category` of `account` in `region`, if any.
-    fn rate(&self, account: &AccountId, region: &Region, category: Category) -> Option<u32> {
+    /// The rate this node enforces for `category` of `account` in `region` (its share of the
+    /// account's rate, possibly a fraction), if any.
+    fn rate(&self, account: &AccountId, region: &Region, category: Category) -> Option<f64> {
         let configured = self
             .accounts
             .get(account)
             .and_then(|rates| rates.get(&category).copied());
         let rate = configured
             .or_else(|| (self.profile == Profile::Aws).then(|| category.aws_default(region)))?;
-        Some(rate.div_ceil(self.nodes))
+        Some(f64::from(rate) / f64::from(self.nodes))
     }
 
     /// Admits a call of `operation` by `account` in `region`, or answers `ThrottlingException`.
@@ -472,11 +473,15 @@ mod tests {
         let here = region("us-east-1");
         assert_eq!(
             quotas.rate(&account, &here, Category::Operation(Operation::CreateKey)),
-            Some(1)
+            Some(1.0)
         );
         assert_eq!(
             quotas.rate(&account, &here, Category::Symmetric),
-            Some(20_000)
+            Some(20_000.0)
+        );
+        assert_eq!(
+            quotas.rate(&account, &here, Category::DataKeyPair(PairFamily::Rsa4096)),
+            Some(0.2)
         );
         assert!(Quotas::from_config(&toml::from_str("profile = \"lavish\"").unwrap()).is_err());
         assert!(
