@@ -411,19 +411,15 @@ async fn a_session_token_strongbox_did_not_issue_is_refused() {
         "The security token included in the request is invalid."
     );
     // Through the SDK, with a token in the credentials.
+    let credentials = aws_sdk_kms::config::Credentials::new(
+        common::ACCESS_KEY,
+        common::SECRET,
+        Some("a-token".to_owned()),
+        None,
+        "test",
+    );
     let with_token = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::Config::builder()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .region(aws_sdk_kms::config::Region::new(common::REGION))
-            .endpoint_url(&server.endpoint)
-            .credentials_provider(aws_sdk_kms::config::Credentials::new(
-                common::ACCESS_KEY,
-                common::SECRET,
-                Some("a-token".to_owned()),
-                None,
-                "test",
-            ))
-            .build(),
+        common::sdk_config(&server.endpoint, credentials, common::REGION).build(),
     );
     assert_eq!(
         common::code(with_token.list_keys().send().await),

@@ -117,18 +117,15 @@ async fn a_throttled_call_is_retried_by_the_sdk_until_it_is_admitted() {
         config.quotas = quotas(&format!("[accounts.\"{ACCOUNT}\"]\nDescribeKey = 1"));
     })
     .await;
+    let credentials = aws_sdk_kms::config::Credentials::new(
+        common::ACCESS_KEY,
+        common::SECRET,
+        None,
+        None,
+        "test",
+    );
     let retrying = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::Config::builder()
-            .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-            .region(aws_sdk_kms::config::Region::new(REGION))
-            .endpoint_url(&server.endpoint)
-            .credentials_provider(aws_sdk_kms::config::Credentials::new(
-                common::ACCESS_KEY,
-                common::SECRET,
-                None,
-                None,
-                "test",
-            ))
+        common::sdk_config(&server.endpoint, credentials, REGION)
             .retry_config(aws_sdk_kms::config::retry::RetryConfig::standard().with_max_attempts(10))
             .build(),
     );

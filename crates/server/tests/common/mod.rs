@@ -102,14 +102,8 @@ impl TestServer {
     /// A client with the given credentials and Region, without retries so that every error
     /// reaches the test as it was sent.
     pub fn client_as(&self, access_key: &str, secret: &str, region: &str) -> Client {
-        let config = aws_sdk_kms::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new(access_key, secret, None, None, "test"))
-            .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
-            .build();
-        Client::from_conf(config)
+        let credentials = Credentials::new(access_key, secret, None, None, "test");
+        Client::from_conf(sdk_config(&self.endpoint, credentials, region).build())
     }
 
     /// A second handle on the data directory, as the admin CLI opens it.
@@ -169,6 +163,21 @@ impl Drop for TestServer {
             let _ = shutdown.send(());
         }
     }
+}
+
+/// An SDK configuration for `endpoint` with `credentials` in `region`, without retries so that
+/// every error reaches the test as it was sent (a test that wants retries sets its own).
+pub fn sdk_config(
+    endpoint: &str,
+    credentials: Credentials,
+    region: &str,
+) -> aws_sdk_kms::config::Builder {
+    aws_sdk_kms::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(credentials)
+        .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
 }
 
 /// The configuration tests serve with: two Regions, known bootstrap credentials, a short body

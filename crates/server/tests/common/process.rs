@@ -67,16 +67,8 @@ pub fn spawn(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Ser
 
 /// A client of the bootstrap account, without retries.
 pub fn client(address: std::net::SocketAddr) -> Client {
-    let config = aws_sdk_kms::Config::builder()
-        .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-        .region(aws_sdk_kms::config::Region::new(REGION))
-        .endpoint_url(format!("http://{address}"))
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            ACCESS_KEY, SECRET, None, None, "test",
-        ))
-        .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled())
-        .build();
-    Client::from_conf(config)
+    let credentials = aws_sdk_kms::config::Credentials::new(ACCESS_KEY, SECRET, None, None, "test");
+    Client::from_conf(super::sdk_config(&format!("http://{address}"), credentials, REGION).build())
 }
 
 /// A port that was free a moment ago (kept across restarts of one server).
