@@ -16,6 +16,8 @@ pub mod kms;
 pub mod log_throttle;
 pub mod messages;
 pub mod model;
+pub mod operation;
+pub mod policy;
 pub mod seal;
 pub mod state;
 pub mod store;

@@ -406,9 +406,68 @@ pub fn policy_too_large(len: usize, max: usize) -> String {
     format!("The key policy is {len} bytes; a key policy can be at most {max} bytes.")
 }
 
+/// `MalformedPolicyDocumentException`: a principal that is not a valid ARN or account, or
+/// names no existing user or role [recorded].
+pub const POLICY_INVALID_PRINCIPAL: &str =
+    "Policy contains a statement with one or more invalid principals.";
+
+/// `MalformedPolicyDocumentException`: the policy lockout safety check failed: the new policy
+/// would not let the caller change it again [recorded].
+pub const POLICY_LOCKOUT: &str =
+    "The new key policy will not allow you to update the key policy in the future.";
+
+/// `MalformedPolicyDocumentException`: an identity policy naming principals [ours, after
+/// IAM's wording].
+pub const POLICY_HAS_PRINCIPAL: &str = "Policy document should not specify a principal.";
+
+/// `MalformedPolicyDocumentException`: a trust policy naming a resource [ours, after IAM's
+/// wording].
+pub const POLICY_TRUST_RESOURCE: &str = "Has prohibited field Resource.";
+
+/// `MalformedPolicyDocumentException`: not JSON, not an object, or a member named twice
+/// [ours: AWS sends no text AWS documents].
+pub const POLICY_NOT_JSON: &str =
+    "The policy is not a valid JSON object (or it names one member twice).";
+
+/// `MalformedPolicyDocumentException`: an unknown element or a value of the wrong type [ours].
+pub const POLICY_SYNTAX: &str = "The policy has an element that the policy language does not define, or an element whose value has the wrong type.";
+
 /// `MalformedPolicyDocumentException` [ours].
-pub fn policy_malformed(why: &str) -> String {
-    format!("The key policy is not a valid policy document: {why}.")
+pub const POLICY_BAD_VERSION: &str = "The policy's Version must be 2012-10-17 or 2008-10-17.";
+
+/// `MalformedPolicyDocumentException` [ours].
+pub const POLICY_NO_STATEMENT: &str =
+    "The policy must have a Statement: a statement object or a non-empty list of them.";
+
+/// `MalformedPolicyDocumentException` [ours].
+pub const POLICY_BAD_EFFECT: &str = "Every policy statement must have an Effect of Allow or Deny.";
+
+/// `MalformedPolicyDocumentException` [ours].
+pub const POLICY_NO_PRINCIPAL: &str =
+    "Every statement of this policy must have a Principal or NotPrincipal.";
+
+/// `MalformedPolicyDocumentException`: required since August 2025 [doc; the text is ours].
+pub const POLICY_NO_ACTION: &str = "Every policy statement must have an Action or NotAction.";
+
+/// `MalformedPolicyDocumentException`: required since August 2025 [doc; the text is ours].
+pub const POLICY_NO_RESOURCE: &str = "Every policy statement must have a Resource or NotResource.";
+
+/// `MalformedPolicyDocumentException`: a key policy's only resource is the key, `*`, the only
+/// value AWS accepts since August 2025 [doc; the text is ours].
+pub const POLICY_KEY_RESOURCE: &str = "The Resource of a key policy statement must be \"*\".";
+
+/// `MalformedPolicyDocumentException`: a condition whose values do not fit its operator
+/// [ours].
+pub const POLICY_INVALID_CONDITION: &str = "A policy condition is not valid: each condition maps an operator to condition keys (service:name), each with a value or a non-empty list of values of the operator's type.";
+
+/// `MalformedPolicyDocumentException` [ours].
+pub fn policy_unknown_operator(operator: &str) -> String {
+    format!("The policy uses a condition operator that does not exist: {operator}.")
+}
+
+/// `MalformedPolicyDocumentException` [ours].
+pub fn policy_invalid_resource(resource: &str) -> String {
+    format!("The policy names a resource that is neither \"*\" nor an ARN: {resource}.")
 }
 
 // ---------------------------------------------------------------------------------------------

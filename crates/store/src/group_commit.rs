@@ -172,7 +172,7 @@ fn push_insert_keys(insert: &mut QueryBuilder<Sqlite>, keys: &[&Key]) {
             .push_bind(i64::from(key.on_demand_rotations))
             .push_bind(key.on_demand_started.map(millis))
             .push_bind(rows::tags_json(&key.tags))
-            .push_bind(&*key.policy)
+            .push_bind(key.policy.text().to_owned())
             .push_bind(0_i64);
     });
     insert.push("; ");

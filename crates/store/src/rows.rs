@@ -1,5 +1,7 @@
 //! Mapping between rows and domain types: how each field is spelled in the database.
 
+use std::sync::Arc;
+
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
@@ -9,6 +11,7 @@ use strongbox_core::model::{
     Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Region, RotationType,
     Tags, VersionId,
 };
+use strongbox_core::policy::KeyPolicy;
 use strongbox_core::{SealedKey, StoreError, StoreErrorKind};
 
 /// Stored timestamps are Unix epoch milliseconds.
@@ -151,7 +154,7 @@ pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
         on_demand_rotations: count(get(row, "on_demand_rotations")?, "on-demand rotations")?,
         on_demand_started: on_demand_started.map(from_millis).transpose()?,
         tags: serde_json::from_str(&tags).map_err(|error| corrupt(format!("tags: {error}")))?,
-        policy: get::<String>(row, "policy")?.into(),
+        policy: Arc::new(KeyPolicy::stored(get::<String>(row, "policy")?)),
         revision: get(row, "revision")?,
     })
 }

@@ -587,7 +587,7 @@ async fn compare_and_swap(
     .bind(i64::from(key.on_demand_rotations))
     .bind(key.on_demand_started.map(millis))
     .bind(rows::tags_json(&key.tags))
-    .bind(&*key.policy)
+    .bind(key.policy.text())
     .bind(key.arn.account.as_str())
     .bind(key.arn.region.as_str())
     .bind(key.id().to_string())

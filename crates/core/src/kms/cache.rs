@@ -10,7 +10,7 @@
 //! their current version in the same entry; account ids and Regions are inline values, and
 //! identical key policies are stored once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 
 use super::accounts::Credentials;
 use crate::model::{AccessKeyId, AccountId, AliasName, Key, KeyId, Region, VersionId};
+use crate::policy::KeyPolicy;
 
 /// An alias's place: account, Region and name.
 pub(super) type AliasScope = (AccountId, Region, AliasName);
@@ -183,8 +184,8 @@ impl CachedKey {
     }
 }
 
-/// The distinct key policy texts that cached keys share, up to [`Policies::MAX_BYTES`] in all
-/// (past that, keys keep their own copies).
+/// The distinct key policies that cached keys share, up to [`Policies::MAX_BYTES`] of text in
+/// all (past that, keys keep their own copies).
 #[derive(Default)]
 pub(super) struct Policies {
     shared: Mutex<SharedPolicies>,
@@ -192,7 +193,7 @@ pub(super) struct Policies {
 
 #[derive(Default)]
 struct SharedPolicies {
-    texts: HashSet<Arc<str>>,
+    by_text: HashMap<Box<str>, Arc<KeyPolicy>>,
     bytes: usize,
 }
 
@@ -200,17 +201,20 @@ impl Policies {
     const MAX_BYTES: usize = 4 << 20;
 
     /// The shared copy of `policy`, which becomes the shared copy if there is room.
-    fn share(&self, policy: Arc<str>) -> Arc<str> {
+    fn share(&self, policy: Arc<KeyPolicy>) -> Arc<KeyPolicy> {
         let mut shared = self
             .shared
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(text) = shared.texts.get(&*policy) {
-            return Arc::clone(text);
+        if let Some(known) = shared.by_text.get(policy.text()) {
+            return Arc::clone(known);
         }
-        if shared.bytes + policy.len() <= Self::MAX_BYTES {
-            shared.bytes += policy.len();
-            shared.texts.insert(Arc::clone(&policy));
+        let len = policy.text().len();
+        if shared.bytes + len <= Self::MAX_BYTES {
+            shared.bytes += len;
+            shared
+                .by_text
+                .insert(policy.text().into(), Arc::clone(&policy));
         }
         policy
     }
@@ -437,22 +441,20 @@ mod tests {
 
     #[test]
     fn equal_policies_are_stored_once() {
+        let stored = |text: &str| Arc::new(KeyPolicy::stored(text.to_owned()));
         let policies = Policies::default();
-        let first = policies.share(Arc::from("{\"Statement\":[]}"));
-        let second = policies.share(Arc::from("{\"Statement\":[]}"));
+        let first = policies.share(stored("{\"Statement\":[]}"));
+        let second = policies.share(stored("{\"Statement\":[]}"));
         assert!(Arc::ptr_eq(&first, &second));
-        let other = policies.share(Arc::from("{}"));
-        assert_eq!(&*other, "{}");
-        let huge: Arc<str> = "x".repeat(Policies::MAX_BYTES).into();
+        let other = policies.share(stored("{}"));
+        assert_eq!(other.text(), "{}");
+        let huge = stored(&"x".repeat(Policies::MAX_BYTES));
         let kept = policies.share(Arc::clone(&huge));
         assert!(
             Arc::ptr_eq(&kept, &huge),
             "no room: the key keeps its own copy"
         );
-        assert!(!Arc::ptr_eq(
-            &policies.share(huge.to_string().into()),
-            &huge
-        ));
+        assert!(!Arc::ptr_eq(&policies.share(stored(huge.text())), &huge));
     }
 
     #[test]

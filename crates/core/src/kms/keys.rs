@@ -13,6 +13,7 @@ use crate::messages;
 use crate::model::{
     Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Principal, Tags, VersionId,
 };
+use crate::policy::KeyPolicy;
 use crate::state::{self, StateRule};
 use crate::store::{Page, PageRequest, StoreErrorKind};
 use crate::validate;
@@ -75,8 +76,8 @@ impl Kms {
             )));
         }
         let policy = match input.policy {
-            Some(policy) => checked_policy(policy)?,
-            None => default_policy(principal),
+            Some(policy) => checked_policy(&policy)?,
+            None => KeyPolicy::default_for(&principal.account),
         };
         let now = self.clock.now();
         let arn = KeyArn {
@@ -93,7 +94,7 @@ impl Kms {
             description: input.description,
             origin: input.origin,
             tags: input.tags,
-            policy: policy.into(),
+            policy: Arc::new(policy),
             ..Key::new(arn, input.spec, usage, version_id, now)
         };
         let version = KeyVersion {
@@ -265,40 +266,13 @@ fn usage_for(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> 
     )))
 }
 
-/// Accepts a policy that is a JSON object with a `Statement`; the policy language itself is
-/// evaluated once key policies are enforced.
-fn checked_policy(policy: String) -> Result<String, Error> {
+/// A policy a caller sent: within AWS's size limit and a valid key policy.
+pub(super) fn checked_policy(policy: &str) -> Result<KeyPolicy, Error> {
     if policy.len() > MAX_POLICY_BYTES {
         return Err(Error::LimitExceeded(messages::policy_too_large(
             policy.len(),
             MAX_POLICY_BYTES,
         )));
     }
-    let parsed: serde_json::Value = serde_json::from_str(&policy).map_err(|error| {
-        Error::MalformedPolicyDocument(messages::policy_malformed(&format!(
-            "it is not valid JSON ({error})"
-        )))
-    })?;
-    if parsed.get("Statement").is_none() {
-        return Err(Error::MalformedPolicyDocument(messages::policy_malformed(
-            "it has no Statement",
-        )));
-    }
-    Ok(policy)
-}
-
-/// AWS's default key policy: the account's root principal may do everything.
-fn default_policy(principal: &Principal) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Id": "key-default-1",
-        "Statement": [{
-            "Sid": "Enable IAM User Permissions",
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{}:root", principal.account)},
-            "Action": "kms:*",
-            "Resource": "*"
-        }]
-    })
-    .to_string()
+    KeyPolicy::submitted(policy).map_err(|error| Error::MalformedPolicyDocument(error.message))
 }

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::model::ids::{KeyArn, KeyId, VersionId};
 use crate::model::spec::{KeySpec, KeyState, KeyUsage, Origin, RotationType};
+use crate::policy::KeyPolicy;
 use crate::seal::SealedKey;
 
 /// Tags on a key: tag key to tag value. AWS tag keys are unique per resource.
@@ -45,9 +46,9 @@ pub struct Key {
     pub on_demand_started: Option<OffsetDateTime>,
     /// The key's tags.
     pub tags: Tags,
-    /// The key policy document (JSON text). Shared: most keys of an account carry the same
+    /// The key policy, text and statements. Shared: most keys of an account carry the same
     /// default policy, and the key cache holds one copy of it (see `kms::cache`).
-    pub policy: Arc<str>,
+    pub policy: Arc<KeyPolicy>,
     /// Incremented by every stored update; updates compare and swap on it.
     pub revision: i64,
 }
@@ -62,6 +63,7 @@ impl Key {
         current_version: VersionId,
         created_at: OffsetDateTime,
     ) -> Self {
+        let policy = Arc::new(KeyPolicy::default_for(&arn.account));
         Self {
             arn,
             description: String::new(),
@@ -78,7 +80,7 @@ impl Key {
             on_demand_rotations: 0,
             on_demand_started: None,
             tags: Tags::new(),
-            policy: Arc::from(""),
+            policy,
             revision: 0,
         }
     }

@@ -287,7 +287,7 @@ async fn handle(
         Some(Target::LookupEvents) => None,
         Some(Target::Kms(operation)) => Some(Audited {
             name: operation.name().to_owned(),
-            read_only: operation.read_only(),
+            read_only: operation.facts().read_only,
             request_parameters: serde_json::Value::Null,
         }),
         None if cloudtrail => None,

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use strongbox_core::log_throttle::LogThrottle;
 use strongbox_core::model::{AccountId, Region};
+use strongbox_core::operation::QuotaClass;
 
 use self::bucket::Bucket;
 use crate::telemetry;
@@ -78,19 +79,11 @@ impl Category {
     /// `KeyPairSpec`, read from `body` (an unknown or missing spec counts as RSA_4096, the
     /// strictest, and the operation then refuses it).
     pub fn of(operation: Operation, body: &[u8]) -> Self {
-        use Operation as O;
-        match operation {
-            O::Encrypt
-            | O::Decrypt
-            | O::ReEncrypt
-            | O::GenerateDataKey
-            | O::GenerateDataKeyWithoutPlaintext
-            | O::GenerateMac
-            | O::VerifyMac
-            | O::GenerateRandom => Category::Symmetric,
-            O::Sign | O::Verify => Category::Signing,
-            O::DeriveSharedSecret => Category::KeyAgreement,
-            O::GenerateDataKeyPair | O::GenerateDataKeyPairWithoutPlaintext => {
+        match operation.facts().quota {
+            QuotaClass::Symmetric => Category::Symmetric,
+            QuotaClass::Signing => Category::Signing,
+            QuotaClass::KeyAgreement => Category::KeyAgreement,
+            QuotaClass::DataKeyPair => {
                 #[derive(Deserialize)]
                 struct Spec {
                     #[serde(rename = "KeyPairSpec")]
@@ -106,7 +99,7 @@ impl Category {
                     _ => PairFamily::Rsa4096,
                 })
             }
-            other => Category::Operation(other),
+            QuotaClass::Own => Category::Operation(operation),
         }
     }
 

@@ -7,140 +7,13 @@ const CLOUDTRAIL_PREFIX: &str = "com.amazonaws.cloudtrail.";
 /// CloudTrail's LookupEvents, served on the same endpoint for the audit trail.
 const LOOKUP_EVENTS: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
 
-/// Declares [`Operation`] with its wire names, so that the list of names and the enum cannot
-/// drift apart.
-macro_rules! operations {
-    ($($variant:ident,)+) => {
-        /// Every operation of the AWS KMS API (service model 2014-11-01).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Operation {
-            $(
-                #[doc = concat!("`", stringify!($variant), "`")]
-                $variant,
-            )+
-        }
+pub use strongbox_core::operation::Operation;
 
-        impl Operation {
-            /// Every operation, in the service model's alphabetical order.
-            pub const ALL: &'static [Operation] = &[$(Operation::$variant,)+];
-
-            /// The AWS name, as in `TrentService.<Name>` and in audit records.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Operation::$variant => stringify!($variant),)+
-                }
-            }
-
-            fn from_name(name: &str) -> Option<Self> {
-                match name {
-                    $(stringify!($variant) => Some(Operation::$variant),)+
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-operations! {
-    CancelKeyDeletion,
-    ConnectCustomKeyStore,
-    CreateAlias,
-    CreateCustomKeyStore,
-    CreateGrant,
-    CreateKey,
-    Decapsulate,
-    Decrypt,
-    DeleteAlias,
-    DeleteCustomKeyStore,
-    DeleteImportedKeyMaterial,
-    DeriveSharedSecret,
-    DescribeCustomKeyStores,
-    DescribeKey,
-    DisableKey,
-    DisableKeyRotation,
-    DisconnectCustomKeyStore,
-    EnableKey,
-    EnableKeyRotation,
-    Encapsulate,
-    Encrypt,
-    GenerateDataKey,
-    GenerateDataKeyPair,
-    GenerateDataKeyPairWithoutPlaintext,
-    GenerateDataKeyWithoutPlaintext,
-    GenerateMac,
-    GenerateRandom,
-    GetKeyLastUsage,
-    GetKeyPolicy,
-    GetKeyRotationStatus,
-    GetParametersForImport,
-    GetPublicKey,
-    ImportKeyMaterial,
-    ListAliases,
-    ListGrants,
-    ListKeyPolicies,
-    ListKeyRotations,
-    ListKeys,
-    ListResourceTags,
-    ListRetirableGrants,
-    PutKeyPolicy,
-    ReEncrypt,
-    ReplicateKey,
-    RetireGrant,
-    RevokeGrant,
-    RotateKeyOnDemand,
-    ScheduleKeyDeletion,
-    Sign,
-    TagResource,
-    UntagResource,
-    UpdateAlias,
-    UpdateCustomKeyStore,
-    UpdateKeyDescription,
-    UpdatePrimaryRegion,
-    Verify,
-    VerifyMac,
-}
-
-impl Operation {
-    /// Parses `TrentService.<Name>`; `None` for anything else.
-    pub fn from_target(target: &str) -> Option<Self> {
-        target.strip_prefix(KMS_PREFIX).and_then(Self::from_name)
-    }
-
-    /// Whether the operation leaves every resource as it was, as CloudTrail's `readOnly` says:
-    /// the cryptographic operations are read-only too.
-    pub fn read_only(self) -> bool {
-        use Operation as O;
-        !matches!(
-            self,
-            O::CancelKeyDeletion
-                | O::ConnectCustomKeyStore
-                | O::CreateAlias
-                | O::CreateCustomKeyStore
-                | O::CreateGrant
-                | O::CreateKey
-                | O::DeleteAlias
-                | O::DeleteCustomKeyStore
-                | O::DeleteImportedKeyMaterial
-                | O::DisableKey
-                | O::DisableKeyRotation
-                | O::DisconnectCustomKeyStore
-                | O::EnableKey
-                | O::EnableKeyRotation
-                | O::ImportKeyMaterial
-                | O::PutKeyPolicy
-                | O::ReplicateKey
-                | O::RetireGrant
-                | O::RevokeGrant
-                | O::RotateKeyOnDemand
-                | O::ScheduleKeyDeletion
-                | O::TagResource
-                | O::UntagResource
-                | O::UpdateAlias
-                | O::UpdateCustomKeyStore
-                | O::UpdateKeyDescription
-                | O::UpdatePrimaryRegion
-        )
-    }
+/// Parses `TrentService.<Name>`; `None` for anything else.
+pub fn from_target(target: &str) -> Option<Operation> {
+    target
+        .strip_prefix(KMS_PREFIX)
+        .and_then(Operation::from_name)
 }
 
 /// What a request's `X-Amz-Target` asks for: a KMS operation, or CloudTrail's LookupEvents
@@ -159,7 +32,7 @@ impl Target {
         if target == LOOKUP_EVENTS {
             return Some(Target::LookupEvents);
         }
-        Operation::from_target(target).map(Target::Kms)
+        from_target(target).map(Target::Kms)
     }
 
     /// The SigV4 service the request must be signed for.
@@ -186,12 +59,12 @@ mod tests {
     fn targets_round_trip() {
         for op in Operation::ALL {
             let target = format!("TrentService.{}", op.name());
-            assert_eq!(Operation::from_target(&target), Some(*op));
+            assert_eq!(from_target(&target), Some(*op));
         }
         assert_eq!(Operation::ALL.len(), 56);
-        assert_eq!(Operation::from_target("TrentService.encrypt"), None);
-        assert_eq!(Operation::from_target("Encrypt"), None);
-        assert_eq!(Operation::from_target("OtherService.Encrypt"), None);
+        assert_eq!(from_target("TrentService.encrypt"), None);
+        assert_eq!(from_target("Encrypt"), None);
+        assert_eq!(from_target("OtherService.Encrypt"), None);
     }
 
     #[test]
@@ -209,7 +82,5 @@ mod tests {
             "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails"
         ));
         assert!(!is_cloudtrail("TrentService.Encrypt"));
-        assert!(Operation::Encrypt.read_only());
-        assert!(!Operation::CreateKey.read_only());
     }
 }

@@ -1,0 +1,163 @@
+//! The request context: the values condition keys take for one request.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::principal::{Caller, CallerKind};
+
+/// Where conditions read a request's values from.
+pub trait Context {
+    /// The values of condition key `key` (matched ignoring case), `None` when the request has
+    /// none.
+    fn values(&self, key: &str) -> Option<Vec<Cow<'_, str>>>;
+}
+
+/// The facts of one request that conditions may test. The caller's keys (`aws:PrincipalArn`,
+/// `aws:username`, `kms:CallerAccount`, ...) and the environment's (`aws:CurrentTime`,
+/// `aws:SourceIp`, `aws:SecureTransport`) are derived; the operation adds its own
+/// (`kms:EncryptionAlgorithm`, ...) to `extra`, and the key its own (`kms:KeySpec`,
+/// `aws:ResourceTag/...`, `kms:ResourceAliases`).
+pub struct RequestContext<'a> {
+    /// Who is asking.
+    pub caller: &'a Caller,
+    /// When.
+    pub now: OffsetDateTime,
+    /// From where, when known.
+    pub source_ip: Option<IpAddr>,
+    /// Whether the request came over TLS (`None`: not known, the key is absent).
+    pub secure_transport: Option<bool>,
+    /// The request's encryption context (`kms:EncryptionContext:<key>`,
+    /// `kms:EncryptionContextKeys`).
+    pub encryption_context: Option<&'a BTreeMap<String, String>>,
+    /// `aws:RequestTag/<key>` and `aws:TagKeys`: the tags a request sets.
+    pub request_tags: Option<&'a BTreeMap<String, String>>,
+    /// `aws:ResourceTag/<key>`: the key's tags.
+    pub resource_tags: Option<&'a BTreeMap<String, String>>,
+    /// Every other key: name and values.
+    pub extra: Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)>,
+}
+
+impl<'a> RequestContext<'a> {
+    /// A context with the caller's and the environment's keys only.
+    pub fn new(caller: &'a Caller, now: OffsetDateTime) -> Self {
+        Self {
+            caller,
+            now,
+            source_ip: None,
+            secure_transport: None,
+            encryption_context: None,
+            request_tags: None,
+            resource_tags: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Adds a single-valued key.
+    pub fn with(mut self, key: &'static str, value: impl Into<Cow<'a, str>>) -> Self {
+        self.extra.push((Cow::Borrowed(key), vec![value.into()]));
+        self
+    }
+
+    /// Adds a key with several values.
+    pub fn with_all(mut self, key: &'static str, values: Vec<Cow<'a, str>>) -> Self {
+        self.extra.push((Cow::Borrowed(key), values));
+        self
+    }
+}
+
+/// `prefix` followed by the rest, ignoring the prefix's case; the rest as written.
+fn strip_prefix_ignore_case<'k>(key: &'k str, prefix: &str) -> Option<&'k str> {
+    let head = key.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &key[prefix.len()..])
+}
+
+fn one<'v>(value: impl Into<Cow<'v, str>>) -> Option<Vec<Cow<'v, str>>> {
+    Some(vec![value.into()])
+}
+
+/// The values of `name` among `pairs`, matching names ignoring case (as AWS matches tag and
+/// encryption context keys named in condition keys).
+fn values_named<'v>(pairs: &'v BTreeMap<String, String>, name: &str) -> Option<Vec<Cow<'v, str>>> {
+    let values: Vec<Cow<'v, str>> = pairs
+        .iter()
+        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| Cow::Borrowed(value.as_str()))
+        .collect();
+    (!values.is_empty()).then_some(values)
+}
+
+fn keys_of(pairs: &BTreeMap<String, String>) -> Option<Vec<Cow<'_, str>>> {
+    (!pairs.is_empty()).then(|| pairs.keys().map(|k| Cow::Borrowed(k.as_str())).collect())
+}
+
+impl Context for RequestContext<'_> {
+    fn values(&self, key: &str) -> Option<Vec<Cow<'_, str>>> {
+        self.derived(key).or_else(|| {
+            self.extra
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(key))
+                .map(|(_, values)| values.iter().map(|v| Cow::Borrowed(v.as_ref())).collect())
+        })
+    }
+}
+
+impl RequestContext<'_> {
+    /// The keys that come from the caller, the environment, the encryption context and tags.
+    fn derived(&self, key: &str) -> Option<Vec<Cow<'_, str>>> {
+        let caller = self.caller;
+        if let Some(name) = strip_prefix_ignore_case(key, "kms:EncryptionContext:") {
+            return values_named(self.encryption_context?, name);
+        }
+        if let Some(name) = strip_prefix_ignore_case(key, "aws:RequestTag/") {
+            return values_named(self.request_tags?, name);
+        }
+        if let Some(name) = strip_prefix_ignore_case(key, "aws:ResourceTag/") {
+            return values_named(self.resource_tags?, name);
+        }
+        let is = |name: &str| key.eq_ignore_ascii_case(name);
+        if is("kms:EncryptionContextKeys") {
+            return keys_of(self.encryption_context?);
+        }
+        if is("aws:TagKeys") {
+            return keys_of(self.request_tags?);
+        }
+        if is("aws:PrincipalArn") {
+            return one(caller.principal_arn());
+        }
+        if is("aws:PrincipalAccount") || is("kms:CallerAccount") {
+            return one(caller.account.as_str());
+        }
+        if is("aws:PrincipalType") {
+            return one(caller.principal_type());
+        }
+        if is("aws:username") {
+            return match &caller.kind {
+                CallerKind::User { name } => one(name.as_str()),
+                _ => None,
+            };
+        }
+        if is("aws:userid") {
+            return (!caller.user_id.is_empty()).then(|| vec![Cow::Borrowed(&*caller.user_id)]);
+        }
+        if is("aws:CurrentTime") {
+            return self.now.format(&Rfc3339).ok().and_then(one);
+        }
+        if is("aws:EpochTime") {
+            return one(self.now.unix_timestamp().to_string());
+        }
+        if is("aws:SourceIp") {
+            return self.source_ip.map(|ip| vec![Cow::Owned(ip.to_string())]);
+        }
+        if is("aws:SecureTransport") {
+            return self
+                .secure_transport
+                .and_then(|tls| one(if tls { "true" } else { "false" }));
+        }
+        None
+    }
+}

@@ -1,0 +1,79 @@
+//! A key policy as it is stored and served: its text and its parsed statements, together.
+
+use std::fmt;
+
+use super::document::{Policy, PolicyError, PolicyKind};
+use super::json::Json;
+
+/// A key policy: the text `GetKeyPolicy` returns, and the statements it was parsed into when it
+/// was stored. The two travel together, so that a key in memory is never evaluated by parsing
+/// JSON.
+#[derive(Clone)]
+pub struct KeyPolicy {
+    text: String,
+    /// `None` when a stored text no longer parses (a policy accepted by an older version):
+    /// such a policy allows nothing, and says so in the log when it is read.
+    parsed: Option<Policy>,
+}
+
+impl KeyPolicy {
+    /// Checks a policy a caller sent, and puts it in the layout KMS returns.
+    pub fn submitted(text: &str) -> Result<Self, PolicyError> {
+        let parsed = Policy::parse(text, PolicyKind::Key)?;
+        let text = Json::parse(text)
+            .map(|json| json.pretty())
+            .unwrap_or_else(|| text.to_owned());
+        Ok(Self {
+            text,
+            parsed: Some(parsed),
+        })
+    }
+
+    /// A policy read back from the store.
+    pub fn stored(text: String) -> Self {
+        let parsed = match Policy::parse(&text, PolicyKind::Key) {
+            Ok(policy) => Some(policy),
+            Err(error) => {
+                tracing::warn!(%error, "a stored key policy does not parse; it allows nothing");
+                None
+            }
+        };
+        Self { text, parsed }
+    }
+
+    /// AWS's default key policy for a key of `account`: the account may do everything, which
+    /// hands every decision to its identity policies. Byte for byte as AWS returns it.
+    pub fn default_for(account: &crate::model::AccountId) -> Self {
+        let text = format!(
+            "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"arn:aws:iam::{account}:root\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}"
+        );
+        Self::stored(text)
+    }
+
+    /// The text, as `GetKeyPolicy` returns it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The statements; `None` when the stored text does not parse (nothing is allowed).
+    pub fn policy(&self) -> Option<&Policy> {
+        self.parsed.as_ref()
+    }
+}
+
+impl PartialEq for KeyPolicy {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for KeyPolicy {}
+
+impl fmt::Debug for KeyPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPolicy")
+            .field("bytes", &self.text.len())
+            .field("parsed", &self.parsed.is_some())
+            .finish()
+    }
+}
