@@ -9,18 +9,21 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use strongbox_core::audit::{ApiCall, Event, Head, chain};
 use strongbox_core::model::{AccessKeyId, AccountId, KeyArn, KeyId, Principal, Region};
+use strongbox_core::policy::{Caller, Identity};
 use time::macros::datetime;
 
 fn audit_record(c: &mut Criterion) {
     let account = AccountId::parse("111122223333").unwrap();
     let region = Region::parse("us-east-1").unwrap();
     let call = ApiCall {
-        caller: Principal {
-            account,
-            user: "admin".to_owned(),
-            access_key_id: AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap(),
+        caller: Principal::new(
+            AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap(),
             region,
-        },
+            std::sync::Arc::new(Identity {
+                caller: Caller::user(account, "/", "admin", "AIDAEXAMPLEEXAMPLE123"),
+                policies: Default::default(),
+            }),
+        ),
         time: datetime!(2026-11-29 12:00:00 UTC),
         operation: "Encrypt".to_owned(),
         read_only: true,

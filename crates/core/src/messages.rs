@@ -177,11 +177,32 @@ pub fn alias_not_found(alias_arn: &str) -> String {
     format!("Alias {alias_arn} is not found.")
 }
 
-/// `AccessDeniedException` when no policy lets the caller use another account's key [doc].
-pub fn not_authorized(principal_arn: &str, action: &str, resource: &str) -> String {
-    format!(
-        "User: {principal_arn} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action"
-    )
+/// `AccessDeniedException`, by the reason the evaluator gave [recorded: the four forms are
+/// AWS's, with `resource: *` for actions on no key].
+pub fn access_denied(
+    principal_arn: &str,
+    action: &str,
+    resource: &str,
+    denial: crate::policy::Denial,
+) -> String {
+    use crate::policy::Denial;
+    let head = format!(
+        "User: {principal_arn} is not authorized to perform: {action} on resource: {resource}"
+    );
+    match denial {
+        Denial::NoResourcePolicyAllows => {
+            format!("{head} because no resource-based policy allows the {action} action")
+        }
+        Denial::NoIdentityPolicyAllows => {
+            format!("{head} because no identity-based policy allows the {action} action")
+        }
+        Denial::ExplicitInResourcePolicy => {
+            format!("{head} with an explicit deny in a resource-based policy")
+        }
+        Denial::ExplicitInIdentityPolicy => {
+            format!("{head} with an explicit deny in an identity-based policy")
+        }
+    }
 }
 
 /// `AccessDeniedException` when a ciphertext names a key the caller cannot use [doc].
@@ -401,6 +422,11 @@ pub fn tag_characters(part: &str, text: &str) -> String {
 // Policies.
 // ---------------------------------------------------------------------------------------------
 
+/// `NotFoundException`: a policy name other than `default` [ours: the only name AWS accepts].
+pub fn policy_name_not_found(name: &str) -> String {
+    format!("No such policy exists: {name}. The only key policy name is default.")
+}
+
 /// `LimitExceededException`: a key policy over 32 KiB [ours].
 pub fn policy_too_large(len: usize, max: usize) -> String {
     format!("The key policy is {len} bytes; a key policy can be at most {max} bytes.")
@@ -517,6 +543,88 @@ pub const STORAGE_FULL: &str = "The request could not be completed: the server's
 
 /// `KMSInternalException`: all a client learns of a fault on our side [ours].
 pub const INTERNAL_ERROR: &str = "An internal error occurred. Try the request again.";
+
+// ---------------------------------------------------------------------------------------------
+// IAM and STS.
+// ---------------------------------------------------------------------------------------------
+
+/// `NoSuchEntity` [recorded].
+pub fn no_such_user(name: &str) -> String {
+    format!("The user with name {name} cannot be found.")
+}
+
+/// `EntityAlreadyExists` [recorded].
+pub fn user_exists(name: &str) -> String {
+    format!("User with name {name} already exists.")
+}
+
+/// `NoSuchEntity` [recorded].
+pub fn no_such_role(name: &str) -> String {
+    format!("The role with name {name} cannot be found.")
+}
+
+/// `EntityAlreadyExists` [recorded].
+pub fn role_exists(name: &str) -> String {
+    format!("Role with name {name} already exists.")
+}
+
+/// `NoSuchEntity`: a user's or role's inline policy (`kind` is `user` or `role`) [recorded for
+/// roles; the user form is symmetric].
+pub fn no_such_inline_policy(kind: &str, name: &str) -> String {
+    format!("The {kind} policy with name {name} cannot be found.")
+}
+
+/// `NoSuchEntity` [recorded].
+pub fn no_such_access_key(id: &str) -> String {
+    format!("The Access Key with id {id} cannot be found.")
+}
+
+/// `LimitExceeded` [recorded].
+pub const ACCESS_KEY_QUOTA: &str = "Cannot exceed quota for AccessKeysPerUser: 2";
+
+/// `DeleteConflict` [recorded].
+pub const DELETE_CONFLICT_POLICIES: &str = "Cannot delete entity, must delete policies first.";
+
+/// `DeleteConflict` [recorded].
+pub const DELETE_CONFLICT_ACCESS_KEYS: &str =
+    "Cannot delete entity, must delete access keys first.";
+
+/// `ValidationError`: a name outside IAM's character set (`member` is `userName`, `roleName`,
+/// `policyName`) [recorded for roleName].
+pub fn iam_name_invalid(member: &str) -> String {
+    format!(
+        "The specified value for {member} is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-"
+    )
+}
+
+/// `ValidationError` [recorded by emulators].
+pub const IAM_PATH_INVALID: &str = "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.";
+
+/// `MalformedPolicyDocument` for an identity policy that is not JSON [recorded].
+pub const IAM_POLICY_SYNTAX: &str = "Syntax errors in policy.";
+
+/// `MalformedPolicyDocument` for a trust policy that is not JSON [recorded].
+pub const TRUST_POLICY_INVALID_JSON: &str = "This policy contains invalid Json";
+
+/// `MalformedPolicyDocument`: a trust policy allowing other actions [recorded].
+pub const TRUST_POLICY_ACTIONS: &str = "AssumeRole policy may only specify STS AssumeRole actions.";
+
+/// `MalformedPolicyDocument`: a trust policy naming a principal that does not exist [ours,
+/// after IAM's wording].
+pub fn trust_policy_invalid_principal(arn: &str) -> String {
+    format!("Invalid principal in policy: \"AWS\":\"{arn}\"")
+}
+
+/// `LimitExceeded`: a user's or role's inline policies over IAM's aggregate size [recorded].
+pub fn inline_policies_too_large(limit: usize, kind: &str, name: &str) -> String {
+    format!("Maximum policy size of {limit} bytes exceeded for {kind} {name}")
+}
+
+/// `LimitExceeded`: a trust policy over IAM's default quota [recorded].
+pub const TRUST_POLICY_TOO_LARGE: &str = "Cannot exceed quota for ACLSizePerRole: 2048";
+
+/// `ValidationError` [recorded].
+pub const USER_NAME_REQUIRED: &str = "Must specify userName when calling with non-User credentials";
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
 use crate::model::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeyVersion,
-    Region, VersionId,
+    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, InlinePolicy,
+    Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User, VersionId,
 };
 
 /// A request for one page of a list.
@@ -109,6 +109,63 @@ pub trait Store: Send + Sync {
         &self,
         account: &AccountId,
         id: &AccessKeyId,
+    ) -> Result<bool, StoreError>;
+
+    /// Activates or deactivates an access key of the account; false when there is none.
+    async fn set_access_key_status(
+        &self,
+        account: &AccountId,
+        id: &AccessKeyId,
+        status: AccessKeyStatus,
+    ) -> Result<bool, StoreError>;
+
+    /// Creates a user with its first inline policies, atomically; `Conflict` when the name is
+    /// taken in the account (ignoring case, as IAM does).
+    async fn create_user(&self, user: &User, policies: &[InlinePolicy]) -> Result<(), StoreError>;
+    /// One user, by name (ignoring case).
+    async fn user(&self, account: &AccountId, name: &str) -> Result<Option<User>, StoreError>;
+    /// The account's users, ordered by name; the marker is the last name returned.
+    async fn list_users(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError>;
+    /// Deletes a user; false when there was none. The caller checks first that nothing is
+    /// attached to it (IAM's `DeleteConflict`).
+    async fn delete_user(&self, account: &AccountId, name: &str) -> Result<bool, StoreError>;
+    /// Creates a role; `Conflict` when the name is taken in the account (ignoring case).
+    async fn create_role(&self, role: &Role) -> Result<(), StoreError>;
+    /// One role, by name (ignoring case).
+    async fn role(&self, account: &AccountId, name: &str) -> Result<Option<Role>, StoreError>;
+    /// The account's roles, ordered by name; the marker is the last name returned.
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<Role>, StoreError>;
+    /// Rewrites a role's trust policy, description and session limit; false when it is gone.
+    async fn update_role(&self, role: &Role) -> Result<bool, StoreError>;
+    /// Deletes a role; false when there was none. The caller checks for attached policies.
+    async fn delete_role(&self, account: &AccountId, name: &str) -> Result<bool, StoreError>;
+    /// Adds or replaces an inline policy of a user or role.
+    async fn put_inline_policy(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+        policy: &InlinePolicy,
+    ) -> Result<(), StoreError>;
+    /// The inline policies of a user or role, ordered by name.
+    async fn inline_policies(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+    ) -> Result<Vec<InlinePolicy>, StoreError>;
+    /// Deletes an inline policy; false when there was none.
+    async fn delete_inline_policy(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+        name: &str,
     ) -> Result<bool, StoreError>;
 
     /// Stores a new key with its first version, atomically.

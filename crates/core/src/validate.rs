@@ -221,6 +221,35 @@ pub fn user_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks an IAM name (`userName`, `roleName`, `policyName`): 1 to `max` characters of IAM's
+/// `[\w+=,.@-]+`, with AWS's messages.
+pub fn iam_name(member: &str, name: &str, max: usize) -> Result<(), Error> {
+    if let Some(violation) = Violation::length(Shown::Value(name), member, name.len(), 1, max) {
+        return Err(Error::Validation(messages::validation(&[violation])));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if !name.chars().all(allowed) {
+        return Err(Error::Validation(messages::iam_name_invalid(member)));
+    }
+    Ok(())
+}
+
+/// Checks an IAM path: `/`, or `/` + printable ASCII + `/`, at most 512 characters.
+pub fn iam_path(path: &str) -> Result<(), Error> {
+    let valid = path.len() <= 512
+        && (path == "/"
+            || (path.len() >= 2
+                && path.starts_with('/')
+                && path.ends_with('/')
+                && path.bytes().all(|b| (0x21..=0x7e).contains(&b))
+                && !path.contains("//")));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::Validation(messages::IAM_PATH_INVALID.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,12 +48,12 @@ fn dispatch_encrypt(c: &mut Criterion) {
         kms
     });
     let scheduler = Scheduler::new(kms.clone(), Duration::from_secs(3600), None);
-    let principal = Principal {
-        account: AccountId::parse(datadir::DEFAULT_ACCOUNT_ID).unwrap(),
-        user: "admin".to_owned(),
-        access_key_id: AccessKeyId::parse(ACCESS_KEY).unwrap(),
-        region,
-    };
+    let account = AccountId::parse(datadir::DEFAULT_ACCOUNT_ID).unwrap();
+    let identity = runtime
+        .block_on(kms.user_identity(&account, "admin"))
+        .unwrap()
+        .expect("the admin user");
+    let principal = Principal::new(AccessKeyId::parse(ACCESS_KEY).unwrap(), region, identity);
     let call = |operation, body: &[u8]| {
         runtime
             .block_on(dispatch(&kms, &scheduler, &principal, operation, body))

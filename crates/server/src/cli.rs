@@ -54,6 +54,12 @@ pub enum Command {
     /// Manage access keys.
     #[command(subcommand, name = "access-key")]
     AccessKey(AccessKeyCommand),
+    /// Manage IAM users of an account.
+    #[command(subcommand)]
+    User(crate::cli_iam::UserCommand),
+    /// Manage IAM roles of an account.
+    #[command(subcommand)]
+    Role(crate::cli_iam::RoleCommand),
     /// The audit trail: public key, digests, export and verification.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -208,7 +214,7 @@ pub enum AccessKeyCommand {
         /// The owning account id.
         #[arg(long)]
         account: String,
-        /// The user name shown in ARNs.
+        /// The IAM user the key belongs to (it must exist: `strongbox user create`).
         #[arg(long, default_value = "admin")]
         user: String,
     },
@@ -259,6 +265,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Account(command) => on_store(&data_dir, &file, command, account).await,
         Command::AccessKey(command) => on_store(&data_dir, &file, command, access_key).await,
+        Command::User(command) => on_store(&data_dir, &file, command, crate::cli_iam::user).await,
+        Command::Role(command) => on_store(&data_dir, &file, command, crate::cli_iam::role).await,
         Command::Audit(command) => audit(command, &data_dir, &file).await,
         Command::Tls(TlsCommand::SelfSigned { out, hosts }) => {
             let written = crate::certs::self_signed(&out, &hosts)?;
@@ -539,7 +547,7 @@ async fn access_key(command: AccessKeyCommand, kms: &strongbox_core::Kms) -> Res
     }
 }
 
-fn rfc3339(at: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.to_string())
 }

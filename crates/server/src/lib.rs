@@ -8,6 +8,7 @@ pub mod app;
 pub mod audit;
 pub mod certs;
 pub mod cli;
+pub mod cli_iam;
 pub mod config;
 pub mod datadir;
 pub mod disk;

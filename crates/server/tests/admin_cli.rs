@@ -154,6 +154,8 @@ async fn tables_line_up_with_their_headers() {
     assert!(created.status.success(), "{}", stderr(&created));
     let account = stdout(&created).trim().to_owned();
     for user in ["alice", "a-much-longer-user-name"] {
+        let created = strongbox(dir, &["user", "create", "--account", &account, user]);
+        assert!(created.status.success(), "{}", stderr(&created));
         let key = strongbox(
             dir,
             &[
@@ -180,6 +182,32 @@ async fn tables_line_up_with_their_headers() {
 async fn each_access_key_prints_under_a_profile_of_its_own() {
     let server = TestServer::start().await;
     let dir = &server.data_dir;
+    let unknown = strongbox(
+        dir,
+        &[
+            "access-key",
+            "create",
+            "--account",
+            common::ACCOUNT,
+            "--user",
+            "alice",
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("The user with name alice cannot be found."),
+        "{}",
+        stderr(&unknown)
+    );
+    let user = strongbox(
+        dir,
+        &["user", "create", "--account", common::ACCOUNT, "alice"],
+    );
+    assert!(user.status.success(), "{}", stderr(&user));
+    assert_eq!(
+        stdout(&user).trim(),
+        format!("arn:aws:iam::{}:user/alice", common::ACCOUNT)
+    );
     let output = strongbox(
         dir,
         &[

@@ -25,12 +25,11 @@ async fn handle(dir: &Path, mode: OpenMode, clock: Arc<ManualClock>) -> Arc<Kms>
 }
 
 fn principal(account: &AccountId) -> Principal {
-    Principal {
-        account: *account,
-        user: "admin".to_owned(),
-        access_key_id: AccessKeyId::parse("AKIARACERACERACE0001").unwrap(),
-        region: Region::parse("us-east-1").unwrap(),
-    }
+    Principal::new(
+        AccessKeyId::parse("AKIARACERACERACE0001").unwrap(),
+        Region::parse("us-east-1").unwrap(),
+        std::sync::Arc::new(strongbox_core::policy::Identity::root(*account)),
+    )
 }
 
 fn symmetric() -> CreateKeyInput {
@@ -42,6 +41,7 @@ fn symmetric() -> CreateKeyInput {
         tags: Default::default(),
         policy: None,
         multi_region: false,
+        bypass_lockout_check: false,
     }
 }
 

@@ -376,12 +376,12 @@ async fn a_second_request_while_one_is_in_progress_conflicts() {
     let key = create_key(&client).await;
     // Requests made on a second handle, with no scheduler behind it, stay in progress.
     let admin = server.admin_kms().await;
-    let principal = strongbox_core::model::Principal {
-        account: strongbox_core::model::AccountId::parse(common::ACCOUNT).unwrap(),
-        user: "admin".to_owned(),
-        access_key_id: strongbox_core::model::AccessKeyId::parse(common::ACCESS_KEY).unwrap(),
-        region: strongbox_core::model::Region::parse(common::REGION).unwrap(),
-    };
+    let account = strongbox_core::model::AccountId::parse(common::ACCOUNT).unwrap();
+    let principal = strongbox_core::model::Principal::new(
+        strongbox_core::model::AccessKeyId::parse(common::ACCESS_KEY).unwrap(),
+        strongbox_core::model::Region::parse(common::REGION).unwrap(),
+        std::sync::Arc::new(strongbox_core::policy::Identity::root(account)),
+    );
     let key_ref = strongbox_core::kms::KeyRef::parse(&key).unwrap();
     admin
         .rotate_key_on_demand(&principal, &key_ref)

@@ -10,8 +10,8 @@ use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 use strongbox_core::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
 use strongbox_core::model::{
-    AccessKey, AccessKeyId, Account, AccountId, Alias, AliasName, Key, KeyArn, KeyId, KeyVersion,
-    Region, VersionId,
+    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, InlinePolicy,
+    Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User, VersionId,
 };
 use strongbox_core::{Page, PageRequest, Store, StoreError, StoreErrorKind};
 use time::OffsetDateTime;
@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::group_commit::{self, GroupCommit, Write};
 use crate::rows::{self, driver_error, millis};
 use crate::sqlite_audit;
+use crate::sqlite_iam;
 use crate::writing::Writer;
 
 /// How long a writer waits for another process's write lock before giving up.
@@ -101,7 +102,7 @@ fn create_private(path: &str) -> Result<(), StoreError> {
 }
 
 /// Splits `limit + 1` fetched rows into a page and the marker of the next one.
-fn page<T>(mut items: Vec<T>, limit: u32, marker: impl Fn(&T) -> String) -> Page<T> {
+pub(crate) fn page<T>(mut items: Vec<T>, limit: u32, marker: impl Fn(&T) -> String) -> Page<T> {
     let limit = limit as usize;
     let next = if items.len() > limit {
         items.truncate(limit);
@@ -112,7 +113,7 @@ fn page<T>(mut items: Vec<T>, limit: u32, marker: impl Fn(&T) -> String) -> Page
     Page { items, next }
 }
 
-fn fetch_limit(page: &PageRequest) -> i64 {
+pub(crate) fn fetch_limit(page: &PageRequest) -> i64 {
     i64::from(page.limit.max(1)) + 1
 }
 
@@ -192,6 +193,94 @@ impl Store for SqliteStore {
             .await
             .map_err(driver_error)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_access_key_status(
+        &self,
+        account: &AccountId,
+        id: &AccessKeyId,
+        status: AccessKeyStatus,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE access_keys SET status = $3 WHERE account_id = $1 AND id = $2")
+                .bind(account.as_str())
+                .bind(id.as_str())
+                .bind(rows::status_text(status))
+                .execute(&mut *self.writer.lock().await?)
+                .await
+                .map_err(driver_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_user(&self, user: &User, policies: &[InlinePolicy]) -> Result<(), StoreError> {
+        sqlite_iam::create_user(&mut *self.writer.lock().await?, user, policies).await
+    }
+
+    async fn user(&self, account: &AccountId, name: &str) -> Result<Option<User>, StoreError> {
+        sqlite_iam::user(&self.readers, account, name).await
+    }
+
+    async fn list_users(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError> {
+        sqlite_iam::list_users(&self.readers, account, page).await
+    }
+
+    async fn delete_user(&self, account: &AccountId, name: &str) -> Result<bool, StoreError> {
+        sqlite_iam::delete_user(&mut *self.writer.lock().await?, account, name).await
+    }
+
+    async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
+        sqlite_iam::create_role(&mut *self.writer.lock().await?, role).await
+    }
+
+    async fn role(&self, account: &AccountId, name: &str) -> Result<Option<Role>, StoreError> {
+        sqlite_iam::role(&self.readers, account, name).await
+    }
+
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        page: &PageRequest,
+    ) -> Result<Page<Role>, StoreError> {
+        sqlite_iam::list_roles(&self.readers, account, page).await
+    }
+
+    async fn update_role(&self, role: &Role) -> Result<bool, StoreError> {
+        sqlite_iam::update_role(&mut *self.writer.lock().await?, role).await
+    }
+
+    async fn delete_role(&self, account: &AccountId, name: &str) -> Result<bool, StoreError> {
+        sqlite_iam::delete_role(&mut *self.writer.lock().await?, account, name).await
+    }
+
+    async fn put_inline_policy(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+        policy: &InlinePolicy,
+    ) -> Result<(), StoreError> {
+        sqlite_iam::put_inline_policy(&mut *self.writer.lock().await?, account, owner, policy).await
+    }
+
+    async fn inline_policies(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+    ) -> Result<Vec<InlinePolicy>, StoreError> {
+        sqlite_iam::inline_policies(&self.readers, account, owner).await
+    }
+
+    async fn delete_inline_policy(
+        &self,
+        account: &AccountId,
+        owner: &PolicyOwner,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        sqlite_iam::delete_inline_policy(&mut *self.writer.lock().await?, account, owner, name)
+            .await
     }
 
     async fn create_key(&self, key: &Key, version: &KeyVersion) -> Result<(), StoreError> {

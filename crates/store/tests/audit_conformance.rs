@@ -13,6 +13,7 @@ use strongbox_core::audit::chain::{self, Head};
 use strongbox_core::audit::event::{ApiCall, Event};
 use strongbox_core::audit::{AuditRecord, Checkpoint, LookupAttribute, LookupQuery, StoredDigest};
 use strongbox_core::model::{AccessKeyId, AccountId, KeyArn, KeyId, Principal, Region};
+use strongbox_core::policy::{Caller, Identity};
 use time::{Duration, OffsetDateTime};
 
 fn account() -> AccountId {
@@ -35,12 +36,19 @@ fn records(head: &mut Head, count: usize, key: &KeyArn) -> Vec<AuditRecord> {
             let encrypt = index % 2 == 0;
             let time = base_time() + Duration::seconds(head.sequence as i64 + 1);
             let call = ApiCall {
-                caller: Principal {
-                    account: account(),
-                    user: if encrypt { "alice" } else { "bob" }.to_owned(),
-                    access_key_id: AccessKeyId::parse("AKIATESTTESTTEST0001").unwrap(),
-                    region: region(),
-                },
+                caller: Principal::new(
+                    AccessKeyId::parse("AKIATESTTESTTEST0001").unwrap(),
+                    region(),
+                    std::sync::Arc::new(Identity {
+                        caller: Caller::user(
+                            account(),
+                            "/",
+                            if encrypt { "alice" } else { "bob" },
+                            "AIDATESTTESTTESTTEST1",
+                        ),
+                        policies: Default::default(),
+                    }),
+                ),
                 time,
                 operation: if encrypt { "Encrypt" } else { "CreateKey" }.to_owned(),
                 read_only: encrypt,

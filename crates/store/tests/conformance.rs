@@ -11,6 +11,8 @@ use strongbox_core::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Key, KeyArn,
     KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Region, Tags, VersionId,
 };
+use strongbox_core::model::{InlinePolicy, PolicyOwner, Role, User};
+use strongbox_core::policy::KeyPolicy;
 use strongbox_core::{PageRequest, SealedKey, Store, StoreErrorKind};
 use time::OffsetDateTime;
 
@@ -42,7 +44,10 @@ fn key(account: &Account) -> (Key, KeyVersion) {
     let key = Key {
         description: "d".to_owned(),
         tags: Tags::from([("team".to_owned(), "platform".to_owned())]),
-        policy: "{}".into(),
+        policy: std::sync::Arc::new(KeyPolicy::stored(
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}"#
+                .to_owned(),
+        )),
         ..Key::new(
             arn,
             KeySpec::SymmetricDefault,
@@ -131,6 +136,187 @@ async fn access_keys() {
             .unwrap()
     );
     assert_eq!(store.access_key(&access_key.id).await.unwrap(), None);
+    store.create_access_key(&access_key).await.unwrap();
+    assert!(
+        store
+            .set_access_key_status(&a.id, &access_key.id, AccessKeyStatus::Inactive)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .access_key(&access_key.id)
+            .await
+            .unwrap()
+            .map(|k| k.status),
+        Some(AccessKeyStatus::Inactive)
+    );
+    assert!(
+        !store
+            .set_access_key_status(&other.id, &access_key.id, AccessKeyStatus::Active)
+            .await
+            .unwrap(),
+        "scoped by account"
+    );
+}
+
+fn user(account: &Account, name: &str) -> User {
+    User {
+        account: account.id,
+        name: name.to_owned(),
+        path: "/team/".to_owned(),
+        id: format!("AIDA{:X<17}", name.to_uppercase()),
+        created_at: now(),
+    }
+}
+
+fn policy(name: &str) -> InlinePolicy {
+    InlinePolicy {
+        name: name.to_owned(),
+        document: format!(r#"{{"Statement":{{"Sid":"{name}"}}}}"#),
+    }
+}
+
+#[tokio::test]
+async fn users_are_unique_ignoring_case_and_scoped_by_account() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let b = with_account(store.as_ref(), "222222222222").await;
+    let alice = user(&a, "Alice");
+    store.create_user(&alice, &[policy("p1")]).await.unwrap();
+    let mut twin = user(&a, "ALICE");
+    twin.id = "AIDATWINTWINTWINTWIN1".to_owned();
+    let error = store.create_user(&twin, &[]).await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Conflict);
+    assert_eq!(
+        store.user(&a.id, "alice").await.unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(store.user(&b.id, "alice").await.unwrap(), None);
+    let owner = PolicyOwner::User("aLiCe".to_owned());
+    assert_eq!(
+        store.inline_policies(&a.id, &owner).await.unwrap(),
+        vec![policy("p1")]
+    );
+    // A policy put twice is replaced; policies list by name.
+    let mut replaced = policy("p1");
+    replaced.document = "{}".to_owned();
+    store
+        .put_inline_policy(&a.id, &owner, &replaced)
+        .await
+        .unwrap();
+    store
+        .put_inline_policy(&a.id, &owner, &policy("p0"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.inline_policies(&a.id, &owner).await.unwrap(),
+        vec![policy("p0"), replaced]
+    );
+    assert!(
+        store
+            .delete_inline_policy(&a.id, &owner, "p0")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_inline_policy(&a.id, &owner, "p0")
+            .await
+            .unwrap()
+    );
+    // Pages by name.
+    for name in ["bob", "carol", "dave"] {
+        store.create_user(&user(&a, name), &[]).await.unwrap();
+    }
+    let first = store
+        .list_users(
+            &a.id,
+            &PageRequest {
+                limit: 2,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    let names: Vec<_> = first.items.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["Alice", "bob"]);
+    let rest = store
+        .list_users(
+            &a.id,
+            &PageRequest {
+                limit: 2,
+                after: first.next,
+            },
+        )
+        .await
+        .unwrap();
+    let names: Vec<_> = rest.items.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["carol", "dave"]);
+    assert_eq!(rest.next, None);
+    // Deleting a user deletes its policies with it.
+    assert!(store.delete_user(&a.id, "ALICE").await.unwrap());
+    assert!(!store.delete_user(&a.id, "ALICE").await.unwrap());
+    assert!(
+        store
+            .inline_policies(&a.id, &owner)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn roles_round_trip_and_update() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let mut role = Role {
+        account: a.id,
+        name: "Deployer".to_owned(),
+        path: "/".to_owned(),
+        id: "AROAAAAAAAAAAAAAAAAAA".to_owned(),
+        trust_policy: "{}".to_owned(),
+        description: "ships".to_owned(),
+        max_session_seconds: 7200,
+        created_at: now(),
+    };
+    store.create_role(&role).await.unwrap();
+    let mut twin = role.clone();
+    twin.id = "AROABBBBBBBBBBBBBBBBB".to_owned();
+    twin.name = "deployer".to_owned();
+    assert_eq!(
+        store.create_role(&twin).await.unwrap_err().kind(),
+        StoreErrorKind::Conflict
+    );
+    role.trust_policy = r#"{"Statement":[]}"#.to_owned();
+    role.max_session_seconds = 43200;
+    assert!(store.update_role(&role).await.unwrap());
+    assert_eq!(
+        store.role(&a.id, "DEPLOYER").await.unwrap(),
+        Some(role.clone())
+    );
+    let owner = PolicyOwner::Role(role.name.clone());
+    store
+        .put_inline_policy(&a.id, &owner, &policy("r"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .inline_policies(&a.id, &PolicyOwner::User(role.name.clone()))
+            .await
+            .unwrap(),
+        Vec::new(),
+        "a user's policies are not a role's"
+    );
+    assert!(store.delete_role(&a.id, "deployer").await.unwrap());
+    assert!(!store.update_role(&role).await.unwrap());
+    assert!(
+        store
+            .inline_policies(&a.id, &owner)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

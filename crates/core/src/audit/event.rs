@@ -8,6 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::model::{KeyArn, Principal};
+use crate::policy::CallerKind;
 
 /// The CloudTrail record version these records follow.
 pub const EVENT_VERSION: &str = "1.11";
@@ -40,6 +41,46 @@ pub struct UserIdentity {
     /// `kms.amazonaws.com` for the service's own events.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub invoked_by: Option<String>,
+    /// For a role session: the role that issued it (`sessionIssuer`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_context: Option<Value>,
+}
+
+impl UserIdentity {
+    /// CloudTrail's `userIdentity` for a caller: `IAMUser`, `Root` or `AssumedRole`.
+    pub fn of(principal: &Principal) -> Self {
+        let caller = principal.caller();
+        let account = caller.account.to_string();
+        let (kind, user_name, session_context) = match &caller.kind {
+            CallerKind::Root => ("Root", None, None),
+            CallerKind::User { name } => ("IAMUser", Some(name.clone()), None),
+            CallerKind::AssumedRole { role_arn, .. } => {
+                let role_id = caller.user_id.split(':').next().unwrap_or_default();
+                let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+                let context = serde_json::json!({
+                    "sessionIssuer": {
+                        "type": "Role",
+                        "principalId": role_id,
+                        "arn": role_arn,
+                        "accountId": account,
+                        "userName": role_name,
+                    },
+                    "attributes": {"mfaAuthenticated": "false"},
+                });
+                ("AssumedRole", None, Some(context))
+            }
+        };
+        Self {
+            kind: Some(kind.to_owned()),
+            principal_id: Some(caller.user_id.clone()),
+            arn: Some(caller.arn.clone()),
+            account_id: account,
+            access_key_id: Some(principal.access_key_id.to_string()),
+            user_name,
+            invoked_by: None,
+            session_context,
+        }
+    }
 }
 
 /// A key the event touched.
@@ -168,15 +209,7 @@ impl Event {
         let (error_code, error_message) = call.error.unzip();
         Self {
             event_version: EVENT_VERSION.to_owned(),
-            user_identity: UserIdentity {
-                kind: Some("IAMUser".to_owned()),
-                principal_id: Some(call.caller.access_key_id.to_string()),
-                arn: Some(format!("arn:aws:iam::{account}:user/{}", call.caller.user)),
-                account_id: account.clone(),
-                access_key_id: Some(call.caller.access_key_id.to_string()),
-                user_name: Some(call.caller.user),
-                invoked_by: None,
-            },
+            user_identity: UserIdentity::of(&call.caller),
             event_time: event_time(call.time),
             event_source: EVENT_SOURCE.to_owned(),
             event_name: call.operation,
@@ -214,6 +247,7 @@ impl Event {
                 access_key_id: None,
                 user_name: None,
                 invoked_by: Some(EVENT_SOURCE.to_owned()),
+                session_context: None,
             },
             event_time: event_time(time),
             event_source: EVENT_SOURCE.to_owned(),

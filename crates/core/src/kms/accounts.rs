@@ -7,6 +7,8 @@ use strongbox_crypto::{SecretBytes, random_bytes};
 use super::Kms;
 use super::cache::CachedCredential;
 use crate::error::Error;
+use crate::messages;
+use crate::model::iam::ADMIN_USER;
 use crate::model::{AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId};
 use crate::store::StoreErrorKind;
 use crate::validate;
@@ -34,7 +36,8 @@ const SECRET_ALPHABET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 impl Kms {
-    /// Creates a tenant; a random id when none is given.
+    /// Creates a tenant, with its `admin` user holding the administrator policy; a random id
+    /// when none is given.
     pub async fn create_account(
         &self,
         name: &str,
@@ -50,12 +53,18 @@ impl Kms {
             created_at: self.clock.now(),
         };
         match self.store.create_account(&account).await {
-            Ok(()) => Ok(account),
-            Err(error) if error.kind() == StoreErrorKind::Conflict => Err(Error::AlreadyExists(
-                format!("Account {} already exists", account.id),
-            )),
-            Err(error) => Err(error.into()),
+            Ok(()) => {}
+            Err(error) if error.kind() == StoreErrorKind::Conflict => {
+                return Err(Error::AlreadyExists(format!(
+                    "Account {} already exists",
+                    account.id
+                )));
+            }
+            Err(error) => return Err(error.into()),
         }
+        self.create_user(&account.id, ADMIN_USER, None, &[Self::admin_policy()])
+            .await?;
+        Ok(account)
     }
 
     /// Every tenant.
@@ -73,6 +82,12 @@ impl Kms {
     ) -> Result<NewAccessKey, Error> {
         self.account(account).await?;
         validate::user_name(user)?;
+        let user = &self
+            .store
+            .user(account, user)
+            .await?
+            .ok_or_else(|| Error::NotFound(messages::no_such_user(user)))?
+            .name;
         let (id, secret) = match fixed {
             Some(pair) => pair,
             None => {
@@ -183,7 +198,7 @@ fn random_account_id() -> Result<AccountId, Error> {
 }
 
 /// `len` characters drawn uniformly from `alphabet` (its size divides 256).
-fn random_chars(alphabet: &[u8], len: usize) -> Result<Vec<u8>, Error> {
+pub(super) fn random_chars(alphabet: &[u8], len: usize) -> Result<Vec<u8>, Error> {
     let bytes = random_bytes(len)?;
     Ok(bytes
         .expose()

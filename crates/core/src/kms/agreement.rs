@@ -10,6 +10,7 @@ use super::resolve::{Access, KeyRef};
 use super::usage;
 use crate::error::Error;
 use crate::model::{Key, KeyAgreementAlgorithm, KeyUsage, Principal};
+use crate::operation::Operation;
 
 impl Kms {
     /// DeriveSharedSecret: the raw ECDH shared secret, as the peer computes it with its own
@@ -21,13 +22,9 @@ impl Kms {
         algorithm: KeyAgreementAlgorithm,
         peer_public_key: &[u8],
     ) -> Result<(Arc<Key>, SecretBytes), Error> {
-        let key = self
-            .resolve(
-                principal,
-                key_ref,
-                Access::by_policy("kms:DeriveSharedSecret"),
-            )
-            .await?;
+        let values = [("kms:KeyAgreementAlgorithm", algorithm.as_str())];
+        let access = Access::of(Operation::DeriveSharedSecret).with_values(&values);
+        let key = self.resolve(principal, key_ref, access).await?;
         usage::check(&key, KeyUsage::KeyAgreement, "DeriveSharedSecret")?;
         usage::algorithm(
             &key,

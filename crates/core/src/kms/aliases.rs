@@ -6,6 +6,7 @@ use super::resolve::{Access, KeyRef};
 use crate::error::Error;
 use crate::messages;
 use crate::model::{Alias, AliasName, Key, Principal};
+use crate::operation::Operation;
 use crate::state::{self, StateRule};
 use crate::store::{Page, PageRequest, StoreErrorKind};
 
@@ -18,8 +19,9 @@ impl Kms {
         target: &KeyRef,
     ) -> Result<Alias, Error> {
         refuse_reserved(&name)?;
+        self.authorize_alias(principal, &name, Operation::CreateAlias)?;
         let key = self
-            .alias_target_key(principal, target, "kms:CreateAlias")
+            .alias_target_key(principal, target, Operation::CreateAlias)
             .await?;
         let now = self.clock.now();
         let alias = Alias {
@@ -47,9 +49,17 @@ impl Kms {
         target: &KeyRef,
     ) -> Result<Alias, Error> {
         refuse_reserved(&name)?;
+        self.authorize_alias(principal, &name, Operation::UpdateAlias)?;
         let mut alias = self.existing_alias(principal, &name).await?;
+        // Permission on the key the alias leaves, then on the one it goes to, as AWS asks.
+        self.resolve_fresh(
+            principal,
+            &KeyRef::Id(alias.target),
+            Access::of(Operation::UpdateAlias),
+        )
+        .await?;
         let key = self
-            .alias_target_key(principal, target, "kms:UpdateAlias")
+            .alias_target_key(principal, target, Operation::UpdateAlias)
             .await?;
         let current = self
             .store
@@ -79,6 +89,14 @@ impl Kms {
     /// DeleteAlias.
     pub async fn delete_alias(&self, principal: &Principal, name: AliasName) -> Result<(), Error> {
         refuse_reserved(&name)?;
+        self.authorize_alias(principal, &name, Operation::DeleteAlias)?;
+        let alias = self.existing_alias(principal, &name).await?;
+        self.resolve_fresh(
+            principal,
+            &KeyRef::Id(alias.target),
+            Access::of(Operation::DeleteAlias),
+        )
+        .await?;
         let deleted = self
             .store
             .delete_alias(&principal.account, &principal.region, &name)
@@ -98,9 +116,10 @@ impl Kms {
         key: Option<&KeyRef>,
         page: &PageRequest,
     ) -> Result<Page<Alias>, Error> {
+        self.authorize_unkeyed(principal, Access::of(Operation::ListAliases), "*")?;
         let target = match key {
             Some(key_ref) => {
-                let access = Access::never_cross_account("kms:ListAliases");
+                let access = Access::of(Operation::ListAliases);
                 Some(self.resolve(principal, key_ref, access).await?.id())
             }
             None => None,
@@ -109,6 +128,22 @@ impl Kms {
             .store
             .list_aliases(&principal.account, &principal.region, target, page)
             .await?)
+    }
+
+    /// The alias side of an alias operation: identity policies must allow the action on the
+    /// alias's ARN (a key policy cannot speak for aliases).
+    fn authorize_alias(
+        &self,
+        principal: &Principal,
+        name: &AliasName,
+        operation: Operation,
+    ) -> Result<(), Error> {
+        let arn = name.arn(&principal.region, &principal.account);
+        self.authorize_unkeyed(
+            principal,
+            Access::of(operation).with_alias(name.as_str()),
+            &arn,
+        )
     }
 
     async fn existing_alias(
@@ -128,13 +163,13 @@ impl Kms {
         &self,
         principal: &Principal,
         target: &KeyRef,
-        action: &'static str,
+        operation: Operation,
     ) -> Result<Key, Error> {
         if matches!(target, KeyRef::Alias(_) | KeyRef::AliasArn { .. }) {
             return Err(Error::Validation(messages::ALIAS_TARGETS_ALIAS.to_owned()));
         }
         let key = self
-            .resolve_fresh(principal, target, Access::never_cross_account(action))
+            .resolve_fresh(principal, target, Access::of(operation))
             .await?;
         state::check(StateRule::Manage, key.state, &key.arn)?;
         Ok(key)

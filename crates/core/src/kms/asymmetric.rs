@@ -13,6 +13,7 @@ use super::usage;
 use crate::error::Error;
 use crate::messages;
 use crate::model::{Key, KeyUsage, MessageType, Principal, SigningAlgorithm};
+use crate::operation::Operation;
 use crate::state::{self, StateRule};
 
 /// What GetPublicKey returns.
@@ -54,7 +55,7 @@ impl Kms {
         key_ref: &KeyRef,
     ) -> Result<PublicKeyOutput, Error> {
         let key = self
-            .resolve(principal, key_ref, Access::by_policy("kms:GetPublicKey"))
+            .resolve(principal, key_ref, Access::of(Operation::GetPublicKey))
             .await?;
         state::check(StateRule::Cryptographic, key.state, &key.arn)?;
         let spec = asymmetric_spec(&key, "GetPublicKey")?;
@@ -70,9 +71,12 @@ impl Kms {
         key_ref: &KeyRef,
         input: SignInput<'_>,
     ) -> Result<(Arc<Key>, Vec<u8>), Error> {
-        let key = self
-            .resolve(principal, key_ref, Access::by_policy("kms:Sign"))
-            .await?;
+        let values = [
+            ("kms:SigningAlgorithm", input.algorithm.as_str()),
+            ("kms:MessageType", input.message_type.as_str()),
+        ];
+        let access = Access::of(Operation::Sign).with_values(&values);
+        let key = self.resolve(principal, key_ref, access).await?;
         let (spec, algorithm) = signing(&key, input.algorithm, "Sign")?;
         let input_algorithm = input.algorithm;
         let message = message(input)?;
@@ -90,9 +94,12 @@ impl Kms {
         input: SignInput<'_>,
         signature: &[u8],
     ) -> Result<Arc<Key>, Error> {
-        let key = self
-            .resolve(principal, key_ref, Access::by_policy("kms:Verify"))
-            .await?;
+        let values = [
+            ("kms:SigningAlgorithm", input.algorithm.as_str()),
+            ("kms:MessageType", input.message_type.as_str()),
+        ];
+        let access = Access::of(Operation::Verify).with_values(&values);
+        let key = self.resolve(principal, key_ref, access).await?;
         let (spec, algorithm) = signing(&key, input.algorithm, "Verify")?;
         let input_algorithm = input.algorithm;
         let message = message(input)?;

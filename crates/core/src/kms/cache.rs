@@ -18,8 +18,12 @@ use strongbox_crypto::KeyMaterial;
 use time::OffsetDateTime;
 
 use super::accounts::Credentials;
+use super::iam::CachedIdentity;
 use crate::model::{AccessKeyId, AccountId, AliasName, Key, KeyId, Region, VersionId};
 use crate::policy::KeyPolicy;
+
+/// A user's or role's place: account, `user` or `role`, and lowercased name.
+pub(super) type IdentityKey = (AccountId, &'static str, String);
 
 /// An alias's place: account, Region and name.
 pub(super) type AliasScope = (AccountId, Region, AliasName);
@@ -39,6 +43,8 @@ pub(super) struct Caches {
     /// a deleted key's versions go in one step.
     materials: Bounded<KeyId, Versions>,
     pub(super) credentials: Bounded<AccessKeyId, Arc<CachedCredential>>,
+    /// Users' and roles' records with their parsed policies, by account, kind and name key.
+    pub(super) identities: Bounded<IdentityKey, Arc<CachedIdentity>>,
     policies: Policies,
 }
 
@@ -49,6 +55,7 @@ impl Caches {
             aliases: Bounded::new(capacity),
             materials: Bounded::new(capacity),
             credentials: Bounded::new(capacity),
+            identities: Bounded::new(capacity),
             policies: Policies::default(),
         }
     }

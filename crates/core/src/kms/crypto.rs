@@ -16,6 +16,7 @@ use super::usage;
 use crate::error::Error;
 use crate::messages;
 use crate::model::{EncryptionAlgorithm, Key, KeyId, KeyUsage, Principal, VersionId};
+use crate::operation::Operation;
 
 /// What Encrypt returns.
 #[derive(Debug)]
@@ -84,7 +85,10 @@ impl Kms {
         context: &EncryptionContext,
         algorithm: Option<EncryptionAlgorithm>,
     ) -> Result<EncryptOutput, Error> {
-        let access = Access::by_policy("kms:Encrypt");
+        let values = [("kms:EncryptionAlgorithm", algorithm_name(algorithm))];
+        let access = Access::of(Operation::Encrypt)
+            .with_context(context)
+            .with_values(&values);
         let key = self.resolve(principal, key_ref, access).await?;
         let (ciphertext, algorithm) = self
             .encrypt_with(&key, plaintext, context, algorithm, access)
@@ -106,7 +110,10 @@ impl Kms {
         key_ref: Option<&KeyRef>,
         algorithm: Option<EncryptionAlgorithm>,
     ) -> Result<DecryptOutput, Error> {
-        let access = Access::by_policy("kms:Decrypt");
+        let values = [("kms:EncryptionAlgorithm", algorithm_name(algorithm))];
+        let access = Access::of(Operation::Decrypt)
+            .with_context(context)
+            .with_values(&values);
         self.open(principal, ciphertext, context, key_ref, algorithm, access)
             .await
     }
@@ -118,6 +125,10 @@ impl Kms {
         principal: &Principal,
         input: ReEncryptInput,
     ) -> Result<ReEncryptOutput, Error> {
+        let source_values = [(
+            "kms:EncryptionAlgorithm",
+            algorithm_name(input.source_algorithm),
+        )];
         let source = self
             .open(
                 principal,
@@ -125,10 +136,18 @@ impl Kms {
                 &input.source_context,
                 input.source_key.as_ref(),
                 input.source_algorithm,
-                Access::by_policy("kms:ReEncryptFrom"),
+                Access::of(Operation::ReEncrypt)
+                    .with_context(&input.source_context)
+                    .with_values(&source_values),
             )
             .await?;
-        let access = Access::by_policy("kms:ReEncryptTo");
+        let values = [(
+            "kms:EncryptionAlgorithm",
+            algorithm_name(input.destination_algorithm),
+        )];
+        let access = Access::re_encrypt_to()
+            .with_context(&input.destination_context)
+            .with_values(&values);
         let destination = self
             .resolve(principal, &input.destination_key, access)
             .await?;
@@ -154,9 +173,8 @@ impl Kms {
         &self,
         principal: &Principal,
         key_ref: &KeyRef,
-        action: &'static str,
+        access: Access<'_>,
     ) -> Result<Arc<Key>, Error> {
-        let access = Access::by_policy(action);
         let key = self.resolve(principal, key_ref, access).await?;
         usage::check(&key, KeyUsage::EncryptDecrypt, access.operation())?;
         if MaterialKind::of(key.spec)? != MaterialKind::Symmetric {
@@ -191,7 +209,7 @@ impl Kms {
         plaintext: &[u8],
         context: &EncryptionContext,
         algorithm: Option<EncryptionAlgorithm>,
-        access: Access,
+        access: Access<'_>,
     ) -> Result<(Vec<u8>, EncryptionAlgorithm), Error> {
         usage::check(key, KeyUsage::EncryptDecrypt, access.operation())?;
         match MaterialKind::of(key.spec)? {
@@ -227,7 +245,7 @@ impl Kms {
         context: &EncryptionContext,
         key_ref: Option<&KeyRef>,
         algorithm: Option<EncryptionAlgorithm>,
-        access: Access,
+        access: Access<'_>,
     ) -> Result<DecryptOutput, Error> {
         let named = match key_ref {
             Some(key_ref) => Some(self.resolve(principal, key_ref, access).await?),
@@ -241,7 +259,7 @@ impl Kms {
         let blob = ParsedBlob::parse(ciphertext).map_err(|_| invalid_ciphertext())?;
         let blob_ref = blob.key_ref();
         let key_id = KeyId::from_bytes(blob_ref.key_id);
-        if named.is_some_and(|named| named.id() != key_id) {
+        if named.as_ref().is_some_and(|named| named.id() != key_id) {
             return Err(Error::IncorrectKey(messages::INCORRECT_KEY.to_owned()));
         }
         // The blob names a key id only. A key outside the caller's account and Region is
@@ -249,10 +267,14 @@ impl Kms {
         // reveals nothing about whether it exists elsewhere.
         let key = self.key_by_id(principal, key_id).await?.ok_or_else(|| {
             Error::AccessDenied(messages::not_authorized_for_ciphertext(
-                &principal.arn(),
+                principal.arn(),
                 access.action,
             ))
         })?;
+        if named.is_none() {
+            let named_by = KeyRef::Id(key_id);
+            self.authorize(principal, &key, access, &named_by).await?;
+        }
         usage::check(&key, KeyUsage::EncryptDecrypt, access.operation())?;
         symmetric_algorithm(&key, algorithm)?;
         let version = VersionId::from_bytes(blob_ref.version_id);
@@ -276,7 +298,7 @@ impl Kms {
         ciphertext: &[u8],
         context: &EncryptionContext,
         algorithm: Option<EncryptionAlgorithm>,
-        access: Access,
+        access: Access<'_>,
     ) -> Result<DecryptOutput, Error> {
         usage::check(&key, KeyUsage::EncryptDecrypt, access.operation())?;
         let hash = oaep_hash(&key, algorithm, context)?;
@@ -350,4 +372,12 @@ fn rsa_spec(key: &Key) -> Result<AsymmetricSpec, Error> {
 
 fn invalid_ciphertext() -> Error {
     Error::InvalidCiphertext
+}
+
+/// `kms:EncryptionAlgorithm`: the algorithm the request names, `SYMMETRIC_DEFAULT` when it names
+/// none (the only algorithm that may go unnamed).
+fn algorithm_name(algorithm: Option<EncryptionAlgorithm>) -> &'static str {
+    algorithm.map_or(EncryptionAlgorithm::SymmetricDefault.as_str(), |a| {
+        a.as_str()
+    })
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use strongbox_crypto::{EncryptionContext, SecretBytes, random_bytes};
 
 use super::Kms;
-use super::resolve::KeyRef;
+use super::resolve::{Access, KeyRef};
 use crate::error::Error;
 use crate::model::{Key, Principal};
+use crate::operation::Operation;
 
 /// A checked data key length: 1 to 1024 bytes, from `KeySpec` or `NumberOfBytes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,9 +52,10 @@ impl Kms {
         key_ref: &KeyRef,
         size: DataKeySize,
         context: &EncryptionContext,
-        action: &'static str,
+        operation: Operation,
     ) -> Result<DataKeyOutput, Error> {
-        let key = self.encrypting_key(principal, key_ref, action).await?;
+        let access = Access::of(operation).with_context(context);
+        let key = self.encrypting_key(principal, key_ref, access).await?;
         let plaintext = random_bytes(size.bytes())?;
         let ciphertext = self.seal_under(&key, context, plaintext.expose()).await?;
         Ok(DataKeyOutput {
@@ -64,7 +66,12 @@ impl Kms {
     }
 
     /// GenerateRandom: bytes from the FIPS DRBG of aws-lc.
-    pub fn generate_random(&self, size: DataKeySize) -> Result<SecretBytes, Error> {
+    pub fn generate_random(
+        &self,
+        principal: &Principal,
+        size: DataKeySize,
+    ) -> Result<SecretBytes, Error> {
+        self.authorize_unkeyed(principal, Access::of(Operation::GenerateRandom), "*")?;
         Ok(random_bytes(size.bytes())?)
     }
 }

@@ -8,10 +8,11 @@ use strongbox_crypto::{EncryptionContext, SecretBytes};
 
 use super::Kms;
 use super::material::{MaterialKind, pair_spec};
-use super::resolve::KeyRef;
+use super::resolve::{Access, KeyRef};
 use crate::error::Error;
 use crate::messages;
 use crate::model::{DataKeyPairSpec, Key, Principal};
+use crate::operation::Operation;
 
 /// What GenerateDataKeyPair returns.
 #[derive(Debug)]
@@ -34,10 +35,14 @@ impl Kms {
         key_ref: &KeyRef,
         spec: DataKeyPairSpec,
         context: &EncryptionContext,
-        action: &'static str,
+        operation: Operation,
     ) -> Result<DataKeyPairOutput, Error> {
+        let values = [("kms:DataKeyPairSpec", spec.as_str())];
+        let access = Access::of(operation)
+            .with_context(context)
+            .with_values(&values);
         // Checked first so that bad requests fail before the expensive generation.
-        self.encrypting_key(principal, key_ref, action).await?;
+        self.encrypting_key(principal, key_ref, access).await?;
         let MaterialKind::Asymmetric(pair) = MaterialKind::of(pair_spec(spec))? else {
             return Err(Error::UnsupportedOperation(messages::option_not_supported(
                 &format!("KeyPairSpec {spec}"),
@@ -49,7 +54,7 @@ impl Kms {
         let public_key = strongbox_crypto::public_key_der(pair, &private)?;
         // Generation may have waited: the key is checked again, so a key disabled meanwhile
         // does not seal.
-        let key = self.encrypting_key(principal, key_ref, action).await?;
+        let key = self.encrypting_key(principal, key_ref, access).await?;
         let private_key_ciphertext = self.seal_under(&key, context, private.expose()).await?;
         Ok(DataKeyPairOutput {
             private_key: SecretBytes::new(private.expose().to_vec()),

@@ -13,6 +13,7 @@ use crate::messages;
 use crate::model::{
     Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Principal, Tags, VersionId,
 };
+use crate::operation::Operation;
 use crate::policy::KeyPolicy;
 use crate::state::{self, StateRule};
 use crate::store::{Page, PageRequest, StoreErrorKind};
@@ -21,8 +22,6 @@ use crate::validate;
 /// How many times a read-modify-write retries after losing a compare-and-swap race. The store
 /// serializes writes, so each round has a winner: this bounds the writers racing on one key.
 const CAS_ATTEMPTS: usize = 64;
-/// AWS's limit on key policy documents (32 KB).
-const MAX_POLICY_BYTES: usize = 32 * 1024;
 
 /// What CreateKey asks for, already parsed.
 #[derive(Clone, Debug)]
@@ -41,6 +40,9 @@ pub struct CreateKeyInput {
     pub policy: Option<String>,
     /// Whether a multi-Region primary key is wanted.
     pub multi_region: bool,
+    /// `BypassPolicyLockoutSafetyCheck`: accept a policy that would not let the caller change
+    /// it again.
+    pub bypass_lockout_check: bool,
 }
 
 /// What ScheduleKeyDeletion reports.
@@ -65,6 +67,25 @@ impl Kms {
         validate::description(&input.description)?;
         let kind = MaterialKind::of(input.spec)?;
         let usage = usage_for(input.spec, input.usage)?;
+        let bypass = if input.bypass_lockout_check {
+            "true"
+        } else {
+            "false"
+        };
+        let values = [
+            ("kms:KeySpec", input.spec.as_str()),
+            ("kms:KeyUsage", usage.as_str()),
+            ("kms:KeyOrigin", input.origin.as_str()),
+            (
+                "kms:MultiRegion",
+                if input.multi_region { "true" } else { "false" },
+            ),
+            ("kms:BypassPolicyLockoutSafetyCheck", bypass),
+        ];
+        let access = Access::of(Operation::CreateKey)
+            .with_values(&values)
+            .with_tags(&input.tags);
+        self.authorize_unkeyed(principal, access, "*")?;
         if input.origin != Origin::AwsKms {
             return Err(Error::UnsupportedOperation(messages::option_not_supported(
                 &format!("Origin {}", input.origin),
@@ -75,16 +96,19 @@ impl Kms {
                 "MultiRegion",
             )));
         }
-        let policy = match input.policy {
-            Some(policy) => checked_policy(&policy)?,
-            None => KeyPolicy::default_for(&principal.account),
-        };
-        let now = self.clock.now();
         let arn = KeyArn {
             region: principal.region,
             account: principal.account,
             key_id: KeyId::generate(),
         };
+        let policy = match input.policy {
+            Some(policy) => {
+                self.checked_policy(principal, &arn, &policy, input.bypass_lockout_check)
+                    .await?
+            }
+            None => KeyPolicy::default_for(&principal.account),
+        };
+        let now = self.clock.now();
         let version_id = VersionId::generate();
         let material = kind.generate(&self.generation_permits).await?;
         let sealed = self
@@ -119,7 +143,7 @@ impl Kms {
         principal: &Principal,
         key_ref: &KeyRef,
     ) -> Result<Arc<Key>, Error> {
-        self.resolve(principal, key_ref, Access::by_policy("kms:DescribeKey"))
+        self.resolve(principal, key_ref, Access::of(Operation::DescribeKey))
             .await
     }
 
@@ -129,6 +153,7 @@ impl Kms {
         principal: &Principal,
         page: &PageRequest,
     ) -> Result<Page<KeyArn>, Error> {
+        self.authorize_unkeyed(principal, Access::of(Operation::ListKeys), "*")?;
         Ok(self
             .store
             .list_keys(&principal.account, &principal.region, page)
@@ -137,7 +162,7 @@ impl Kms {
 
     /// EnableKey.
     pub async fn enable_key(&self, principal: &Principal, key_ref: &KeyRef) -> Result<Key, Error> {
-        let access = Access::never_cross_account("kms:EnableKey");
+        let access = Access::of(Operation::EnableKey);
         self.modify_key(principal, key_ref, access, |key| {
             state::check(StateRule::Manage, key.state, &key.arn)?;
             key.state = KeyState::Enabled;
@@ -148,7 +173,7 @@ impl Kms {
 
     /// DisableKey.
     pub async fn disable_key(&self, principal: &Principal, key_ref: &KeyRef) -> Result<Key, Error> {
-        let access = Access::never_cross_account("kms:DisableKey");
+        let access = Access::of(Operation::DisableKey);
         self.modify_key(principal, key_ref, access, |key| {
             state::check(StateRule::Manage, key.state, &key.arn)?;
             key.state = KeyState::Disabled;
@@ -166,7 +191,12 @@ impl Kms {
     ) -> Result<ScheduledDeletion, Error> {
         let window_days = validate::deletion_window(window_days)?;
         let deletion_date = self.clock.now() + Duration::days(i64::from(window_days));
-        let access = Access::never_cross_account("kms:ScheduleKeyDeletion");
+        let window = window_days.to_string();
+        let values = [(
+            "kms:ScheduleKeyDeletionPendingWindowInDays",
+            window.as_str(),
+        )];
+        let access = Access::of(Operation::ScheduleKeyDeletion).with_values(&values);
         let key = self
             .modify_key(principal, key_ref, access, |key| {
                 state::check(StateRule::Manage, key.state, &key.arn)?;
@@ -189,7 +219,7 @@ impl Kms {
         principal: &Principal,
         key_ref: &KeyRef,
     ) -> Result<Key, Error> {
-        let access = Access::never_cross_account("kms:CancelKeyDeletion");
+        let access = Access::of(Operation::CancelKeyDeletion);
         self.modify_key(principal, key_ref, access, |key| {
             state::check(StateRule::CancelDeletion, key.state, &key.arn)?;
             key.state = KeyState::Disabled;
@@ -208,7 +238,7 @@ impl Kms {
         description: String,
     ) -> Result<Key, Error> {
         validate::description(&description)?;
-        let access = Access::never_cross_account("kms:UpdateKeyDescription");
+        let access = Access::of(Operation::UpdateKeyDescription);
         self.modify_key(principal, key_ref, access, |key| {
             state::check(StateRule::Manage, key.state, &key.arn)?;
             key.description = description.clone();
@@ -223,7 +253,7 @@ impl Kms {
         &self,
         principal: &Principal,
         key_ref: &KeyRef,
-        access: Access,
+        access: Access<'_>,
         mut change: impl FnMut(&mut Key) -> Result<(), Error>,
     ) -> Result<Key, Error> {
         for _ in 0..CAS_ATTEMPTS {
@@ -264,15 +294,4 @@ fn usage_for(spec: KeySpec, usage: Option<KeyUsage>) -> Result<KeyUsage, Error> 
         usage.as_str(),
         spec.as_str(),
     )))
-}
-
-/// A policy a caller sent: within AWS's size limit and a valid key policy.
-pub(super) fn checked_policy(policy: &str) -> Result<KeyPolicy, Error> {
-    if policy.len() > MAX_POLICY_BYTES {
-        return Err(Error::LimitExceeded(messages::policy_too_large(
-            policy.len(),
-            MAX_POLICY_BYTES,
-        )));
-    }
-    KeyPolicy::submitted(policy).map_err(|error| Error::MalformedPolicyDocument(error.message))
 }

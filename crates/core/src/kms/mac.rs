@@ -8,6 +8,7 @@ use super::resolve::{Access, KeyRef};
 use super::usage;
 use crate::error::Error;
 use crate::model::{Key, KeyUsage, MacAlgorithm, Principal};
+use crate::operation::Operation;
 
 impl Kms {
     /// GenerateMac.
@@ -18,9 +19,9 @@ impl Kms {
         algorithm: MacAlgorithm,
         message: &[u8],
     ) -> Result<(Arc<Key>, Vec<u8>), Error> {
-        let key = self
-            .resolve(principal, key_ref, Access::by_policy("kms:GenerateMac"))
-            .await?;
+        let values = [("kms:MacAlgorithm", algorithm.as_str())];
+        let access = Access::of(Operation::GenerateMac).with_values(&values);
+        let key = self.resolve(principal, key_ref, access).await?;
         mac_key(&key, algorithm, "GenerateMac")?;
         let material = self.current_material(&key).await?;
         let tag = strongbox_crypto::mac(mac_algorithm(algorithm), &material, message);
@@ -37,9 +38,9 @@ impl Kms {
         message: &[u8],
         tag: &[u8],
     ) -> Result<Arc<Key>, Error> {
-        let key = self
-            .resolve(principal, key_ref, Access::by_policy("kms:VerifyMac"))
-            .await?;
+        let values = [("kms:MacAlgorithm", algorithm.as_str())];
+        let access = Access::of(Operation::VerifyMac).with_values(&values);
+        let key = self.resolve(principal, key_ref, access).await?;
         mac_key(&key, algorithm, "VerifyMac")?;
         let material = self.current_material(&key).await?;
         if !strongbox_crypto::verify_mac(mac_algorithm(algorithm), &material, message, tag) {

@@ -9,13 +9,16 @@ mod aliases;
 mod asymmetric;
 mod audit;
 mod cache;
+mod conditions;
 mod crypto;
 mod data_keys;
+mod iam;
 mod key_pairs;
 mod keys;
 mod lifecycle;
 mod mac;
 mod material;
+mod policies;
 mod resolve;
 mod root_check;
 mod rotation;
@@ -33,9 +36,11 @@ pub use accounts::{Credentials, NewAccessKey};
 pub use asymmetric::{PublicKeyOutput, SignInput};
 pub use crypto::{DecryptOutput, EncryptOutput, ReEncryptInput, ReEncryptOutput};
 pub use data_keys::{DataKeyOutput, DataKeySize, MAX_DATA_KEY_BYTES};
+pub use iam::{MAX_SESSION_RANGE, RoleInput};
 pub use key_pairs::DataKeyPairOutput;
 pub use keys::{CreateKeyInput, ScheduledDeletion};
 pub use lifecycle::DueWork;
+pub use policies::DEFAULT_POLICY_NAME;
 pub use resolve::KeyRef;
 pub use rotation::{
     DEFAULT_ROTATION_PERIOD_DAYS, ROTATION_PERIOD_DAYS, RotationStatus, VersionFilter,

@@ -6,12 +6,18 @@ use std::sync::Arc;
 use strongbox_crypto::KeyMaterial;
 
 use super::Kms;
+use super::conditions;
 use crate::audit;
 use crate::error::{Error, Internal};
 use crate::messages;
 use crate::model::{
-    AccountId, AliasName, Key, KeyArn, KeyId, KeyVersion, Principal, Region, VersionId,
+    AccountId, AliasName, Key, KeyArn, KeyId, KeyVersion, Principal, Region, Tags, VersionId,
 };
+use crate::operation::{Operation, RE_ENCRYPT_TO, Resource};
+use crate::policy::{Decision, Denial, Request, decide};
+use crate::store::PageRequest;
+use std::collections::{BTreeMap, BTreeSet};
+use strongbox_crypto::EncryptionContext;
 
 /// A parsed `KeyId` parameter.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,76 +124,116 @@ impl KeyRef {
     }
 }
 
-/// Whether AWS lets another account use a key in an operation (through its key policy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum CrossAccount {
-    /// Cryptographic operations, DescribeKey: another account's key gets `AccessDenied`.
-    ByPolicy,
-    /// Management operations: AWS never allows them across accounts, so `NotFound`.
-    Never,
-}
-
-/// The operation being authorized, for AWS-style access-denied messages.
+/// The operation being authorized and the request's facts that conditions may test.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Access {
+pub(super) struct Access<'a> {
+    /// The operation, whose facts (cross-account use, ...) the table gives.
+    pub(super) operation_id: Operation,
+    /// The IAM action: the operation's, or `kms:ReEncryptTo`.
     pub(super) action: &'static str,
-    pub(super) cross_account: CrossAccount,
+    /// The request's encryption context (`kms:EncryptionContext:*`).
+    pub(super) encryption_context: Option<&'a BTreeMap<String, String>>,
+    /// Tags the request sets (`aws:RequestTag/*`, `aws:TagKeys`).
+    pub(super) request_tags: Option<&'a Tags>,
+    /// Tag keys the request removes (`aws:TagKeys`).
+    pub(super) tag_keys: Option<&'a BTreeSet<String>>,
+    /// Request parameters conditions may test (`kms:EncryptionAlgorithm`, ...).
+    pub(super) values: &'a [(&'static str, &'a str)],
+    /// The alias the request named the key by (`kms:RequestAlias`).
+    pub(super) request_alias: Option<&'a str>,
 }
 
-impl Access {
-    pub(super) const fn by_policy(action: &'static str) -> Self {
+impl<'a> Access<'a> {
+    /// The operation's own action, with no request facts yet.
+    pub(super) const fn of(operation: Operation) -> Self {
         Self {
-            action,
-            cross_account: CrossAccount::ByPolicy,
+            operation_id: operation,
+            action: operation.facts().action,
+            encryption_context: None,
+            request_tags: None,
+            tag_keys: None,
+            values: &[],
+            request_alias: None,
         }
     }
 
-    pub(super) const fn never_cross_account(action: &'static str) -> Self {
-        Self {
-            action,
-            cross_account: CrossAccount::Never,
-        }
+    /// ReEncrypt's second action, on the destination key.
+    pub(super) const fn re_encrypt_to() -> Self {
+        let mut access = Self::of(Operation::ReEncrypt);
+        access.action = RE_ENCRYPT_TO;
+        access
     }
 
-    /// The API operation, as AWS names it in messages: the action without `kms:`, and
-    /// `ReEncrypt` for both of its actions.
+    /// With the request's encryption context.
+    pub(super) fn with_context(mut self, context: &'a EncryptionContext) -> Self {
+        self.encryption_context = Some(context.pairs());
+        self
+    }
+
+    /// With request parameters for conditions.
+    pub(super) fn with_values(mut self, values: &'a [(&'static str, &'a str)]) -> Self {
+        self.values = values;
+        self
+    }
+
+    /// With the alias the request names (`kms:RequestAlias`).
+    pub(super) fn with_alias(mut self, alias: &'a str) -> Self {
+        self.request_alias = Some(alias);
+        self
+    }
+
+    /// With the tag keys the request removes.
+    pub(super) fn with_tag_keys(mut self, keys: &'a BTreeSet<String>) -> Self {
+        self.tag_keys = Some(keys);
+        self
+    }
+
+    /// With the tags the request sets.
+    pub(super) fn with_tags(mut self, tags: &'a Tags) -> Self {
+        self.request_tags = Some(tags);
+        self
+    }
+
+    /// The API operation, as AWS names it in messages.
     pub(super) fn operation(self) -> &'static str {
-        match self.action {
-            "kms:ReEncryptFrom" | "kms:ReEncryptTo" => "ReEncrypt",
-            action => action.strip_prefix("kms:").unwrap_or(action),
-        }
+        self.operation_id.name()
     }
 }
 
 impl Kms {
-    /// Resolves `key_ref` for `principal`, from the cache when possible.
+    /// Resolves `key_ref` for `principal`, from the cache when possible, and authorizes the
+    /// access: the key policy and the caller's identity policies must allow it.
     pub(super) async fn resolve(
         &self,
         principal: &Principal,
         key_ref: &KeyRef,
-        access: Access,
+        access: Access<'_>,
     ) -> Result<Arc<Key>, Error> {
-        let key_id = self.resolve_id(principal, key_ref, access).await?;
-        self.key_by_id(principal, key_id)
+        let (account, key_id) = self.resolve_id(principal, key_ref, access).await?;
+        let key = self
+            .key_in(&account, &principal.region, key_id)
             .await?
-            .ok_or_else(|| not_found(principal, key_id))
+            .ok_or_else(|| not_found(&account, &principal.region, key_id))?;
+        self.authorize(principal, &key, access, key_ref).await?;
+        Ok(key)
     }
 
     /// Resolves `key_ref` straight from the store, bypassing the cache: the starting point of a
-    /// read-modify-write that compares and swaps on the revision.
+    /// read-modify-write that compares and swaps on the revision. Authorized as `resolve`.
     pub(super) async fn resolve_fresh(
         &self,
         principal: &Principal,
         key_ref: &KeyRef,
-        access: Access,
+        access: Access<'_>,
     ) -> Result<Key, Error> {
-        let key_id = self.resolve_id(principal, key_ref, access).await?;
+        let (account, key_id) = self.resolve_id(principal, key_ref, access).await?;
         let key = self
             .store
-            .key(&principal.account, &principal.region, key_id)
+            .key(&account, &principal.region, key_id)
             .await?
-            .ok_or_else(|| not_found(principal, key_id))?;
+            .ok_or_else(|| not_found(&account, &principal.region, key_id))?;
         audit::resources::touch(&key.arn);
+        self.authorize(principal, &key, access, key_ref).await?;
         Ok(key)
     }
 
@@ -197,44 +243,145 @@ impl Kms {
         principal: &Principal,
         key_id: KeyId,
     ) -> Result<Option<Arc<Key>>, Error> {
-        if let Some(key) = self
-            .cache
-            .key(&principal.account, &principal.region, key_id)
-        {
+        self.key_in(&principal.account, &principal.region, key_id)
+            .await
+    }
+
+    /// The key with this id in `account` and `region`, if any, from the cache when possible.
+    pub(super) async fn key_in(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        key_id: KeyId,
+    ) -> Result<Option<Arc<Key>>, Error> {
+        if let Some(key) = self.cache.key(account, region, key_id) {
             audit::resources::touch(&key.arn);
             return Ok(Some(key));
         }
         let epoch = self.cache.keys_epoch();
-        let Some(key) = self
-            .store
-            .key(&principal.account, &principal.region, key_id)
-            .await?
-        else {
+        let Some(key) = self.store.key(account, region, key_id).await? else {
             return Ok(None);
         };
         audit::resources::touch(&key.arn);
         Ok(Some(self.cache.insert_key(key, epoch)))
     }
 
+    /// Decides whether `principal` may perform `access` on `key`, from the key policy and
+    /// the caller's identity policies; AWS's `AccessDeniedException` when it may not.
+    pub(super) async fn authorize(
+        &self,
+        principal: &Principal,
+        key: &Key,
+        access: Access<'_>,
+        named_by: &KeyRef,
+    ) -> Result<(), Error> {
+        if access.operation_id.facts().resource == Resource::None {
+            // An action on no key that names one (ListAliases with a KeyId): IAM alone decides.
+            return self.authorize_unkeyed(principal, access, "*");
+        }
+        let resource = key.arn.to_string();
+        let denied = |denial| access_denied(principal, access.action, &resource, denial);
+        let Some(policy) = key.policy.policy() else {
+            return Err(denied(Denial::NoResourcePolicyAllows));
+        };
+        let aliases = if policy.mentions("kms:ResourceAliases")
+            || principal.identity.policies.mentions("kms:ResourceAliases")
+        {
+            Some(self.aliases_of(key).await?)
+        } else {
+            None
+        };
+        let request_alias = match named_by {
+            KeyRef::Alias(name) | KeyRef::AliasArn { name, .. } => Some(name.as_str()),
+            _ => access.request_alias,
+        };
+        let context = conditions::request_context(
+            principal,
+            self.clock.now(),
+            access,
+            Some(key),
+            request_alias,
+            aliases.as_deref(),
+        );
+        let request = Request {
+            action: access.action,
+            resource: &resource,
+            key: Some((key.arn.account, policy)),
+        };
+        match decide(&request, &principal.identity.policies, &context) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(denial) => Err(denied(denial)),
+        }
+    }
+
+    /// Decides an action from identity policies alone: an action on no key (CreateKey,
+    /// ListKeys, ..., on resource `*`) or the alias side of an alias operation (on the alias's
+    /// ARN).
+    pub(super) fn authorize_unkeyed(
+        &self,
+        principal: &Principal,
+        access: Access<'_>,
+        resource: &str,
+    ) -> Result<(), Error> {
+        let context = conditions::request_context(
+            principal,
+            self.clock.now(),
+            access,
+            None,
+            access.request_alias,
+            None,
+        );
+        let request = Request {
+            action: access.action,
+            resource,
+            key: None,
+        };
+        match decide(&request, &principal.identity.policies, &context) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(denial) => {
+                Err(access_denied(principal, access.action, resource, denial))
+            }
+        }
+    }
+
+    /// The names of the aliases pointing at `key` (`kms:ResourceAliases`).
+    async fn aliases_of(&self, key: &Key) -> Result<Vec<String>, Error> {
+        let page = PageRequest {
+            limit: 1000,
+            after: None,
+        };
+        let found = self
+            .store
+            .list_aliases(&key.arn.account, &key.arn.region, Some(key.id()), &page)
+            .await?;
+        Ok(found
+            .items
+            .into_iter()
+            .map(|alias| alias.name.as_str().to_owned())
+            .collect())
+    }
+
+    /// The account and id of the key `key_ref` names. A key ARN of another account is that
+    /// account's key when the operation may cross accounts (the key policy then decides);
+    /// aliases never name another account's key.
     async fn resolve_id(
         &self,
         principal: &Principal,
         key_ref: &KeyRef,
-        access: Access,
-    ) -> Result<KeyId, Error> {
+        access: Access<'_>,
+    ) -> Result<(AccountId, KeyId), Error> {
         match key_ref {
-            KeyRef::Id(id) => Ok(*id),
+            KeyRef::Id(id) => Ok((principal.account, *id)),
             KeyRef::KeyArn(arn) => {
-                check_scope(
-                    principal,
-                    &arn.region,
-                    &arn.account,
-                    &arn.to_string(),
-                    access,
-                )?;
-                Ok(arn.key_id)
+                check_region(principal, &arn.region)?;
+                if arn.account != principal.account && !access.operation_id.facts().cross_account {
+                    return Err(Error::NotFound(messages::key_not_found(&arn.to_string())));
+                }
+                Ok((arn.account, arn.key_id))
             }
-            KeyRef::Alias(name) => self.alias_target(principal, name).await,
+            KeyRef::Alias(name) => {
+                Ok((principal.account, self.alias_target(principal, name).await?))
+            }
             KeyRef::AliasArn {
                 region,
                 account,
@@ -242,7 +389,7 @@ impl Kms {
             } => {
                 let arn = name.arn(region, account);
                 check_scope(principal, region, account, &arn, access)?;
-                self.alias_target(principal, name).await
+                Ok((principal.account, self.alias_target(principal, name).await?))
             }
             KeyRef::Invalid(value) => Err(Error::NotFound(messages::invalid_key_id(value))),
             KeyRef::MultiRegion { scope, id } => {
@@ -317,21 +464,32 @@ impl Kms {
     }
 }
 
-/// Refuses keys in other Regions (`NotFound`, they do not exist here) and other accounts
-/// (`AccessDenied` or `NotFound`, as AWS answers without a key policy allowing the caller).
+/// Refuses names in other Regions (`NotFound`, they do not exist here) and, for aliases and
+/// multi-Region ids, other accounts (`AccessDenied` where AWS lets the operation cross accounts,
+/// `NotFound` where it never does).
 fn check_scope(
     principal: &Principal,
     region: &Region,
     account: &AccountId,
     arn: &str,
-    access: Access,
+    access: Access<'_>,
 ) -> Result<(), Error> {
     if *account != principal.account {
-        return Err(match access.cross_account {
-            CrossAccount::ByPolicy => access_denied(principal, access.action, arn),
-            CrossAccount::Never => Error::NotFound(messages::key_not_found(arn)),
+        return Err(if access.operation_id.facts().cross_account {
+            access_denied(
+                principal,
+                access.action,
+                arn,
+                Denial::NoResourcePolicyAllows,
+            )
+        } else {
+            Error::NotFound(messages::key_not_found(arn))
         });
     }
+    check_region(principal, region)
+}
+
+fn check_region(principal: &Principal, region: &Region) -> Result<(), Error> {
     if *region != principal.region {
         return Err(Error::NotFound(messages::invalid_arn_region(
             region.as_str(),
@@ -340,15 +498,25 @@ fn check_scope(
     Ok(())
 }
 
-/// AWS's message when no policy allows the caller.
-pub(super) fn access_denied(principal: &Principal, action: &str, resource: &str) -> Error {
-    Error::AccessDenied(messages::not_authorized(&principal.arn(), action, resource))
+/// AWS's message for a denial, by its reason.
+pub(super) fn access_denied(
+    principal: &Principal,
+    action: &str,
+    resource: &str,
+    denial: Denial,
+) -> Error {
+    Error::AccessDenied(messages::access_denied(
+        principal.arn(),
+        action,
+        resource,
+        denial,
+    ))
 }
 
-fn not_found(principal: &Principal, key_id: KeyId) -> Error {
+fn not_found(account: &AccountId, region: &Region, key_id: KeyId) -> Error {
     let arn = KeyArn {
-        region: principal.region,
-        account: principal.account,
+        region: *region,
+        account: *account,
         key_id,
     };
     Error::NotFound(messages::key_not_found(&arn.to_string()))

@@ -12,6 +12,7 @@ use super::resolve::{Access, KeyRef};
 use crate::error::Error;
 use crate::messages::{self, Violation};
 use crate::model::{AutoRotation, Key, KeySpec, KeyState, KeyVersion, Origin, Principal};
+use crate::operation::Operation;
 use crate::state::{self, StateRule};
 use crate::store::{Page, PageRequest};
 
@@ -52,7 +53,9 @@ impl Kms {
     ) -> Result<Key, Error> {
         let period_days = rotation_period(period_days)?;
         let now = self.clock.now();
-        let access = Access::never_cross_account("kms:EnableKeyRotation");
+        let period = period_days.to_string();
+        let values = [("kms:RotationPeriodInDays", period.as_str())];
+        let access = Access::of(Operation::EnableKeyRotation).with_values(&values);
         self.modify_key(principal, key_ref, access, |key| {
             // The key's state first, as AWS checks it (see RotateKeyOnDemand).
             state::check(StateRule::Cryptographic, key.state, &key.arn)?;
@@ -79,7 +82,7 @@ impl Kms {
         principal: &Principal,
         key_ref: &KeyRef,
     ) -> Result<Key, Error> {
-        let access = Access::never_cross_account("kms:DisableKeyRotation");
+        let access = Access::of(Operation::DisableKeyRotation);
         self.modify_key(principal, key_ref, access, |key| {
             // The key's state first, as AWS checks it (see RotateKeyOnDemand).
             state::check(StateRule::Cryptographic, key.state, &key.arn)?;
@@ -96,7 +99,7 @@ impl Kms {
         principal: &Principal,
         key_ref: &KeyRef,
     ) -> Result<RotationStatus, Error> {
-        let access = Access::by_policy("kms:GetKeyRotationStatus");
+        let access = Access::of(Operation::GetKeyRotationStatus);
         let key = self.resolve(principal, key_ref, access).await?;
         rotatable(&key)?;
         let schedule = key
@@ -119,7 +122,7 @@ impl Kms {
     ) -> Result<Key, Error> {
         let now = self.clock.now();
         let limit = self.config.on_demand_rotation_limit;
-        let access = Access::never_cross_account("kms:RotateKeyOnDemand");
+        let access = Access::of(Operation::RotateKeyOnDemand);
         self.modify_key(principal, key_ref, access, |key| {
             // AWS checks the key's state first: a disabled RSA key is `DisabledException`.
             state::check(StateRule::Cryptographic, key.state, &key.arn)?;
@@ -153,7 +156,7 @@ impl Kms {
         filter: VersionFilter,
         page: &PageRequest,
     ) -> Result<(Arc<Key>, Page<KeyVersion>), Error> {
-        let access = Access::never_cross_account("kms:ListKeyRotations");
+        let access = Access::of(Operation::ListKeyRotations);
         let key = self.resolve(principal, key_ref, access).await?;
         rotatable(&key)?;
         let mut page = page.clone();

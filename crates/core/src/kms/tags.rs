@@ -4,6 +4,7 @@ use super::Kms;
 use super::resolve::{Access, KeyRef};
 use crate::error::Error;
 use crate::model::{Principal, Tags};
+use crate::operation::Operation;
 use crate::state::{self, StateRule};
 use crate::store::{Page, PageRequest};
 use crate::validate;
@@ -16,7 +17,7 @@ impl Kms {
         key_ref: &KeyRef,
         tags: Tags,
     ) -> Result<(), Error> {
-        let access = Access::never_cross_account("kms:TagResource");
+        let access = Access::of(Operation::TagResource).with_tags(&tags);
         self.modify_key(principal, key_ref, access, |key| {
             state::check(StateRule::Manage, key.state, &key.arn)?;
             key.tags = validate::merged_tags(&key.tags, tags.clone())?;
@@ -34,7 +35,7 @@ impl Kms {
         tag_keys: &[String],
     ) -> Result<(), Error> {
         let tag_keys = validate::tag_keys(tag_keys)?;
-        let access = Access::never_cross_account("kms:UntagResource");
+        let access = Access::of(Operation::UntagResource).with_tag_keys(&tag_keys);
         self.modify_key(principal, key_ref, access, |key| {
             state::check(StateRule::Manage, key.state, &key.arn)?;
             key.tags.retain(|tag_key, _| !tag_keys.contains(tag_key));
@@ -51,7 +52,7 @@ impl Kms {
         key_ref: &KeyRef,
         page: &PageRequest,
     ) -> Result<Page<(String, String)>, Error> {
-        let access = Access::never_cross_account("kms:ListResourceTags");
+        let access = Access::of(Operation::ListResourceTags);
         let key = self.resolve(principal, key_ref, access).await?;
         let after = page.after.as_deref();
         let mut items: Vec<(String, String)> = key

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod alias;
 pub mod capabilities;
+pub mod iam;
 pub mod ids;
 pub mod key;
 pub mod principal;
@@ -11,6 +12,7 @@ pub mod spec;
 pub use account::{AccessKey, AccessKeyStatus, Account};
 pub use alias::Alias;
 pub use capabilities::Algorithms;
+pub use iam::{InlinePolicy, PolicyOwner, Role, User};
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, Region, VersionId};
 pub use key::{AutoRotation, Key, KeyVersion, Tags};
 pub use principal::Principal;

@@ -194,6 +194,11 @@ impl Condition {
         })
     }
 
+    /// The condition key, as written.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// Whether the condition holds for the request.
     pub fn holds(&self, context: &dyn Context) -> bool {
         let op = self.operator;

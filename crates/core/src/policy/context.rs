@@ -1,7 +1,7 @@
 //! The request context: the values condition keys take for one request.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use time::OffsetDateTime;
@@ -35,10 +35,33 @@ pub struct RequestContext<'a> {
     pub encryption_context: Option<&'a BTreeMap<String, String>>,
     /// `aws:RequestTag/<key>` and `aws:TagKeys`: the tags a request sets.
     pub request_tags: Option<&'a BTreeMap<String, String>>,
+    /// `aws:TagKeys` of a request that names tag keys without values (UntagResource).
+    pub tag_keys: Option<&'a BTreeSet<String>>,
     /// `aws:ResourceTag/<key>`: the key's tags.
     pub resource_tags: Option<&'a BTreeMap<String, String>>,
-    /// Every other key: name and values.
+    /// The key's facts: `kms:KeySpec`, `kms:KeyUsage`, `kms:KeyOrigin`, `kms:MultiRegion`.
+    pub key: Option<KeyFacts>,
+    /// `kms:ResourceAliases`: the aliases of the key, when a policy asks.
+    pub resource_aliases: Option<&'a [String]>,
+    /// `kms:RequestAlias`: the alias the request named the key by.
+    pub request_alias: Option<&'a str>,
+    /// Request parameters (`kms:EncryptionAlgorithm`, ...): name and value.
+    pub params: &'a [(&'static str, &'a str)],
+    /// Any other key: name and values.
     pub extra: Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)>,
+}
+
+/// The facts of a key that condition keys expose, in AWS's spellings.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyFacts {
+    /// `kms:KeySpec`.
+    pub spec: &'static str,
+    /// `kms:KeyUsage`.
+    pub usage: &'static str,
+    /// `kms:KeyOrigin`.
+    pub origin: &'static str,
+    /// `kms:MultiRegion`.
+    pub multi_region: bool,
 }
 
 impl<'a> RequestContext<'a> {
@@ -51,7 +74,12 @@ impl<'a> RequestContext<'a> {
             secure_transport: None,
             encryption_context: None,
             request_tags: None,
+            tag_keys: None,
             resource_tags: None,
+            key: None,
+            resource_aliases: None,
+            request_alias: None,
+            params: &[],
             extra: Vec::new(),
         }
     }
@@ -124,6 +152,10 @@ impl RequestContext<'_> {
             return keys_of(self.encryption_context?);
         }
         if is("aws:TagKeys") {
+            if let Some(keys) = self.tag_keys {
+                return (!keys.is_empty())
+                    .then(|| keys.iter().map(|k| Cow::Borrowed(k.as_str())).collect());
+            }
             return keys_of(self.request_tags?);
         }
         if is("aws:PrincipalArn") {
@@ -152,6 +184,35 @@ impl RequestContext<'_> {
         }
         if is("aws:SourceIp") {
             return self.source_ip.map(|ip| vec![Cow::Owned(ip.to_string())]);
+        }
+        if let Some(key_facts) = self.key {
+            if is("kms:KeySpec") {
+                return one(key_facts.spec);
+            }
+            if is("kms:KeyUsage") {
+                return one(key_facts.usage);
+            }
+            if is("kms:KeyOrigin") {
+                return one(key_facts.origin);
+            }
+            if is("kms:MultiRegion") {
+                return one(if key_facts.multi_region {
+                    "true"
+                } else {
+                    "false"
+                });
+            }
+        }
+        if is("kms:ResourceAliases") {
+            return self
+                .resource_aliases
+                .map(|names| names.iter().map(|n| Cow::Borrowed(n.as_str())).collect());
+        }
+        if is("kms:RequestAlias") {
+            return self.request_alias.and_then(one);
+        }
+        if let Some((_, value)) = self.params.iter().find(|(name, _)| is(name)) {
+            return one(*value);
         }
         if is("aws:SecureTransport") {
             return self

@@ -18,6 +18,8 @@ use crate::messages;
 pub struct PolicyError {
     /// The message the client reads.
     pub message: String,
+    /// Whether the text is not a JSON object at all (IAM and KMS word that differently).
+    pub not_json: bool,
 }
 
 impl PolicyError {
@@ -25,6 +27,14 @@ impl PolicyError {
     pub fn malformed(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            not_json: false,
+        }
+    }
+
+    fn not_json() -> Self {
+        Self {
+            message: messages::POLICY_NOT_JSON.to_owned(),
+            not_json: true,
         }
     }
 }
@@ -108,6 +118,9 @@ pub struct Policy {
     pub id: Option<String>,
     /// The statements, in document order.
     pub statements: Vec<Statement>,
+    /// The condition keys the statements test, lowercased: a request gathers costly values
+    /// (a key's aliases) only for policies that ask for them.
+    condition_keys: Vec<String>,
 }
 
 /// The versions of the policy language. Without `Version`, IAM reads 2008-10-17, in which
@@ -116,12 +129,25 @@ const VERSION_2012: &str = "2012-10-17";
 const VERSION_2008: &str = "2008-10-17";
 
 impl Policy {
+    /// Whether a statement tests the condition key `key`.
+    pub fn mentions(&self, key: &str) -> bool {
+        self.condition_keys
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(key))
+    }
+
+    /// The AWS principals the statements name (`Principal` and `NotPrincipal`).
+    pub fn principals(&self) -> impl Iterator<Item = &PrincipalId> {
+        self.statements
+            .iter()
+            .filter_map(|s| s.principals.as_ref())
+            .flat_map(|p| p.aws.iter())
+    }
+
     /// Parses and checks a policy document.
     pub fn parse(text: &str, kind: PolicyKind) -> Result<Self, PolicyError> {
-        let value = serde_json::from_str(text)
-            .map_err(|_| PolicyError::malformed(messages::POLICY_NOT_JSON))?;
-        let Json::Object(document) = value else {
-            return Err(PolicyError::malformed(messages::POLICY_NOT_JSON));
+        let Some(Json::Object(document)) = Json::parse(text) else {
+            return Err(PolicyError::not_json());
         };
         let mut variables = false;
         let mut id = None;
@@ -147,7 +173,18 @@ impl Policy {
             .into_iter()
             .map(|s| statement(s, kind, variables))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { id, statements })
+        let mut condition_keys: Vec<String> = statements
+            .iter()
+            .flat_map(|s| s.conditions.iter())
+            .map(|c| c.key().to_ascii_lowercase())
+            .collect();
+        condition_keys.sort();
+        condition_keys.dedup();
+        Ok(Self {
+            id,
+            statements,
+            condition_keys,
+        })
     }
 }
 

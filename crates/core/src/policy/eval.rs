@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::context::{Context, RequestContext};
 use super::document::{Effect, Policy, Statement};
-use super::principal::{CallerKind, Match};
+use super::principal::{Caller, CallerKind, Match};
 use crate::model::AccountId;
 use crate::operation::Operation;
 
@@ -46,6 +46,41 @@ pub enum Decision {
 pub struct IdentityPolicies {
     /// The policies, parsed when they were stored.
     pub policies: Vec<Arc<Policy>>,
+}
+
+/// Who a request is decided for: the caller and the identity policies that apply to it.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// The caller.
+    pub caller: Caller,
+    /// Its identity policies (for the root: none, and none needed).
+    pub policies: IdentityPolicies,
+}
+
+impl Identity {
+    /// The account's root: allowed everything by identity, as in AWS.
+    pub fn root(account: AccountId) -> Self {
+        Self {
+            caller: Caller::root(account),
+            policies: IdentityPolicies::default(),
+        }
+    }
+}
+
+impl PartialEq for Identity {
+    /// Identities are the same caller; policies are what the store said of it.
+    fn eq(&self, other: &Self) -> bool {
+        self.caller == other.caller
+    }
+}
+
+impl Eq for Identity {}
+
+impl IdentityPolicies {
+    /// Whether one of the policies tests the condition key `key`.
+    pub fn mentions(&self, key: &str) -> bool {
+        self.policies.iter().any(|policy| policy.mentions(key))
+    }
 }
 
 /// What is asked: the action, the resource it acts on, and the resource's own policy.

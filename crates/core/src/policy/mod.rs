@@ -16,9 +16,9 @@ mod principal;
 mod stored;
 
 pub use condition::{Comparison, Condition, Operator, SetQualifier};
-pub use context::{Context, RequestContext};
+pub use context::{Context, KeyFacts, RequestContext};
 pub use document::{Effect, Policy, PolicyError, PolicyKind, Statement};
-pub use eval::{Decision, Denial, IdentityPolicies, Request, decide};
+pub use eval::{Decision, Denial, Identity, IdentityPolicies, Request, decide};
 pub use json::Json;
 pub use pattern::Pattern;
 pub use principal::{Caller, CallerKind, Match, PrincipalId, Principals};

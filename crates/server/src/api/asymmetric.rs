@@ -7,7 +7,6 @@ use strongbox_core::model::{
 };
 
 use super::{Call, dry_run_result, refuse_unsupported};
-use crate::wire::ApiError;
 use crate::wire::asymmetric::{
     DeriveSharedSecretRequest, DeriveSharedSecretResponse, GenerateDataKeyPairRequest,
     GenerateDataKeyPairResponse, GenerateMacRequest, GenerateMacResponse, GetPublicKeyResponse,
@@ -16,6 +15,7 @@ use crate::wire::asymmetric::{
 use crate::wire::error;
 use crate::wire::fields::{self, Blob, SecretBlob};
 use crate::wire::keys::KeyIdRequest;
+use crate::wire::{ApiError, Operation};
 
 /// AWS's limit on Sign, Verify and GenerateMac messages.
 const MAX_MESSAGE: usize = 4096;
@@ -232,9 +232,9 @@ async fn pair(
     .ok_or_else(|| error::missing("keyPairSpec"))?;
     let context = fields::context(request.encryption_context)?;
     let action = if with_plaintext {
-        "kms:GenerateDataKeyPair"
+        Operation::GenerateDataKeyPair
     } else {
-        "kms:GenerateDataKeyPairWithoutPlaintext"
+        Operation::GenerateDataKeyPairWithoutPlaintext
     };
     let output = call
         .kms

@@ -13,7 +13,7 @@ use crate::wire::crypto::{
 };
 use crate::wire::error;
 use crate::wire::fields::{self, Blob, SecretBlob};
-use crate::wire::{ApiError, ErrorCode};
+use crate::wire::{ApiError, ErrorCode, Operation};
 
 /// AWS's limit on plaintext for Encrypt.
 const MAX_PLAINTEXT: usize = 4096;
@@ -152,9 +152,9 @@ async fn generate(
     let size = data_key_size(request.number_of_bytes, request.key_spec)?;
     let context = fields::context(request.encryption_context)?;
     let action = if with_plaintext {
-        "kms:GenerateDataKey"
+        Operation::GenerateDataKey
     } else {
-        "kms:GenerateDataKeyWithoutPlaintext"
+        Operation::GenerateDataKeyWithoutPlaintext
     };
     let output = call
         .kms
@@ -222,7 +222,9 @@ pub async fn generate_random(
     let bytes = request
         .number_of_bytes
         .ok_or_else(|| ApiError::new(ErrorCode::Validation, messages::NUMBER_OF_BYTES_REQUIRED))?;
-    let plaintext = call.kms.generate_random(sized(bytes, "numberOfBytes")?)?;
+    let plaintext = call
+        .kms
+        .generate_random(call.principal, sized(bytes, "numberOfBytes")?)?;
     Ok(GenerateRandomResponse {
         plaintext: SecretBlob(plaintext),
     })

@@ -62,6 +62,7 @@ pub async fn create_key(
         tags: validate::tags(fields::tag_pairs(request.tags))?,
         policy: request.policy,
         multi_region: request.multi_region.unwrap_or(false),
+        bypass_lockout_check: request.bypass_policy_lockout_safety_check.unwrap_or(false),
     };
     let key = call.kms.create_key(call.principal, input).await?;
     Ok(KeyMetadataResponse {

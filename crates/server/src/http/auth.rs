@@ -9,7 +9,10 @@ use http::request::Parts;
 use strongbox_core::model::{AccessKeyId, Principal, Region};
 use strongbox_sigv4::{Authorization, Request};
 
+use std::net::SocketAddr;
+
 use super::AppState;
+use crate::listener::SecureTransport;
 use crate::wire::{ApiError, ErrorCode};
 
 /// A refused request, with the caller it claimed to be once its access key was found: from
@@ -42,7 +45,12 @@ pub async fn authenticate(
     service: &str,
     parts: &Parts,
     body: &[u8],
+    peer: SocketAddr,
 ) -> Result<Principal, Rejected> {
+    let secure = parts
+        .extensions
+        .get::<SecureTransport>()
+        .is_some_and(|tls| tls.0);
     let regions = state.regions.as_slice();
     let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
         ApiError::new(
@@ -101,12 +109,15 @@ pub async fn authenticate(
         .await
         .map_err(ApiError::from)?
         .ok_or_else(unrecognized)?;
-    let claimed = Principal {
-        account: credentials.key.account,
-        user: credentials.key.user.clone(),
-        access_key_id,
-        region: *region,
-    };
+    let identity = state
+        .kms
+        .user_identity(&credentials.key.account, &credentials.key.user)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(unrecognized)?;
+    let mut claimed = Principal::new(access_key_id, *region, identity);
+    claimed.source_ip = Some(peer.ip());
+    claimed.secure_transport = secure;
     let request = Request {
         method: parts.method.as_str(),
         path: parts.uri.path(),

@@ -221,6 +221,7 @@ impl Received {
             &self.parts,
             self.target.as_deref(),
             body.as_slice(),
+            self.peer,
         ))
         .await;
         *account = handled.caller.as_ref().map(|caller| caller.account);
@@ -279,6 +280,7 @@ async fn handle(
     parts: &http::request::Parts,
     raw_target: Option<&str>,
     body: &[u8],
+    peer: SocketAddr,
 ) -> Handled {
     let target = raw_target.and_then(Target::parse);
     let cloudtrail = raw_target.is_some_and(operation::is_cloudtrail);
@@ -302,7 +304,7 @@ async fn handle(
         None if cloudtrail => Target::LookupEvents.service(),
         None => "kms",
     };
-    let principal = match auth::authenticate(state, service, parts, body).await {
+    let principal = match auth::authenticate(state, service, parts, body, peer).await {
         Ok(principal) => principal,
         // The identity is only claimed: the body is not the caller's word, so its parameters are
         // not recorded (anyone who knows an access key id could otherwise write into its trail).

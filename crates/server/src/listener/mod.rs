@@ -163,6 +163,10 @@ struct Connection {
     peer: SocketAddr,
 }
 
+/// Whether a request arrived over TLS (`aws:SecureTransport`), set on every request.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SecureTransport(pub bool);
+
 impl Connection {
     async fn run(self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
@@ -205,10 +209,12 @@ impl Connection {
         let service = {
             let app = self.app.clone();
             let peer = self.peer;
+            let secure = SecureTransport(self.tls.is_some());
             let activity = Arc::clone(&activity);
             hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
                 let in_flight = activity.request();
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(secure);
                 host_from_authority(&mut request);
                 let mut app = app.clone();
                 async move {

@@ -137,7 +137,7 @@ impl TestServer {
         let kms = self.admin_kms().await;
         let account = kms.create_account(name, None).await.unwrap();
         let key = kms
-            .create_access_key(&account.id, "alice", None)
+            .create_access_key(&account.id, "admin", None)
             .await
             .unwrap();
         let secret = String::from_utf8(key.secret.expose().to_vec()).unwrap();
