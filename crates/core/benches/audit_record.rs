@@ -16,6 +16,7 @@ fn audit_record(c: &mut Criterion) {
     let account = AccountId::parse("111122223333").unwrap();
     let region = Region::parse("us-east-1").unwrap();
     let call = ApiCall {
+        event_source: strongbox_core::audit::EVENT_SOURCE,
         caller: Principal::new(
             AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap(),
             region,

@@ -623,6 +623,27 @@ pub fn inline_policies_too_large(limit: usize, kind: &str, name: &str) -> String
 /// `LimitExceeded`: a trust policy over IAM's default quota [recorded].
 pub const TRUST_POLICY_TOO_LARGE: &str = "Cannot exceed quota for ACLSizePerRole: 2048";
 
+/// `AccessDenied`: the account root asked AssumeRole [recorded].
+pub const ROOT_CANNOT_ASSUME_ROLE: &str = "Roles may not be assumed by root accounts.";
+
+/// `ValidationError`: DurationSeconds over the role's MaxSessionDuration [recorded].
+pub const SESSION_TOO_LONG: &str =
+    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.";
+
+/// `ValidationError`: role chaining limits sessions to an hour [recorded].
+pub const CHAINED_SESSION_TOO_LONG: &str = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.";
+
+/// `ValidationError`: a RoleArn that is not a role's ARN [ours, after STS's wording].
+pub fn invalid_role_arn(arn: &str) -> String {
+    format!("{arn} is invalid")
+}
+
+/// `ValidationError`: AssumeRole with session policies, which Strongbox does not apply [ours].
+pub const SESSION_POLICIES_UNSUPPORTED: &str = "Session policies (Policy, PolicyArns) are not supported by this server; scope the role's own policies instead.";
+
+/// `ExpiredTokenException` (KMS) and `ExpiredToken` (IAM, STS) [recorded].
+pub const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
+
 /// `ValidationError` [recorded].
 pub const USER_NAME_REQUIRED: &str = "Must specify userName when calling with non-User credentials";
 

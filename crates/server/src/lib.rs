@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod listener;
 pub mod output;
+pub mod query;
 pub mod quota;
 pub mod telemetry;
 pub mod wire;

@@ -36,6 +36,7 @@ fn records(head: &mut Head, count: usize, key: &KeyArn) -> Vec<AuditRecord> {
             let encrypt = index % 2 == 0;
             let time = base_time() + Duration::seconds(head.sequence as i64 + 1);
             let call = ApiCall {
+                event_source: strongbox_core::audit::EVENT_SOURCE,
                 caller: Principal::new(
                     AccessKeyId::parse("AKIATESTTESTTEST0001").unwrap(),
                     region(),

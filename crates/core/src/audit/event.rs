@@ -184,6 +184,8 @@ pub struct ApiCall {
     pub time: OffsetDateTime,
     /// The operation name.
     pub operation: String,
+    /// The service that answered (`kms.amazonaws.com`, `iam.amazonaws.com`, ...).
+    pub event_source: &'static str,
     /// Whether the operation only reads.
     pub read_only: bool,
     /// The client's address.
@@ -211,7 +213,7 @@ impl Event {
             event_version: EVENT_VERSION.to_owned(),
             user_identity: UserIdentity::of(&call.caller),
             event_time: event_time(call.time),
-            event_source: EVENT_SOURCE.to_owned(),
+            event_source: call.event_source.to_owned(),
             event_name: call.operation,
             aws_region: call.caller.region.to_string(),
             source_ip_address: call.source_ip,

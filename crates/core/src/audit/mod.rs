@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use crate::model::{AccountId, Region};
 
 pub use chain::Head;
-pub use event::{ApiCall, Event};
+pub use event::{ApiCall, EVENT_SOURCE, Event};
 pub use writer::AuditLog;
 
 /// One record as stored: the exact bytes that were hashed, with the columns LookupEvents

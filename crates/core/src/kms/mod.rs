@@ -22,6 +22,7 @@ mod policies;
 mod resolve;
 mod root_check;
 mod rotation;
+mod sts;
 mod tags;
 mod usage;
 
@@ -45,6 +46,7 @@ pub use resolve::KeyRef;
 pub use rotation::{
     DEFAULT_ROTATION_PERIOD_DAYS, ROTATION_PERIOD_DAYS, RotationStatus, VersionFilter,
 };
+pub use sts::{AssumeRoleInput, SESSION_SECONDS, SessionCredentials, SessionError};
 
 /// LookupEvents queries that may run at once (the store's pool has 8 connections).
 const LOOKUPS_AT_ONCE: usize = 2;

@@ -14,7 +14,7 @@ use crate::model::{
     AccountId, AliasName, Key, KeyArn, KeyId, KeyVersion, Principal, Region, Tags, VersionId,
 };
 use crate::operation::{Operation, RE_ENCRYPT_TO, Resource};
-use crate::policy::{Decision, Denial, Request, decide};
+use crate::policy::{Decision, Denial, Request, RequestContext, decide};
 use crate::store::PageRequest;
 use std::collections::{BTreeMap, BTreeSet};
 use strongbox_crypto::EncryptionContext;
@@ -341,6 +341,28 @@ impl Kms {
             Decision::Deny(denial) => {
                 Err(access_denied(principal, access.action, resource, denial))
             }
+        }
+    }
+
+    /// Decides an IAM or STS action (`iam:CreateUser` on a user's ARN, ...) from the caller's
+    /// identity policies alone: those services have no resource policies here.
+    pub fn authorize_action(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), Error> {
+        let mut context = RequestContext::new(principal.caller(), self.clock.now());
+        context.source_ip = principal.source_ip;
+        context.secure_transport = Some(principal.secure_transport);
+        let request = Request {
+            action,
+            resource,
+            key: None,
+        };
+        match decide(&request, &principal.identity.policies, &context) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(denial) => Err(access_denied(principal, action, resource, denial)),
         }
     }
 

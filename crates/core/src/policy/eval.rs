@@ -201,7 +201,7 @@ pub fn decide(
     };
     let same_account = account == caller.account;
     if !same_account
-        && !Operation::from_action(request.action).is_some_and(|op| op.facts().cross_account)
+        && Operation::from_action(request.action).is_some_and(|op| !op.facts().cross_account)
     {
         // AWS never lets another account manage a key, whatever the policies say.
         return Decision::Deny(Denial::NoResourcePolicyAllows);

@@ -216,6 +216,20 @@ fn decode_token(token: &str, binding: &str) -> Result<(OffsetDateTime, u64), Api
     Ok((time, sequence))
 }
 
+/// The service a record is of (`kms.amazonaws.com`, `iam.amazonaws.com`, ...), read from the
+/// record itself.
+fn event_source(record: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Source {
+        #[serde(rename = "eventSource")]
+        event_source: Option<String>,
+    }
+    serde_json::from_slice::<Source>(record)
+        .ok()
+        .and_then(|source| source.event_source)
+        .unwrap_or_else(|| EVENT_SOURCE.to_owned())
+}
+
 fn entry(record: AuditRecord) -> EventEntry {
     EventEntry {
         event_id: record.event_id,
@@ -224,7 +238,7 @@ fn entry(record: AuditRecord) -> EventEntry {
         access_key_id: record.access_key_id,
         // Whole seconds, as the record's own eventTime.
         event_time: record.event_time.unix_timestamp() as f64,
-        event_source: EVENT_SOURCE.to_owned(),
+        event_source: event_source(&record.record),
         username: record.user_name,
         resources: record
             .resources

@@ -6,6 +6,7 @@ pub mod asymmetric;
 pub mod cloudtrail;
 pub mod crypto;
 pub mod keys;
+pub mod policies;
 pub mod rotation;
 pub mod tags;
 

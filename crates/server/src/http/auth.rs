@@ -6,6 +6,8 @@
 
 use http::header::AUTHORIZATION;
 use http::request::Parts;
+use strongbox_core::kms::SessionError;
+use strongbox_core::messages;
 use strongbox_core::model::{AccessKeyId, Principal, Region};
 use strongbox_sigv4::{Authorization, Request};
 
@@ -76,9 +78,14 @@ pub async fn authenticate(
         )
         .into());
     }
+    let global = matches!(service, "iam" | "sts");
+    let scoped = Region::parse(&authorization.scope.region).ok();
     let region = regions
         .iter()
         .find(|served| served.as_str() == authorization.scope.region)
+        .copied()
+        // IAM and STS are global here: clients sign them for whatever Region they are set to.
+        .or_else(|| scoped.filter(|_| global))
         .ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InvalidSignature,
@@ -95,27 +102,43 @@ pub async fn authenticate(
             "The security token included in the request is invalid.",
         )
     };
-    // A session token goes with temporary credentials, and Strongbox has issued none (STS
-    // AssumeRole comes with the identities issue): long-term keys with a token are refused, as
-    // AWS refuses a token it did not issue.
-    if parts.headers.contains_key(SECURITY_TOKEN) {
-        return Err(unrecognized().into());
-    }
     let access_key_id =
         AccessKeyId::parse(&authorization.access_key_id).map_err(|_| unrecognized())?;
-    let credentials = state
-        .kms
-        .credentials(&access_key_id)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(unrecognized)?;
-    let identity = state
-        .kms
-        .user_identity(&credentials.key.account, &credentials.key.user)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(unrecognized)?;
-    let mut claimed = Principal::new(access_key_id, *region, identity);
+    // Temporary credentials (AssumeRole) carry their session in the token, sealed for their
+    // access key id; long-term keys never come with a token (AWS refuses a token it did not
+    // issue).
+    let (credentials, identity) = match parts.headers.get(SECURITY_TOKEN) {
+        Some(token) => {
+            let token = token.to_str().map_err(|_| unrecognized())?;
+            state
+                .kms
+                .session(&access_key_id, token)
+                .await
+                .map_err(|error| match error {
+                    SessionError::Expired => {
+                        ApiError::new(ErrorCode::ExpiredToken, messages::EXPIRED_TOKEN)
+                    }
+                    SessionError::Invalid => unrecognized(),
+                    SessionError::Failed(error) => ApiError::from(error),
+                })?
+        }
+        None => {
+            let credentials = state
+                .kms
+                .credentials(&access_key_id)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(unrecognized)?;
+            let identity = state
+                .kms
+                .user_identity(&credentials.key.account, &credentials.key.user)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(unrecognized)?;
+            (credentials, identity)
+        }
+    };
+    let mut claimed = Principal::new(access_key_id, region, identity);
     claimed.source_ip = Some(peer.ip());
     claimed.secure_transport = secure;
     let request = Request {

@@ -17,6 +17,15 @@ impl SecretBuffer {
         Self(Zeroizing::new(Vec::with_capacity(capacity)))
     }
 
+    /// A buffer holding `text`, whose own allocation is wiped (answers such as AssumeRole's
+    /// carry secrets).
+    pub fn from_string(text: String) -> Self {
+        let text = Zeroizing::new(text);
+        let mut buffer = Self::with_capacity(text.len());
+        buffer.extend(text.as_bytes());
+        buffer
+    }
+
     /// Appends, growing without leaving the old allocation's contents behind.
     pub fn extend(&mut self, data: &[u8]) {
         let needed = self.0.len() + data.len();

@@ -83,6 +83,11 @@ pub async fn dispatch(
         Operation::ListKeyRotations => {
             json(api::rotation::list_key_rotations(call, parse(body)?).await)
         }
+        Operation::GetKeyPolicy => json(api::policies::get_key_policy(call, parse(body)?).await),
+        Operation::PutKeyPolicy => empty(api::policies::put_key_policy(call, parse(body)?).await),
+        Operation::ListKeyPolicies => {
+            json(api::policies::list_key_policies(call, parse(body)?).await)
+        }
         Operation::ListResourceTags => {
             json(api::tags::list_resource_tags(call, parse(body)?).await)
         }

@@ -31,6 +31,7 @@ use strongbox_core::{Clock, Kms, ManualClock};
 use self::buffer::SecretBuffer;
 
 use crate::jobs::Scheduler;
+use crate::query::{self, QueryRequest};
 use crate::telemetry;
 use crate::wire::{ApiError, ErrorCode, Target, operation};
 
@@ -108,6 +109,7 @@ async fn api(
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let mut account = None;
+    let mut query = None;
     let result = match read_body(&parts.headers, body, state.body_read_timeout).await {
         Ok(body) => {
             let call = Received {
@@ -121,8 +123,9 @@ async fn api(
             // The call runs in a task of its own: a client that hangs up drops this handler,
             // and must not cancel a change between its commit and its audit record.
             match tokio::spawn(call.answer(body)).await {
-                Ok((result, caller)) => {
+                Ok((result, caller, service)) => {
                     account = caller;
+                    query = service;
                     result
                 }
                 Err(error) => {
@@ -147,7 +150,10 @@ async fn api(
     let account = account
         .map(|account| account.to_string())
         .unwrap_or_default();
-    let operation = operation_label(target.as_deref());
+    let operation = match query {
+        Some(service) => service.signing_name(),
+        None => operation_label(target.as_deref()),
+    };
     metrics::counter!(
         telemetry::REQUESTS,
         "operation" => operation,
@@ -180,11 +186,29 @@ async fn api(
     } else {
         log_request!(tracing::Level::DEBUG);
     }
-    let body = match result {
-        Ok(body) => body.into_bytes(),
-        Err(error) => Bytes::from(error.body()),
-    };
-    respond(status, &request_id, body)
+    match query {
+        Some(service) => {
+            let (status, body) = match result {
+                Ok(body) => (StatusCode::OK, body.into_bytes()),
+                Err(error) => {
+                    let (status, body) = query::error_body(service, &error, &request_id);
+                    (status, Bytes::from(body))
+                }
+            };
+            let mut response = respond(status, &request_id, body);
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+            response
+        }
+        None => {
+            let body = match result {
+                Ok(body) => body.into_bytes(),
+                Err(error) => Bytes::from(error.body()),
+            };
+            respond(status, &request_id, body)
+        }
+    }
 }
 
 /// A request whose body has arrived, with what its audit record needs to know about it.
@@ -203,16 +227,22 @@ impl Received {
     async fn answer(
         self,
         body: SecretBuffer,
-    ) -> (Result<SecretBuffer, ApiError>, Option<AccountId>) {
+    ) -> (
+        Result<SecretBuffer, ApiError>,
+        Option<AccountId>,
+        Option<query::Service>,
+    ) {
         let mut account = None;
-        let result = self.record(body, &mut account).await;
-        (result, account)
+        let mut service = None;
+        let result = self.record(body, &mut account, &mut service).await;
+        (result, account, service)
     }
 
     async fn record(
         self,
         body: SecretBuffer,
         account: &mut Option<AccountId>,
+        service: &mut Option<query::Service>,
     ) -> Result<SecretBuffer, ApiError> {
         // Boxed: the operations' futures are large, and this task's own future is copied
         // several times over its life (spawned, polled to completion, its output taken).
@@ -222,9 +252,11 @@ impl Received {
             self.target.as_deref(),
             body.as_slice(),
             self.peer,
+            &self.request_id,
         ))
         .await;
         *account = handled.caller.as_ref().map(|caller| caller.account);
+        *service = handled.query;
         let (Some(caller), Some(audited)) = (handled.caller.take(), handled.audited.take()) else {
             return handled.result;
         };
@@ -239,6 +271,7 @@ impl Received {
             },
             error: handled.result.as_ref().err().map(audit::recorded_error),
             operation: audited.name,
+            event_source: audited.event_source,
             read_only: audited.read_only,
             request_parameters: audited.request_parameters,
             resources: handled.resources,
@@ -259,6 +292,7 @@ impl Received {
 /// What the audit record of a call says about it, decided before the call runs.
 struct Audited {
     name: String,
+    event_source: &'static str,
     read_only: bool,
     request_parameters: serde_json::Value,
 }
@@ -273,6 +307,8 @@ struct Handled {
     resources: Vec<KeyArn>,
     /// The response body or error.
     result: Result<SecretBuffer, ApiError>,
+    /// The Query service that answered, for IAM and STS requests (XML answers).
+    query: Option<query::Service>,
 }
 
 async fn handle(
@@ -281,30 +317,53 @@ async fn handle(
     raw_target: Option<&str>,
     body: &[u8],
     peer: SocketAddr,
+    request_id: &str,
 ) -> Handled {
     let target = raw_target.and_then(Target::parse);
     let cloudtrail = raw_target.is_some_and(operation::is_cloudtrail);
+    // Without a target, a form-encoded body with `Action` and `Version` is an IAM or STS call.
+    let query = match raw_target {
+        None => QueryRequest::parse(body),
+        Some(_) => None,
+    };
     let mut audited = match target {
         _ if !state.kms.audit().is_enabled() => None,
         Some(Target::LookupEvents) => None,
         Some(Target::Kms(operation)) => Some(Audited {
             name: operation.name().to_owned(),
+            event_source: strongbox_core::audit::EVENT_SOURCE,
             read_only: operation.facts().read_only,
             request_parameters: serde_json::Value::Null,
         }),
         None if cloudtrail => None,
-        None => Some(Audited {
-            name: audit::unknown_operation_name(raw_target),
-            read_only: true,
-            request_parameters: serde_json::Value::Null,
-        }),
+        None => match &query {
+            Some(request) => Some(Audited {
+                name: request.action.clone(),
+                event_source: request.service.event_source(),
+                read_only: request.read_only(),
+                request_parameters: serde_json::Value::Null,
+            }),
+            None => Some(Audited {
+                name: audit::unknown_operation_name(raw_target),
+                event_source: strongbox_core::audit::EVENT_SOURCE,
+                read_only: true,
+                request_parameters: serde_json::Value::Null,
+            }),
+        },
     };
-    let service = match target {
-        Some(target) => target.service(),
-        None if cloudtrail => Target::LookupEvents.service(),
-        None => "kms",
+    let service = match (target, &query) {
+        (Some(target), _) => target.service(),
+        (None, _) if cloudtrail => Target::LookupEvents.service(),
+        (None, Some(request)) => request.service.signing_name(),
+        (None, None) => "kms",
     };
+    let service_of_query = query.as_ref().map(|request| request.service);
     let principal = match auth::authenticate(state, service, parts, body, peer).await {
+        // IAM is global: its calls are recorded in us-east-1, as CloudTrail records them.
+        Ok(mut principal) if service_of_query == Some(query::Service::Iam) => {
+            principal.region = Region::parse("us-east-1").unwrap_or(principal.region);
+            principal
+        }
         Ok(principal) => principal,
         // The identity is only claimed: the body is not the caller's word, so its parameters are
         // not recorded (anyone who knows an access key id could otherwise write into its trail).
@@ -314,6 +373,7 @@ async fn handle(
                 audited,
                 resources: Vec::new(),
                 result: Err(rejected.error),
+                query: service_of_query,
             };
         }
     };
@@ -331,15 +391,25 @@ async fn handle(
             audited: None,
             resources: Vec::new(),
             result: Err(throttled),
+            query: None,
         };
     }
-    // Parameters are read only from a verified body, and only for KMS operations.
+    // Parameters are read only from a verified body.
     if let (Some(Target::Kms(_)), Some(audited)) = (target, audited.as_mut()) {
         audited.request_parameters = audit::request_parameters(body);
+    }
+    if let (Some(request), Some(audited)) = (&query, audited.as_mut()) {
+        audited.request_parameters = request.request_parameters();
     }
     // Held while the call runs: the audit writer waits briefly for calls that will record.
     let _working = audited.as_ref().map(|_| state.kms.audit().working());
     let (result, resources) = match target {
+        None if let Some(request) = &query => (
+            query::dispatch(&state.kms, &principal, request, request_id)
+                .await
+                .map(SecretBuffer::from_string),
+            Vec::new(),
+        ),
         None => {
             let message = match raw_target {
                 Some(raw) => format!("Unknown operation {raw}"),
@@ -370,6 +440,7 @@ async fn handle(
         audited,
         resources,
         result,
+        query: service_of_query,
     }
 }
 

@@ -16,6 +16,8 @@ pub enum ErrorCode {
     Disabled,
     /// `DryRunOperationException`: the request would have succeeded.
     DryRunOperation,
+    /// `ExpiredTokenException`: temporary credentials past their expiry.
+    ExpiredToken,
     /// `IncompleteSignatureException`
     IncompleteSignature,
     /// `IncorrectKeyException`
@@ -85,6 +87,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "ConflictException",
             ErrorCode::Disabled => "DisabledException",
             ErrorCode::DryRunOperation => "DryRunOperationException",
+            ErrorCode::ExpiredToken => "ExpiredTokenException",
             ErrorCode::IncompleteSignature => "IncompleteSignatureException",
             ErrorCode::IncorrectKey => "IncorrectKeyException",
             ErrorCode::InvalidAliasName => "InvalidAliasNameException",

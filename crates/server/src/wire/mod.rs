@@ -10,6 +10,7 @@ pub mod error;
 pub mod fields;
 pub mod keys;
 pub mod operation;
+pub mod policies;
 pub mod rotation;
 pub mod tags;
 
