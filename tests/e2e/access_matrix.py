@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import functools
 import json
 import os
 import re
@@ -115,10 +116,7 @@ class Server:
         last = "no answer"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"strongbox serve exited with status {self.process.returncode}\n"
-                    + self.log_tail()
-                )
+                raise RuntimeError(f"strongbox serve exited with status {self.process.returncode}")
             try:
                 with opener.open(f"{self.url}/health", timeout=1) as response:
                     body = response.read().decode()
@@ -128,7 +126,7 @@ class Server:
             except (OSError, ValueError) as error:
                 last = str(error)
             time.sleep(0.1)
-        raise RuntimeError(f"GET /health never answered ok (last: {last})\n" + self.log_tail())
+        raise RuntimeError(f"GET /health never answered ok (last: {last})")
 
     def admin(self, *args: str) -> str:
         """Runs the admin CLI on the live data directory; its stdout."""
@@ -254,12 +252,33 @@ def aws_principal(*arns: str) -> dict[str, Any]:
     return {"AWS": list(arns) if len(arns) > 1 else arns[0]}
 
 
+def trust(principal: str, **extra: Any) -> str:
+    """A role's trust policy: `principal` (a user's or an account's ARN) may assume it."""
+    return policy(
+        {"Effect": "Allow", "Principal": aws_principal(principal), "Action": "sts:AssumeRole",
+         **extra}
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # The world the matrix runs in
 
 
-# Users of account A, by label: their IAM user name and identity policy (None: no policy). The
-# encdec user's policy names one key ARN, so it is written once that key exists.
+# The principals, by the labels row names use:
+#   a-admin     account A's bootstrap user `admin` (administrator policy: kms:*, iam:*, sts:*)
+#   a-nopolicy  a user of A with no identity policy
+#   a-encdec    a user of A allowed kms:Encrypt and kms:Decrypt on k-default's ARN only
+#   a-keyuser   a user of A with no identity policy, named in k-restrict's and k-locked's policies
+#   a-denier    a user of A allowed kms:*, with kms:ScheduleKeyDeletion and kms:PutKeyPolicy
+#               explicitly denied
+#   b-admin     account B's `admin` (administrator policy), its key made with the admin CLI
+#   b-user      a user of B allowed kms:Encrypt, kms:Decrypt, kms:DescribeKey and
+#               sts:AssumeRole on "*"
+#   b-nopolicy  a user of B with no identity policy
+#   a-role@b    the session of A's CROSS_ROLE that b-user assumed (the role's inline policy:
+#               kms:Encrypt, kms:Decrypt, kms:DescribeKey on "*")
+# The users' IAM names, by label (their policies are written in build_world: a-encdec's names
+# a key ARN, so it is written once that key exists).
 A_USERS = {
     "a-nopolicy": "matrix-nopolicy",
     "a-encdec": "matrix-encdec",
@@ -275,6 +294,7 @@ EXTERNAL_ROLE = "matrix-external-role"  # trusts b-user when sts:ExternalId matc
 B_ACCOUNT_ROLE = "matrix-b-account-role"  # trusts account B (its identity policies decide)
 A_ACCOUNT_ROLE = "matrix-a-account-role"  # trusts account A; MaxSessionDuration 3600
 DIRECT_ROLE = "matrix-direct-role"  # trusts a-keyuser by name
+B_DIRECT_ROLE = "matrix-b-direct-role"  # trusts b-nopolicy by name (it has no identity policy)
 SHARED_ALIAS = "alias/matrix-shared"  # points at k-default; DeleteAlias rows delete it
 CROSS_ALIAS = "alias/matrix-cross"  # points at k-cross
 
@@ -325,7 +345,7 @@ def create_user(admin: Principal, name: str, identity_policy: str | None) -> tup
 
 def build_world(server: Server) -> World:
     """Accounts, users, roles, keys, aliases and ciphertexts, through the admin CLI (account B
-    and its first key) and the IAM, STS and KMS APIs (everything else)."""
+    and its admin's access key) and the IAM, STS and KMS APIs (everything else)."""
     world = World(server)
     url = server.url
     admin_a = make_principal(
@@ -403,6 +423,17 @@ def build_world(server: Server) -> World:
             Sid="AccountB", Principal=aws_principal(root_arn(ACCOUNT_B)),
         ),
     )
+    # B's users named one by one, not B's account: each still needs its own identity policy.
+    b_named = policy(
+        allow("kms:*", Sid="AccountA", Principal=aws_principal(root_arn(ACCOUNT_A))),
+        allow(
+            ["kms:Encrypt", "kms:DescribeKey"],
+            Sid="BUsers",
+            Principal=aws_principal(
+                user_arn(ACCOUNT_B, B_USERS["b-user"]), user_arn(ACCOUNT_B, B_USERS["b-nopolicy"])
+            ),
+        ),
+    )
     world.locking_policy = policy(
         allow(
             ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"],
@@ -413,6 +444,7 @@ def build_world(server: Server) -> World:
         ("k-restrict", restrictive, False),
         ("k-cross", cross, False),
         ("k-locked", world.locking_policy, True),
+        ("k-b-named", b_named, False),
     ):
         metadata = kms.create_key(
             Description=f"matrix {label}", Policy=text, BypassPolicyLockoutSafetyCheck=bypass
@@ -434,37 +466,20 @@ def build_world(server: Server) -> World:
 
     # Roles of account A.
     b_user = user_arn(ACCOUNT_B, B_USERS["b-user"])
-    roles = {
-        CROSS_ROLE: (policy(allow("sts:AssumeRole", Principal=aws_principal(b_user))), None),
+    # Each role: its trust policy and MaxSessionDuration (None: the default).
+    roles: dict[str, tuple[str, int | None]] = {
+        CROSS_ROLE: (trust(b_user), None),
         EXTERNAL_ROLE: (
-            policy(
-                allow(
-                    "sts:AssumeRole",
-                    Principal=aws_principal(b_user),
-                    Condition={"StringEquals": {"sts:ExternalId": EXTERNAL_ID}},
-                )
-            ),
+            trust(b_user, Condition={"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}),
             None,
         ),
-        B_ACCOUNT_ROLE: (
-            policy(allow("sts:AssumeRole", Principal=aws_principal(root_arn(ACCOUNT_B)))),
-            None,
-        ),
-        A_ACCOUNT_ROLE: (
-            policy(allow("sts:AssumeRole", Principal=aws_principal(root_arn(ACCOUNT_A)))),
-            3600,
-        ),
-        DIRECT_ROLE: (policy(allow("sts:AssumeRole", Principal=aws_principal(keyuser))), None),
+        B_ACCOUNT_ROLE: (trust(root_arn(ACCOUNT_B)), None),
+        A_ACCOUNT_ROLE: (trust(root_arn(ACCOUNT_A)), 3600),
+        DIRECT_ROLE: (trust(keyuser), None),
+        B_DIRECT_ROLE: (trust(user_arn(ACCOUNT_B, B_USERS["b-nopolicy"])), None),
     }
-    for name, (trust, max_seconds) in roles.items():
-        # A trust policy has no Resource: drop the one `allow` put there.
-        document = json.loads(trust)
-        for statement in document["Statement"]:
-            statement.pop("Resource", None)
-        arguments: dict[str, Any] = {
-            "RoleName": name,
-            "AssumeRolePolicyDocument": json.dumps(document),
-        }
+    for name, (document, max_seconds) in roles.items():
+        arguments: dict[str, Any] = {"RoleName": name, "AssumeRolePolicyDocument": document}
         if max_seconds is not None:
             arguments["MaxSessionDuration"] = max_seconds
         world.role_ids[name] = admin_a.iam.create_role(**arguments)["Role"]["RoleId"]
@@ -589,6 +604,7 @@ class Row:
     expect: Expect
     check: Check | None = None
     cleanup: Callable[[], None] | None = None
+    why: str = ""  # the AWS behaviour a row stands for, when the table does not say it
 
 
 def run_row(row: Row) -> list[str]:
@@ -773,7 +789,7 @@ def key_matrix_rows(world: World) -> list[Row]:
                 expect = kms_denied(who, action, arn, outcome)
             cleanup = None
             if op == "ScheduleKeyDeletion" and outcome == "ok":
-                cleanup = lambda key=key: undo_deletion(world, key)  # noqa: E731
+                cleanup = functools.partial(undo_deletion, world, key)
             rows.append(Row(f"{label} {op} {key}", call, expect, check, cleanup))
     return rows
 
@@ -814,6 +830,7 @@ def account_matrix_rows(world: World) -> list[Row]:
         ))
 
         def list_keys_check(answer: Any, who: Principal = who) -> str | None:
+            # The CreateKey row before made sure the caller's account has a key.
             accounts = {k["KeyArn"].split(":")[4] for k in answer["Keys"]}
             return expect_equal("accounts of the listed keys", {who.account}, accounts)
 
@@ -974,34 +991,43 @@ def sts_rows(world: World) -> list[Row]:
             sts_denied(p("a-nopolicy"), a_account)),
         Row(f"a-admin AssumeRole {A_ACCOUNT_ROLE} beyond MaxSessionDuration",
             assume(p("a-admin"), A_ACCOUNT_ROLE, DurationSeconds=7200),
-            Expect("ValidationError",
-                   "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-                   400)),
+            Expect("ValidationError", "The requested DurationSeconds exceeds the "
+                   "MaxSessionDuration set for this role.", 400)),
         Row(f"a-keyuser AssumeRole {DIRECT_ROLE}", assume(p("a-keyuser"), DIRECT_ROLE),
             OK, session_check(DIRECT_ROLE)),
         Row(f"a-nopolicy AssumeRole {DIRECT_ROLE}", assume(p("a-nopolicy"), DIRECT_ROLE),
             sts_denied(p("a-nopolicy"), role_arn(ACCOUNT_A, DIRECT_ROLE))),
+        # Across accounts, being named in the trust policy is not enough without sts:AssumeRole
+        # in the caller's own identity policies.
+        Row(f"b-nopolicy AssumeRole {B_DIRECT_ROLE}", assume(p("b-nopolicy"), B_DIRECT_ROLE),
+            sts_denied(p("b-nopolicy"), role_arn(ACCOUNT_A, B_DIRECT_ROLE))),
+        Row(f"b-user AssumeRole {B_DIRECT_ROLE}", assume(p("b-user"), B_DIRECT_ROLE),
+            sts_denied(p("b-user"), role_arn(ACCOUNT_A, B_DIRECT_ROLE))),
     ]
 
+    # The session's credentials work only with their own session token.
     credentials = world.session_credentials
-    rows.append(Row(
-        "a-role@b session credentials are ASIA with a token",
-        lambda: credentials,
-        OK,
-        lambda c: None
-        if c["AccessKeyId"].startswith("ASIA") and c["SessionToken"] and c["Expiration"]
-        else f"credentials {c!r}",
-    ))
     forged = make_principal(
         world.server.url, "a-role@b-forged", "", ACCOUNT_A, "",
         credentials["AccessKeyId"], credentials["SecretAccessKey"],
         base64.b64encode(b"not a session token of this server").decode(),
     )
-    rows.append(Row(
-        "a-role@b with a forged session token GetCallerIdentity",
-        lambda: forged.sts.get_caller_identity(),
-        Expect("InvalidClientTokenId", "The security token included in the request is invalid.", 403),
-    ))
+    tokenless = make_principal(
+        world.server.url, "a-role@b-tokenless", "", ACCOUNT_A, "",
+        credentials["AccessKeyId"], credentials["SecretAccessKey"],
+    )
+    invalid_token = "The security token included in the request is invalid."
+    rows += [
+        Row("a-role@b with a forged session token sts GetCallerIdentity",
+            lambda: forged.sts.get_caller_identity(),
+            Expect("InvalidClientTokenId", invalid_token, 403)),
+        Row("a-role@b with a forged session token Encrypt k-default",
+            lambda: forged.kms.encrypt(KeyId=world.keys["k-default"], Plaintext=PLAINTEXT),
+            Expect("UnrecognizedClientException", invalid_token, 400)),
+        Row("a-role@b without its session token sts GetCallerIdentity",
+            lambda: tokenless.sts.get_caller_identity(),
+            Expect("InvalidClientTokenId", invalid_token, 403)),
+    ]
     return rows
 
 
@@ -1018,7 +1044,44 @@ def extra_kms_rows(world: World) -> list[Row]:
         allow("kms:*", Principal=aws_principal(admin.arn)),
         allow("kms:Encrypt", Principal=aws_principal(user_arn(ACCOUNT_A, "matrix-nobody"))),
     )
+    b_named_arn = world.keys["k-b-named"]
+    aws_default_policy = {
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": root_arn(ACCOUNT_A)},
+            "Action": "kms:*",
+            "Resource": "*",
+        }],
+    }
     rows = [
+        Row("a-admin GetKeyPolicy k-default is AWS's default policy",
+            lambda: admin.kms.get_key_policy(KeyId=world.keys["k-default"],
+                                             PolicyName="default"),
+            OK,
+            lambda answer: expect_equal("policy", aws_default_policy,
+                                        json.loads(answer["Policy"]))),
+        # A key policy naming another account's users, not the account.
+        Row("b-user Encrypt k-b-named",
+            lambda: p("b-user").kms.encrypt(KeyId=b_named_arn, Plaintext=PLAINTEXT),
+            OK),
+        Row("b-user DescribeKey k-b-named",
+            lambda: p("b-user").kms.describe_key(KeyId=b_named_arn),
+            OK),
+        Row("b-user GenerateDataKey k-b-named",
+            lambda: p("b-user").kms.generate_data_key(KeyId=b_named_arn, KeySpec="AES_256"),
+            kms_denied(p("b-user"), "kms:GenerateDataKey", b_named_arn, "res")),
+        Row("b-nopolicy Encrypt k-b-named",
+            lambda: p("b-nopolicy").kms.encrypt(KeyId=b_named_arn, Plaintext=PLAINTEXT),
+            kms_denied(p("b-nopolicy"), "kms:Encrypt", b_named_arn, "id")),
+        Row("b-admin Encrypt k-b-named",
+            lambda: b_admin.kms.encrypt(KeyId=b_named_arn, Plaintext=PLAINTEXT),
+            kms_denied(b_admin, "kms:Encrypt", b_named_arn, "res")),
+        Row("a-nopolicy Encrypt k-b-named",
+            lambda: p("a-nopolicy").kms.encrypt(KeyId=b_named_arn, Plaintext=PLAINTEXT),
+            kms_denied(p("a-nopolicy"), "kms:Encrypt", b_named_arn, "id")),
         Row("a-admin CreateKey locking policy without bypass",
             lambda: admin.kms.create_key(Policy=world.locking_policy),
             malformed_policy(LOCKOUT)),
@@ -1069,11 +1132,16 @@ def extra_kms_rows(world: World) -> list[Row]:
             lambda: b_admin.kms.encrypt(KeyId=alias_arn(ACCOUNT_A, CROSS_ALIAS),
                                         Plaintext=PLAINTEXT),
             OK,
-            lambda answer: expect_equal("KeyId", cross_arn, answer["KeyId"])),
+            lambda answer: expect_equal("KeyId", cross_arn, answer["KeyId"]),
+            why="AWS names another account's key in cryptographic operations and DescribeKey "
+            "by its key ARN or its alias ARN (KMS developer guide, 'Learn how to use aliases in "
+            "your applications'; the KeyId documentation of Encrypt, GenerateDataKey, ...)"),
         Row("b-user Decrypt k-cross without KeyId",
             lambda: p("b-user").kms.decrypt(CiphertextBlob=world.ciphertexts["k-cross"]),
             OK,
-            lambda answer: expect_equal("Plaintext", PLAINTEXT, answer["Plaintext"])),
+            lambda answer: expect_equal("Plaintext", PLAINTEXT, answer["Plaintext"]),
+            why="AWS: KeyId is optional for a symmetric ciphertext (the blob's metadata names "
+            "the key), for another account's key too when its policies allow"),
         Row("b-admin EnableKey k-cross",
             lambda: b_admin.kms.enable_key(KeyId=cross_arn),
             key_not_found(cross_arn)),
@@ -1160,6 +1228,8 @@ def main() -> int:
             if problems:
                 failed += 1
                 print(f"FAIL  {row.name}")
+                if row.why:
+                    problems.append(f"why:      {row.why}")
                 for line in problems:
                     print(f"      {line}")
             else:

@@ -177,6 +177,9 @@ pub trait Store: Send + Sync {
         region: &Region,
         id: KeyId,
     ) -> Result<Option<Key>, StoreError>;
+    /// The key with this id in the Region, whatever its account: a ciphertext names its key by
+    /// id alone, and another account may be allowed to decrypt with it.
+    async fn key_in_region(&self, region: &Region, id: KeyId) -> Result<Option<Key>, StoreError>;
     /// The ARNs of the account's keys in the Region, ordered by key id. Only ids: a page of
     /// 1000 full keys could be large.
     async fn list_keys(

@@ -638,3 +638,121 @@ async fn identity_policies_decide_actions_on_no_key() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn another_account_uses_a_key_its_policy_shares_and_both_trails_record_it() {
+    let server = TestServer::start().await;
+    let owner = server.client();
+    let (other, other_kms) = server.new_tenant("other").await;
+    let owner_root = format!("arn:aws:iam::{ACCOUNT}:root");
+    let shared = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"owner","Effect":"Allow","Principal":{{"AWS":"{owner_root}"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"other","Effect":"Allow","Principal":{{"AWS":"{other}"}},"Action":["kms:Encrypt","kms:Decrypt","kms:DescribeKey"],"Resource":"*"}}]}}"#
+    );
+    let key = owner
+        .create_key()
+        .policy(shared)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let private = common::create_key(&owner).await;
+    let private = common::arn_of(&owner, &private).await;
+    // The other account's admin (allowed kms:* by identity) uses the shared key by its ARN.
+    let encrypted = other_kms
+        .encrypt()
+        .key_id(&key)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(b"shared".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let decrypted = other_kms
+        .decrypt()
+        .key_id(&key)
+        .ciphertext_blob(encrypted.ciphertext_blob().unwrap().clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decrypted.plaintext().unwrap().as_ref(), b"shared");
+    // A ciphertext names its key: no KeyId needed, across accounts too.
+    let decrypted = other_kms
+        .decrypt()
+        .ciphertext_blob(encrypted.ciphertext_blob().unwrap().clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decrypted.key_id(), Some(key.as_str()));
+    // A ciphertext of a key not shared is refused without saying where the key is.
+    let private_ciphertext = owner
+        .encrypt()
+        .key_id(&private)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(b"mine".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let refused = other_kms
+        .decrypt()
+        .ciphertext_blob(private_ciphertext.ciphertext_blob().unwrap().clone())
+        .send()
+        .await;
+    assert_eq!(
+        message(refused),
+        format!(
+            "User: arn:aws:iam::{other}:user/admin is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because the resource does not exist in this Region, no resource-based policies allow access, or a resource-based policy explicitly denies access"
+        )
+    );
+    // Not the key whose policy does not name it; never a management operation.
+    let denied = other_kms
+        .encrypt()
+        .key_id(&private)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
+        .send()
+        .await;
+    assert_eq!(
+        message(denied),
+        format!(
+            "User: arn:aws:iam::{other}:user/admin is not authorized to perform: kms:Encrypt on resource: {private} because no resource-based policy allows the kms:Encrypt action"
+        )
+    );
+    let management = other_kms.disable_key().key_id(&key).send().await;
+    assert_eq!(code(management), "NotFoundException");
+    let not_shared = other_kms
+        .generate_data_key()
+        .key_id(&key)
+        .number_of_bytes(16)
+        .send()
+        .await;
+    assert_eq!(code(not_shared), "AccessDeniedException");
+
+    // The owner's trail has the other account's calls on its key, addressed to the owner.
+    let owner_records = common::audit::records(&server, ACCOUNT, common::REGION).await;
+    let foreign: Vec<_> = owner_records
+        .iter()
+        .filter(|r| r.json["userIdentity"]["accountId"] == other.to_string())
+        .collect();
+    let names: Vec<_> = foreign
+        .iter()
+        .map(|r| r.json["eventName"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Encrypt") && names.contains(&"Decrypt"),
+        "{names:?}"
+    );
+    assert!(
+        foreign
+            .iter()
+            .all(|r| r.json["recipientAccountId"] == ACCOUNT),
+        "delivered to the owner"
+    );
+    let caller_records = common::audit::records(&server, other.as_str(), common::REGION).await;
+    assert!(
+        caller_records
+            .iter()
+            .any(|r| r.json["eventName"] == "Encrypt"
+                && r.json["recipientAccountId"] == other.to_string())
+    );
+    server.stop().await;
+}

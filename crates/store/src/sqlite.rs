@@ -309,6 +309,16 @@ impl Store for SqliteStore {
         row.as_ref().map(rows::key).transpose()
     }
 
+    async fn key_in_region(&self, region: &Region, id: KeyId) -> Result<Option<Key>, StoreError> {
+        let row = sqlx::query("SELECT * FROM keys WHERE key_id = $1 AND region = $2")
+            .bind(id.to_string())
+            .bind(region.as_str())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(driver_error)?;
+        row.as_ref().map(rows::key).transpose()
+    }
+
     async fn list_keys(
         &self,
         account: &AccountId,

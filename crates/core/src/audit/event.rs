@@ -205,6 +205,16 @@ pub struct ApiCall {
 }
 
 impl Event {
+    /// The copy delivered to another account (the owner of a key the call used): the same
+    /// call, with that account as the recipient and an event id of its own.
+    pub fn for_recipient(&self, recipient: &crate::model::AccountId) -> Self {
+        let mut copy = self.clone();
+        copy.recipient_account_id = recipient.to_string();
+        copy.event_id = crate::model::ids::random_uuid().to_string();
+        copy.audit_chain = None;
+        copy
+    }
+
     /// The record of an API call.
     pub fn api_call(call: ApiCall) -> Self {
         let account = call.caller.account.to_string();

@@ -71,6 +71,13 @@ impl Caches {
         found
     }
 
+    /// The cached key with this id in `region`, whatever its account.
+    pub(super) fn key_anywhere(&self, region: &Region, id: KeyId) -> Option<Arc<Key>> {
+        self.keys
+            .read_with(&id, |cached| Arc::clone(&cached.key))
+            .filter(|key| key.arn.region == *region)
+    }
+
     /// The epoch of the key cache, to take before reading a key from the store.
     pub(super) fn keys_epoch(&self) -> u64 {
         self.keys.epoch()

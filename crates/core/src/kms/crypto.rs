@@ -262,19 +262,36 @@ impl Kms {
         if named.as_ref().is_some_and(|named| named.id() != key_id) {
             return Err(Error::IncorrectKey(messages::INCORRECT_KEY.to_owned()));
         }
-        // The blob names a key id only. A key outside the caller's account and Region is
-        // answered as AWS answers a ciphertext whose key the caller may not use, which also
-        // reveals nothing about whether it exists elsewhere.
-        let key = self.key_by_id(principal, key_id).await?.ok_or_else(|| {
+        // The blob names a key id only: the key named in the request (authorized when it was
+        // resolved), else the caller's key, else another account's key in this Region whose
+        // policy may allow the caller. A refusal says only what AWS says of a ciphertext whose
+        // key the caller may not use, revealing nothing of whether or where the key exists.
+        let for_ciphertext = || {
             Error::AccessDenied(messages::not_authorized_for_ciphertext(
                 principal.arn(),
                 access.action,
             ))
-        })?;
-        if named.is_none() {
-            let named_by = KeyRef::Id(key_id);
-            self.authorize(principal, &key, access, &named_by).await?;
-        }
+        };
+        let key = match named {
+            Some(named) => named,
+            None => {
+                let key = match self.key_by_id(principal, key_id).await? {
+                    Some(key) => key,
+                    None => self
+                        .key_anywhere(&principal.region, key_id)
+                        .await?
+                        .ok_or_else(for_ciphertext)?,
+                };
+                let named_by = KeyRef::Id(key_id);
+                match self.authorize(principal, &key, access, &named_by).await {
+                    Err(Error::AccessDenied(_)) if key.arn.account != principal.account => {
+                        return Err(for_ciphertext());
+                    }
+                    other => other?,
+                }
+                key
+            }
+        };
         usage::check(&key, KeyUsage::EncryptDecrypt, access.operation())?;
         symmetric_algorithm(&key, algorithm)?;
         let version = VersionId::from_bytes(blob_ref.version_id);

@@ -266,6 +266,24 @@ impl Kms {
         Ok(Some(self.cache.insert_key(key, epoch)))
     }
 
+    /// The key with this id in `region`, whatever its account (from the cache when possible).
+    pub(super) async fn key_anywhere(
+        &self,
+        region: &Region,
+        key_id: KeyId,
+    ) -> Result<Option<Arc<Key>>, Error> {
+        if let Some(key) = self.cache.key_anywhere(region, key_id) {
+            audit::resources::touch(&key.arn);
+            return Ok(Some(key));
+        }
+        let epoch = self.cache.keys_epoch();
+        let Some(key) = self.store.key_in_region(region, key_id).await? else {
+            return Ok(None);
+        };
+        audit::resources::touch(&key.arn);
+        Ok(Some(self.cache.insert_key(key, epoch)))
+    }
+
     /// Decides whether `principal` may perform `access` on `key`, from the key policy and
     /// the caller's identity policies; AWS's `AccessDeniedException` when it may not.
     pub(super) async fn authorize(
@@ -383,9 +401,9 @@ impl Kms {
             .collect())
     }
 
-    /// The account and id of the key `key_ref` names. A key ARN of another account is that
-    /// account's key when the operation may cross accounts (the key policy then decides);
-    /// aliases never name another account's key.
+    /// The account and id of the key `key_ref` names. A key ARN or alias ARN of another account
+    /// names that account's key when the operation may cross accounts (the key policy then
+    /// decides); bare ids and alias names are always the caller's own.
     async fn resolve_id(
         &self,
         principal: &Principal,
@@ -401,17 +419,23 @@ impl Kms {
                 }
                 Ok((arn.account, arn.key_id))
             }
-            KeyRef::Alias(name) => {
-                Ok((principal.account, self.alias_target(principal, name).await?))
-            }
+            KeyRef::Alias(name) => Ok((
+                principal.account,
+                self.alias_target(&principal.account, &principal.region, name)
+                    .await?,
+            )),
             KeyRef::AliasArn {
                 region,
                 account,
                 name,
             } => {
-                let arn = name.arn(region, account);
-                check_scope(principal, region, account, &arn, access)?;
-                Ok((principal.account, self.alias_target(principal, name).await?))
+                check_region(principal, region)?;
+                if *account != principal.account && !access.operation_id.facts().cross_account {
+                    return Err(Error::NotFound(messages::key_not_found(
+                        &name.arn(region, account),
+                    )));
+                }
+                Ok((*account, self.alias_target(account, region, name).await?))
             }
             KeyRef::Invalid(value) => Err(Error::NotFound(messages::invalid_key_id(value))),
             KeyRef::MultiRegion { scope, id } => {
@@ -423,20 +447,24 @@ impl Kms {
         }
     }
 
-    async fn alias_target(&self, principal: &Principal, name: &AliasName) -> Result<KeyId, Error> {
-        let scope = (principal.account, principal.region, name.clone());
+    /// The key an alias of `account` in `region` points at.
+    async fn alias_target(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        name: &AliasName,
+    ) -> Result<KeyId, Error> {
+        let scope = (*account, *region, name.clone());
         if let Some(target) = self.cache.aliases.get(&scope) {
             return Ok(target);
         }
         let epoch = self.cache.aliases.epoch();
         let alias = self
             .store
-            .alias(&principal.account, &principal.region, name)
+            .alias(account, region, name)
             .await?
             .ok_or_else(|| {
-                Error::NotFound(messages::alias_not_found(
-                    &name.arn(&principal.region, &principal.account),
-                ))
+                Error::NotFound(messages::alias_not_found(&name.arn(region, account)))
             })?;
         self.cache
             .aliases

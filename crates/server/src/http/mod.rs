@@ -278,13 +278,32 @@ impl Received {
             caller,
         };
         let (account, region) = (call.caller.account, call.caller.region);
+        // A call on another account's key is recorded in the key owner's trail too, as
+        // CloudTrail delivers cross-account events to both accounts.
+        let mut owners: Vec<AccountId> = call
+            .resources
+            .iter()
+            .map(|arn| arn.account)
+            .filter(|owner| *owner != account)
+            .collect();
+        owners.sort_unstable_by_key(|owner| owner.to_string());
+        owners.dedup();
         let event = Event::api_call(call);
-        self.state
-            .kms
-            .audit()
+        let copies: Vec<(AccountId, Event)> = owners
+            .into_iter()
+            .map(|owner| (owner, event.for_recipient(&owner)))
+            .collect();
+        let audit = self.state.kms.audit();
+        audit
             .record(&account, &region, self.received, event)
             .await
             .map_err(ApiError::from)?;
+        for (owner, copy) in copies {
+            audit
+                .record(&owner, &region, self.received, copy)
+                .await
+                .map_err(ApiError::from)?;
+        }
         handled.result
     }
 }

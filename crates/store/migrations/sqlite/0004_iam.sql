@@ -32,6 +32,9 @@ CREATE TABLE iam_inline_policies (
     PRIMARY KEY (account_id, owner_kind, owner_key, name)
 );
 
+-- A ciphertext names its key by id alone; another account may be allowed to use it.
+CREATE INDEX keys_by_id ON keys (key_id, region);
+
 -- The upgrade: every account gets its `admin` user, and every user that signed requests before
 -- identities existed (the owner of an access key) becomes an IAM user. All of them get the
 -- administrator policy, so that every existing access key keeps the rights it had.
