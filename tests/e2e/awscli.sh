@@ -877,6 +877,111 @@ test_second_tenant() {
     ACCOUNT_B=$account_b
 }
 
+# iam ARGS... / sts ARGS...: the IAM and STS Query APIs on the same endpoint, as tenant A's admin.
+iam() {
+    aws --endpoint-url "$ENDPOINT" --profile strongbox iam "$@"
+}
+
+sts() {
+    aws --endpoint-url "$ENDPOINT" --profile strongbox sts "$@"
+}
+
+# Identities and key policies with the aws CLI: a user with an inline policy, a key policy
+# that names it, the lockout check, a role assumed with temporary credentials, and the
+# admin CLI's user and role commands.
+test_access_control() {
+    run "sts get-caller-identity" sts get-caller-identity --query Arn --output text
+    check "the bootstrap key is account A's admin user" \
+        "arn:aws:iam::111122223333:user/admin" "$OUT"
+    run "iam create-user" iam create-user --user-name e2e-dev --path /e2e/ \
+        --query User.Arn --output text
+    check "the user's ARN has its path" "arn:aws:iam::111122223333:user/e2e/e2e-dev" "$OUT"
+    expect_error "iam create-user of a taken name (ignoring case)" EntityAlreadyExists \
+        iam create-user --user-name E2E-DEV
+    local policy_file=$WORK/dev-policy.json
+    printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:DescribeKey"],"Resource":"*"}]}' \
+        >"$policy_file"
+    run "iam put-user-policy (file://)" iam put-user-policy --user-name e2e-dev \
+        --policy-name dev --policy-document "file://$policy_file"
+    run "iam get-user-policy" iam get-user-policy --user-name e2e-dev --policy-name dev \
+        --query 'PolicyDocument.Statement[0].Action[0]' --output text
+    check "get-user-policy decodes to the document sent" kms:Encrypt "$OUT"
+    run "iam create-access-key" iam create-access-key --user-name e2e-dev --output json
+    local dev_credentials=$WORK/dev-credentials
+    python3 -c 'import json, sys
+key = json.loads(sys.stdin.read())["AccessKey"]
+print("[dev]\naws_access_key_id = %s\naws_secret_access_key = %s" % (key["AccessKeyId"], key["SecretAccessKey"]))' \
+        <<<"$OUT" >"$dev_credentials"
+
+    run "create-key for the user" kms create-key --query KeyMetadata.KeyId --output text
+    local key=$OUT
+    run "get-key-policy (the default)" kms get-key-policy --key-id "$key" --policy-name default \
+        --query Policy --output text
+    check "the default key policy is AWS's, byte for byte" \
+        "$(printf '{\n  "Version" : "2012-10-17",\n  "Id" : "key-default-1",\n  "Statement" : [ {\n    "Sid" : "Enable IAM User Permissions",\n    "Effect" : "Allow",\n    "Principal" : {\n      "AWS" : "arn:aws:iam::111122223333:root"\n    },\n    "Action" : "kms:*",\n    "Resource" : "*"\n  } ]\n}')" \
+        "$OUT"
+    run "list-key-policies" kms list-key-policies --key-id "$key" --query 'PolicyNames[0]' \
+        --output text
+    check "the one policy is default" default "$OUT"
+    run "the user encrypts (identity policy, default key policy)" kms_as "$dev_credentials" dev \
+        encrypt --key-id "$key" --plaintext "fileb://$PLAINTEXT" --query KeyId --output text
+    expect_error "the user may not decrypt" AccessDeniedException \
+        kms_as "$dev_credentials" dev decrypt --ciphertext-blob "fileb://$CIPHERTEXT1" \
+        --encryption-context "$CONTEXT"
+    expect_error "the user may not create keys" AccessDeniedException \
+        kms_as "$dev_credentials" dev create-key
+
+    local locked=$WORK/locked-policy.json
+    printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/e2e/e2e-dev"},"Action":"kms:*","Resource":"*"}]}' \
+        >"$locked"
+    expect_error "put-key-policy that would lock the caller out" MalformedPolicyDocumentException \
+        kms put-key-policy --key-id "$key" --policy-name default --policy "file://$locked"
+    check "the lockout message is AWS's" yes "$(contains "$(cat "$WORK/stderr")" \
+        "The new key policy will not allow you to update the key policy in the future.")"
+    run "put-key-policy --bypass-policy-lockout-safety-check" kms put-key-policy --key-id "$key" \
+        --policy-name default --policy "file://$locked" --bypass-policy-lockout-safety-check
+    expect_error "the admin is locked out of that key" AccessDeniedException \
+        kms describe-key --key-id "$key"
+    run "the user named by the key policy manages it" kms_as "$dev_credentials" dev \
+        get-key-policy --key-id "$key" --policy-name default --query Policy --output text
+    check "get-key-policy shows the policy in AWS's layout" yes \
+        "$(contains "$OUT" '"AWS" : "arn:aws:iam::111122223333:user/e2e/e2e-dev"')"
+
+    local trust=$WORK/trust.json
+    printf '%s' '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/e2e/e2e-dev"},"Action":"sts:AssumeRole"}]}' \
+        >"$trust"
+    run "iam create-role" iam create-role --role-name e2e-reader \
+        --assume-role-policy-document "file://$trust" --query Role.Arn --output text
+    local role_arn=$OUT
+    run "iam put-role-policy" iam put-role-policy --role-name e2e-reader --policy-name read \
+        --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:ListKeys","Resource":"*"}]}'
+    run "sts assume-role as the trusted user" env AWS_SHARED_CREDENTIALS_FILE="$dev_credentials" \
+        aws --endpoint-url "$ENDPOINT" --profile dev sts assume-role --role-arn "$role_arn" \
+        --role-session-name e2e-session --output json
+    local session=$OUT
+    local session_env
+    session_env=$(python3 -c 'import json, sys
+c = json.loads(sys.stdin.read())["Credentials"]
+print("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s" % (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))' <<<"$session")
+    run "the session lists keys" env -u AWS_PROFILE $session_env \
+        aws --endpoint-url "$ENDPOINT" kms list-keys --query 'length(Keys) > `0`' --output text
+    check "list-keys answers the session" True "$OUT"
+    run "the session knows who it is" env -u AWS_PROFILE $session_env \
+        aws --endpoint-url "$ENDPOINT" sts get-caller-identity --query Arn --output text
+    check "the session's ARN" "arn:aws:sts::111122223333:assumed-role/e2e-reader/e2e-session" "$OUT"
+    expect_error "the session may not create keys" AccessDeniedException env -u AWS_PROFILE \
+        $session_env aws --endpoint-url "$ENDPOINT" kms create-key
+
+    run "strongbox user create (admin CLI)" admin user create --account 111122223333 e2e-ops
+    check "user create prints the ARN" "arn:aws:iam::111122223333:user/e2e-ops" "$OUT"
+    run "strongbox role list (admin CLI)" admin role list --account 111122223333
+    check "role list shows the role" yes "$(contains "$OUT" e2e-reader)"
+    run "strongbox access-key create --user (admin CLI)" admin access-key create \
+        --account 111122223333 --user e2e-ops
+    run "iam list-users sees both" iam list-users --query 'length(Users)' --output text
+    check "admin, e2e-dev and e2e-ops" 3 "$OUT"
+}
+
 # The audit trail as a user queries it: CloudTrail's LookupEvents on the same endpoint, with the
 # aws CLI (SigV4 service "cloudtrail") and boto3. Records are written before the answer is
 # sent, so each call is visible at once, newest first.
@@ -1491,6 +1596,7 @@ main() {
     test_authentication
     test_boto3
     test_second_tenant
+    test_access_control
     test_audit_lookup
     test_graceful_shutdown
     test_restart_durability
