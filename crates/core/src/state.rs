@@ -19,6 +19,19 @@ pub enum StateRule {
     CancelDeletion,
 }
 
+/// Allows `operation` on a key in `state`, by the key-state rule of the operation table, or
+/// returns the error AWS returns.
+pub fn allows(
+    operation: crate::operation::Operation,
+    state: KeyState,
+    arn: &KeyArn,
+) -> Result<(), Error> {
+    match operation.facts().key_states {
+        Some(rule) => check(rule, state, arn),
+        None => Ok(()),
+    }
+}
+
 /// Allows the operation or returns the error AWS returns for a key in `state`.
 pub fn check(rule: StateRule, state: KeyState, arn: &KeyArn) -> Result<(), Error> {
     match (rule, state) {

@@ -1,8 +1,10 @@
-//! Policy-free request dispatch: an authenticated Encrypt request body (1 KiB plaintext, two-pair
-//! encryption context) through the operation `match`, JSON parsing, the key cache (a hit after
-//! the first call), the blob, and the JSON answer. No HTTP, no SigV4 (`strongbox-sigv4`'s
-//! benchmark), no audit record (`strongbox-core`'s). Each iteration also pays a `block_on` of a
-//! current-thread runtime (well under a microsecond).
+//! Request dispatch: an authenticated Encrypt request body (1 KiB plaintext, two-pair encryption
+//! context) by an IAM user through the operation `match`, JSON parsing, the key cache (a hit
+//! after the first call), the policy decision, the blob, and the JSON answer; under AWS's
+//! default key policy and under a 20-statement policy with conditions
+//! (`bench/policies/twenty-statements.json`), in the same run. No HTTP, no SigV4
+//! (`strongbox-sigv4`'s benchmark), no audit record (`strongbox-core`'s). Each iteration also
+//! pays a `block_on` of a current-thread runtime (well under a microsecond).
 
 #![allow(
     clippy::unwrap_used,
@@ -59,23 +61,39 @@ fn dispatch_encrypt(c: &mut Criterion) {
             .block_on(dispatch(&kms, &scheduler, &principal, operation, body))
             .expect("the call succeeds")
     };
-    let created: serde_json::Value =
-        serde_json::from_slice(call(Operation::CreateKey, b"{}").as_slice()).unwrap();
-    let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let key_with = |create: serde_json::Value| {
+        let created: serde_json::Value = serde_json::from_slice(
+            call(Operation::CreateKey, create.to_string().as_bytes()).as_slice(),
+        )
+        .unwrap();
+        created["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned()
+    };
+    let default_key = key_with(serde_json::json!({}));
+    let twenty_key = key_with(serde_json::json!({
+        "Policy": include_str!("../../../bench/policies/twenty-statements.json"),
+        "BypassPolicyLockoutSafetyCheck": true,
+    }));
     let plaintext = base64::engine::general_purpose::STANDARD.encode([0x5a_u8; 1024]);
-    let body = serde_json::json!({
-        "KeyId": key_id,
-        "Plaintext": plaintext,
-        "EncryptionContext": {"tenant": "strongbox-bench", "purpose": "load-test"},
-    })
-    .to_string();
-
-    c.bench_function(
-        "dispatch Encrypt 1 KiB (parse, key cache hit, blob, answer)",
-        |b| {
+    let body = |key_id: &str| {
+        serde_json::json!({
+            "KeyId": key_id,
+            "Plaintext": plaintext,
+            "EncryptionContext": {"tenant": "strongbox-bench", "purpose": "load-test"},
+        })
+        .to_string()
+    };
+    let mut group =
+        c.benchmark_group("dispatch Encrypt 1 KiB (parse, key cache hit, decision, blob, answer)");
+    for (name, key) in [
+        ("default key policy", &default_key),
+        ("20 statements with conditions", &twenty_key),
+    ] {
+        let body = body(key);
+        group.bench_function(name, |b| {
             b.iter(|| call(Operation::Encrypt, black_box(body.as_bytes())));
-        },
-    );
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, dispatch_encrypt);

@@ -179,6 +179,18 @@ async fn delete_policy(
         .map_err(failed)
 }
 
+/// The table of `user list` and `role list`: name, unique id, creation time, ARN.
+fn identity_table<'a>(
+    kind: &'static str,
+    rows: impl Iterator<Item = (&'a str, &'a str, time::OffsetDateTime, String)>,
+) -> Table {
+    let mut table = Table::new(&[kind, "ID", "CREATED", "ARN"]);
+    for (name, id, created, arn) in rows {
+        table.row([name.to_owned(), id.to_owned(), rfc3339(created), arn]);
+    }
+    table
+}
+
 /// Runs a `user` command.
 pub async fn user(command: UserCommand, kms: &Kms) -> Result<(), CliError> {
     match command {
@@ -203,16 +215,10 @@ pub async fn user(command: UserCommand, kms: &Kms) -> Result<(), CliError> {
         UserCommand::List { account } => {
             let account = account_id(&account)?;
             let users = all(async |page| kms.list_users(&account, &page).await).await?;
-            let mut table = Table::new(&["USER", "ID", "CREATED", "ARN"]);
-            for user in users {
-                table.row([
-                    user.name.clone(),
-                    user.id.clone(),
-                    rfc3339(user.created_at),
-                    user.arn(),
-                ]);
-            }
-            output::print(table)
+            let rows = users
+                .iter()
+                .map(|u| (u.name.as_str(), u.id.as_str(), u.created_at, u.arn()));
+            output::print(identity_table("USER", rows))
         }
         UserCommand::Delete { account, name } => {
             let account = account_id(&account)?;
@@ -248,16 +254,10 @@ pub async fn role(command: RoleCommand, kms: &Kms) -> Result<(), CliError> {
         RoleCommand::List { account } => {
             let account = account_id(&account)?;
             let roles = all(async |page| kms.list_roles(&account, &page).await).await?;
-            let mut table = Table::new(&["ROLE", "ID", "CREATED", "ARN"]);
-            for role in roles {
-                table.row([
-                    role.name.clone(),
-                    role.id.clone(),
-                    rfc3339(role.created_at),
-                    role.arn(),
-                ]);
-            }
-            output::print(table)
+            let rows = roles
+                .iter()
+                .map(|r| (r.name.as_str(), r.id.as_str(), r.created_at, r.arn()));
+            output::print(identity_table("ROLE", rows))
         }
         RoleCommand::Delete { account, name } => {
             let account = account_id(&account)?;

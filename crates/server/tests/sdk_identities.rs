@@ -206,6 +206,28 @@ async fn users_policies_and_access_keys_behave_as_iam() {
     let users = iam.list_users().send().await.unwrap();
     let names: Vec<_> = users.users().iter().map(|u| u.user_name()).collect();
     assert_eq!(names, ["admin"]);
+    // IAM calls are audited as CloudTrail records them: IAM's event source, in us-east-1, with
+    // the parameters (never a secret).
+    let records = common::audit::records(&server, ACCOUNT, "us-east-1").await;
+    let created = records
+        .iter()
+        .find(|r| r.json["eventName"] == "CreateUser")
+        .expect("CreateUser recorded");
+    assert_eq!(created.json["eventSource"], "iam.amazonaws.com");
+    assert_eq!(created.json["awsRegion"], "us-east-1");
+    assert_eq!(created.json["requestParameters"]["userName"], "Alice");
+    assert_eq!(created.json["userIdentity"]["type"], "IAMUser");
+    let refused = records
+        .iter()
+        .find(|r| r.json["eventName"] == "CreateAccessKey" && r.json["errorCode"].is_string())
+        .expect("the refused third key recorded");
+    assert_eq!(refused.json["errorCode"], "LimitExceeded");
+    assert!(
+        !records
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.bytes).contains(first.secret_access_key())),
+        "no secret in the trail"
+    );
     server.stop().await;
 }
 

@@ -90,18 +90,51 @@ pub(crate) async fn create_user(
     tx.commit().await.map_err(driver_error)
 }
 
-pub(crate) async fn user(
+/// The user or role (by `statement`, selecting on account and name key) named `name`.
+async fn named<T>(
     readers: &SqlitePool,
+    statement: &'static str,
     account: &AccountId,
     name: &str,
-) -> Result<Option<User>, StoreError> {
-    let row = sqlx::query("SELECT * FROM iam_users WHERE account_id = $1 AND name_key = $2")
+    read: fn(&SqliteRow) -> Result<T, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    let row = sqlx::query(statement)
         .bind(account.as_str())
         .bind(name_key(name))
         .fetch_optional(readers)
         .await
         .map_err(driver_error)?;
-    row.as_ref().map(user_row).transpose()
+    row.as_ref().map(read).transpose()
+}
+
+/// A page of users or roles (by `statement`, selecting on account and name key after the
+/// marker), with the name of the last as the next marker.
+async fn listed<T>(
+    readers: &SqlitePool,
+    statement: &'static str,
+    account: &AccountId,
+    request: &PageRequest,
+    read: fn(&SqliteRow) -> Result<T, StoreError>,
+    name_of: fn(&T) -> String,
+) -> Result<Page<T>, StoreError> {
+    let found = sqlx::query(statement)
+        .bind(account.as_str())
+        .bind(request.after.as_deref().map(name_key).unwrap_or_default())
+        .bind(fetch_limit(request))
+        .fetch_all(readers)
+        .await
+        .map_err(driver_error)?;
+    let items = found.iter().map(read).collect::<Result<Vec<_>, _>>()?;
+    Ok(page(items, request.limit, name_of))
+}
+
+pub(crate) async fn user(
+    readers: &SqlitePool,
+    account: &AccountId,
+    name: &str,
+) -> Result<Option<User>, StoreError> {
+    let statement = "SELECT * FROM iam_users WHERE account_id = $1 AND name_key = $2";
+    named(readers, statement, account, name, user_row).await
 }
 
 pub(crate) async fn list_users(
@@ -109,17 +142,11 @@ pub(crate) async fn list_users(
     account: &AccountId,
     request: &PageRequest,
 ) -> Result<Page<User>, StoreError> {
-    let found = sqlx::query(
-        "SELECT * FROM iam_users WHERE account_id = $1 AND name_key > $2 ORDER BY name_key LIMIT $3",
-    )
-    .bind(account.as_str())
-    .bind(request.after.as_deref().map(name_key).unwrap_or_default())
-    .bind(fetch_limit(request))
-    .fetch_all(readers)
+    let statement = "SELECT * FROM iam_users WHERE account_id = $1 AND name_key > $2 ORDER BY name_key LIMIT $3";
+    listed(readers, statement, account, request, user_row, |u| {
+        u.name.clone()
+    })
     .await
-    .map_err(driver_error)?;
-    let users = found.iter().map(user_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(page(users, request.limit, |user| user.name.clone()))
 }
 
 /// Deletes a user or role, and its inline policies with it.
@@ -188,13 +215,8 @@ pub(crate) async fn role(
     account: &AccountId,
     name: &str,
 ) -> Result<Option<Role>, StoreError> {
-    let row = sqlx::query("SELECT * FROM iam_roles WHERE account_id = $1 AND name_key = $2")
-        .bind(account.as_str())
-        .bind(name_key(name))
-        .fetch_optional(readers)
-        .await
-        .map_err(driver_error)?;
-    row.as_ref().map(role_row).transpose()
+    let statement = "SELECT * FROM iam_roles WHERE account_id = $1 AND name_key = $2";
+    named(readers, statement, account, name, role_row).await
 }
 
 pub(crate) async fn list_roles(
@@ -202,17 +224,11 @@ pub(crate) async fn list_roles(
     account: &AccountId,
     request: &PageRequest,
 ) -> Result<Page<Role>, StoreError> {
-    let found = sqlx::query(
-        "SELECT * FROM iam_roles WHERE account_id = $1 AND name_key > $2 ORDER BY name_key LIMIT $3",
-    )
-    .bind(account.as_str())
-    .bind(request.after.as_deref().map(name_key).unwrap_or_default())
-    .bind(fetch_limit(request))
-    .fetch_all(readers)
+    let statement = "SELECT * FROM iam_roles WHERE account_id = $1 AND name_key > $2 ORDER BY name_key LIMIT $3";
+    listed(readers, statement, account, request, role_row, |r| {
+        r.name.clone()
+    })
     .await
-    .map_err(driver_error)?;
-    let roles = found.iter().map(role_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(page(roles, request.limit, |role| role.name.clone()))
 }
 
 pub(crate) async fn update_role(

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::messages;
 use crate::model::{Alias, AliasName, Key, Principal};
 use crate::operation::Operation;
-use crate::state::{self, StateRule};
+use crate::state;
 use crate::store::{Page, PageRequest, StoreErrorKind};
 
 impl Kms {
@@ -171,7 +171,7 @@ impl Kms {
         let key = self
             .resolve_fresh(principal, target, Access::of(operation))
             .await?;
-        state::check(StateRule::Manage, key.state, &key.arn)?;
+        state::allows(operation, key.state, &key.arn)?;
         Ok(key)
     }
 

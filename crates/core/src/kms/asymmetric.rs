@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::messages;
 use crate::model::{Key, KeyUsage, MessageType, Principal, SigningAlgorithm};
 use crate::operation::Operation;
-use crate::state::{self, StateRule};
+use crate::state;
 
 /// What GetPublicKey returns.
 #[derive(Debug)]
@@ -57,7 +57,7 @@ impl Kms {
         let key = self
             .resolve(principal, key_ref, Access::of(Operation::GetPublicKey))
             .await?;
-        state::check(StateRule::Cryptographic, key.state, &key.arn)?;
+        state::allows(Operation::GetPublicKey, key.state, &key.arn)?;
         let spec = asymmetric_spec(&key, "GetPublicKey")?;
         let material = self.current_material(&key).await?;
         let public_key = strongbox_crypto::public_key_der(spec, &material)?;

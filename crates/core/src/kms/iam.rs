@@ -43,6 +43,8 @@ const ACCESS_KEYS_PER_USER: usize = 2;
 /// A cached identity and when it was read.
 pub(super) struct CachedIdentity {
     pub(super) policies: Arc<IdentityPolicies>,
+    /// For a user: the identity its requests are decided for, built once per load.
+    pub(super) user: Option<Arc<Identity>>,
     /// The user or role record.
     pub(super) owner: Owner,
     pub(super) loaded_at: OffsetDateTime,
@@ -421,13 +423,7 @@ impl Kms {
         else {
             return Ok(None);
         };
-        let Owner::User(user) = &cached.owner else {
-            return Ok(None);
-        };
-        Ok(Some(Arc::new(Identity {
-            caller: Caller::user(*account, &user.path, &user.name, &user.id),
-            policies: (*cached.policies).clone(),
-        })))
+        Ok(cached.user.clone())
     }
 
     /// A role and its policies, for AssumeRole and for its sessions' requests; `None` when
@@ -487,8 +483,16 @@ impl Kms {
                 ),
             }
         }
+        let user = match &record {
+            Owner::User(user) => Some(Arc::new(Identity {
+                caller: Caller::user(*account, &user.path, &user.name, &user.id),
+                policies: policies.clone(),
+            })),
+            Owner::Role(_) => None,
+        };
         let cached = Arc::new(CachedIdentity {
             policies: Arc::new(policies),
+            user,
             owner: record,
             loaded_at: now,
         });

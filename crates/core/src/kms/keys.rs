@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::operation::Operation;
 use crate::policy::KeyPolicy;
-use crate::state::{self, StateRule};
+use crate::state;
 use crate::store::{Page, PageRequest, StoreErrorKind};
 use crate::validate;
 
@@ -164,7 +164,7 @@ impl Kms {
     pub async fn enable_key(&self, principal: &Principal, key_ref: &KeyRef) -> Result<Key, Error> {
         let access = Access::of(Operation::EnableKey);
         self.modify_key(principal, key_ref, access, |key| {
-            state::check(StateRule::Manage, key.state, &key.arn)?;
+            state::allows(Operation::EnableKey, key.state, &key.arn)?;
             key.state = KeyState::Enabled;
             Ok(())
         })
@@ -175,7 +175,7 @@ impl Kms {
     pub async fn disable_key(&self, principal: &Principal, key_ref: &KeyRef) -> Result<Key, Error> {
         let access = Access::of(Operation::DisableKey);
         self.modify_key(principal, key_ref, access, |key| {
-            state::check(StateRule::Manage, key.state, &key.arn)?;
+            state::allows(Operation::DisableKey, key.state, &key.arn)?;
             key.state = KeyState::Disabled;
             Ok(())
         })
@@ -199,7 +199,7 @@ impl Kms {
         let access = Access::of(Operation::ScheduleKeyDeletion).with_values(&values);
         let key = self
             .modify_key(principal, key_ref, access, |key| {
-                state::check(StateRule::Manage, key.state, &key.arn)?;
+                state::allows(Operation::ScheduleKeyDeletion, key.state, &key.arn)?;
                 key.state = KeyState::PendingDeletion;
                 key.deletion_date = Some(deletion_date);
                 key.pending_window_days = Some(window_days);
@@ -221,7 +221,7 @@ impl Kms {
     ) -> Result<Key, Error> {
         let access = Access::of(Operation::CancelKeyDeletion);
         self.modify_key(principal, key_ref, access, |key| {
-            state::check(StateRule::CancelDeletion, key.state, &key.arn)?;
+            state::allows(Operation::CancelKeyDeletion, key.state, &key.arn)?;
             key.state = KeyState::Disabled;
             key.deletion_date = None;
             key.pending_window_days = None;
@@ -240,7 +240,7 @@ impl Kms {
         validate::description(&description)?;
         let access = Access::of(Operation::UpdateKeyDescription);
         self.modify_key(principal, key_ref, access, |key| {
-            state::check(StateRule::Manage, key.state, &key.arn)?;
+            state::allows(Operation::UpdateKeyDescription, key.state, &key.arn)?;
             key.description = description.clone();
             Ok(())
         })

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::messages::{self, Violation};
 use crate::model::{AutoRotation, Key, KeySpec, KeyState, KeyVersion, Origin, Principal};
 use crate::operation::Operation;
-use crate::state::{self, StateRule};
+use crate::state;
 use crate::store::{Page, PageRequest};
 
 /// AWS's bounds on `RotationPeriodInDays`.
@@ -58,7 +58,7 @@ impl Kms {
         let access = Access::of(Operation::EnableKeyRotation).with_values(&values);
         self.modify_key(principal, key_ref, access, |key| {
             // The key's state first, as AWS checks it (see RotateKeyOnDemand).
-            state::check(StateRule::Cryptographic, key.state, &key.arn)?;
+            state::allows(Operation::EnableKeyRotation, key.state, &key.arn)?;
             rotatable(key)?;
             let next_rotation = match key.rotation {
                 Some(old) => {
@@ -85,7 +85,7 @@ impl Kms {
         let access = Access::of(Operation::DisableKeyRotation);
         self.modify_key(principal, key_ref, access, |key| {
             // The key's state first, as AWS checks it (see RotateKeyOnDemand).
-            state::check(StateRule::Cryptographic, key.state, &key.arn)?;
+            state::allows(Operation::DisableKeyRotation, key.state, &key.arn)?;
             rotatable(key)?;
             key.rotation = None;
             Ok(())
@@ -125,7 +125,7 @@ impl Kms {
         let access = Access::of(Operation::RotateKeyOnDemand);
         self.modify_key(principal, key_ref, access, |key| {
             // AWS checks the key's state first: a disabled RSA key is `DisabledException`.
-            state::check(StateRule::Cryptographic, key.state, &key.arn)?;
+            state::allows(Operation::RotateKeyOnDemand, key.state, &key.arn)?;
             if rotatable(key).is_err() {
                 return Err(Error::UnsupportedOperation(
                     messages::CANNOT_ROTATE_ON_DEMAND.to_owned(),

@@ -5,7 +5,7 @@ use super::resolve::{Access, KeyRef};
 use crate::error::Error;
 use crate::model::{Principal, Tags};
 use crate::operation::Operation;
-use crate::state::{self, StateRule};
+use crate::state;
 use crate::store::{Page, PageRequest};
 use crate::validate;
 
@@ -19,7 +19,7 @@ impl Kms {
     ) -> Result<(), Error> {
         let access = Access::of(Operation::TagResource).with_tags(&tags);
         self.modify_key(principal, key_ref, access, |key| {
-            state::check(StateRule::Manage, key.state, &key.arn)?;
+            state::allows(Operation::TagResource, key.state, &key.arn)?;
             key.tags = validate::merged_tags(&key.tags, tags.clone())?;
             Ok(())
         })
@@ -37,7 +37,7 @@ impl Kms {
         let tag_keys = validate::tag_keys(tag_keys)?;
         let access = Access::of(Operation::UntagResource).with_tag_keys(&tag_keys);
         self.modify_key(principal, key_ref, access, |key| {
-            state::check(StateRule::Manage, key.state, &key.arn)?;
+            state::allows(Operation::UntagResource, key.state, &key.arn)?;
             key.tags.retain(|tag_key, _| !tag_keys.contains(tag_key));
             Ok(())
         })

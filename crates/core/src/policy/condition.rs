@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::context::Context;
+use super::context::{Context, Values};
 use super::document::PolicyError;
 use super::pattern::Pattern;
 use crate::messages;
@@ -204,7 +204,7 @@ impl Condition {
         let op = self.operator;
         let request = context.values(&self.key);
         if op.comparison == Comparison::Null {
-            let absent = request.as_ref().is_none_or(Vec::is_empty);
+            let absent = request.as_ref().is_none_or(Values::is_empty);
             return self
                 .values
                 .iter()
@@ -220,7 +220,7 @@ impl Condition {
                 };
             }
         };
-        let lookup = |key: &str| context.values(key).and_then(|v| v.into_iter().next());
+        let lookup = |key: &str| context.values(key).and_then(Values::first);
         // Whether one request value satisfies the operator: matches some policy value, or,
         // negated, matches none of them.
         let satisfies = |value: &str| {
@@ -231,10 +231,10 @@ impl Condition {
             any != op.negated
         };
         match op.qualifier {
-            SetQualifier::AllValues => request.iter().all(|v| satisfies(v)),
-            SetQualifier::AnyValue => request.iter().any(|v| satisfies(v)),
-            SetQualifier::Single if op.negated => request.iter().all(|v| satisfies(v)),
-            SetQualifier::Single => request.iter().any(|v| satisfies(v)),
+            SetQualifier::AllValues => request.iter().all(satisfies),
+            SetQualifier::AnyValue => request.iter().any(satisfies),
+            SetQualifier::Single if op.negated => request.iter().all(satisfies),
+            SetQualifier::Single => request.iter().any(satisfies),
         }
     }
 }

@@ -13,7 +13,40 @@ use super::principal::{Caller, CallerKind};
 pub trait Context {
     /// The values of condition key `key` (matched ignoring case), `None` when the request has
     /// none.
-    fn values(&self, key: &str) -> Option<Vec<Cow<'_, str>>>;
+    fn values(&self, key: &str) -> Option<Values<'_>>;
+}
+
+/// A condition key's values in a request: most keys have one, which needs no allocation.
+#[derive(Clone, Debug)]
+pub enum Values<'a> {
+    /// A single value.
+    One(Cow<'a, str>),
+    /// Several (a multivalued key such as `kms:EncryptionContextKeys`), or none.
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl<'a> Values<'a> {
+    /// Whether there is no value.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Values::Many(values) if values.is_empty())
+    }
+
+    /// The values.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        let (one, many) = match self {
+            Values::One(value) => (Some(value.as_ref()), &[][..]),
+            Values::Many(values) => (None, values.as_slice()),
+        };
+        one.into_iter().chain(many.iter().map(AsRef::as_ref))
+    }
+
+    /// The first value.
+    pub fn first(self) -> Option<Cow<'a, str>> {
+        match self {
+            Values::One(value) => Some(value),
+            Values::Many(values) => values.into_iter().next(),
+        }
+    }
 }
 
 /// The facts of one request that conditions may test. The caller's keys (`aws:PrincipalArn`,
@@ -49,6 +82,8 @@ pub struct RequestContext<'a> {
     pub params: &'a [(&'static str, &'a str)],
     /// Any other key: name and values.
     pub extra: Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)>,
+    /// `aws:SourceIp` as text, written on first use.
+    source_ip_text: std::cell::OnceCell<String>,
 }
 
 /// The facts of a key that condition keys expose, in AWS's spellings.
@@ -81,6 +116,7 @@ impl<'a> RequestContext<'a> {
             request_alias: None,
             params: &[],
             extra: Vec::new(),
+            source_ip_text: std::cell::OnceCell::new(),
         }
     }
 
@@ -104,39 +140,47 @@ fn strip_prefix_ignore_case<'k>(key: &'k str, prefix: &str) -> Option<&'k str> {
         .then(|| &key[prefix.len()..])
 }
 
-fn one<'v>(value: impl Into<Cow<'v, str>>) -> Option<Vec<Cow<'v, str>>> {
-    Some(vec![value.into()])
+fn one<'v>(value: impl Into<Cow<'v, str>>) -> Option<Values<'v>> {
+    Some(Values::One(value.into()))
 }
 
 /// The values of `name` among `pairs`, matching names ignoring case (as AWS matches tag and
 /// encryption context keys named in condition keys).
-fn values_named<'v>(pairs: &'v BTreeMap<String, String>, name: &str) -> Option<Vec<Cow<'v, str>>> {
-    let values: Vec<Cow<'v, str>> = pairs
+fn values_named<'v>(pairs: &'v BTreeMap<String, String>, name: &str) -> Option<Values<'v>> {
+    let mut matching = pairs
         .iter()
         .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| Cow::Borrowed(value.as_str()))
-        .collect();
-    (!values.is_empty()).then_some(values)
+        .map(|(_, value)| Cow::Borrowed(value.as_str()));
+    let first = matching.next()?;
+    match matching.next() {
+        None => Some(Values::One(first)),
+        Some(second) => Some(Values::Many(
+            [first, second].into_iter().chain(matching).collect(),
+        )),
+    }
 }
 
-fn keys_of(pairs: &BTreeMap<String, String>) -> Option<Vec<Cow<'_, str>>> {
-    (!pairs.is_empty()).then(|| pairs.keys().map(|k| Cow::Borrowed(k.as_str())).collect())
+fn keys_of(pairs: &BTreeMap<String, String>) -> Option<Values<'_>> {
+    (!pairs.is_empty())
+        .then(|| Values::Many(pairs.keys().map(|k| Cow::Borrowed(k.as_str())).collect()))
 }
 
 impl Context for RequestContext<'_> {
-    fn values(&self, key: &str) -> Option<Vec<Cow<'_, str>>> {
+    fn values(&self, key: &str) -> Option<Values<'_>> {
         self.derived(key).or_else(|| {
             self.extra
                 .iter()
                 .find(|(name, _)| name.eq_ignore_ascii_case(key))
-                .map(|(_, values)| values.iter().map(|v| Cow::Borrowed(v.as_ref())).collect())
+                .map(|(_, values)| {
+                    Values::Many(values.iter().map(|v| Cow::Borrowed(v.as_ref())).collect())
+                })
         })
     }
 }
 
 impl RequestContext<'_> {
     /// The keys that come from the caller, the environment, the encryption context and tags.
-    fn derived(&self, key: &str) -> Option<Vec<Cow<'_, str>>> {
+    fn derived(&self, key: &str) -> Option<Values<'_>> {
         let caller = self.caller;
         if let Some(name) = strip_prefix_ignore_case(key, "kms:EncryptionContext:") {
             return values_named(self.encryption_context?, name);
@@ -153,8 +197,9 @@ impl RequestContext<'_> {
         }
         if is("aws:TagKeys") {
             if let Some(keys) = self.tag_keys {
-                return (!keys.is_empty())
-                    .then(|| keys.iter().map(|k| Cow::Borrowed(k.as_str())).collect());
+                return (!keys.is_empty()).then(|| {
+                    Values::Many(keys.iter().map(|k| Cow::Borrowed(k.as_str())).collect())
+                });
             }
             return keys_of(self.request_tags?);
         }
@@ -174,7 +219,8 @@ impl RequestContext<'_> {
             };
         }
         if is("aws:userid") {
-            return (!caller.user_id.is_empty()).then(|| vec![Cow::Borrowed(&*caller.user_id)]);
+            return (!caller.user_id.is_empty())
+                .then(|| Values::One(Cow::Borrowed(&*caller.user_id)));
         }
         if is("aws:CurrentTime") {
             return self.now.format(&Rfc3339).ok().and_then(one);
@@ -183,7 +229,11 @@ impl RequestContext<'_> {
             return one(self.now.unix_timestamp().to_string());
         }
         if is("aws:SourceIp") {
-            return self.source_ip.map(|ip| vec![Cow::Owned(ip.to_string())]);
+            return self.source_ip.map(|ip| {
+                Values::One(Cow::Borrowed(
+                    self.source_ip_text.get_or_init(|| ip.to_string()),
+                ))
+            });
         }
         if let Some(key_facts) = self.key {
             if is("kms:KeySpec") {
@@ -204,9 +254,9 @@ impl RequestContext<'_> {
             }
         }
         if is("kms:ResourceAliases") {
-            return self
-                .resource_aliases
-                .map(|names| names.iter().map(|n| Cow::Borrowed(n.as_str())).collect());
+            return self.resource_aliases.map(|names| {
+                Values::Many(names.iter().map(|n| Cow::Borrowed(n.as_str())).collect())
+            });
         }
         if is("kms:RequestAlias") {
             return self.request_alias.and_then(one);

@@ -45,6 +45,10 @@ pub enum PolicyKind {
     /// A key policy: every statement names its principals, and its resource is `*` (the key
     /// itself; AWS accepts no other value since August 2025).
     Key,
+    /// A key policy stored before those rules: a statement without `Action` or `Resource`
+    /// matches nothing (as AWS documented such statements, "ineffective"), and a resource other
+    /// than `*` is matched against the key's ARN, so that an upgrade changes no decision.
+    StoredKey,
     /// A role's trust policy: every statement names its principals, none names a resource.
     Trust,
     /// An IAM user's or role's policy: no statement names principals.
@@ -253,8 +257,17 @@ fn statement(value: &Json, kind: PolicyKind, variables: bool) -> Result<Statemen
         (false, Some(_)) => return Err(PolicyError::malformed(messages::POLICY_HAS_PRINCIPAL)),
         _ => {}
     }
-    let actions = actions.ok_or_else(|| PolicyError::malformed(messages::POLICY_NO_ACTION))?;
+    let nothing = || Patterns {
+        patterns: Vec::new(),
+        negated: false,
+    };
+    let actions = match (kind, actions) {
+        (_, Some(actions)) => actions,
+        (PolicyKind::StoredKey, None) => nothing(),
+        (_, None) => return Err(PolicyError::malformed(messages::POLICY_NO_ACTION)),
+    };
     let resources = match (kind, resources) {
+        (PolicyKind::StoredKey, None) => nothing(),
         (PolicyKind::Trust, None) => Patterns {
             patterns: vec![Pattern::compile("*", false, true)],
             negated: false,

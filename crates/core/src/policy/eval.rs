@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::context::{Context, RequestContext};
+use super::context::{Context, RequestContext, Values};
 use super::document::{Effect, Policy, Statement};
 use super::principal::{Caller, CallerKind, Match};
 use crate::model::AccountId;
@@ -138,11 +138,8 @@ fn applies(
     if matched == Match::None {
         return None;
     }
-    let lookup = |key: &str| -> Option<Cow<'_, str>> {
-        context
-            .values(key)
-            .and_then(|values| values.into_iter().next())
-    };
+    let lookup =
+        |key: &str| -> Option<Cow<'_, str>> { context.values(key).and_then(Values::first) };
     if !statement.actions.matches(request.action, true, &lookup)
         || !statement
             .resources

@@ -16,7 +16,7 @@ mod principal;
 mod stored;
 
 pub use condition::{Comparison, Condition, Operator, SetQualifier};
-pub use context::{Context, KeyFacts, RequestContext};
+pub use context::{Context, KeyFacts, RequestContext, Values};
 pub use document::{Effect, Policy, PolicyError, PolicyKind, Statement};
 pub use eval::{Decision, Denial, Identity, IdentityPolicies, Request, decide};
 pub use json::Json;

@@ -31,7 +31,7 @@ impl KeyPolicy {
 
     /// A policy read back from the store.
     pub fn stored(text: String) -> Self {
-        let parsed = match Policy::parse(&text, PolicyKind::Key) {
+        let parsed = match Policy::parse(&text, PolicyKind::StoredKey) {
             Ok(policy) => Some(policy),
             Err(error) => {
                 tracing::warn!(%error, "a stored key policy does not parse; it allows nothing");
@@ -75,5 +75,60 @@ impl fmt::Debug for KeyPolicy {
             .field("bytes", &self.text.len())
             .field("parsed", &self.parsed.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AccountId;
+    use crate::policy::{Caller, Decision, IdentityPolicies, Request, RequestContext, decide};
+
+    const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    fn decision(policy: &KeyPolicy, action: &str) -> Decision {
+        let caller = Caller::from_arn("arn:aws:iam::111122223333:user/alice")
+            .unwrap_or_else(|| unreachable!());
+        let context = RequestContext::new(&caller, time::OffsetDateTime::UNIX_EPOCH);
+        let account = AccountId::parse("111122223333").unwrap_or_else(|_| unreachable!());
+        let Some(parsed) = policy.policy() else {
+            return Decision::Deny(crate::policy::Denial::NoResourcePolicyAllows);
+        };
+        let request = Request {
+            action,
+            resource: KEY,
+            key: Some((account, parsed)),
+        };
+        decide(&request, &IdentityPolicies::default(), &context)
+    }
+
+    #[test]
+    fn policies_stored_before_the_2025_rules_keep_their_meaning() {
+        // A resource naming the key's ARN, and a statement without Resource: refused when sent
+        // now, and read back from the store as AWS kept evaluating them.
+        let legacy = format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::111122223333:user/alice"}},"Action":"kms:Encrypt","Resource":"{KEY}"}},{{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt"}}]}}"#
+        );
+        assert!(KeyPolicy::submitted(&legacy).is_err());
+        let stored = KeyPolicy::stored(legacy);
+        assert!(stored.policy().is_some());
+        assert_eq!(decision(&stored, "kms:Encrypt"), Decision::Allow);
+        assert_ne!(
+            decision(&stored, "kms:Decrypt"),
+            Decision::Allow,
+            "ineffective statement"
+        );
+    }
+
+    #[test]
+    fn the_default_policy_is_awss_and_parses() {
+        let account = AccountId::parse("111122223333").unwrap_or_else(|_| unreachable!());
+        let policy = KeyPolicy::default_for(&account);
+        assert!(policy.policy().is_some());
+        assert_eq!(
+            KeyPolicy::submitted(policy.text()).ok().as_ref(),
+            Some(&policy)
+        );
+        assert_eq!(policy.text().len(), 269);
     }
 }

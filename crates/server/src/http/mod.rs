@@ -269,7 +269,14 @@ impl Received {
                 Ok(body) => audit::response_elements(audited.read_only, body.as_slice()),
                 Err(_) => serde_json::Value::Null,
             },
-            error: handled.result.as_ref().err().map(audit::recorded_error),
+            error: handled.result.as_ref().err().map(|error| {
+                let (code, message) = audit::recorded_error(error);
+                // IAM and STS errors are recorded with their own codes (`NoSuchEntity`).
+                match handled.query {
+                    Some(_) => (query::code_name(error.code).to_owned(), message),
+                    None => (code, message),
+                }
+            }),
             operation: audited.name,
             event_source: audited.event_source,
             read_only: audited.read_only,

@@ -197,6 +197,11 @@ fn query_code(code: ErrorCode) -> (&'static str, StatusCode) {
     }
 }
 
+/// The Query protocol's name of an error code (`NoSuchEntity` for `NotFound`).
+pub fn code_name(code: ErrorCode) -> &'static str {
+    query_code(code).0
+}
+
 /// The Query protocol's error document and status.
 pub fn error_body(service: Service, error: &ApiError, request_id: &str) -> (StatusCode, String) {
     let (code, status) = query_code(error.code);
