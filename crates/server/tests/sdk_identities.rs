@@ -431,11 +431,18 @@ async fn roles_are_assumed_as_their_trust_policy_says() {
         .send()
         .await;
     assert_eq!(code(without), "AccessDenied");
-    as_alice
+    let with_id = as_alice
         .assume_role()
         .role_arn(&role_arn)
         .role_session_name("x5")
         .external_id("ticket-42")
+        .send()
+        .await
+        .unwrap();
+    let old_session = kms(&server, session(with_id.credentials().unwrap()));
+    old_session
+        .describe_key()
+        .key_id(&key)
         .send()
         .await
         .unwrap();
@@ -444,6 +451,35 @@ async fn roles_are_assumed_as_their_trust_policy_says() {
         message(conflict),
         "Cannot delete entity, must delete policies first."
     );
+    // A role deleted and made again under its name is another role: its old sessions end.
+    iam.delete_role_policy()
+        .role_name("Deployer")
+        .policy_name("describe")
+        .send()
+        .await
+        .unwrap();
+    iam.delete_role()
+        .role_name("Deployer")
+        .send()
+        .await
+        .unwrap();
+    let gone = old_session.describe_key().key_id(&key).send().await;
+    assert_eq!(code(gone), "UnrecognizedClientException");
+    iam.create_role()
+        .role_name("Deployer")
+        .assume_role_policy_document(trust(&alice_arn))
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name("Deployer")
+        .policy_name("describe")
+        .policy_document(allow(&["kms:DescribeKey"]))
+        .send()
+        .await
+        .unwrap();
+    let replaced = old_session.describe_key().key_id(&key).send().await;
+    assert_eq!(code(replaced), "UnrecognizedClientException");
     server.stop().await;
 }
 

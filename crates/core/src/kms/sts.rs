@@ -65,6 +65,9 @@ pub struct SessionCredentials {
 struct SessionFacts {
     account: String,
     role: String,
+    /// The role's unique id: a role deleted and made again under the same name is another
+    /// role, and the old sessions do not act for it.
+    role_id: String,
     session: String,
     expires: i64,
     secret: String,
@@ -183,6 +186,7 @@ impl Kms {
         let facts = SessionFacts {
             account: role.account.to_string(),
             role: role.name.clone(),
+            role_id: role.id.clone(),
             session: session.to_owned(),
             expires: expires.unix_timestamp(),
             secret: String::from_utf8_lossy(&secret).into_owned(),
@@ -233,6 +237,9 @@ impl Kms {
         else {
             return Err(SessionError::Invalid);
         };
+        if role.id != facts.role_id {
+            return Err(SessionError::Invalid);
+        }
         let credentials = Credentials {
             key: AccessKey {
                 id: access_key_id.clone(),
