@@ -684,7 +684,7 @@ async fn identity_policies_decide_actions_on_no_key() {
     );
     let denied = dave_kms.generate_random().number_of_bytes(16).send().await;
     assert_eq!(code(denied), "AccessDeniedException");
-    let denied = common::identities::iam(&server, dave)
+    let denied = common::identities::iam(&server, dave.clone())
         .list_users()
         .send()
         .await;
@@ -694,6 +694,63 @@ async fn identity_policies_decide_actions_on_no_key() {
             "User: arn:aws:iam::{ACCOUNT}:user/dave is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::{ACCOUNT}:user/* because no identity-based policy allows the iam:ListUsers action"
         )
     );
+    // The audit trail is read with cloudtrail:LookupEvents, which Dave is not allowed.
+    let signing = common::raw::Signing {
+        access_key: dave.access_key_id(),
+        secret: dave.secret_access_key(),
+        ..common::audit::cloudtrail()
+    };
+    let refused = common::audit::lookup(&server, &serde_json::json!({}), &signing).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["__type"], "AccessDeniedException");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn iam_actions_are_decided_on_the_entitys_own_arn() {
+    let server = TestServer::start().await;
+    let iam = iam(&server, admin());
+    // Erin may do anything in IAM except touch the admin user, or users under /ops/.
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "iam:*", "Resource": [
+                format!("arn:aws:iam::{ACCOUNT}:user/admin"),
+                format!("arn:aws:iam::{ACCOUNT}:user/ops/*")
+            ]}
+        ]
+    })
+    .to_string();
+    let erin = common::identities::iam(&server, user(&iam, "erin", Some(&policy)).await);
+    iam.create_user()
+        .user_name("deployer")
+        .path("/ops/")
+        .send()
+        .await
+        .unwrap();
+    // Another spelling of the name is the same user, and the same ARN.
+    for name in ["admin", "ADMIN", "Admin"] {
+        let denied = erin.create_access_key().user_name(name).send().await;
+        assert_eq!(
+            message(denied),
+            format!(
+                "User: arn:aws:iam::{ACCOUNT}:user/erin is not authorized to perform: iam:CreateAccessKey on resource: arn:aws:iam::{ACCOUNT}:user/admin with an explicit deny in an identity-based policy"
+            ),
+            "{name}"
+        );
+    }
+    // A user's path is part of its ARN.
+    let denied = erin.create_access_key().user_name("deployer").send().await;
+    assert_eq!(code(denied), "AccessDenied");
+    let denied = erin
+        .create_user()
+        .user_name("other")
+        .path("/ops/")
+        .send()
+        .await;
+    assert_eq!(code(denied), "AccessDenied");
+    erin.create_user().user_name("other").send().await.unwrap();
     server.stop().await;
 }
 

@@ -289,6 +289,7 @@ impl Kms {
                     }
                     other => other?,
                 }
+                crate::audit::resources::touch(&key.arn);
                 key
             }
         };

@@ -287,6 +287,21 @@ impl Kms {
     ) -> Result<(), Error> {
         validate::iam_name("policyName", &policy.name, POLICY_NAME_MAX)?;
         let owner = self.existing_owner(account, owner).await?;
+        let limit = match owner {
+            PolicyOwner::User(_) => USER_POLICIES_MAX,
+            PolicyOwner::Role(_) => ROLE_POLICIES_MAX,
+        };
+        let too_large = || {
+            Error::LimitExceeded(messages::inline_policies_too_large(
+                limit,
+                owner.kind(),
+                owner.name(),
+            ))
+        };
+        // Measured before parsing: a huge document costs nothing but this count.
+        if policy_size(&policy.document) > limit {
+            return Err(too_large());
+        }
         identity_policy(&policy.document)?;
         let others = self.store.inline_policies(account, &owner).await?;
         let total: usize = others
@@ -295,16 +310,8 @@ impl Kms {
             .map(|other| policy_size(&other.document))
             .sum::<usize>()
             + policy_size(&policy.document);
-        let limit = match owner {
-            PolicyOwner::User(_) => USER_POLICIES_MAX,
-            PolicyOwner::Role(_) => ROLE_POLICIES_MAX,
-        };
         if total > limit {
-            return Err(Error::LimitExceeded(messages::inline_policies_too_large(
-                limit,
-                owner.kind(),
-                owner.name(),
-            )));
+            return Err(too_large());
         }
         self.store
             .put_inline_policy(account, &owner, &policy)

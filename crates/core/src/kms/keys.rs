@@ -101,25 +101,29 @@ impl Kms {
             account: principal.account,
             key_id: KeyId::generate(),
         };
+        let now = self.clock.now();
+        let version_id = VersionId::generate();
+        // The key as it will be, for the lockout check's conditions (its tags and facts).
+        let planned = Key {
+            description: input.description.clone(),
+            origin: input.origin,
+            tags: input.tags.clone(),
+            ..Key::new(arn.clone(), input.spec, usage, version_id, now)
+        };
         let policy = match input.policy {
             Some(policy) => {
-                self.checked_policy(principal, &arn, &policy, input.bypass_lockout_check)
+                self.checked_policy(principal, &planned, &policy, input.bypass_lockout_check)
                     .await?
             }
             None => KeyPolicy::default_for(&principal.account),
         };
-        let now = self.clock.now();
-        let version_id = VersionId::generate();
         let material = kind.generate(&self.generation_permits).await?;
         let sealed = self
             .seal
             .seal(&KeyVersion::seal_aad(&arn, version_id), material.expose())?;
         let key = Key {
-            description: input.description,
-            origin: input.origin,
-            tags: input.tags,
             policy: Arc::new(policy),
-            ..Key::new(arn, input.spec, usage, version_id, now)
+            ..planned
         };
         let version = KeyVersion {
             key_id: key.id(),

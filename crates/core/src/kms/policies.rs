@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use super::Kms;
+use super::conditions;
 use super::iam::PrincipalProblem;
 use super::resolve::{Access, KeyRef};
 use crate::error::Error;
 use crate::messages;
-use crate::model::{KeyArn, Principal};
+use crate::model::{Key, Principal};
 use crate::operation::Operation;
-use crate::policy::{Decision, KeyPolicy, Request, RequestContext, decide};
+use crate::policy::{Decision, KeyPolicy, Request, decide};
 
 /// AWS's limit on key policy documents (32 KB).
 const MAX_POLICY_BYTES: usize = 32 * 1024;
@@ -64,7 +65,7 @@ impl Kms {
         // learns nothing about whether the new one would pass.
         let current = self.resolve_fresh(principal, key_ref, access).await?;
         let policy = Arc::new(
-            self.checked_policy(principal, &current.arn, policy, bypass_lockout_check)
+            self.checked_policy(principal, &current, policy, bypass_lockout_check)
                 .await?,
         );
         self.modify_key(principal, key_ref, access, |key| {
@@ -75,16 +76,17 @@ impl Kms {
         .map(drop)
     }
 
-    /// A policy a caller sent for the key `arn`: within AWS's size limit, a valid key policy,
-    /// naming principals that exist, and (unless bypassed) one that still lets the caller
-    /// change it.
+    /// A policy a caller sent for `key`: within AWS's size limit, a valid key policy, naming
+    /// principals that exist, and (unless bypassed) one that still lets the caller change it:
+    /// a PutKeyPolicy by the caller on this key, with its tags and facts, must be allowed.
     pub(super) async fn checked_policy(
         &self,
         principal: &Principal,
-        arn: &KeyArn,
+        key: &Key,
         text: &str,
         bypass_lockout_check: bool,
     ) -> Result<KeyPolicy, Error> {
+        let arn = &key.arn;
         if text.len() > MAX_POLICY_BYTES {
             return Err(Error::LimitExceeded(messages::policy_too_large(
                 text.len(),
@@ -108,9 +110,16 @@ impl Kms {
             })?;
         if !bypass_lockout_check {
             let resource = arn.to_string();
-            let mut context = RequestContext::new(principal.caller(), self.clock.now());
-            context.source_ip = principal.source_ip;
-            context.secure_transport = Some(principal.secure_transport);
+            let values = [("kms:BypassPolicyLockoutSafetyCheck", "false")];
+            let access = Access::of(Operation::PutKeyPolicy).with_values(&values);
+            let context = conditions::request_context(
+                principal,
+                self.clock.now(),
+                access,
+                Some(key),
+                None,
+                None,
+            );
             let request = Request {
                 action: Operation::PutKeyPolicy.facts().action,
                 resource: &resource,

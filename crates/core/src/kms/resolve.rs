@@ -267,20 +267,20 @@ impl Kms {
     }
 
     /// The key with this id in `region`, whatever its account (from the cache when possible).
+    /// Not recorded among the call's resources: the caller may not learn which key it is until
+    /// it is authorized (the caller records it then).
     pub(super) async fn key_anywhere(
         &self,
         region: &Region,
         key_id: KeyId,
     ) -> Result<Option<Arc<Key>>, Error> {
         if let Some(key) = self.cache.key_anywhere(region, key_id) {
-            audit::resources::touch(&key.arn);
             return Ok(Some(key));
         }
         let epoch = self.cache.keys_epoch();
         let Some(key) = self.store.key_in_region(region, key_id).await? else {
             return Ok(None);
         };
-        audit::resources::touch(&key.arn);
         Ok(Some(self.cache.insert_key(key, epoch)))
     }
 
@@ -386,19 +386,20 @@ impl Kms {
 
     /// The names of the aliases pointing at `key` (`kms:ResourceAliases`).
     async fn aliases_of(&self, key: &Key) -> Result<Vec<String>, Error> {
-        let page = PageRequest {
-            limit: 1000,
-            after: None,
-        };
-        let found = self
-            .store
-            .list_aliases(&key.arn.account, &key.arn.region, Some(key.id()), &page)
-            .await?;
-        Ok(found
-            .items
-            .into_iter()
-            .map(|alias| alias.name.as_str().to_owned())
-            .collect())
+        let mut names = Vec::new();
+        let mut after = None;
+        loop {
+            let page = PageRequest { limit: 1000, after };
+            let found = self
+                .store
+                .list_aliases(&key.arn.account, &key.arn.region, Some(key.id()), &page)
+                .await?;
+            names.extend(found.items.into_iter().map(|a| a.name.as_str().to_owned()));
+            match found.next {
+                Some(next) => after = Some(next),
+                None => return Ok(names),
+            }
+        }
     }
 
     /// The account and id of the key `key_ref` names. A key ARN or alias ARN of another account

@@ -129,21 +129,6 @@ impl Kms {
         if role.arn() != input.role_arn {
             return Err(denied());
         }
-        let duration = input.duration_seconds.unwrap_or(3600);
-        if !SESSION_SECONDS.contains(&duration) {
-            return Err(Error::Validation(messages::validation(&[
-                messages::Violation::range(duration, "durationSeconds", 900, 43200)
-                    .unwrap_or_else(|| messages::Violation::null("durationSeconds")),
-            ])));
-        }
-        if chained && duration > CHAINED_SESSION_MAX {
-            return Err(Error::Validation(
-                messages::CHAINED_SESSION_TOO_LONG.to_owned(),
-            ));
-        }
-        if duration > i64::from(role.max_session_seconds) {
-            return Err(Error::Validation(messages::SESSION_TOO_LONG.to_owned()));
-        }
         let trust =
             crate::policy::Policy::parse(&role.trust_policy, crate::policy::PolicyKind::Trust)
                 .map_err(|_| denied())?;
@@ -165,6 +150,22 @@ impl Kms {
         };
         if decide(&request, &principal.identity.policies, &context) != Decision::Allow {
             return Err(denied());
+        }
+        // Only an allowed caller learns the role's limits.
+        let duration = input.duration_seconds.unwrap_or(3600);
+        if !SESSION_SECONDS.contains(&duration) {
+            return Err(Error::Validation(messages::validation(&[
+                messages::Violation::range(duration, "durationSeconds", 900, 43200)
+                    .unwrap_or_else(|| messages::Violation::null("durationSeconds")),
+            ])));
+        }
+        if chained && duration > CHAINED_SESSION_MAX {
+            return Err(Error::Validation(
+                messages::CHAINED_SESSION_TOO_LONG.to_owned(),
+            ));
+        }
+        if duration > i64::from(role.max_session_seconds) {
+            return Err(Error::Validation(messages::SESSION_TOO_LONG.to_owned()));
         }
         self.issue_session(&role, &input.session_name, duration, chained)
     }

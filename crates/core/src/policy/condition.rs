@@ -221,6 +221,16 @@ impl Condition {
             }
         };
         let lookup = |key: &str| context.values(key).and_then(Values::first);
+        // A policy variable without a value: the condition cannot be decided, so it does not
+        // hold (negated operators included: a missing value never widens them).
+        let unresolved = self.values.iter().any(|value| match value {
+            Value::Text(pattern) => !pattern.resolves(&lookup),
+            Value::Arn(parts) => !parts.iter().all(|p| p.resolves(&lookup)),
+            _ => false,
+        });
+        if unresolved {
+            return false;
+        }
         // Whether one request value satisfies the operator: matches some policy value, or,
         // negated, matches none of them.
         let satisfies = |value: &str| {

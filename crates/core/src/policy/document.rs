@@ -83,13 +83,18 @@ impl Patterns {
         !self.negated && self.patterns.iter().all(Pattern::is_star)
     }
 
-    /// Whether `value` is covered: matched by a pattern, or, negated, by none.
+    /// Whether `value` is covered: matched by a pattern, or, negated, by none. A policy
+    /// variable without a value makes the element apply to nothing, negated or not (so that a
+    /// missing `${aws:username}` never widens a `NotResource`).
     pub fn matches<'v>(
         &self,
         value: &str,
         ignore_case: bool,
         lookup: &dyn Fn(&str) -> Option<std::borrow::Cow<'v, str>>,
     ) -> bool {
+        if !self.patterns.iter().all(|p| p.resolves(lookup)) {
+            return false;
+        }
         let any = self
             .patterns
             .iter()

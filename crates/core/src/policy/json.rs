@@ -156,8 +156,9 @@ impl<'de> Visitor<'de> for JsonVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut members: Vec<(String, Json)> = Vec::new();
+        let mut names = std::collections::HashSet::new();
         while let Some((name, value)) = map.next_entry::<String, Json>()? {
-            if members.iter().any(|(existing, _)| *existing == name) {
+            if !names.insert(name.clone()) {
                 return Err(de::Error::custom("a member is named twice"));
             }
             members.push((name, value));

@@ -100,6 +100,14 @@ impl Pattern {
         }
     }
 
+    /// Whether every policy variable of the pattern has a value (or a default) in the request.
+    pub fn resolves<'v>(&self, lookup: &dyn Fn(&str) -> Option<Cow<'v, str>>) -> bool {
+        self.elements.iter().all(|element| match element {
+            Element::Variable { key, default } => default.is_some() || lookup(key).is_some(),
+            _ => true,
+        })
+    }
+
     /// Whether `text` matches. `ignore_case` folds case on both sides; `lookup` gives a policy
     /// variable's value (none: the pattern cannot match, unless the variable has a default).
     pub fn matches<'v>(

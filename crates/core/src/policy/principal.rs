@@ -220,6 +220,16 @@ impl PrincipalId {
         }
     }
 
+    /// Whether this principal is the caller itself, exactly (for `NotPrincipal`).
+    pub fn names_exactly(&self, caller: &Caller) -> bool {
+        match self {
+            Self::Account(account) => *account == caller.account && caller.kind == CallerKind::Root,
+            Self::User { arn, .. } | Self::Session { arn, .. } | Self::Role { arn, .. } => {
+                *arn == caller.arn
+            }
+        }
+    }
+
     /// The principal's account.
     pub fn account(&self) -> AccountId {
         match self {
@@ -265,22 +275,21 @@ impl Principals {
     /// How the element matches `caller`. Service, federated and canonical-user principals
     /// never match: Strongbox callers are accounts, users and role sessions.
     pub fn matches(&self, caller: &Caller) -> Match {
-        let named = if self.everyone {
-            Match::Direct
-        } else {
-            self.aws
-                .iter()
-                .map(|p| p.matches(caller))
-                .max()
-                .unwrap_or(Match::None)
-        };
-        if !self.negated {
-            return named;
+        if self.negated {
+            // NotPrincipal excludes exactly whom it names: an account entry excludes the
+            // account's root, not its users; a role entry the role, not its sessions (AWS asks
+            // for the session's ARN to be listed too).
+            let excluded = self.aws.iter().any(|p| p.names_exactly(caller));
+            return if excluded { Match::None } else { Match::Direct };
         }
-        // NotPrincipal excludes exactly whom it names: an account entry excludes the account's
-        // root (which AWS also evaluates a cross-account request for), not its users.
-        let excluded = named == Match::Direct;
-        if excluded { Match::None } else { Match::Direct }
+        if self.everyone {
+            return Match::Direct;
+        }
+        self.aws
+            .iter()
+            .map(|p| p.matches(caller))
+            .max()
+            .unwrap_or(Match::None)
     }
 }
 

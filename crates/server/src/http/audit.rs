@@ -107,7 +107,7 @@ fn recorded_members(body: &[u8], allowed: &'static [&'static str]) -> Value {
 /// Keeps `members` within [`MAX_RECORDED_BYTES`] by replacing its largest members, one by one,
 /// with a note of their size: an oversized encryption context is noted while the key id and
 /// every small parameter stay in the record.
-fn bounded(mut members: Value) -> Value {
+pub fn bounded(mut members: Value) -> Value {
     let size_of = |value: &Value| serde_json::to_vec(value).map_or(usize::MAX, |json| json.len());
     let Value::Object(map) = &mut members else {
         return members;

@@ -104,6 +104,9 @@ pub async fn lookup_events(
     principal: &Principal,
     body: &[u8],
 ) -> Result<SecretBuffer, ApiError> {
+    // The trail is the account's: reading it is `cloudtrail:LookupEvents`, by identity policy.
+    kms.authorize_action(principal, "cloudtrail:LookupEvents", "*")
+        .map_err(ApiError::from)?;
     json(api::cloudtrail::lookup_events(kms, principal, parse(body)?).await)
 }
 

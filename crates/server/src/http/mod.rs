@@ -364,7 +364,13 @@ async fn handle(
         None if cloudtrail => None,
         None => match &query {
             Some(request) => Some(Audited {
-                name: request.action.clone(),
+                // Only the actions served are named; anything else, as for unknown targets,
+                // so that an unauthenticated caller cannot write what it likes into a trail.
+                name: if request.is_served() {
+                    request.action.clone()
+                } else {
+                    audit::unknown_operation_name(Some(&request.action))
+                },
                 event_source: request.service.event_source(),
                 read_only: request.read_only(),
                 request_parameters: serde_json::Value::Null,
@@ -425,7 +431,7 @@ async fn handle(
         audited.request_parameters = audit::request_parameters(body);
     }
     if let (Some(request), Some(audited)) = (&query, audited.as_mut()) {
-        audited.request_parameters = request.request_parameters();
+        audited.request_parameters = audit::bounded(request.request_parameters());
     }
     // Held while the call runs: the audit writer waits briefly for calls that will record.
     let _working = audited.as_ref().map(|_| state.kms.audit().working());

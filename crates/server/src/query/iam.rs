@@ -2,7 +2,7 @@
 
 use strongbox_core::kms::RoleInput;
 use strongbox_core::model::{
-    AccessKeyId, AccessKeyStatus, InlinePolicy, PolicyOwner, Principal, Role, User,
+    AccessKeyId, AccessKeyStatus, AccountId, InlinePolicy, PolicyOwner, Principal, Role, User,
 };
 use strongbox_core::policy::CallerKind;
 use strongbox_core::{Kms, Page, PageRequest, messages};
@@ -10,6 +10,31 @@ use strongbox_core::{Kms, Page, PageRequest, messages};
 use super::xml::{Xml, percent_encode};
 use super::{QueryRequest, date};
 use crate::wire::{ApiError, ErrorCode};
+
+/// The IAM actions served.
+pub(super) const ACTIONS: &[&str] = &[
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "DeleteUser",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "PutUserPolicy",
+    "GetUserPolicy",
+    "ListUserPolicies",
+    "DeleteUserPolicy",
+    "CreateRole",
+    "GetRole",
+    "ListRoles",
+    "DeleteRole",
+    "UpdateAssumeRolePolicy",
+    "PutRolePolicy",
+    "GetRolePolicy",
+    "ListRolePolicies",
+    "DeleteRolePolicy",
+];
 
 /// IAM's `MaxItems` default and bound.
 const DEFAULT_ITEMS: i64 = 100;
@@ -25,13 +50,12 @@ pub(super) async fn run(
     let action = request.action.as_str();
     let iam_action = format!("iam:{action}");
     let allow = |resource: &str| kms.authorize_action(principal, &iam_action, resource);
-    let user_arn = |name: &str| format!("arn:aws:iam::{account}:user/{name}");
-    let role_arn = |name: &str| format!("arn:aws:iam::{account}:role/{name}");
     let result = format!("{action}Result");
     match action {
         "CreateUser" => {
             let name = request.required("UserName", "userName")?;
-            allow(&user_arn(name))?;
+            let path = request.get("Path").unwrap_or("/");
+            allow(&format!("arn:aws:iam::{account}:user{path}{name}"))?;
             let user = kms
                 .create_user(&account, name, request.get("Path"), &[])
                 .await?;
@@ -61,14 +85,14 @@ pub(super) async fn run(
                     }
                 },
             };
-            allow(&user_arn(&name))?;
+            allow(&user_resource(kms, &account, &name).await)?;
             let user = kms.get_user(&account, &name).await?;
             xml.open(&result);
             write_user(xml, &user);
             xml.close(&result);
         }
         "ListUsers" => {
-            allow(&user_arn("*"))?;
+            allow(&format!("arn:aws:iam::{account}:user/*"))?;
             let page = kms.list_users(&account, &page_request(request)?).await?;
             xml.open(&result).open("Users");
             for user in &page.items {
@@ -82,14 +106,16 @@ pub(super) async fn run(
         }
         "DeleteUser" => {
             let name = request.required("UserName", "userName")?;
-            allow(&user_arn(name))?;
+            allow(&user_resource(kms, &account, name).await)?;
             kms.delete_user(&account, name).await?;
         }
         "CreateAccessKey" => {
             let name = caller_user(principal, request)?;
-            allow(&user_arn(&name))?;
+            allow(&user_resource(kms, &account, &name).await)?;
             let created = kms.create_user_access_key(&account, &name).await?;
-            let secret = String::from_utf8_lossy(created.secret.expose()).into_owned();
+            let secret = zeroize::Zeroizing::new(
+                String::from_utf8_lossy(created.secret.expose()).into_owned(),
+            );
             xml.open(&result)
                 .open("AccessKey")
                 .text("UserName", &created.key.user)
@@ -102,7 +128,7 @@ pub(super) async fn run(
         }
         "ListAccessKeys" => {
             let name = caller_user(principal, request)?;
-            allow(&user_arn(&name))?;
+            allow(&user_resource(kms, &account, &name).await)?;
             let user = kms.get_user(&account, &name).await?;
             let keys = kms.list_access_keys(&account).await?;
             xml.open(&result).open("AccessKeyMetadata");
@@ -123,7 +149,7 @@ pub(super) async fn run(
         }
         "UpdateAccessKey" | "DeleteAccessKey" => {
             let name = caller_user(principal, request)?;
-            allow(&user_arn(&name))?;
+            allow(&user_resource(kms, &account, &name).await)?;
             let id = request.required("AccessKeyId", "accessKeyId")?;
             let id = AccessKeyId::parse(id).map_err(|_| {
                 ApiError::from(strongbox_core::Error::NotFound(
@@ -159,7 +185,7 @@ pub(super) async fn run(
             }
         }
         "PutUserPolicy" | "PutRolePolicy" => {
-            let (owner, arn) = owner(request, &user_arn, &role_arn)?;
+            let (owner, arn) = owner(kms, &account, request).await?;
             allow(&arn)?;
             let policy = InlinePolicy {
                 name: request.required("PolicyName", "policyName")?.to_owned(),
@@ -170,7 +196,7 @@ pub(super) async fn run(
             kms.put_inline_policy(&account, &owner, policy).await?;
         }
         "GetUserPolicy" | "GetRolePolicy" => {
-            let (owner, arn) = owner(request, &user_arn, &role_arn)?;
+            let (owner, arn) = owner(kms, &account, request).await?;
             allow(&arn)?;
             let name = request.required("PolicyName", "policyName")?;
             let policy = kms.get_inline_policy(&account, &owner, name).await?;
@@ -186,7 +212,7 @@ pub(super) async fn run(
                 .close(&result);
         }
         "ListUserPolicies" | "ListRolePolicies" => {
-            let (owner, arn) = owner(request, &user_arn, &role_arn)?;
+            let (owner, arn) = owner(kms, &account, request).await?;
             allow(&arn)?;
             let names = kms.list_inline_policies(&account, &owner).await?;
             xml.open(&result);
@@ -202,14 +228,15 @@ pub(super) async fn run(
             xml.text("IsTruncated", "false").close(&result);
         }
         "DeleteUserPolicy" | "DeleteRolePolicy" => {
-            let (owner, arn) = owner(request, &user_arn, &role_arn)?;
+            let (owner, arn) = owner(kms, &account, request).await?;
             allow(&arn)?;
             let name = request.required("PolicyName", "policyName")?;
             kms.delete_inline_policy(&account, &owner, name).await?;
         }
         "CreateRole" => {
             let name = request.required("RoleName", "roleName")?;
-            allow(&role_arn(name))?;
+            let path = request.get("Path").unwrap_or("/");
+            allow(&format!("arn:aws:iam::{account}:role{path}{name}"))?;
             let max = request
                 .integer("MaxSessionDuration", "maxSessionDuration")?
                 .map(session_limit)
@@ -230,14 +257,14 @@ pub(super) async fn run(
         }
         "GetRole" => {
             let name = request.required("RoleName", "roleName")?;
-            allow(&role_arn(name))?;
+            allow(&role_resource(kms, &account, name).await)?;
             let role = kms.get_role(&account, name).await?;
             xml.open(&result).open("Role");
             write_role_fields(xml, &role, RoleView::Full);
             xml.close("Role").close(&result);
         }
         "ListRoles" => {
-            allow(&role_arn("*"))?;
+            allow(&format!("arn:aws:iam::{account}:role/*"))?;
             let page = kms.list_roles(&account, &page_request(request)?).await?;
             xml.open(&result).open("Roles");
             for role in &page.items {
@@ -251,12 +278,12 @@ pub(super) async fn run(
         }
         "DeleteRole" => {
             let name = request.required("RoleName", "roleName")?;
-            allow(&role_arn(name))?;
+            allow(&role_resource(kms, &account, name).await)?;
             kms.delete_role(&account, name).await?;
         }
         "UpdateAssumeRolePolicy" => {
             let name = request.required("RoleName", "roleName")?;
-            allow(&role_arn(name))?;
+            allow(&role_resource(kms, &account, name).await)?;
             let document = request.required("PolicyDocument", "policyDocument")?;
             kms.update_trust_policy(&account, name, document.to_owned())
                 .await?;
@@ -287,25 +314,46 @@ fn caller_user(principal: &Principal, request: &QueryRequest) -> Result<String, 
 }
 
 /// The owner of an inline-policy call (`UserName` for the user actions, `RoleName` for the
-/// role ones) and its ARN for authorization.
-fn owner(
+/// role ones) and the ARN it is authorized against.
+async fn owner(
+    kms: &Kms,
+    account: &AccountId,
     request: &QueryRequest,
-    user_arn: &dyn Fn(&str) -> String,
-    role_arn: &dyn Fn(&str) -> String,
 ) -> Result<(PolicyOwner, String), ApiError> {
     if request.action.contains("User") {
         let name = request.required("UserName", "userName")?;
-        Ok((PolicyOwner::User(name.to_owned()), user_arn(name)))
+        let arn = user_resource(kms, account, name).await;
+        Ok((PolicyOwner::User(name.to_owned()), arn))
     } else {
         let name = request.required("RoleName", "roleName")?;
-        Ok((PolicyOwner::Role(name.to_owned()), role_arn(name)))
+        let arn = role_resource(kms, account, name).await;
+        Ok((PolicyOwner::Role(name.to_owned()), arn))
+    }
+}
+
+/// The ARN an action on user `name` is authorized against: the user's own (with its path, and
+/// its name as created: IAM names ignore case, ARNs in policies do not), or, when there is no
+/// such user, the ARN the name would have (the call then fails after authorization, as in
+/// IAM).
+async fn user_resource(kms: &Kms, account: &AccountId, name: &str) -> String {
+    match kms.get_user(account, name).await {
+        Ok(user) => user.arn(),
+        Err(_) => format!("arn:aws:iam::{account}:user/{name}"),
+    }
+}
+
+/// As [`user_resource`], for a role.
+async fn role_resource(kms: &Kms, account: &AccountId, name: &str) -> String {
+    match kms.get_role(account, name).await {
+        Ok(role) => role.arn(),
+        Err(_) => format!("arn:aws:iam::{account}:role/{name}"),
     }
 }
 
 /// The owner's name as it was created (requests may spell it in another case).
 async fn canonical_owner_name(
     kms: &Kms,
-    account: &strongbox_core::model::AccountId,
+    account: &AccountId,
     owner: &PolicyOwner,
 ) -> Result<String, ApiError> {
     Ok(match owner {

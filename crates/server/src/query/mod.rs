@@ -122,6 +122,15 @@ impl QueryRequest {
             .transpose()
     }
 
+    /// Whether the action is one this server answers.
+    pub fn is_served(&self) -> bool {
+        let served = match self.service {
+            Service::Iam => iam::ACTIONS,
+            Service::Sts => sts::ACTIONS,
+        };
+        served.contains(&self.action.as_str())
+    }
+
     /// Whether the action only reads (CloudTrail's `readOnly`).
     pub fn read_only(&self) -> bool {
         ["Get", "List"]

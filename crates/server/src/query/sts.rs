@@ -8,6 +8,9 @@ use super::xml::Xml;
 use super::{QueryRequest, date};
 use crate::wire::{ApiError, ErrorCode};
 
+/// The STS actions served.
+pub(super) const ACTIONS: &[&str] = &["GetCallerIdentity", "AssumeRole"];
+
 pub(super) async fn run(
     kms: &Kms,
     principal: &Principal,
@@ -41,7 +44,9 @@ pub(super) async fn run(
                 external_id: request.get("ExternalId").map(str::to_owned),
             };
             let session = kms.assume_role(principal, input).await?;
-            let secret = String::from_utf8_lossy(session.secret.expose()).into_owned();
+            let secret = zeroize::Zeroizing::new(
+                String::from_utf8_lossy(session.secret.expose()).into_owned(),
+            );
             xml.open(&result)
                 .open("Credentials")
                 .text("AccessKeyId", session.access_key_id.as_str())

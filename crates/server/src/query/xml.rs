@@ -2,10 +2,18 @@
 
 use std::fmt::Write as _;
 
-/// An XML document under construction.
-#[derive(Default)]
+/// An XML document under construction. Its buffer is wiped when dropped or grown (answers such
+/// as AssumeRole's carry secrets), and starts large enough that a short answer never grows.
 pub struct Xml {
-    out: String,
+    out: zeroize::Zeroizing<String>,
+}
+
+impl Default for Xml {
+    fn default() -> Self {
+        Self {
+            out: zeroize::Zeroizing::new(String::with_capacity(4096)),
+        }
+    }
 }
 
 impl Xml {
@@ -41,8 +49,8 @@ impl Xml {
     }
 
     /// The document.
-    pub fn finish(self) -> String {
-        self.out
+    pub fn finish(mut self) -> String {
+        std::mem::take(&mut *self.out)
     }
 }
 
