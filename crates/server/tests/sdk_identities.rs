@@ -871,3 +871,81 @@ async fn another_account_uses_a_key_its_policy_shares_and_both_trails_record_it(
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_user_made_again_under_a_name_is_not_the_user_a_policy_named() {
+    let server = TestServer::start().await;
+    let iam = iam(&server, admin());
+    let admin_kms = server.client();
+    let frank = user(&iam, "frank", None).await;
+    let frank_arn = format!("arn:aws:iam::{ACCOUNT}:user/frank");
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"kms:*","Resource":"*"}},{{"Effect":"Allow","Principal":{{"AWS":"{frank_arn}"}},"Action":"kms:DescribeKey","Resource":"*"}}]}}"#
+    );
+    let key = admin_kms
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_owned();
+    kms(&server, frank.clone())
+        .describe_key()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    let role_arn = iam
+        .create_role()
+        .role_name("frank-role")
+        .assume_role_policy_document(trust(&frank_arn))
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_owned();
+    sts(&server, frank)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("old-frank")
+        .send()
+        .await
+        .unwrap();
+    // Frank goes; someone makes a new "frank". The key policy named the old one.
+    let keys = iam
+        .list_access_keys()
+        .user_name("frank")
+        .send()
+        .await
+        .unwrap();
+    for k in keys.access_key_metadata() {
+        iam.delete_access_key()
+            .user_name("frank")
+            .access_key_id(k.access_key_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    iam.delete_user().user_name("frank").send().await.unwrap();
+    let impostor = user(&iam, "frank", None).await;
+    let denied = kms(&server, impostor.clone())
+        .describe_key()
+        .key_id(&key)
+        .send()
+        .await;
+    assert_eq!(code(denied), "AccessDeniedException");
+    // A trust policy too: the new frank may not assume a role that trusted the old one.
+    let denied = sts(&server, impostor)
+        .assume_role()
+        .role_arn(&role_arn)
+        .role_session_name("new-frank")
+        .send()
+        .await;
+    assert_eq!(code(denied), "AccessDenied");
+    server.stop().await;
+}

@@ -24,7 +24,7 @@ use crate::writing::{self, Writer};
 const QUEUE: usize = 4096;
 /// Writes per transaction, at most (an audit write holds up to 1024 records).
 const MAX_BATCH: usize = 256;
-/// Rows per multi-row INSERT: 19 parameters a key row, within SQLite's 32766.
+/// Rows per multi-row INSERT: 21 parameters a key row, within SQLite's 32766.
 const KEY_ROWS_PER_INSERT: usize = 1024;
 
 /// One write that may share a commit with others.
@@ -151,7 +151,8 @@ fn push_insert_keys(insert: &mut QueryBuilder<Sqlite>, keys: &[&Key]) {
     insert.push(
         "INSERT INTO keys (account_id, region, key_id, key_spec, key_usage, origin, created_at, \
          description, key_state, deletion_date, pending_window_days, current_version, version_count, \
-         rotation_period_days, next_rotation_date, on_demand_rotations, on_demand_started, tags, policy, revision) ",
+         rotation_period_days, next_rotation_date, on_demand_rotations, on_demand_started, tags, policy, revision, \
+         policy_principals) ",
     );
     insert.push_values(keys, |mut row, key| {
         row.push_bind(key.arn.account.as_str())
@@ -173,7 +174,8 @@ fn push_insert_keys(insert: &mut QueryBuilder<Sqlite>, keys: &[&Key]) {
             .push_bind(key.on_demand_started.map(millis))
             .push_bind(rows::tags_json(&key.tags))
             .push_bind(key.policy.text().to_owned())
-            .push_bind(0_i64);
+            .push_bind(0_i64)
+            .push_bind(key.policy.principal_ids_json());
     });
     insert.push("; ");
 }

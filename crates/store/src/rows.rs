@@ -154,7 +154,11 @@ pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
         on_demand_rotations: count(get(row, "on_demand_rotations")?, "on-demand rotations")?,
         on_demand_started: on_demand_started.map(from_millis).transpose()?,
         tags: serde_json::from_str(&tags).map_err(|error| corrupt(format!("tags: {error}")))?,
-        policy: Arc::new(KeyPolicy::stored(get::<String>(row, "policy")?)),
+        policy: Arc::new(
+            KeyPolicy::stored(get::<String>(row, "policy")?).with_principal_ids(
+                KeyPolicy::principal_ids_from_json(&get::<String>(row, "policy_principals")?),
+            ),
+        ),
         revision: get(row, "revision")?,
     })
 }

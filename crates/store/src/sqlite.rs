@@ -672,7 +672,8 @@ async fn compare_and_swap(
     let done = sqlx::query(
         "UPDATE keys SET description = $1, key_state = $2, deletion_date = $3, pending_window_days = $4, \
          current_version = $5, version_count = $6, rotation_period_days = $7, next_rotation_date = $8, \
-         on_demand_rotations = $9, on_demand_started = $10, tags = $11, policy = $12, revision = revision + 1 \
+         on_demand_rotations = $9, on_demand_started = $10, tags = $11, policy = $12, revision = revision + 1, \
+         policy_principals = $17 \
          WHERE account_id = $13 AND region = $14 AND key_id = $15 AND revision = $16",
     )
     .bind(&key.description)
@@ -691,6 +692,7 @@ async fn compare_and_swap(
     .bind(key.arn.region.as_str())
     .bind(key.id().to_string())
     .bind(key.revision)
+    .bind(key.policy.principal_ids_json())
     .execute(&mut **tx)
     .await
     .map_err(driver_error)?;

@@ -5,10 +5,15 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use strongbox_core::model::{AccountId, InlinePolicy, PolicyOwner, Role, User};
+use strongbox_core::policy::KeyPolicy;
 use strongbox_core::{Page, PageRequest, StoreError};
 
 use crate::rows::{driver_error, from_millis, get, millis, parsed};
 use crate::sqlite::{fetch_limit, page};
+
+fn ids_json(ids: &strongbox_core::policy::PrincipalIds) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "{}".to_owned())
+}
 
 fn name_key(name: &str) -> String {
     name.to_ascii_lowercase()
@@ -38,6 +43,10 @@ fn role_row(row: &SqliteRow) -> Result<Role, StoreError> {
         path: get(row, "path")?,
         id: get(row, "role_id")?,
         trust_policy: get(row, "trust_policy")?,
+        trust_principal_ids: KeyPolicy::principal_ids_from_json(&get::<String>(
+            row,
+            "trust_principals",
+        )?),
         description: get(row, "description")?,
         max_session_seconds: parsed(seconds.to_string(), "session duration", |v| v.parse().ok())?,
         created_at: from_millis(get(row, "created_at")?)?,
@@ -192,8 +201,8 @@ pub(crate) async fn create_role(
     role: &Role,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO iam_roles (account_id, name_key, name, path, role_id, trust_policy, description, max_session_seconds, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO iam_roles (account_id, name_key, name, path, role_id, trust_policy, description, max_session_seconds, created_at, trust_principals) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(role.account.as_str())
     .bind(name_key(&role.name))
@@ -204,6 +213,7 @@ pub(crate) async fn create_role(
     .bind(&role.description)
     .bind(i64::from(role.max_session_seconds))
     .bind(millis(role.created_at))
+    .bind(ids_json(&role.trust_principal_ids))
     .execute(connection)
     .await
     .map_err(driver_error)?;
@@ -236,13 +246,14 @@ pub(crate) async fn update_role(
     role: &Role,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE iam_roles SET trust_policy = $3, description = $4, max_session_seconds = $5 WHERE account_id = $1 AND name_key = $2",
+        "UPDATE iam_roles SET trust_policy = $3, description = $4, max_session_seconds = $5, trust_principals = $6 WHERE account_id = $1 AND name_key = $2",
     )
     .bind(role.account.as_str())
     .bind(name_key(&role.name))
     .bind(&role.trust_policy)
     .bind(&role.description)
     .bind(i64::from(role.max_session_seconds))
+    .bind(ids_json(&role.trust_principal_ids))
     .execute(connection)
     .await
     .map_err(driver_error)?;

@@ -276,6 +276,11 @@ async fn roles_round_trip_and_update() {
         path: "/".to_owned(),
         id: "AROAAAAAAAAAAAAAAAAAA".to_owned(),
         trust_policy: "{}".to_owned(),
+        trust_principal_ids: [(
+            "arn:aws:iam::111111111111:user/x".to_owned(),
+            "AIDAXXXXXXXXXXXXXXXXX".to_owned(),
+        )]
+        .into(),
         description: "ships".to_owned(),
         max_session_seconds: 7200,
         created_at: now(),

@@ -20,7 +20,7 @@ use crate::model::{
     AccessKeyId, AccessKeyStatus, AccountId, InlinePolicy, PolicyOwner, Role, User,
 };
 use crate::policy::{
-    Caller, Identity, IdentityPolicies, Policy, PolicyError, PolicyKind, PrincipalId,
+    Caller, Identity, IdentityPolicies, Policy, PolicyError, PolicyKind, PrincipalId, PrincipalIds,
 };
 use crate::store::{Page, PageRequest, StoreErrorKind};
 use crate::validate;
@@ -190,13 +190,14 @@ impl Kms {
             .max_session_seconds
             .unwrap_or(*MAX_SESSION_RANGE.start());
         self.account(account).await?;
-        self.check_trust_policy(&role.trust_policy).await?;
+        let trust_principal_ids = self.check_trust_policy(&role.trust_policy).await?;
         let role = Role {
             account: *account,
             name: role.name,
             path: path.to_owned(),
             id: unique_id("AROA")?,
             trust_policy: role.trust_policy,
+            trust_principal_ids,
             description: role.description.unwrap_or_default(),
             max_session_seconds,
             created_at: self.clock.now(),
@@ -236,7 +237,7 @@ impl Kms {
         trust_policy: String,
     ) -> Result<(), Error> {
         let mut role = self.get_role(account, name).await?;
-        self.check_trust_policy(&trust_policy).await?;
+        role.trust_principal_ids = self.check_trust_policy(&trust_policy).await?;
         role.trust_policy = trust_policy;
         if !self.store.update_role(&role).await? {
             return Err(Error::NotFound(messages::no_such_role(name)));
@@ -528,42 +529,50 @@ impl Kms {
     pub(super) async fn check_principals_exist(
         &self,
         policy: &Policy,
-    ) -> Result<(), PrincipalProblem> {
+    ) -> Result<PrincipalIds, PrincipalProblem> {
+        let failed = |e: crate::store::StoreError| PrincipalProblem::Failed(e.into());
+        let mut ids = PrincipalIds::new();
         for principal in policy.principals() {
-            let exists = match principal {
-                PrincipalId::Account(_) => true,
+            let id = match principal {
+                PrincipalId::Account(_) => continue,
                 PrincipalId::User { account, arn } => {
                     let name = arn.rsplit('/').next().unwrap_or_default();
                     self.store
                         .user(account, name)
                         .await
-                        .map_err(|e| PrincipalProblem::Failed(e.into()))?
-                        .is_some_and(|user| user.arn() == *arn)
+                        .map_err(failed)?
+                        .filter(|user| user.arn() == *arn)
+                        .map(|user| user.id)
                 }
                 PrincipalId::Role { account, arn } => {
                     let name = arn.rsplit('/').next().unwrap_or_default();
                     self.store
                         .role(account, name)
                         .await
-                        .map_err(|e| PrincipalProblem::Failed(e.into()))?
-                        .is_some_and(|role| role.arn() == *arn)
+                        .map_err(failed)?
+                        .filter(|role| role.arn() == *arn)
+                        .map(|role| role.id)
                 }
                 PrincipalId::Session { account, role, .. } => self
                     .store
                     .role(account, role)
                     .await
-                    .map_err(|e| PrincipalProblem::Failed(e.into()))?
-                    .is_some(),
+                    .map_err(failed)?
+                    .map(|role| role.id),
             };
-            if !exists {
-                return Err(PrincipalProblem::Unknown(principal_arn(principal)));
+            match id {
+                Some(id) => {
+                    ids.insert(principal_arn(principal), id);
+                }
+                None => return Err(PrincipalProblem::Unknown(principal_arn(principal))),
             }
         }
-        Ok(())
+        Ok(ids)
     }
 
-    /// A trust policy a caller sent: IAM's size quota, grammar, actions and principals.
-    async fn check_trust_policy(&self, document: &str) -> Result<(), Error> {
+    /// A trust policy a caller sent: IAM's size quota, grammar, actions and principals; the
+    /// unique ids of the users and roles it names.
+    async fn check_trust_policy(&self, document: &str) -> Result<PrincipalIds, Error> {
         if document.chars().count() > TRUST_POLICY_MAX {
             return Err(Error::LimitExceeded(
                 messages::TRUST_POLICY_TOO_LARGE.to_owned(),

@@ -100,7 +100,8 @@ impl Kms {
                 messages::POLICY_NOT_JSON.to_owned(),
             ));
         };
-        self.check_principals_exist(parsed)
+        let ids = self
+            .check_principals_exist(parsed)
             .await
             .map_err(|problem| match problem {
                 PrincipalProblem::Unknown(_) => {
@@ -108,6 +109,12 @@ impl Kms {
                 }
                 PrincipalProblem::Failed(error) => error,
             })?;
+        let policy = policy.with_principal_ids(ids);
+        let Some(parsed) = policy.policy() else {
+            return Err(Error::MalformedPolicyDocument(
+                messages::POLICY_NOT_JSON.to_owned(),
+            ));
+        };
         if !bypass_lockout_check {
             let resource = arn.to_string();
             let values = [("kms:BypassPolicyLockoutSafetyCheck", "false")];

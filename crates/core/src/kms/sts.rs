@@ -129,9 +129,10 @@ impl Kms {
         if role.arn() != input.role_arn {
             return Err(denied());
         }
-        let trust =
+        let mut trust =
             crate::policy::Policy::parse(&role.trust_policy, crate::policy::PolicyKind::Trust)
                 .map_err(|_| denied())?;
+        trust.principal_ids = role.trust_principal_ids.clone();
         let mut context = RequestContext::new(caller, self.clock.now());
         context.source_ip = principal.source_ip;
         context.secure_transport = Some(principal.secure_transport);

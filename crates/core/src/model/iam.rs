@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 
 use crate::model::ids::AccountId;
+use crate::policy::PrincipalIds;
 
 /// An IAM user. Names are unique in an account regardless of case, as in IAM.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct Role {
     pub id: String,
     /// The trust policy (`AssumeRolePolicyDocument`), as sent.
     pub trust_policy: String,
+    /// The unique ids of the users and roles the trust policy named when it was stored.
+    pub trust_principal_ids: PrincipalIds,
     /// Free text.
     pub description: String,
     /// The longest session AssumeRole may grant, 3600 to 43200 seconds.

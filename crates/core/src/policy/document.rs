@@ -9,7 +9,7 @@
 use super::condition::{Condition, Operator};
 use super::json::Json;
 use super::pattern::Pattern;
-use super::principal::{PrincipalId, Principals};
+use super::principal::{PrincipalId, PrincipalIds, Principals};
 use crate::messages;
 
 /// Why a policy document was refused: AWS's `MalformedPolicyDocument` message.
@@ -130,6 +130,8 @@ pub struct Policy {
     /// The condition keys the statements test, lowercased: a request gathers costly values
     /// (a key's aliases) only for policies that ask for them.
     condition_keys: Vec<String>,
+    /// The unique ids of the users and roles it names, as resolved when it was stored.
+    pub principal_ids: PrincipalIds,
 }
 
 /// The versions of the policy language. Without `Version`, IAM reads 2008-10-17, in which
@@ -193,6 +195,7 @@ impl Policy {
             id,
             statements,
             condition_keys,
+            principal_ids: PrincipalIds::new(),
         })
     }
 }

@@ -110,7 +110,7 @@ fn verdict(
 ) -> Verdict {
     let mut verdict = Verdict::default();
     for statement in &policy.statements {
-        let Some(matched) = applies(statement, request, context, resource_policy) else {
+        let Some(matched) = applies(statement, policy, request, context, resource_policy) else {
             continue;
         };
         match statement.effect {
@@ -127,12 +127,13 @@ fn verdict(
 /// Whether `statement` covers the request, and how it named the caller.
 fn applies(
     statement: &Statement,
+    policy: &Policy,
     request: &Request<'_>,
     context: &RequestContext<'_>,
     resource_policy: bool,
 ) -> Option<Match> {
     let matched = match (&statement.principals, resource_policy) {
-        (Some(principals), true) => principals.matches(context.caller),
+        (Some(principals), true) => principals.matches(context.caller, &policy.principal_ids),
         _ => Match::Direct,
     };
     if matched == Match::None {

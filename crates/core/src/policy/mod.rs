@@ -21,5 +21,5 @@ pub use document::{Effect, Policy, PolicyError, PolicyKind, Statement};
 pub use eval::{Decision, Denial, Identity, IdentityPolicies, Request, decide};
 pub use json::Json;
 pub use pattern::Pattern;
-pub use principal::{Caller, CallerKind, Match, PrincipalId, Principals};
+pub use principal::{Caller, CallerKind, Match, PrincipalId, PrincipalIds, Principals};
 pub use stored::KeyPolicy;

@@ -1,6 +1,14 @@
 //! Who is asking (the [`Caller`]) and the `Principal` element that names who may ask.
 
+use std::collections::BTreeMap;
+
 use crate::model::AccountId;
+
+/// The unique ids of the users and roles a policy names, by the ARN written in the policy,
+/// resolved when the policy was stored. AWS binds a policy to the entities that existed then:
+/// a user deleted and made again under the same name is another user, which the policy does
+/// not name. A role session ARN maps to its role's id.
+pub type PrincipalIds = BTreeMap<String, String>;
 
 /// What kind of identity a caller is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +115,12 @@ impl Caller {
         }
     }
 
+    /// For a role session, its role's unique id (`AROA...`, before the `:` of `aws:userid`);
+    /// for anyone else, the unique id.
+    pub fn role_id(&self) -> &str {
+        self.user_id.split(':').next().unwrap_or_default()
+    }
+
     /// `aws:PrincipalArn`: for a role session, the role's ARN.
     pub fn principal_arn(&self) -> &str {
         match &self.kind {
@@ -200,7 +214,10 @@ impl PrincipalId {
 
     /// How this principal matches `caller`: not at all, as the caller itself, or as the
     /// caller's account (which delegates the decision to the account's identity policies).
-    pub fn matches(&self, caller: &Caller) -> Match {
+    /// A user or role the policy named when it was stored (`ids`) must be that very entity.
+    pub fn matches(&self, caller: &Caller, ids: &PrincipalIds) -> Match {
+        let same_entity =
+            |arn: &str, caller_id: &str| ids.get(arn).is_none_or(|id| id == caller_id);
         match self {
             Self::Account(account) if *account == caller.account => {
                 if caller.kind == CallerKind::Root {
@@ -209,11 +226,20 @@ impl PrincipalId {
                     Match::Account
                 }
             }
-            Self::User { arn, .. } | Self::Session { arn, .. } if *arn == caller.arn => {
+            Self::User { arn, .. } if *arn == caller.arn && same_entity(arn, &caller.user_id) => {
+                Match::Direct
+            }
+            Self::Session { arn, .. }
+                if *arn == caller.arn && same_entity(arn, caller.role_id()) =>
+            {
                 Match::Direct
             }
             Self::Role { arn, .. } => match &caller.kind {
-                CallerKind::AssumedRole { role_arn, .. } if role_arn == arn => Match::Direct,
+                CallerKind::AssumedRole { role_arn, .. }
+                    if role_arn == arn && same_entity(arn, caller.role_id()) =>
+                {
+                    Match::Direct
+                }
                 _ => Match::None,
             },
             _ => Match::None,
@@ -221,11 +247,14 @@ impl PrincipalId {
     }
 
     /// Whether this principal is the caller itself, exactly (for `NotPrincipal`).
-    pub fn names_exactly(&self, caller: &Caller) -> bool {
+    pub fn names_exactly(&self, caller: &Caller, ids: &PrincipalIds) -> bool {
         match self {
             Self::Account(account) => *account == caller.account && caller.kind == CallerKind::Root,
-            Self::User { arn, .. } | Self::Session { arn, .. } | Self::Role { arn, .. } => {
-                *arn == caller.arn
+            Self::User { arn, .. } => {
+                *arn == caller.arn && ids.get(arn).is_none_or(|id| *id == caller.user_id)
+            }
+            Self::Session { arn, .. } | Self::Role { arn, .. } => {
+                *arn == caller.arn && ids.get(arn).is_none_or(|id| id == caller.role_id())
             }
         }
     }
@@ -274,12 +303,12 @@ pub struct Principals {
 impl Principals {
     /// How the element matches `caller`. Service, federated and canonical-user principals
     /// never match: Strongbox callers are accounts, users and role sessions.
-    pub fn matches(&self, caller: &Caller) -> Match {
+    pub fn matches(&self, caller: &Caller, ids: &PrincipalIds) -> Match {
         if self.negated {
             // NotPrincipal excludes exactly whom it names: an account entry excludes the
             // account's root, not its users; a role entry the role, not its sessions (AWS asks
             // for the session's ARN to be listed too).
-            let excluded = self.aws.iter().any(|p| p.names_exactly(caller));
+            let excluded = self.aws.iter().any(|p| p.names_exactly(caller, ids));
             return if excluded { Match::None } else { Match::Direct };
         }
         if self.everyone {
@@ -287,7 +316,7 @@ impl Principals {
         }
         self.aws
             .iter()
-            .map(|p| p.matches(caller))
+            .map(|p| p.matches(caller, ids))
             .max()
             .unwrap_or(Match::None)
     }
@@ -341,17 +370,17 @@ mod tests {
     fn role_principals_match_their_sessions() {
         let session = Caller::assumed_role(account("111122223333"), "/", "Admin", "AROA1", "s1");
         let role = PrincipalId::parse("arn:aws:iam::111122223333:role/Admin").unwrap();
-        assert_eq!(role.matches(&session), Match::Direct);
+        assert_eq!(role.matches(&session, &PrincipalIds::new()), Match::Direct);
         let other = PrincipalId::parse("arn:aws:iam::111122223333:role/Other").unwrap();
-        assert_eq!(other.matches(&session), Match::None);
+        assert_eq!(other.matches(&session, &PrincipalIds::new()), Match::None);
         let acct = PrincipalId::parse("111122223333").unwrap();
-        assert_eq!(acct.matches(&session), Match::Account);
+        assert_eq!(acct.matches(&session, &PrincipalIds::new()), Match::Account);
         assert_eq!(
-            acct.matches(&Caller::root(account("111122223333"))),
+            acct.matches(&Caller::root(account("111122223333")), &PrincipalIds::new()),
             Match::Direct
         );
         assert_eq!(
-            acct.matches(&Caller::root(account("444455556666"))),
+            acct.matches(&Caller::root(account("444455556666")), &PrincipalIds::new()),
             Match::None
         );
     }

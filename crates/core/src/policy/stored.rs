@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::document::{Policy, PolicyError, PolicyKind};
 use super::json::Json;
+use super::principal::PrincipalIds;
 
 /// A key policy: the text `GetKeyPolicy` returns, and the statements it was parsed into when it
 /// was stored. The two travel together, so that a key in memory is never evaluated by parsing
@@ -14,6 +15,33 @@ pub struct KeyPolicy {
     /// `None` when a stored text no longer parses (a policy accepted by an older version):
     /// such a policy allows nothing, and says so in the log when it is read.
     parsed: Option<Policy>,
+}
+
+impl KeyPolicy {
+    /// The same policy, bound to the users and roles it named when it was stored.
+    pub fn with_principal_ids(mut self, ids: PrincipalIds) -> Self {
+        if let Some(parsed) = &mut self.parsed {
+            parsed.principal_ids = ids;
+        }
+        self
+    }
+
+    /// The unique ids of the users and roles it names (empty for a policy stored before they
+    /// were kept, which then names users and roles by ARN alone).
+    pub fn principal_ids(&self) -> &PrincipalIds {
+        static NONE: PrincipalIds = PrincipalIds::new();
+        self.parsed.as_ref().map_or(&NONE, |p| &p.principal_ids)
+    }
+
+    /// [`principal_ids`](Self::principal_ids) as stored: a JSON object.
+    pub fn principal_ids_json(&self) -> String {
+        serde_json::to_string(self.principal_ids()).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Reads back [`principal_ids_json`](Self::principal_ids_json).
+    pub fn principal_ids_from_json(text: &str) -> PrincipalIds {
+        serde_json::from_str(text).unwrap_or_default()
+    }
 }
 
 impl KeyPolicy {
@@ -63,7 +91,7 @@ impl KeyPolicy {
 
 impl PartialEq for KeyPolicy {
     fn eq(&self, other: &Self) -> bool {
-        self.text == other.text
+        self.text == other.text && self.principal_ids() == other.principal_ids()
     }
 }
 

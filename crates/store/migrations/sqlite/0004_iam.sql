@@ -17,6 +17,8 @@ CREATE TABLE iam_roles (
     path                 TEXT NOT NULL,
     role_id              TEXT NOT NULL UNIQUE,
     trust_policy         TEXT NOT NULL,
+    -- The unique ids of the users and roles the trust policy names (JSON: ARN to id).
+    trust_principals     TEXT NOT NULL,
     description          TEXT NOT NULL,
     max_session_seconds  INTEGER NOT NULL,
     created_at           INTEGER NOT NULL,
@@ -31,6 +33,11 @@ CREATE TABLE iam_inline_policies (
     document    TEXT NOT NULL,
     PRIMARY KEY (account_id, owner_kind, owner_key, name)
 );
+
+-- The unique ids of the users and roles a key policy names, resolved when it was stored (JSON:
+-- ARN to id): a user deleted and made again under its name is not the user the policy named.
+-- Policies stored before have none, and name users and roles by ARN alone.
+ALTER TABLE keys ADD COLUMN policy_principals TEXT NOT NULL DEFAULT '{}';
 
 -- A ciphertext names its key by id alone; another account may be allowed to use it.
 CREATE INDEX keys_by_id ON keys (key_id, region);
