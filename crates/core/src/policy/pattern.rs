@@ -190,42 +190,78 @@ fn prefix_len(text: &str, literal: &str, ignore_case: bool) -> Option<usize> {
     Some(taken)
 }
 
-/// Classic wildcard matching with one backtracking point (the last `*`): linear in practice,
-/// at worst pattern length times text length, never exponential.
+/// Wildcard matching by segments: the pattern is the runs of literal text and `?` between its
+/// `*`s. The first run must match at the start, the last at the end, and each one between at
+/// its leftmost place after the previous (leftmost placement is always as good as any other,
+/// since a run matches a fixed number of characters). A run of plain text is found with
+/// `str::find` (linear), so a hostile policy's long patterns cost time proportional to the text,
+/// not to pattern length times text length; only runs with `?` or folded case are tried place
+/// by place.
 fn glob(elements: &[Element], text: &str, ignore_case: bool) -> bool {
-    let (mut e, mut t) = (0usize, 0usize);
-    // After the last `*`: the element index following it and the text offset it resumes at.
-    let mut backtrack: Option<(usize, usize)> = None;
-    loop {
-        if let Some(element) = elements.get(e) {
-            let advanced = match element {
-                Element::AnyRun => {
-                    backtrack = Some((e + 1, t));
-                    e += 1;
-                    continue;
-                }
-                Element::AnyOne => text[t..].chars().next().map(char::len_utf8),
-                Element::Literal(literal) => prefix_len(&text[t..], literal, ignore_case),
-                Element::Variable { .. } => None,
-            };
-            if let Some(len) = advanced {
-                e += 1;
-                t += len;
-                continue;
-            }
-        } else if t == text.len() {
-            return true;
+    let segments: Vec<&[Element]> = elements.split(|e| *e == Element::AnyRun).collect();
+    let [first, middle @ .., last] = segments.as_slice() else {
+        // No `*`: one run, which must cover the whole text.
+        return run_at(elements, text, 0, ignore_case) == Some(text.len());
+    };
+    let Some(mut position) = run_at(first, text, 0, ignore_case) else {
+        return false;
+    };
+    for segment in middle {
+        match find_run(segment, text, position, ignore_case) {
+            Some(end) => position = end,
+            None => return false,
         }
-        let Some((resume, from)) = backtrack else {
-            return false;
-        };
-        let Some(c) = text[from..].chars().next() else {
-            return false;
-        };
-        backtrack = Some((resume, from + c.len_utf8()));
-        e = resume;
-        t = from + c.len_utf8();
     }
+    // The last run ends the text: it starts as many characters before the end as it matches.
+    let chars = run_chars(last);
+    let start = if chars == 0 {
+        text.len()
+    } else {
+        match text.char_indices().rev().nth(chars - 1) {
+            Some((start, _)) => start,
+            None => return false,
+        }
+    };
+    start >= position && run_at(last, text, start, ignore_case) == Some(text.len())
+}
+
+/// How many characters a run matches (its literal characters and its `?`s).
+fn run_chars(run: &[Element]) -> usize {
+    run.iter()
+        .map(|element| match element {
+            Element::Literal(literal) => literal.chars().count(),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Where a run matching at byte offset `at` ends, if it matches there.
+fn run_at(run: &[Element], text: &str, at: usize, ignore_case: bool) -> Option<usize> {
+    let mut position = at;
+    for element in run {
+        let rest = text.get(position..)?;
+        position += match element {
+            Element::Literal(literal) => prefix_len(rest, literal, ignore_case)?,
+            Element::AnyOne => rest.chars().next()?.len_utf8(),
+            Element::AnyRun | Element::Variable { .. } => return None,
+        };
+    }
+    Some(position)
+}
+
+/// Where the leftmost match of a run at or after byte offset `from` ends.
+fn find_run(run: &[Element], text: &str, from: usize, ignore_case: bool) -> Option<usize> {
+    if let ([Element::Literal(literal)], false) = (run, ignore_case) {
+        return text
+            .get(from..)?
+            .find(literal.as_str())
+            .map(|found| from + found + literal.len());
+    }
+    let rest = text.get(from..)?;
+    rest.char_indices()
+        .map(|(offset, _)| from + offset)
+        .chain(std::iter::once(text.len()))
+        .find_map(|start| run_at(run, text, start, ignore_case))
 }
 
 #[cfg(test)]
@@ -257,6 +293,24 @@ mod tests {
         assert!(like("é?", "éü"));
         assert!(!like("", "x"));
         assert!(like("", ""));
+    }
+
+    #[test]
+    fn long_patterns_cost_time_linear_in_the_text() {
+        // Quadratic for a backtracking matcher: many `*a` runs against a long text of `a`s that
+        // never ends as the pattern requires.
+        let pattern = format!("{}b", "*a".repeat(2000));
+        let text = "a".repeat(8192);
+        assert!(!like(&pattern, &text));
+        assert!(like(&pattern, &format!("{text}b")));
+        let question = format!("*{}b*", "?".repeat(100));
+        assert!(!like(&question, &"a".repeat(4000)));
+        assert!(like(&question, &format!("{}b", "a".repeat(200))));
+        assert!(like("*ab*ab*", "xxabyyab"));
+        assert!(!like("*ab*ab", "xxabyyabz"));
+        assert!(like("a*", "a"));
+        assert!(!like("ab*ba", "aba"), "the ends may not overlap");
+        assert!(like("ab*ba", "abba"));
     }
 
     #[test]
