@@ -198,14 +198,23 @@ fn prefix_len(text: &str, literal: &str, ignore_case: bool) -> Option<usize> {
 /// not to pattern length times text length; only runs with `?` or folded case are tried place
 /// by place.
 fn glob(elements: &[Element], text: &str, ignore_case: bool) -> bool {
-    let segments: Vec<&[Element]> = elements.split(|e| *e == Element::AnyRun).collect();
-    let [first, middle @ .., last] = segments.as_slice() else {
+    let is_star = |e: &Element| *e == Element::AnyRun;
+    let (Some(first_star), Some(last_star)) = (
+        elements.iter().position(is_star),
+        elements.iter().rposition(is_star),
+    ) else {
         // No `*`: one run, which must cover the whole text.
         return run_at(elements, text, 0, ignore_case) == Some(text.len());
     };
+    let (first, last) = (&elements[..first_star], &elements[last_star + 1..]);
     let Some(mut position) = run_at(first, text, 0, ignore_case) else {
         return false;
     };
+    let middle = elements
+        .get(first_star + 1..last_star)
+        .unwrap_or_default()
+        .split(is_star)
+        .filter(|segment| !segment.is_empty());
     for segment in middle {
         match find_run(segment, text, position, ignore_case) {
             Some(end) => position = end,
