@@ -433,7 +433,7 @@ async fn admin_kms(
     datadir::open(data_dir, &store, OpenMode::MustExist).await
 }
 
-fn account_id(value: &str) -> Result<AccountId, String> {
+pub(crate) fn account_id(value: &str) -> Result<AccountId, String> {
     AccountId::parse(value).map_err(|error| error.to_string())
 }
 

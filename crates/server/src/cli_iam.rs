@@ -5,10 +5,10 @@
 use clap::Subcommand;
 use strongbox_core::Kms;
 use strongbox_core::kms::RoleInput;
-use strongbox_core::model::{AccountId, InlinePolicy, PolicyOwner};
+use strongbox_core::model::{InlinePolicy, PolicyOwner};
 use strongbox_core::{Page, PageRequest};
 
-use crate::cli::rfc3339;
+use crate::cli::{account_id, rfc3339};
 use crate::output::{self, CliError, Table};
 
 /// `user` subcommands.
@@ -115,10 +115,6 @@ pub struct DeletePolicy {
     /// The policy's name.
     #[arg(long)]
     policy_name: String,
-}
-
-fn account_id(value: &str) -> Result<AccountId, CliError> {
-    AccountId::parse(value).map_err(|error| CliError::Failed(error.to_string()))
 }
 
 fn failed(error: strongbox_core::Error) -> CliError {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::identities::{admin, allow, iam, kms, session, sts, user};
+use common::identities::{admin, allow, encrypt_as, iam, kms, session, sts, user};
 use common::{ACCOUNT, TestServer, code, message};
 
 #[tokio::test]
@@ -338,12 +338,7 @@ async fn roles_are_assumed_as_their_trust_policy_says() {
         .send()
         .await
         .unwrap();
-    let denied = session_kms
-        .encrypt()
-        .key_id(&key)
-        .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
-        .send()
-        .await;
+    let denied = encrypt_as(&session_kms, &key).await;
     assert_eq!(
         message(denied),
         format!(
@@ -618,13 +613,7 @@ async fn key_policies_are_kept_checked_and_enforced() {
         )
     );
     // Named in the key policy, Carol needs no identity policy.
-    carol_kms
-        .encrypt()
-        .key_id(&key)
-        .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
-        .send()
-        .await
-        .unwrap();
+    encrypt_as(&carol_kms, &key).await.unwrap();
     // An explicit deny wins over every allow.
     let deny_encrypt = serde_json::json!({
         "Version": "2012-10-17",
@@ -642,12 +631,7 @@ async fn key_policies_are_kept_checked_and_enforced() {
         .send()
         .await
         .unwrap();
-    let denied = carol_kms
-        .encrypt()
-        .key_id(&key)
-        .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
-        .send()
-        .await;
+    let denied = encrypt_as(&carol_kms, &key).await;
     assert_eq!(
         message(denied),
         format!(
@@ -820,12 +804,7 @@ async fn another_account_uses_a_key_its_policy_shares_and_both_trails_record_it(
         )
     );
     // Not the key whose policy does not name it; never a management operation.
-    let denied = other_kms
-        .encrypt()
-        .key_id(&private)
-        .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
-        .send()
-        .await;
+    let denied = encrypt_as(&other_kms, &private).await;
     assert_eq!(
         message(denied),
         format!(

@@ -322,20 +322,23 @@ impl Kms {
     }
 
     /// GetUserPolicy, GetRolePolicy.
+    /// Also returns the owner with its name as created (requests may spell it in another case).
     pub async fn get_inline_policy(
         &self,
         account: &AccountId,
         owner: &PolicyOwner,
         name: &str,
-    ) -> Result<InlinePolicy, Error> {
+    ) -> Result<(PolicyOwner, InlinePolicy), Error> {
         validate::iam_name("policyName", name, POLICY_NAME_MAX)?;
         let owner = self.existing_owner(account, owner).await?;
-        self.store
+        let policy = self
+            .store
             .inline_policies(account, &owner)
             .await?
             .into_iter()
             .find(|policy| policy.name == name)
-            .ok_or_else(|| Error::NotFound(messages::no_such_inline_policy(owner.kind(), name)))
+            .ok_or_else(|| Error::NotFound(messages::no_such_inline_policy(owner.kind(), name)))?;
+        Ok((owner, policy))
     }
 
     /// ListUserPolicies, ListRolePolicies: the names, in order.

@@ -199,14 +199,13 @@ pub(super) async fn run(
             let (owner, arn) = owner(kms, &account, request).await?;
             allow(&arn)?;
             let name = request.required("PolicyName", "policyName")?;
-            let policy = kms.get_inline_policy(&account, &owner, name).await?;
+            let (owner, policy) = kms.get_inline_policy(&account, &owner, name).await?;
             let owner_element = match owner {
                 PolicyOwner::User(_) => "UserName",
                 PolicyOwner::Role(_) => "RoleName",
             };
-            let owner_name = canonical_owner_name(kms, &account, &owner).await?;
             xml.open(&result)
-                .text(owner_element, &owner_name)
+                .text(owner_element, owner.name())
                 .text("PolicyName", &policy.name)
                 .text("PolicyDocument", &percent_encode(&policy.document))
                 .close(&result);
@@ -348,18 +347,6 @@ async fn role_resource(kms: &Kms, account: &AccountId, name: &str) -> String {
         Ok(role) => role.arn(),
         Err(_) => format!("arn:aws:iam::{account}:role/{name}"),
     }
-}
-
-/// The owner's name as it was created (requests may spell it in another case).
-async fn canonical_owner_name(
-    kms: &Kms,
-    account: &AccountId,
-    owner: &PolicyOwner,
-) -> Result<String, ApiError> {
-    Ok(match owner {
-        PolicyOwner::User(name) => kms.get_user(account, name).await?.name,
-        PolicyOwner::Role(name) => kms.get_role(account, name).await?.name,
-    })
 }
 
 fn session_limit(seconds: i64) -> Result<u32, ApiError> {

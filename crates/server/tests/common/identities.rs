@@ -86,3 +86,22 @@ pub fn allow(actions: &[&str]) -> String {
     })
     .to_string()
 }
+
+/// Encrypt of a one-byte plaintext under `key`, as `client`: the call whose answer tests check.
+pub async fn encrypt_as(
+    client: &aws_sdk_kms::Client,
+    key: &str,
+) -> Result<
+    aws_sdk_kms::operation::encrypt::EncryptOutput,
+    aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_kms::operation::encrypt::EncryptError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+> {
+    client
+        .encrypt()
+        .key_id(key)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(b"x".to_vec()))
+        .send()
+        .await
+}
