@@ -42,6 +42,7 @@ fn audit_record(c: &mut Criterion) {
             account,
             key_id: KeyId::parse("ad49e274-6427-4696-b163-81fdb6ddd6fd").unwrap(),
         }],
+        grants: Vec::new(),
     };
     let mut head = Head::GENESIS;
     c.bench_function("audit record of an Encrypt: build, serialise, chain", |b| {

@@ -67,6 +67,18 @@ pub enum Error {
     /// `MalformedPolicyDocumentException`: a key policy that is not a valid policy document.
     #[error("{0}")]
     MalformedPolicyDocument(String),
+    /// `InvalidArnException`: a principal ARN that is malformed or names no principal.
+    #[error("{0}")]
+    InvalidArn(String),
+    /// `InvalidGrantTokenException`: a grant token this service did not issue.
+    #[error("{0}")]
+    InvalidGrantToken(String),
+    /// `InvalidGrantIdException`: a grant id of the wrong form, or not the token's grant.
+    #[error("{0}")]
+    InvalidGrantId(String),
+    /// `DryRunOperationException`: the request would have succeeded, but `DryRun` was set.
+    #[error("{}", crate::messages::DRY_RUN)]
+    DryRun,
     /// `KMSInternalException`: a fault on our side; the client sees a generic message.
     #[error("{0}")]
     Internal(#[from] Internal),

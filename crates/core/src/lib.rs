@@ -28,4 +28,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Internal};
 pub use kms::{Kms, KmsConfig};
 pub use seal::{Seal, SealError, SealedKey};
-pub use store::{Page, PageRequest, Store, StoreError, StoreErrorKind};
+pub use store::{GrantCreated, GrantFilter, Page, PageRequest, Store, StoreError, StoreErrorKind};

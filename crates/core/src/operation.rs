@@ -110,7 +110,7 @@ operations! {
     ConnectCustomKeyStore: "kms:ConnectCustomKeyStore", None, false, false, None, Own;
     CreateAlias: "kms:CreateAlias", Key, false, false, Some(Manage), Own;
     CreateCustomKeyStore: "kms:CreateCustomKeyStore", None, false, false, None, Own;
-    CreateGrant: "kms:CreateGrant", Key, true, false, Some(Manage), Own;
+    CreateGrant: "kms:CreateGrant", Key, true, false, Some(Cryptographic), Own;
     CreateKey: "kms:CreateKey", None, false, false, None, Own;
     Decapsulate: "kms:Decapsulate", Key, true, true, Some(Cryptographic), Own;
     Decrypt: "kms:Decrypt", Key, true, true, Some(Cryptographic), Symmetric;

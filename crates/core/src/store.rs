@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
 use crate::model::{
-    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, InlinePolicy,
-    Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User, VersionId,
+    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Grant, GrantId,
+    InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User, VersionId,
 };
 
 /// A request for one page of a list.
@@ -32,6 +32,27 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where the next page starts, when there is one.
     pub next: Option<String>,
+}
+
+/// What storing a new grant did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantCreated {
+    /// The grant was stored.
+    Created,
+    /// A grant with the same name and the same parameters ([`Grant::fingerprint`]) exists on
+    /// the key: this is a retry, and that grant's id is the answer.
+    Existing(GrantId),
+    /// The key already has as many grants as allowed; nothing was stored.
+    LimitReached,
+}
+
+/// Which of a key's grants ListGrants returns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GrantFilter<'a> {
+    /// Only this grant.
+    pub grant_id: Option<GrantId>,
+    /// Only grants to this grantee (its ARN, exactly).
+    pub grantee: Option<&'a str>,
 }
 
 /// The kind of a storage failure, which decides how the domain reacts.
@@ -195,7 +216,7 @@ pub trait Store: Send + Sync {
     /// still equals `key.revision`, and adds `version`, in one transaction. Returns the new
     /// revision; `Conflict` when another writer (or scheduler) got there first.
     async fn rotate_key(&self, key: &Key, version: &KeyVersion) -> Result<i64, StoreError>;
-    /// Deletes the key with its versions (their sealed material) and aliases, in one
+    /// Deletes the key with its versions (their sealed material), aliases and grants, in one
     /// transaction, if the stored revision still equals `key.revision`; `Conflict` otherwise.
     async fn delete_key(&self, key: &Key) -> Result<(), StoreError>;
     /// Keys with scheduled work at `now`, across all accounts (the scheduler is not a tenant):
@@ -216,6 +237,33 @@ pub trait Store: Send + Sync {
         key: KeyId,
         version: VersionId,
     ) -> Result<Option<KeyVersion>, StoreError>;
+
+    /// Stores a grant on its key, atomically with two checks: when the grant has a name, a
+    /// grant of the key with the same name and fingerprint is returned instead (a retry); and
+    /// when the key already has `limit` grants, nothing is stored.
+    async fn create_grant(&self, grant: &Grant, limit: u32) -> Result<GrantCreated, StoreError>;
+    /// One grant of a key.
+    async fn grant(&self, key: &KeyArn, id: GrantId) -> Result<Option<Grant>, StoreError>;
+    /// The grants of a key whose grantee is `grantee` (an ARN, exactly), in id order.
+    async fn grants_to(&self, key: &KeyArn, grantee: &str) -> Result<Vec<Grant>, StoreError>;
+    /// A key's grants, filtered, ordered by id; the marker is the last id returned.
+    async fn list_grants(
+        &self,
+        key: &KeyArn,
+        filter: GrantFilter<'_>,
+        page: &PageRequest,
+    ) -> Result<Page<Grant>, StoreError>;
+    /// The grants in a Region, on any account's keys, that `retiring` (an ARN, exactly) may
+    /// retire, ordered by id; the marker is the last id returned. Not scoped by account: a
+    /// grant on another account's key can name the caller's principal.
+    async fn list_retirable_grants(
+        &self,
+        region: &Region,
+        retiring: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Grant>, StoreError>;
+    /// Deletes a grant of a key; false when there was none.
+    async fn delete_grant(&self, key: &KeyArn, id: GrantId) -> Result<bool, StoreError>;
 
     /// Creates an alias; `Conflict` when the name is taken in the account and Region.
     async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError>;

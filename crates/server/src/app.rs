@@ -43,6 +43,7 @@ pub async fn run(
         body_read_timeout,
         scheduler_interval,
         on_demand_rotation_limit,
+        grants_per_key,
         key_cache_size,
         dev_clock,
         audit_retention,
@@ -64,6 +65,7 @@ pub async fn run(
     };
     let kms_config = KmsConfig {
         on_demand_rotation_limit,
+        grants_per_key,
         cache_capacity: key_cache_size,
         audit,
         ..KmsConfig::default()

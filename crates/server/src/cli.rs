@@ -145,6 +145,9 @@ pub struct ServeArgs {
     /// On-demand rotations allowed per key [default: 25, as AWS].
     #[arg(long, env = "STRONGBOX_ON_DEMAND_ROTATION_LIMIT", value_name = "N")]
     pub on_demand_rotation_limit: Option<u32>,
+    /// Grants allowed per key [default: 50000, as AWS].
+    #[arg(long, env = "STRONGBOX_GRANTS_PER_KEY", value_name = "N")]
+    pub grants_per_key: Option<u32>,
     /// Keys kept in memory with their unsealed current material, about 400 bytes each
     /// [default: 1000000].
     #[arg(long, env = "STRONGBOX_KEY_CACHE_SIZE", value_name = "KEYS")]
@@ -247,6 +250,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 store: args.store,
                 scheduler_interval: args.scheduler_interval,
                 on_demand_rotation_limit: args.on_demand_rotation_limit,
+                grants_per_key: args.grants_per_key,
                 key_cache_size: args.key_cache_size,
                 dev_clock: args.dev_clock,
                 audit_retention_days: args.audit_retention_days,

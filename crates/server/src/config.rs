@@ -37,6 +37,8 @@ pub struct FileConfig {
     pub scheduler_interval: Option<String>,
     /// `on-demand-rotation-limit = 25`
     pub on_demand_rotation_limit: Option<u32>,
+    /// `grants-per-key = 50000`
+    pub grants_per_key: Option<u32>,
     /// `key-cache-size = 1000000`
     pub key_cache_size: Option<usize>,
     /// `audit-retention-days = 365`
@@ -100,6 +102,8 @@ pub struct ServeConfig {
     pub scheduler_interval: std::time::Duration,
     /// On-demand rotations allowed per key.
     pub on_demand_rotation_limit: u32,
+    /// Grants allowed per key.
+    pub grants_per_key: u32,
     /// How many keys (with their current material) the in-memory cache holds.
     pub key_cache_size: usize,
     /// Whether `POST /_strongbox/clock` may move the server's clock.
@@ -133,6 +137,8 @@ pub struct ServeFlags {
     pub scheduler_interval: Option<String>,
     /// `--on-demand-rotation-limit`
     pub on_demand_rotation_limit: Option<u32>,
+    /// `--grants-per-key`
+    pub grants_per_key: Option<u32>,
     /// `--key-cache-size`
     pub key_cache_size: Option<usize>,
     /// `--dev-clock`
@@ -294,6 +300,11 @@ pub fn serve(
             .on_demand_rotation_limit
             .or(file.on_demand_rotation_limit)
             .unwrap_or(DEFAULT_ON_DEMAND_ROTATION_LIMIT),
+        grants_per_key: flags
+            .grants_per_key
+            .or(file.grants_per_key)
+            .unwrap_or(strongbox_core::kms::DEFAULT_GRANTS_PER_KEY)
+            .max(1),
         key_cache_size,
         dev_clock: flags.dev_clock,
         audit_retention: retention_days.map(|days| time::Duration::days(i64::from(days))),

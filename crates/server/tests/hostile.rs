@@ -114,9 +114,56 @@ async fn malformed_bodies_and_targets() {
         ),
         ("OtherService.ListKeys", b"{}", "UnknownOperationException"),
         (
-            "TrentService.CreateGrant",
+            "TrentService.CreateCustomKeyStore",
             b"{}",
             "UnsupportedOperationException",
+        ),
+        ("TrentService.CreateGrant", b"{}", "ValidationException"),
+        (
+            "TrentService.CreateGrant",
+            br#"{"KeyId":"alias/x","GranteePrincipal":"arn:aws:iam::111122223333:root","Operations":"Decrypt"}"#,
+            "SerializationException",
+        ),
+        (
+            "TrentService.CreateGrant",
+            br#"{"KeyId":"alias/x","GranteePrincipal":"arn:aws:iam::111122223333:root","Operations":["Decrypt","Nope"]}"#,
+            "ValidationException",
+        ),
+        (
+            "TrentService.CreateGrant",
+            br#"{"KeyId":"alias/x","GranteePrincipal":"a b","Operations":["Decrypt"]}"#,
+            "ValidationException",
+        ),
+        (
+            "TrentService.Encrypt",
+            br#"{"KeyId":"alias/x","Plaintext":"AA==","GrantTokens":"t"}"#,
+            "SerializationException",
+        ),
+        (
+            "TrentService.Encrypt",
+            br#"{"KeyId":"alias/x","Plaintext":"AA==","GrantTokens":["1","2","3","4","5","6","7","8","9","10","11"]}"#,
+            "ValidationException",
+        ),
+        (
+            "TrentService.Encrypt",
+            br#"{"KeyId":"alias/x","Plaintext":"AA==","GrantTokens":["not a token"]}"#,
+            "InvalidGrantTokenException",
+        ),
+        ("TrentService.RetireGrant", b"{}", "ValidationException"),
+        (
+            "TrentService.RetireGrant",
+            br#"{"GrantToken":"AAAA"}"#,
+            "InvalidGrantTokenException",
+        ),
+        (
+            "TrentService.RevokeGrant",
+            br#"{"KeyId":"alias/x","GrantId":"zz"}"#,
+            "InvalidGrantIdException",
+        ),
+        (
+            "TrentService.ListRetirableGrants",
+            br#"{"RetiringPrincipal":"arn:aws:iam::111122223333:user/nobody"}"#,
+            "InvalidArnException",
         ),
     ];
     for (target, body, error) in cases {

@@ -10,6 +10,7 @@ mod migrate;
 mod rows;
 mod sqlite;
 mod sqlite_audit;
+mod sqlite_grants;
 mod sqlite_iam;
 mod writing;
 

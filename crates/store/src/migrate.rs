@@ -11,6 +11,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/sqlite/0002_meta.sql")),
     (3, include_str!("../migrations/sqlite/0003_audit.sql")),
     (4, include_str!("../migrations/sqlite/0004_iam.sql")),
+    (5, include_str!("../migrations/sqlite/0005_grants.sql")),
 ];
 
 /// Applies every migration newer than the database's recorded version.

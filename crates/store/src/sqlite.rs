@@ -10,15 +10,18 @@ use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 use strongbox_core::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
 use strongbox_core::model::{
-    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, InlinePolicy,
-    Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User, VersionId,
+    AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Grant, GrantId,
+    InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User, VersionId,
 };
-use strongbox_core::{Page, PageRequest, Store, StoreError, StoreErrorKind};
+use strongbox_core::{
+    GrantCreated, GrantFilter, Page, PageRequest, Store, StoreError, StoreErrorKind,
+};
 use time::OffsetDateTime;
 
 use crate::group_commit::{self, GroupCommit, Write};
 use crate::rows::{self, driver_error, millis};
 use crate::sqlite_audit;
+use crate::sqlite_grants;
 use crate::sqlite_iam;
 use crate::writing::Writer;
 
@@ -387,6 +390,7 @@ impl Store for SqliteStore {
         for statement in [
             "DELETE FROM key_versions WHERE account_id = $1 AND key_id = $2",
             "DELETE FROM aliases WHERE account_id = $1 AND target_key_id = $2",
+            "DELETE FROM grants WHERE account_id = $1 AND key_id = $2",
         ] {
             sqlx::query(statement)
                 .bind(key.arn.account.as_str())
@@ -461,6 +465,40 @@ impl Store for SqliteStore {
         .await
         .map_err(driver_error)?;
         row.as_ref().map(rows::key_version).transpose()
+    }
+
+    async fn create_grant(&self, grant: &Grant, limit: u32) -> Result<GrantCreated, StoreError> {
+        sqlite_grants::create_grant(&mut *self.writer.lock().await?, grant, limit).await
+    }
+
+    async fn grant(&self, key: &KeyArn, id: GrantId) -> Result<Option<Grant>, StoreError> {
+        sqlite_grants::grant(&self.readers, key, id).await
+    }
+
+    async fn grants_to(&self, key: &KeyArn, grantee: &str) -> Result<Vec<Grant>, StoreError> {
+        sqlite_grants::grants_to(&self.readers, key, grantee).await
+    }
+
+    async fn list_grants(
+        &self,
+        key: &KeyArn,
+        filter: GrantFilter<'_>,
+        page: &PageRequest,
+    ) -> Result<Page<Grant>, StoreError> {
+        sqlite_grants::list_grants(&self.readers, key, filter, page).await
+    }
+
+    async fn list_retirable_grants(
+        &self,
+        region: &Region,
+        retiring: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Grant>, StoreError> {
+        sqlite_grants::list_retirable_grants(&self.readers, region, retiring, page).await
+    }
+
+    async fn delete_grant(&self, key: &KeyArn, id: GrantId) -> Result<bool, StoreError> {
+        sqlite_grants::delete_grant(&mut *self.writer.lock().await?, key, id).await
     }
 
     async fn create_alias(&self, alias: &Alias) -> Result<(), StoreError> {

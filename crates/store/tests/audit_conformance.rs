@@ -64,6 +64,7 @@ fn records(head: &mut Head, count: usize, key: &KeyArn) -> Vec<AuditRecord> {
                 } else {
                     Vec::new()
                 },
+                grants: Vec::new(),
             };
             chain::append(head, &account(), &region(), time, Event::api_call(call)).unwrap()
         })

@@ -11,9 +11,12 @@ use strongbox_core::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Key, KeyArn,
     KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Region, Tags, VersionId,
 };
-use strongbox_core::model::{InlinePolicy, PolicyOwner, Role, User};
+use strongbox_core::model::{
+    Grant, GrantConstraint, GrantId, GrantOperation, GrantPrincipal, InlinePolicy, PolicyOwner,
+    Role, User,
+};
 use strongbox_core::policy::KeyPolicy;
-use strongbox_core::{PageRequest, SealedKey, Store, StoreErrorKind};
+use strongbox_core::{GrantCreated, GrantFilter, PageRequest, SealedKey, Store, StoreErrorKind};
 use time::OffsetDateTime;
 
 fn now() -> OffsetDateTime {
@@ -679,4 +682,142 @@ async fn meta_values_are_set_once() {
         store.meta("check").await.unwrap().as_deref(),
         Some(b"one".as_slice())
     );
+}
+
+fn grant(key: &Key, grantee: &str, name: Option<&str>) -> Grant {
+    Grant {
+        key: key.arn.clone(),
+        id: GrantId::generate(),
+        name: name.map(str::to_owned),
+        grantee: GrantPrincipal {
+            arn: grantee.to_owned(),
+            id: Some("AIDAEXAMPLE".to_owned()),
+        },
+        retiring: Some(GrantPrincipal {
+            arn: "arn:aws:iam::222222222222:root".to_owned(),
+            id: None,
+        }),
+        operations: vec![GrantOperation::Encrypt, GrantOperation::Decrypt],
+        constraint: Some(GrantConstraint::Subset(
+            [("Dept".to_owned(), "IT".to_owned())].into(),
+        )),
+        issuing_account: key.arn.account,
+        created_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn grants_round_trip_page_retry_by_name_and_go_with_their_key() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let (k, version) = key(&a);
+    store.create_key(&k, &version).await.unwrap();
+    let alice = "arn:aws:iam::111111111111:user/alice";
+    let first = grant(&k, alice, None);
+    assert_eq!(
+        store.create_grant(&first, 3).await.unwrap(),
+        GrantCreated::Created
+    );
+    assert_eq!(
+        store.grant(&k.arn, first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    // A named grant, then its retry (same name and parameters, new id): the first is returned.
+    let named = grant(&k, alice, Some("n1"));
+    assert_eq!(
+        store.create_grant(&named, 3).await.unwrap(),
+        GrantCreated::Created
+    );
+    let mut retry = named.clone();
+    retry.id = GrantId::generate();
+    retry.operations.reverse();
+    assert_eq!(
+        store.create_grant(&retry, 3).await.unwrap(),
+        GrantCreated::Existing(named.id)
+    );
+    // The same name with other parameters is another grant; the limit then stops a fourth.
+    let mut other = grant(&k, "arn:aws:iam::111111111111:user/bob", Some("n1"));
+    other.constraint = None;
+    other.retiring = None;
+    assert_eq!(
+        store.create_grant(&other, 3).await.unwrap(),
+        GrantCreated::Created
+    );
+    assert_eq!(
+        store
+            .create_grant(&grant(&k, alice, None), 3)
+            .await
+            .unwrap(),
+        GrantCreated::LimitReached
+    );
+
+    let to_alice = store.grants_to(&k.arn, alice).await.unwrap();
+    assert_eq!(to_alice.len(), 2);
+    assert!(to_alice.windows(2).all(|w| w[0].id < w[1].id));
+    let one_page = PageRequest {
+        limit: 2,
+        after: None,
+    };
+    let page = store
+        .list_grants(&k.arn, GrantFilter::default(), &one_page)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    let rest = store
+        .list_grants(
+            &k.arn,
+            GrantFilter::default(),
+            &PageRequest {
+                limit: 2,
+                after: page.next.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.next, None);
+    let filtered = store
+        .list_grants(
+            &k.arn,
+            GrantFilter {
+                grant_id: Some(named.id),
+                grantee: Some(alice),
+            },
+            &one_page,
+        )
+        .await
+        .unwrap();
+    assert_eq!(filtered.items, vec![named.clone()]);
+    let retirable = store
+        .list_retirable_grants(
+            &region(),
+            "arn:aws:iam::222222222222:root",
+            &PageRequest {
+                limit: 10,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        retirable.items.len(),
+        2,
+        "bob's grant names no retiring principal"
+    );
+
+    // Another account's view of the same key id finds nothing.
+    let elsewhere = KeyArn {
+        account: AccountId::parse("222222222222").unwrap(),
+        ..k.arn.clone()
+    };
+    assert_eq!(store.grant(&elsewhere, first.id).await.unwrap(), None);
+    assert!(!store.delete_grant(&elsewhere, first.id).await.unwrap());
+
+    assert!(store.delete_grant(&k.arn, first.id).await.unwrap());
+    assert!(!store.delete_grant(&k.arn, first.id).await.unwrap());
+    assert_eq!(store.grant(&k.arn, first.id).await.unwrap(), None);
+
+    store.delete_key(&k).await.unwrap();
+    assert!(store.grants_to(&k.arn, alice).await.unwrap().is_empty());
+    assert_eq!(store.grant(&k.arn, named.id).await.unwrap(), None);
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::model::{KeyArn, Principal};
+use crate::model::{GrantId, KeyArn, Principal};
 use crate::policy::CallerKind;
 
 /// The CloudTrail record version these records follow.
@@ -149,6 +149,10 @@ pub struct Event {
     pub request_parameters: Value,
     /// Metadata returned by management operations; null for cryptographic operations.
     pub response_elements: Value,
+    /// Facts beyond the request and response: the grant that allowed the call, or that
+    /// RetireGrant retired (`{"grantId": "..."}`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub additional_event_data: Option<Value>,
     /// The `x-amzn-RequestId` of the response.
     #[serde(rename = "requestID", skip_serializing_if = "Option::is_none", default)]
     pub request_id: Option<String>,
@@ -202,6 +206,8 @@ pub struct ApiCall {
     pub error: Option<(String, String)>,
     /// Keys the call resolved.
     pub resources: Vec<KeyArn>,
+    /// Grants that allowed the call (or that it retired).
+    pub grants: Vec<GrantId>,
 }
 
 impl Event {
@@ -232,6 +238,7 @@ impl Event {
             error_message,
             request_parameters: call.request_parameters,
             response_elements: call.response_elements,
+            additional_event_data: grant_data(&call.grants),
             request_id: Some(call.request_id),
             event_id: crate::model::ids::random_uuid().to_string(),
             read_only: call.read_only,
@@ -271,6 +278,7 @@ impl Event {
             error_message: None,
             request_parameters: Value::Null,
             response_elements: Value::Null,
+            additional_event_data: None,
             request_id: None,
             event_id: crate::model::ids::random_uuid().to_string(),
             read_only: false,
@@ -282,6 +290,19 @@ impl Event {
             service_event_details: Some(details),
             audit_chain: None,
         }
+    }
+}
+
+/// `additionalEventData` for the grants a call used: `{"grantId": "..."}` as CloudTrail
+/// records RetireGrant's, and `{"grantIds": [...]}` when a call used several (a ReEncrypt
+/// allowed by a grant on each key).
+fn grant_data(grants: &[GrantId]) -> Option<Value> {
+    match grants {
+        [] => None,
+        [one] => Some(serde_json::json!({ "grantId": one.to_string() })),
+        several => Some(serde_json::json!({
+            "grantIds": several.iter().map(ToString::to_string).collect::<Vec<_>>()
+        })),
     }
 }
 

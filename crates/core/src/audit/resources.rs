@@ -1,20 +1,30 @@
-//! The keys a request touches, collected where the KMS resolves them (one place, `resolve.rs`)
-//! instead of threading a collector through every operation. The HTTP layer runs each request
-//! inside [`collect`]; outside it (the scheduler, the admin CLI) [`touch`] does nothing.
+//! What a request touched, collected where the KMS learns it instead of threading a collector
+//! through every operation: the keys it resolved (one place, `resolve.rs`) and the grants that
+//! allowed it or that it retired. The HTTP layer runs each request inside [`collect`]; outside
+//! it (the scheduler, the admin CLI) [`touch`] and [`note_grant`] do nothing.
 
 use std::cell::RefCell;
 use std::future::Future;
 
-use crate::model::KeyArn;
+use crate::model::{GrantId, KeyArn};
 
-tokio::task_local! {
-    static TOUCHED: RefCell<Vec<KeyArn>>;
+/// What one request touched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Touched {
+    /// The keys, in first-touch order.
+    pub keys: Vec<KeyArn>,
+    /// The grants that allowed the request (or that it retired), in first-use order.
+    pub grants: Vec<GrantId>,
 }
 
-/// Runs `operation` and returns its output with the keys it touched, in first-touch order.
-pub async fn collect<F: Future>(operation: F) -> (F::Output, Vec<KeyArn>) {
+tokio::task_local! {
+    static TOUCHED: RefCell<Touched>;
+}
+
+/// Runs `operation` and returns its output with what it touched.
+pub async fn collect<F: Future>(operation: F) -> (F::Output, Touched) {
     TOUCHED
-        .scope(RefCell::new(Vec::new()), async {
+        .scope(RefCell::new(Touched::default()), async {
             let output = operation.await;
             let touched = TOUCHED.with(|touched| touched.take());
             (output, touched)
@@ -25,9 +35,19 @@ pub async fn collect<F: Future>(operation: F) -> (F::Output, Vec<KeyArn>) {
 /// Notes that the current request touched `key`.
 pub fn touch(key: &KeyArn) {
     let _ = TOUCHED.try_with(|touched| {
-        let mut touched = touched.borrow_mut();
-        if !touched.contains(key) {
-            touched.push(key.clone());
+        let keys = &mut touched.borrow_mut().keys;
+        if !keys.contains(key) {
+            keys.push(key.clone());
+        }
+    });
+}
+
+/// Notes that grant `id` allowed the current request (or that the request retired it).
+pub fn note_grant(id: crate::model::GrantId) {
+    let _ = TOUCHED.try_with(|touched| {
+        let grants = &mut touched.borrow_mut().grants;
+        if !grants.contains(&id) {
+            grants.push(id);
         }
     });
 }

@@ -1,5 +1,6 @@
 //! In-memory caches that keep the hot paths (Encrypt, Decrypt, GenerateDataKey) off the store:
-//! key metadata, alias targets, unsealed key versions and access-key secrets.
+//! key metadata, alias targets, unsealed key versions, access-key secrets, identities and
+//! grants.
 //!
 //! Every state change goes through [`Caches::forget_key`] or [`Caches::forget_alias`]. The
 //! caches are bounded; when one is full, an arbitrary entry is evicted (unsealed material is
@@ -19,7 +20,7 @@ use time::OffsetDateTime;
 
 use super::accounts::Credentials;
 use super::iam::CachedIdentity;
-use crate::model::{AccessKeyId, AccountId, AliasName, Key, KeyId, Region, VersionId};
+use crate::model::{AccessKeyId, AccountId, AliasName, Grant, Key, KeyId, Region, VersionId};
 use crate::policy::KeyPolicy;
 
 /// A user's or role's place: account, `user` or `role`, and lowercased name.
@@ -27,6 +28,16 @@ pub(super) type IdentityKey = (AccountId, &'static str, String);
 
 /// An alias's place: account, Region and name.
 pub(super) type AliasScope = (AccountId, Region, AliasName);
+
+/// The grants of one key to one grantee ARN.
+pub(super) type GranteeScope = (KeyId, String);
+
+/// A key's grants to one grantee and when they were read: trusted for the credential TTL,
+/// the bound within which another node's grant changes are seen (this node's at once).
+pub(super) struct CachedGrants {
+    pub(super) grants: Vec<Arc<Grant>>,
+    pub(super) loaded_at: OffsetDateTime,
+}
 
 /// A credential and when it was read.
 pub(super) struct CachedCredential {
@@ -45,6 +56,9 @@ pub(super) struct Caches {
     pub(super) credentials: Bounded<AccessKeyId, Arc<CachedCredential>>,
     /// Users' and roles' records with their parsed policies, by account, kind and name key.
     pub(super) identities: Bounded<IdentityKey, Arc<CachedIdentity>>,
+    /// A key's grants to one grantee ARN (often none: callers that no policy allows), so
+    /// that a caller who uses a key by grant reads the store once, not on every request.
+    pub(super) grants: Bounded<GranteeScope, Arc<CachedGrants>>,
     policies: Policies,
 }
 
@@ -56,6 +70,7 @@ impl Caches {
             materials: Bounded::new(capacity),
             credentials: Bounded::new(capacity),
             identities: Bounded::new(capacity),
+            grants: Bounded::new(capacity),
             policies: Policies::default(),
         }
     }
@@ -147,11 +162,13 @@ impl Caches {
             .upsert(id, |versions| versions.insert(version, material));
     }
 
-    /// Drops everything cached about a deleted key: the key, its versions, aliases to it.
+    /// Drops everything cached about a deleted key: the key, its versions, aliases to it and
+    /// its grants.
     pub(super) fn forget_deleted_key(&self, id: KeyId) {
         self.keys.remove(&id);
         self.materials.remove(&id);
         self.aliases.remove_where(|_, target| *target == id);
+        self.grants.remove_where(|(key, _), _| *key == id);
     }
 
     /// Drops everything cached about a key except its immutable versions.

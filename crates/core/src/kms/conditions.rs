@@ -1,10 +1,13 @@
 //! The request context a decision reads: the caller's and the environment's condition keys,
-//! the key's facts, and the request's own parameters.
+//! the key's facts, and the request's own parameters (a CreateGrant's grant among them).
+
+use std::borrow::Cow;
 
 use time::OffsetDateTime;
 
 use super::resolve::Access;
 use crate::model::{Key, Principal};
+use crate::operation::Operation;
 use crate::policy::{KeyFacts, RequestContext};
 
 /// The context of a request by `principal` at `now`, on `key` when it names one.
@@ -25,6 +28,31 @@ pub(super) fn request_context<'a>(
     context.params = access.values;
     context.request_alias = request_alias;
     context.resource_aliases = resource_aliases;
+    if matches!(
+        access.operation_id,
+        Operation::CreateGrant | Operation::ListGrants | Operation::RevokeGrant
+    ) {
+        // The operations AWS documents the key for. Strongbox is no AWS service acting for a
+        // user: the request is never for one.
+        context = context.with("kms:GrantIsForAWSResource", "false");
+    }
+    if let Some(grant) = access.grant {
+        context = context.with_all(
+            "kms:GrantOperations",
+            grant
+                .operations
+                .iter()
+                .map(|op| Cow::Borrowed(op.as_str()))
+                .collect(),
+        );
+        context = context.with("kms:GranteePrincipal", grant.grantee);
+        if let Some(retiring) = grant.retiring {
+            context = context.with("kms:RetiringPrincipal", retiring);
+        }
+        if let Some(constraint) = grant.constraint {
+            context = context.with("kms:GrantConstraintType", constraint.kind());
+        }
+    }
     if let Some(key) = key {
         context.resource_tags = Some(&key.tags);
         context.key = Some(KeyFacts {

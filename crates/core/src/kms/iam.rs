@@ -533,37 +533,12 @@ impl Kms {
         &self,
         policy: &Policy,
     ) -> Result<PrincipalIds, PrincipalProblem> {
-        let failed = |e: crate::store::StoreError| PrincipalProblem::Failed(e.into());
         let mut ids = PrincipalIds::new();
         for principal in policy.principals() {
-            let id = match principal {
-                PrincipalId::Account(_) => continue,
-                PrincipalId::User { account, arn } => {
-                    let name = arn.rsplit('/').next().unwrap_or_default();
-                    self.store
-                        .user(account, name)
-                        .await
-                        .map_err(failed)?
-                        .filter(|user| user.arn() == *arn)
-                        .map(|user| user.id)
-                }
-                PrincipalId::Role { account, arn } => {
-                    let name = arn.rsplit('/').next().unwrap_or_default();
-                    self.store
-                        .role(account, name)
-                        .await
-                        .map_err(failed)?
-                        .filter(|role| role.arn() == *arn)
-                        .map(|role| role.id)
-                }
-                PrincipalId::Session { account, role, .. } => self
-                    .store
-                    .role(account, role)
-                    .await
-                    .map_err(failed)?
-                    .map(|role| role.id),
-            };
-            match id {
+            if matches!(principal, PrincipalId::Account(_)) {
+                continue;
+            }
+            match self.unique_id(principal).await? {
                 Some(id) => {
                     ids.insert(principal_arn(principal), id);
                 }
@@ -571,6 +546,47 @@ impl Kms {
             }
         }
         Ok(ids)
+    }
+
+    /// The unique id of the user or role `principal` names (a session: its role's), `None`
+    /// when there is no such user or role; for an account, its id when the account exists.
+    pub(super) async fn unique_id(
+        &self,
+        principal: &PrincipalId,
+    ) -> Result<Option<String>, PrincipalProblem> {
+        let failed = |e: crate::store::StoreError| PrincipalProblem::Failed(e.into());
+        Ok(match principal {
+            PrincipalId::Account(account) => self
+                .store
+                .account(account)
+                .await
+                .map_err(failed)?
+                .map(|account| account.id.to_string()),
+            PrincipalId::User { account, arn } => {
+                let name = arn.rsplit('/').next().unwrap_or_default();
+                self.store
+                    .user(account, name)
+                    .await
+                    .map_err(failed)?
+                    .filter(|user| user.arn() == *arn)
+                    .map(|user| user.id)
+            }
+            PrincipalId::Role { account, arn } => {
+                let name = arn.rsplit('/').next().unwrap_or_default();
+                self.store
+                    .role(account, name)
+                    .await
+                    .map_err(failed)?
+                    .filter(|role| role.arn() == *arn)
+                    .map(|role| role.id)
+            }
+            PrincipalId::Session { account, role, .. } => self
+                .store
+                .role(account, role)
+                .await
+                .map_err(failed)?
+                .map(|role| role.id),
+        })
     }
 
     /// A trust policy a caller sent: IAM's size quota, grammar, actions and principals; the
@@ -612,7 +628,7 @@ pub(super) enum PrincipalProblem {
     Failed(Error),
 }
 
-fn principal_arn(principal: &PrincipalId) -> String {
+pub(super) fn principal_arn(principal: &PrincipalId) -> String {
     match principal {
         PrincipalId::Account(account) => format!("arn:aws:iam::{account}:root"),
         PrincipalId::User { arn, .. }

@@ -12,6 +12,7 @@ mod cache;
 mod conditions;
 mod crypto;
 mod data_keys;
+mod grants;
 mod iam;
 mod key_pairs;
 mod keys;
@@ -37,6 +38,7 @@ pub use accounts::{Credentials, NewAccessKey};
 pub use asymmetric::{PublicKeyOutput, SignInput};
 pub use crypto::{DecryptOutput, EncryptOutput, ReEncryptInput, ReEncryptOutput};
 pub use data_keys::{DataKeyOutput, DataKeySize, MAX_DATA_KEY_BYTES};
+pub use grants::{CreateGrantInput, CreatedGrant, DEFAULT_GRANTS_PER_KEY, RetireTarget};
 pub use iam::{MAX_SESSION_RANGE, RoleInput};
 pub use key_pairs::DataKeyPairOutput;
 pub use keys::{CreateKeyInput, ScheduledDeletion};
@@ -57,11 +59,14 @@ pub struct KmsConfig {
     /// How many keys the in-memory cache holds before it evicts (and as many aliases, access
     /// keys, and keys' older versions).
     pub cache_capacity: usize,
-    /// How long an unsealed access-key secret is trusted before it is read again, so that a
-    /// key deleted by the admin CLI in another process stops working within this time.
+    /// How long an unsealed access-key secret, an identity's policies or a caller's grants on
+    /// a key are trusted before they are read again, so that a change made by another process
+    /// (the admin CLI, another node) is seen within this time.
     pub credential_ttl: time::Duration,
     /// On-demand rotations allowed per key (AWS: 25).
     pub on_demand_rotation_limit: u32,
+    /// Grants allowed per key (AWS: 50,000).
+    pub grants_per_key: u32,
     /// Whether API calls and service events are recorded. Off only to measure what auditing
     /// costs (`serve --benchmark-without-audit`).
     pub audit: bool,
@@ -73,6 +78,7 @@ impl Default for KmsConfig {
             cache_capacity: 1_000_000,
             credential_ttl: time::Duration::seconds(5),
             on_demand_rotation_limit: 25,
+            grants_per_key: DEFAULT_GRANTS_PER_KEY,
             audit: true,
         }
     }

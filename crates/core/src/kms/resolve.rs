@@ -11,10 +11,13 @@ use crate::audit;
 use crate::error::{Error, Internal};
 use crate::messages;
 use crate::model::{
-    AccountId, AliasName, Key, KeyArn, KeyId, KeyVersion, Principal, Region, Tags, VersionId,
+    AccountId, AliasName, GrantConstraint, GrantOperation, Key, KeyArn, KeyId, KeyVersion,
+    Principal, Region, Tags, VersionId,
 };
 use crate::operation::{Operation, RE_ENCRYPT_TO, Resource};
-use crate::policy::{Decision, Denial, Request, RequestContext, decide};
+use crate::policy::{
+    self, ChildGrant, Decision, Denial, GrantUse, Request, RequestContext, decide, identity_allows,
+};
 use crate::store::PageRequest;
 use std::collections::{BTreeMap, BTreeSet};
 use strongbox_crypto::EncryptionContext;
@@ -141,6 +144,22 @@ pub(super) struct Access<'a> {
     pub(super) values: &'a [(&'static str, &'a str)],
     /// The alias the request named the key by (`kms:RequestAlias`).
     pub(super) request_alias: Option<&'a str>,
+    /// The grant CreateGrant would make (`kms:GrantOperations`, ..., and what a grant that
+    /// allows CreateGrant must cover).
+    pub(super) grant: Option<GrantAsk<'a>>,
+}
+
+/// The grant a CreateGrant request asks for, as conditions and delegating grants see it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct GrantAsk<'a> {
+    /// The operations.
+    pub(super) operations: &'a [GrantOperation],
+    /// The constraint.
+    pub(super) constraint: Option<&'a GrantConstraint>,
+    /// The grantee's ARN.
+    pub(super) grantee: &'a str,
+    /// The retiring principal's ARN.
+    pub(super) retiring: Option<&'a str>,
 }
 
 impl<'a> Access<'a> {
@@ -154,6 +173,7 @@ impl<'a> Access<'a> {
             tag_keys: None,
             values: &[],
             request_alias: None,
+            grant: None,
         }
     }
 
@@ -185,6 +205,14 @@ impl<'a> Access<'a> {
     /// With the tag keys the request removes.
     pub(super) fn with_tag_keys(mut self, keys: &'a BTreeSet<String>) -> Self {
         self.tag_keys = Some(keys);
+        self
+    }
+
+    /// With the grant CreateGrant would make; its constraint is the request's encryption
+    /// context for `kms:EncryptionContext:` conditions, as AWS evaluates them on CreateGrant.
+    pub(super) fn with_grant(mut self, grant: GrantAsk<'a>) -> Self {
+        self.encryption_context = grant.constraint.map(GrantConstraint::pairs);
+        self.grant = Some(grant);
         self
     }
 
@@ -313,22 +341,52 @@ impl Kms {
             KeyRef::Alias(name) | KeyRef::AliasArn { name, .. } => Some(name.as_str()),
             _ => access.request_alias,
         };
-        let context = conditions::request_context(
-            principal,
-            self.clock.now(),
-            access,
-            Some(key),
-            request_alias,
-            aliases.as_deref(),
-        );
+        let make_context = || {
+            conditions::request_context(
+                principal,
+                self.clock.now(),
+                access,
+                Some(key),
+                request_alias,
+                aliases.as_deref(),
+            )
+        };
         let request = Request {
             action: access.action,
             resource: &resource,
             key: Some((key.arn.account, policy)),
         };
-        match decide(&request, &principal.identity.policies, &context) {
-            Decision::Allow => Ok(()),
-            Decision::Deny(denial) => Err(denied(denial)),
+        let denial = match decide(&request, &principal.identity.policies, &make_context()) {
+            Decision::Allow => return Ok(()),
+            Decision::Deny(denial) => denial,
+        };
+        // Grants allow what no policy does, never what a policy denies.
+        let Some(operation) = GrantOperation::from_action(access.action) else {
+            return Err(denied(denial));
+        };
+        if denial.is_explicit() {
+            return Err(denied(denial));
+        }
+        let held = self.grants_held(principal, key).await?;
+        let wanted = GrantUse {
+            operation,
+            encryption_context: access.encryption_context,
+            child: access.grant.map(|grant| ChildGrant {
+                operations: grant.operations,
+                constraint: grant.constraint,
+            }),
+        };
+        let context = make_context();
+        let allowing =
+            policy::allowing(&held, principal.caller(), key.arn.account, &wanted, || {
+                identity_allows(&request, &principal.identity.policies, &context)
+            });
+        match allowing {
+            Some(grant) => {
+                audit::resources::note_grant(grant.id);
+                Ok(())
+            }
+            None => Err(denied(denial)),
         }
     }
 
@@ -405,7 +463,7 @@ impl Kms {
     /// The account and id of the key `key_ref` names. A key ARN or alias ARN of another account
     /// names that account's key when the operation may cross accounts (the key policy then
     /// decides); bare ids and alias names are always the caller's own.
-    async fn resolve_id(
+    pub(super) async fn resolve_id(
         &self,
         principal: &Principal,
         key_ref: &KeyRef,

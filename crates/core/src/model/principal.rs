@@ -3,6 +3,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use crate::model::grant::GrantRef;
 use crate::model::ids::{AccessKeyId, AccountId, Region};
 use crate::policy::{Caller, CallerKind, Identity};
 
@@ -22,6 +23,9 @@ pub struct Principal {
     pub source_ip: Option<IpAddr>,
     /// Whether it came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
+    /// The grants the request's `GrantTokens` name (checked): a grant is usable through its
+    /// token even where it is not yet cached, as AWS documents for new grants.
+    pub grant_tokens: Vec<GrantRef>,
 }
 
 impl Principal {
@@ -34,6 +38,7 @@ impl Principal {
             identity,
             source_ip: None,
             secure_transport: false,
+            grant_tokens: Vec::new(),
         }
     }
 

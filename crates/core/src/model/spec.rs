@@ -278,6 +278,47 @@ aws_enum! {
     }
 }
 
+aws_enum! {
+    /// An operation a grant may allow (`GrantOperation`, in the service model's order). Each
+    /// is the permission to call the operation of that name; ReEncrypt has two, one per side.
+    GrantOperation {
+        /// `kms:Decrypt`.
+        Decrypt = "Decrypt",
+        /// `kms:Encrypt`.
+        Encrypt = "Encrypt",
+        /// `kms:GenerateDataKey`.
+        GenerateDataKey = "GenerateDataKey",
+        /// `kms:GenerateDataKeyWithoutPlaintext`.
+        GenerateDataKeyWithoutPlaintext = "GenerateDataKeyWithoutPlaintext",
+        /// `kms:ReEncryptFrom`: ReEncrypt on its source key.
+        ReEncryptFrom = "ReEncryptFrom",
+        /// `kms:ReEncryptTo`: ReEncrypt on its destination key.
+        ReEncryptTo = "ReEncryptTo",
+        /// `kms:Sign`.
+        Sign = "Sign",
+        /// `kms:Verify`.
+        Verify = "Verify",
+        /// `kms:GetPublicKey`.
+        GetPublicKey = "GetPublicKey",
+        /// `kms:CreateGrant`: delegating a subset of the grant.
+        CreateGrant = "CreateGrant",
+        /// `kms:RetireGrant`: the grantee may retire the grant.
+        RetireGrant = "RetireGrant",
+        /// `kms:DescribeKey`.
+        DescribeKey = "DescribeKey",
+        /// `kms:GenerateDataKeyPair`.
+        GenerateDataKeyPair = "GenerateDataKeyPair",
+        /// `kms:GenerateDataKeyPairWithoutPlaintext`.
+        GenerateDataKeyPairWithoutPlaintext = "GenerateDataKeyPairWithoutPlaintext",
+        /// `kms:GenerateMac`.
+        GenerateMac = "GenerateMac",
+        /// `kms:VerifyMac`.
+        VerifyMac = "VerifyMac",
+        /// `kms:DeriveSharedSecret`.
+        DeriveSharedSecret = "DeriveSharedSecret",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,16 @@ pub enum Denial {
     NoIdentityPolicyAllows,
 }
 
+impl Denial {
+    /// Whether a statement denied explicitly: then nothing, not even a grant, allows.
+    pub fn is_explicit(self) -> bool {
+        matches!(
+            self,
+            Denial::ExplicitInResourcePolicy | Denial::ExplicitInIdentityPolicy
+        )
+    }
+}
+
 /// The outcome of an evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -155,6 +165,40 @@ fn applies(
         .then_some(matched)
 }
 
+/// How the caller's identity policies apply to `request`. The root is allowed everything by
+/// identity.
+fn identity_verdict(
+    request: &Request<'_>,
+    identity: &IdentityPolicies,
+    context: &RequestContext<'_>,
+) -> Verdict {
+    if context.caller.kind == CallerKind::Root {
+        return Verdict {
+            denied: false,
+            allowed: Some(Match::Direct),
+        };
+    }
+    identity
+        .policies
+        .iter()
+        .map(|policy| verdict(policy, request, context, false))
+        .fold(Verdict::default(), |all, one| Verdict {
+            denied: all.denied || one.denied,
+            allowed: all.allowed.max(one.allowed),
+        })
+}
+
+/// Whether the caller's identity policies allow `request` (and none denies it): what a grant
+/// to another account, or to the caller's account, needs besides the grant.
+pub fn identity_allows(
+    request: &Request<'_>,
+    identity: &IdentityPolicies,
+    context: &RequestContext<'_>,
+) -> bool {
+    let verdict = identity_verdict(request, identity, context);
+    !verdict.denied && verdict.allowed.is_some()
+}
+
 /// Decides `request` for the caller in `context`.
 pub fn decide(
     request: &Request<'_>,
@@ -165,21 +209,7 @@ pub fn decide(
     let key = request
         .key
         .map(|(account, policy)| (account, verdict(policy, request, context, true)));
-    let identity = if caller.kind == CallerKind::Root {
-        Verdict {
-            denied: false,
-            allowed: Some(Match::Direct),
-        }
-    } else {
-        identity
-            .policies
-            .iter()
-            .map(|policy| verdict(policy, request, context, false))
-            .fold(Verdict::default(), |all, one| Verdict {
-                denied: all.denied || one.denied,
-                allowed: all.allowed.max(one.allowed),
-            })
-    };
+    let identity = identity_verdict(request, identity, context);
     if key.is_some_and(|(_, key)| key.denied) {
         return Decision::Deny(Denial::ExplicitInResourcePolicy);
     }

@@ -5,6 +5,7 @@ pub mod aliases;
 pub mod asymmetric;
 pub mod cloudtrail;
 pub mod crypto;
+pub mod grants;
 pub mod keys;
 pub mod policies;
 pub mod rotation;

@@ -8,6 +8,8 @@ use serde::Deserializer;
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
+use strongbox_core::model::KeyArn;
+
 use crate::wire::{ApiError, ErrorCode};
 
 /// Request members that are recorded, as CloudTrail records them for KMS: identifiers,
@@ -17,6 +19,7 @@ use crate::wire::{ApiError, ErrorCode};
 const RECORDED_MEMBERS: &[&str] = &[
     "AliasName",
     "BypassPolicyLockoutSafetyCheck",
+    "Constraints",
     "CustomerMasterKeySpec",
     "CustomKeyStoreId",
     "Description",
@@ -26,6 +29,8 @@ const RECORDED_MEMBERS: &[&str] = &[
     "DryRun",
     "EncryptionAlgorithm",
     "EncryptionContext",
+    "GrantId",
+    "GranteePrincipal",
     "IncludeKeyMaterial",
     "KeyAgreementAlgorithm",
     "KeyId",
@@ -38,10 +43,12 @@ const RECORDED_MEMBERS: &[&str] = &[
     "MessageType",
     "MultiRegion",
     "NumberOfBytes",
+    "Operations",
     "Origin",
     "PendingWindowInDays",
     "Policy",
     "PolicyName",
+    "RetiringPrincipal",
     "RotationPeriodInDays",
     "RotationsFilter",
     "SigningAlgorithm",
@@ -77,12 +84,20 @@ pub fn request_parameters(body: &[u8]) -> Value {
 }
 
 /// A write operation's response, renamed as CloudTrail names it; null for read-only operations
-/// (the cryptographic ones included) and for empty responses, as AWS records them.
-pub fn response_elements(read_only: bool, body: &[u8]) -> Value {
+/// (the cryptographic ones included) and for empty responses, as AWS records them. CreateGrant's
+/// also names its key (`keyId`, the ARN), as CloudTrail has recorded it since December 2022
+/// although the response does not carry it.
+pub fn response_elements(operation: &str, read_only: bool, body: &[u8], keys: &[KeyArn]) -> Value {
     if read_only {
         return Value::Null;
     }
-    recorded_members(body, RECORDED_RESPONSE_MEMBERS)
+    let mut elements = recorded_members(body, RECORDED_RESPONSE_MEMBERS);
+    if operation == "CreateGrant"
+        && let (Value::Object(members), Some(key)) = (&mut elements, keys.first())
+    {
+        members.insert("keyId".to_owned(), Value::String(key.to_string()));
+    }
+    elements
 }
 
 /// The code and message a failed call's record carries. Serialization errors are recorded with
@@ -159,9 +174,10 @@ impl<'de> Visitor<'de> for RecordedMembers {
     }
 }
 
-/// Encryption contexts keep their keys as the caller wrote them; everything else is renamed.
+/// Encryption contexts (and grant constraints, which are encryption contexts) keep their keys
+/// as the caller wrote them; everything else is renamed.
 fn member_value(name: &str, value: Value) -> Value {
-    if name.ends_with("EncryptionContext") {
+    if name.ends_with("EncryptionContext") || name.starts_with("EncryptionContext") {
         value
     } else {
         cloudtrail_names(value)
@@ -244,11 +260,17 @@ mod tests {
     fn responses_only_for_writes() {
         let body = br#"{"KeyMetadata":{"AWSAccountId":"111122223333","KeyId":"k"}}"#;
         assert_eq!(
-            response_elements(false, body),
+            response_elements("CreateKey", false, body, &[]),
             json!({"keyMetadata": {"aWSAccountId": "111122223333", "keyId": "k"}})
         );
-        assert_eq!(response_elements(true, body), Value::Null);
-        assert_eq!(response_elements(false, b"{}"), Value::Null);
+        assert_eq!(
+            response_elements("DescribeKey", true, body, &[]),
+            Value::Null
+        );
+        assert_eq!(
+            response_elements("EnableKey", false, b"{}", &[]),
+            Value::Null
+        );
     }
 
     #[test]
@@ -274,9 +296,35 @@ mod tests {
     fn responses_keep_only_metadata() {
         let body = br#"{"KeyId":"k","GrantToken":"token","GrantId":"g"}"#;
         assert_eq!(
-            response_elements(false, body),
+            response_elements("Other", false, body, &[]),
             json!({"keyId": "k", "grantId": "g"})
         );
+    }
+
+    #[test]
+    fn grants_are_recorded_as_cloudtrail_records_them() {
+        let key: KeyArn = KeyArn {
+            region: strongbox_core::model::Region::parse("us-east-1").unwrap(),
+            account: strongbox_core::model::AccountId::parse("111122223333").unwrap(),
+            key_id: strongbox_core::model::KeyId::generate(),
+        };
+        let body = br#"{"GrantToken":"secret-ish","GrantId":"g"}"#;
+        assert_eq!(
+            response_elements("CreateGrant", false, body, std::slice::from_ref(&key)),
+            json!({"grantId": "g", "keyId": key.to_string()})
+        );
+        let request = br#"{"KeyId":"k","GranteePrincipal":"arn:aws:iam::111122223333:user/a","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"Dept":"IT"}},"GrantTokens":["t"],"Name":"n"}"#;
+        assert_eq!(
+            request_parameters(request),
+            json!({
+                "keyId": "k",
+                "granteePrincipal": "arn:aws:iam::111122223333:user/a",
+                "operations": ["Decrypt"],
+                "constraints": {"encryptionContextSubset": {"Dept": "IT"}}
+            })
+        );
+        // Retired by token: nothing of the request is recorded.
+        assert_eq!(request_parameters(br#"{"GrantToken":"t"}"#), Value::Null);
     }
 
     #[test]

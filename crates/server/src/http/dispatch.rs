@@ -18,6 +18,7 @@ pub async fn dispatch(
     operation: Operation,
     body: &[u8],
 ) -> Result<SecretBuffer, ApiError> {
+    let principal = &*api::grants::attach_grant_tokens(kms, principal, operation, body)?;
     let call = Call {
         kms,
         principal,
@@ -88,6 +89,13 @@ pub async fn dispatch(
         Operation::ListKeyPolicies => {
             json(api::policies::list_key_policies(call, parse(body)?).await)
         }
+        Operation::CreateGrant => json(api::grants::create_grant(call, parse(body)?).await),
+        Operation::ListGrants => json(api::grants::list_grants(call, parse(body)?).await),
+        Operation::ListRetirableGrants => {
+            json(api::grants::list_retirable_grants(call, parse(body)?).await)
+        }
+        Operation::RetireGrant => empty(api::grants::retire_grant(call, parse(body)?).await),
+        Operation::RevokeGrant => empty(api::grants::revoke_grant(call, parse(body)?).await),
         Operation::ListResourceTags => {
             json(api::tags::list_resource_tags(call, parse(body)?).await)
         }

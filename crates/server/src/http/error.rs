@@ -32,6 +32,10 @@ impl From<Error> for ApiError {
             Error::KmsInvalidSignature => ErrorCode::KmsInvalidSignature,
             Error::KmsInvalidMac => ErrorCode::KmsInvalidMac,
             Error::MalformedPolicyDocument(_) => ErrorCode::MalformedPolicyDocument,
+            Error::InvalidArn(_) => ErrorCode::InvalidArn,
+            Error::InvalidGrantToken(_) => ErrorCode::InvalidGrantToken,
+            Error::InvalidGrantId(_) => ErrorCode::InvalidGrantId,
+            Error::DryRun => ErrorCode::DryRunOperation,
             Error::Internal(internal) => {
                 if let Some(left_out) = INTERNAL_ERRORS.allow() {
                     tracing::error!(

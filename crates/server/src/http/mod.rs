@@ -21,11 +21,11 @@ use http::{HeaderValue, StatusCode};
 use http_body_util::BodyExt;
 use std::net::SocketAddr;
 
-use strongbox_core::audit::resources;
+use strongbox_core::audit::resources::{self, Touched};
 use strongbox_core::audit::{ApiCall, Event};
 use strongbox_core::log_throttle::LogThrottle;
 use strongbox_core::model::ids::random_uuid;
-use strongbox_core::model::{AccountId, KeyArn, Principal, Region};
+use strongbox_core::model::{AccountId, Principal, Region};
 use strongbox_core::{Clock, Kms, ManualClock};
 
 use self::buffer::SecretBuffer;
@@ -266,7 +266,12 @@ impl Received {
             user_agent: header_text(&self.parts.headers, USER_AGENT),
             request_id: self.request_id,
             response_elements: match &handled.result {
-                Ok(body) => audit::response_elements(audited.read_only, body.as_slice()),
+                Ok(body) => audit::response_elements(
+                    &audited.name,
+                    audited.read_only,
+                    body.as_slice(),
+                    &handled.touched.keys,
+                ),
                 Err(_) => serde_json::Value::Null,
             },
             error: handled.result.as_ref().err().map(|error| {
@@ -281,7 +286,8 @@ impl Received {
             event_source: audited.event_source,
             read_only: audited.read_only,
             request_parameters: audited.request_parameters,
-            resources: handled.resources,
+            resources: handled.touched.keys,
+            grants: handled.touched.grants,
             caller,
         };
         let (account, region) = (call.caller.account, call.caller.region);
@@ -329,8 +335,8 @@ struct Handled {
     caller: Option<Principal>,
     /// How the call is recorded; `None` for calls that are not (LookupEvents).
     audited: Option<Audited>,
-    /// Keys the call resolved.
-    resources: Vec<KeyArn>,
+    /// Keys the call resolved and grants that allowed it.
+    touched: Touched,
     /// The response body or error.
     result: Result<SecretBuffer, ApiError>,
     /// The Query service that answered, for IAM and STS requests (XML answers).
@@ -403,7 +409,7 @@ async fn handle(
             return Handled {
                 caller: rejected.claimed,
                 audited,
-                resources: Vec::new(),
+                touched: Touched::default(),
                 result: Err(rejected.error),
                 query: service_of_query,
             };
@@ -421,7 +427,7 @@ async fn handle(
         return Handled {
             caller: Some(principal),
             audited: None,
-            resources: Vec::new(),
+            touched: Touched::default(),
             result: Err(throttled),
             query: None,
         };
@@ -435,12 +441,12 @@ async fn handle(
     }
     // Held while the call runs: the audit writer waits briefly for calls that will record.
     let _working = audited.as_ref().map(|_| state.kms.audit().working());
-    let (result, resources) = match target {
+    let (result, touched) = match target {
         None if let Some(request) = &query => (
             query::dispatch(&state.kms, &principal, request, request_id)
                 .await
                 .map(SecretBuffer::from_string),
-            Vec::new(),
+            Touched::default(),
         ),
         None => {
             let message = match raw_target {
@@ -449,12 +455,12 @@ async fn handle(
             };
             (
                 Err(ApiError::new(ErrorCode::UnknownOperation, message)),
-                Vec::new(),
+                Touched::default(),
             )
         }
         Some(Target::LookupEvents) => (
             dispatch::lookup_events(&state.kms, &principal, body).await,
-            Vec::new(),
+            Touched::default(),
         ),
         Some(Target::Kms(operation)) => {
             resources::collect(dispatch::dispatch(
@@ -470,7 +476,7 @@ async fn handle(
     Handled {
         caller: Some(principal),
         audited,
-        resources,
+        touched,
         result,
         query: service_of_query,
     }

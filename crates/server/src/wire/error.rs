@@ -24,8 +24,14 @@ pub enum ErrorCode {
     IncorrectKey,
     /// `InvalidAliasNameException`
     InvalidAliasName,
+    /// `InvalidArnException`
+    InvalidArn,
     /// `InvalidCiphertextException`
     InvalidCiphertext,
+    /// `InvalidGrantIdException`
+    InvalidGrantId,
+    /// `InvalidGrantTokenException`
+    InvalidGrantToken,
     /// `InvalidKeyUsageException`
     InvalidKeyUsage,
     /// `InvalidMarkerException`
@@ -91,7 +97,10 @@ impl ErrorCode {
             ErrorCode::IncompleteSignature => "IncompleteSignatureException",
             ErrorCode::IncorrectKey => "IncorrectKeyException",
             ErrorCode::InvalidAliasName => "InvalidAliasNameException",
+            ErrorCode::InvalidArn => "InvalidArnException",
             ErrorCode::InvalidCiphertext => "InvalidCiphertextException",
+            ErrorCode::InvalidGrantId => "InvalidGrantIdException",
+            ErrorCode::InvalidGrantToken => "InvalidGrantTokenException",
             ErrorCode::InvalidKeyUsage => "InvalidKeyUsageException",
             ErrorCode::InvalidMarker => "InvalidMarkerException",
             ErrorCode::InvalidEventCategory => "InvalidEventCategoryException",

@@ -8,6 +8,7 @@ pub mod cloudtrail;
 pub mod crypto;
 pub mod error;
 pub mod fields;
+pub mod grants;
 pub mod keys;
 pub mod operation;
 pub mod policies;

@@ -1,0 +1,606 @@
+//! CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant; grant tokens; and
+//! the grants a caller holds on a key, which `resolve.rs` consults when no policy allows.
+//!
+//! A grant token is the grant's key ARN and id sealed under the root key: any node can read
+//! it without the store, and nobody can forge one. It makes a grant usable before this node's
+//! grant cache has seen it (AWS's documented use for new grants); the grant itself must still
+//! exist, so a retired or revoked grant stops working at once, token or not.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use strongbox_crypto::SecretBytes;
+
+use super::Kms;
+use super::cache::CachedGrants;
+use super::iam::{PrincipalProblem, principal_arn};
+use super::resolve::{Access, GrantAsk, KeyRef, access_denied};
+use crate::audit;
+use crate::error::Error;
+use crate::messages;
+use crate::model::{
+    AccountId, Grant, GrantConstraint, GrantId, GrantOperation, GrantPrincipal, GrantRef, Key,
+    KeyArn, KeyId, KeySpec, Principal, Region,
+};
+use crate::operation::Operation;
+use crate::policy::{
+    Decision, Denial, Match, PrincipalId, Request, decide, identity_allows, principal_match,
+};
+use crate::seal::SealedKey;
+use crate::store::{GrantCreated, GrantFilter, Page, PageRequest};
+
+/// AWS's quota of grants per key.
+pub const DEFAULT_GRANTS_PER_KEY: u32 = 50_000;
+/// AWS's bounds on a grant constraint: pairs, and characters per value.
+const MAX_CONSTRAINT_PAIRS: usize = 8;
+const MAX_CONSTRAINT_VALUE: usize = 384;
+
+/// Associated data of every grant token's seal: a token is nothing else's sealed value.
+const TOKEN_AAD: &[u8] = b"strongbox/grant-token/v1";
+/// The token format's version, the first sealed byte.
+const TOKEN_VERSION: u8 = 1;
+
+/// What CreateGrant asks for.
+#[derive(Clone, Debug)]
+pub struct CreateGrantInput {
+    /// The grantee's ARN.
+    pub grantee: String,
+    /// The retiring principal's ARN.
+    pub retiring: Option<String>,
+    /// The operations, as requested (duplicates are dropped).
+    pub operations: Vec<GrantOperation>,
+    /// The encryption-context constraint.
+    pub constraint: Option<GrantConstraint>,
+    /// The name, for idempotent retries.
+    pub name: Option<String>,
+    /// Check everything, store nothing, and answer `DryRunOperationException`.
+    pub dry_run: bool,
+}
+
+/// CreateGrant's answer.
+#[derive(Clone, Debug)]
+pub struct CreatedGrant {
+    /// The grant (an existing one for a retry by name).
+    pub id: GrantId,
+    /// A fresh token for it.
+    pub token: String,
+}
+
+/// Which grant RetireGrant retires.
+#[derive(Clone, Debug)]
+pub enum RetireTarget {
+    /// The grant a token names; `key` and `id`, when also given, must name the same grant.
+    Token {
+        /// The token.
+        token: String,
+        /// A `KeyId` sent with it.
+        key: Option<KeyRef>,
+        /// A `GrantId` sent with it.
+        id: Option<GrantId>,
+    },
+    /// A grant by key and id.
+    Id {
+        /// The key.
+        key: KeyRef,
+        /// The grant.
+        id: GrantId,
+    },
+}
+
+impl Kms {
+    /// The grants `tokens` name, each checked: `InvalidGrantTokenException` for any token this
+    /// service did not issue.
+    pub fn grant_tokens(&self, tokens: &[String]) -> Result<Vec<GrantRef>, Error> {
+        tokens.iter().map(|token| self.open_token(token)).collect()
+    }
+
+    fn open_token(&self, token: &str) -> Result<GrantRef, Error> {
+        let invalid = || Error::InvalidGrantToken(messages::INVALID_GRANT_TOKEN.to_owned());
+        let sealed = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+        let plain = self
+            .seal
+            .unseal(TOKEN_AAD, &SealedKey::from_bytes(sealed))
+            .map_err(|_| invalid())?;
+        decode_token(plain.expose()).ok_or_else(invalid)
+    }
+
+    fn issue_token(&self, grant: &GrantRef) -> Result<String, Error> {
+        let sealed = self.seal.seal(TOKEN_AAD, encode_token(grant).expose())?;
+        Ok(URL_SAFE_NO_PAD.encode(sealed.as_bytes()))
+    }
+
+    /// CreateGrant.
+    pub async fn create_grant(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        input: &CreateGrantInput,
+    ) -> Result<CreatedGrant, Error> {
+        let mut operations = input.operations.clone();
+        dedup_in_order(&mut operations);
+        let ask = GrantAsk {
+            operations: &operations,
+            constraint: input.constraint.as_ref(),
+            grantee: &input.grantee,
+            retiring: input.retiring.as_deref(),
+        };
+        let access = Access::of(Operation::CreateGrant).with_grant(ask);
+        let key = self.resolve(principal, key_ref, access).await?;
+        crate::state::allows(Operation::CreateGrant, key.state, &key.arn)?;
+        check_grant_shape(&key, &operations, input.constraint.as_ref())?;
+        let grantee = self.grant_principal(&input.grantee).await?;
+        let retiring = match &input.retiring {
+            Some(arn) => Some(self.grant_principal(arn).await?),
+            None => None,
+        };
+        if input.dry_run {
+            return Err(Error::DryRun);
+        }
+        let grant = Grant {
+            key: key.arn.clone(),
+            id: GrantId::generate(),
+            name: input.name.clone(),
+            grantee,
+            retiring,
+            operations,
+            constraint: input.constraint.clone(),
+            issuing_account: principal.account,
+            created_at: self.clock.now(),
+        };
+        let id = match self
+            .store
+            .create_grant(&grant, self.config.grants_per_key)
+            .await?
+        {
+            GrantCreated::Created => {
+                self.cache
+                    .grants
+                    .remove(&(key.id(), grant.grantee.arn.clone()));
+                grant.id
+            }
+            GrantCreated::Existing(id) => id,
+            GrantCreated::LimitReached => {
+                return Err(Error::LimitExceeded(messages::grant_limit(
+                    &key.arn.to_string(),
+                    self.config.grants_per_key,
+                )));
+            }
+        };
+        let token = self.issue_token(&GrantRef {
+            key: key.arn.clone(),
+            id,
+        })?;
+        Ok(CreatedGrant { id, token })
+    }
+
+    /// ListGrants: a key's grants, optionally one grant or one grantee's.
+    pub async fn list_grants(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        grant_id: Option<GrantId>,
+        grantee: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Grant>, Error> {
+        let key = self
+            .resolve(principal, key_ref, Access::of(Operation::ListGrants))
+            .await?;
+        if let Some(grantee) = grantee {
+            self.grant_principal(grantee).await?;
+        }
+        let filter = GrantFilter { grant_id, grantee };
+        Ok(self.store.list_grants(&key.arn, filter, page).await?)
+    }
+
+    /// ListRetirableGrants: the grants, on any account's keys in this Region, that a principal
+    /// of the caller's account may retire. Decided by the caller's identity policies, on the
+    /// retiring principal as the resource, as AWS documents.
+    pub async fn list_retirable_grants(
+        &self,
+        principal: &Principal,
+        retiring: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Grant>, Error> {
+        self.authorize_unkeyed(
+            principal,
+            Access::of(Operation::ListRetirableGrants),
+            retiring,
+        )?;
+        let named = self.grant_principal(retiring).await?;
+        let account = PrincipalId::parse(retiring).map(|id| id.account());
+        if account != Some(principal.account) {
+            return Err(Error::AccessDenied(messages::retiring_principal_elsewhere(
+                principal.arn(),
+                retiring,
+            )));
+        }
+        let mut found = self
+            .store
+            .list_retirable_grants(&principal.region, retiring, page)
+            .await?;
+        // Grants that named an earlier user or role of the same name are not this one's.
+        found
+            .items
+            .retain(|grant| grant.retiring.as_ref().is_some_and(|r| r.id == named.id));
+        Ok(found)
+    }
+
+    /// RetireGrant, by token or by key and grant id. Allowed to the grant's retiring
+    /// principal, to its grantee when the grant includes RetireGrant, and to the account that
+    /// issued it; a principal of another account than the key's also needs `kms:RetireGrant`
+    /// from its own identity policies. An explicit deny of `kms:RetireGrant` stops anyone.
+    pub async fn retire_grant(
+        &self,
+        principal: &Principal,
+        target: &RetireTarget,
+        dry_run: bool,
+    ) -> Result<(), Error> {
+        let access = Access::of(Operation::RetireGrant);
+        let (key, id) = match target {
+            RetireTarget::Token { token, key, id } => {
+                let named = self.open_token(token)?;
+                if id.is_some_and(|id| id != named.id) {
+                    return Err(Error::InvalidGrantId(messages::INVALID_GRANT_ID.to_owned()));
+                }
+                if let Some(key_ref) = key {
+                    let (account, key_id) = self.resolve_id(principal, key_ref, access).await?;
+                    if (account, key_id) != (named.key.account, named.key.key_id) {
+                        return Err(Error::InvalidGrantId(messages::INVALID_GRANT_ID.to_owned()));
+                    }
+                }
+                let key = self
+                    .key_silently(&named.key)
+                    .await?
+                    .ok_or_else(|| grant_missing(named.id, &named.key))?;
+                (key, named.id)
+            }
+            RetireTarget::Id { key, id } => {
+                let (account, key_id) = self.resolve_id(principal, key, access).await?;
+                let arn = KeyArn {
+                    region: principal.region,
+                    account,
+                    key_id,
+                };
+                let key = self
+                    .key_silently(&arn)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(messages::key_not_found(&arn.to_string())))?;
+                (key, *id)
+            }
+        };
+        let grant = self.store.grant(&key.arn, id).await?;
+        let Some(grant) = grant else {
+            // Gone (retired or revoked): said to the token's holder, whom the grant named,
+            // and to the key's account; anyone else learns nothing of the key's grants.
+            let by_token = matches!(target, RetireTarget::Token { .. });
+            if by_token || principal.account == key.arn.account {
+                return Err(grant_missing(id, &key.arn));
+            }
+            return Err(access_denied(
+                principal,
+                Operation::RetireGrant.facts().action,
+                &key.arn.to_string(),
+                Denial::NoIdentityPolicyAllows,
+            ));
+        };
+        self.authorize_retire(principal, &key, &grant)?;
+        audit::resources::touch(&key.arn);
+        audit::resources::note_grant(grant.id);
+        if dry_run {
+            return Err(Error::DryRun);
+        }
+        self.remove_grant(&grant).await
+    }
+
+    /// RevokeGrant: `kms:RevokeGrant` from the key policy and identity policies; no grant can
+    /// allow it.
+    pub async fn revoke_grant(
+        &self,
+        principal: &Principal,
+        key_ref: &KeyRef,
+        id: GrantId,
+        dry_run: bool,
+    ) -> Result<(), Error> {
+        let key = self
+            .resolve(principal, key_ref, Access::of(Operation::RevokeGrant))
+            .await?;
+        let grant = self
+            .store
+            .grant(&key.arn, id)
+            .await?
+            .ok_or_else(|| grant_missing(id, &key.arn))?;
+        if dry_run {
+            return Err(Error::DryRun);
+        }
+        self.remove_grant(&grant).await
+    }
+
+    /// Deletes a grant and forgets it on this node at once.
+    async fn remove_grant(&self, grant: &Grant) -> Result<(), Error> {
+        let deleted = self.store.delete_grant(&grant.key, grant.id).await?;
+        self.cache
+            .grants
+            .remove(&(grant.key.key_id, grant.grantee.arn.clone()));
+        if deleted {
+            Ok(())
+        } else {
+            // Retired or revoked by someone else meanwhile.
+            Err(grant_missing(grant.id, &grant.key))
+        }
+    }
+
+    /// Who may retire `grant` (see [`Kms::retire_grant`]).
+    fn authorize_retire(
+        &self,
+        principal: &Principal,
+        key: &Key,
+        grant: &Grant,
+    ) -> Result<(), Error> {
+        let action = Operation::RetireGrant.facts().action;
+        let resource = key.arn.to_string();
+        let caller = principal.caller();
+        let context = super::conditions::request_context(
+            principal,
+            self.clock.now(),
+            Access::of(Operation::RetireGrant),
+            Some(key),
+            None,
+            None,
+        );
+        let denied = |denial| access_denied(principal, action, &resource, denial);
+        let with_key_policy = Request {
+            action,
+            resource: &resource,
+            key: key.policy.policy().map(|policy| (key.arn.account, policy)),
+        };
+        if let Decision::Deny(denial) =
+            decide(&with_key_policy, &principal.identity.policies, &context)
+            && denial.is_explicit()
+        {
+            return Err(denied(denial));
+        }
+        let by_identity = Request {
+            action,
+            resource: &resource,
+            key: None,
+        };
+        let identity = || identity_allows(&by_identity, &principal.identity.policies, &context);
+        let same_account = caller.account == key.arn.account;
+        let is_root = caller.kind == crate::policy::CallerKind::Root;
+        let named = |p: &GrantPrincipal| match principal_match(p, caller) {
+            Match::Direct => same_account || identity(),
+            Match::Account => identity(),
+            Match::None => false,
+        };
+        let as_retiring = grant.retiring.as_ref().is_some_and(named);
+        let as_grantee =
+            grant.allows_operation(GrantOperation::RetireGrant) && named(&grant.grantee);
+        let as_issuer = caller.account == grant.issuing_account && (is_root || identity());
+        if as_retiring || as_grantee || as_issuer {
+            Ok(())
+        } else {
+            Err(denied(Denial::NoIdentityPolicyAllows))
+        }
+    }
+
+    /// The key `arn` names, from the cache or the store, without recording it among the
+    /// call's resources: a grant token's key is not the caller's to learn until it may retire.
+    async fn key_silently(&self, arn: &KeyArn) -> Result<Option<Arc<Key>>, Error> {
+        if let Some(key) = self.cache.key(&arn.account, &arn.region, arn.key_id) {
+            return Ok(Some(key));
+        }
+        let epoch = self.cache.keys_epoch();
+        Ok(self
+            .store
+            .key(&arn.account, &arn.region, arn.key_id)
+            .await?
+            .map(|key| self.cache.insert_key(key, epoch)))
+    }
+
+    /// A grantee or retiring principal a request names: an ARN of an account root, user,
+    /// role or role session (`InvalidArnException` for anything else) that exists, with the
+    /// unique id of the user or role it names now.
+    async fn grant_principal(&self, arn: &str) -> Result<GrantPrincipal, Error> {
+        let parsed = match PrincipalId::parse(arn) {
+            Some(parsed) if arn.starts_with("arn:") => parsed,
+            _ => return Err(Error::InvalidArn(messages::arn_not_valid(arn))),
+        };
+        let id = match self.unique_id(&parsed).await {
+            Ok(Some(id)) => id,
+            Ok(None) | Err(PrincipalProblem::Unknown(_)) => {
+                return Err(Error::InvalidArn(messages::arn_not_a_principal(
+                    &principal_arn(&parsed),
+                )));
+            }
+            Err(PrincipalProblem::Failed(error)) => return Err(error),
+        };
+        Ok(GrantPrincipal {
+            arn: arn.to_owned(),
+            id: (!matches!(parsed, PrincipalId::Account(_))).then_some(id),
+        })
+    }
+
+    /// The grants `principal` holds on `key` (to itself, its role, or its account), from the
+    /// cache when possible, and those its grant tokens name, read from the store (a token
+    /// works on a node that has not seen its grant yet, and not once the grant is gone). Cached grants are
+    /// trusted for the credential TTL, which bounds how long another node's CreateGrant,
+    /// RetireGrant or RevokeGrant takes to be seen here; this node's are seen at once.
+    pub(super) async fn grants_held(
+        &self,
+        principal: &Principal,
+        key: &Key,
+    ) -> Result<Vec<Arc<Grant>>, Error> {
+        let caller = principal.caller();
+        let root = format!("arn:aws:iam::{}:root", caller.account);
+        let mut grantees = vec![caller.arn.as_str(), caller.principal_arn(), root.as_str()];
+        grantees.dedup();
+        let now = self.clock.now();
+        let mut held: Vec<Arc<Grant>> = Vec::new();
+        for grantee in grantees {
+            let scope = (key.id(), grantee.to_owned());
+            if let Some(cached) = self.cache.grants.get(&scope)
+                && now - cached.loaded_at < self.config.credential_ttl
+            {
+                held.extend(cached.grants.iter().cloned());
+                continue;
+            }
+            let epoch = self.cache.grants.epoch();
+            let grants: Vec<Arc<Grant>> = self
+                .store
+                .grants_to(&key.arn, grantee)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            held.extend(grants.iter().cloned());
+            let cached = Arc::new(CachedGrants {
+                grants,
+                loaded_at: now,
+            });
+            self.cache
+                .grants
+                .insert_unless_changed(scope, cached, epoch);
+        }
+        // A token's grant is read from the store, which has the last word: present, it is
+        // used even if this node has not cached it yet; gone, it is not used even if cached.
+        for token in principal.grant_tokens.iter().filter(|t| t.key == key.arn) {
+            held.retain(|grant| grant.id != token.id);
+            if let Some(grant) = self.store.grant(&key.arn, token.id).await? {
+                held.push(Arc::new(grant));
+            }
+        }
+        Ok(held)
+    }
+}
+
+/// AWS's rules on what a grant on `key` may hold: a constraint only on a symmetric encryption
+/// key, only the operations the key's type supports, and more than CreateGrant alone.
+fn check_grant_shape(
+    key: &Key,
+    operations: &[GrantOperation],
+    constraint: Option<&GrantConstraint>,
+) -> Result<(), Error> {
+    let symmetric_encryption = key.spec == KeySpec::SymmetricDefault;
+    if let Some(constraint) = constraint {
+        if !symmetric_encryption {
+            return Err(Error::Validation(
+                messages::GRANT_CONTEXT_SYMMETRIC_ONLY.to_owned(),
+            ));
+        }
+        let pairs = constraint.pairs();
+        if pairs.len() > MAX_CONSTRAINT_PAIRS
+            || pairs
+                .values()
+                .any(|value| value.chars().count() > MAX_CONSTRAINT_VALUE)
+        {
+            return Err(Error::Validation(
+                messages::GRANT_CONSTRAINT_TOO_LARGE.to_owned(),
+            ));
+        }
+    }
+    let valid = GrantOperation::valid_for(key.spec, key.usage);
+    let refused: Vec<&str> = operations
+        .iter()
+        .filter(|op| !valid.contains(op))
+        .map(|op| op.as_str())
+        .collect();
+    if !refused.is_empty() {
+        let kind = if key.spec.is_asymmetric() {
+            "asymmetric"
+        } else {
+            "symmetric"
+        };
+        let valid: Vec<&str> = valid.iter().map(|op| op.as_str()).collect();
+        return Err(Error::Validation(messages::grant_operations_not_supported(
+            &refused, kind, key.usage, &valid,
+        )));
+    }
+    if operations == [GrantOperation::CreateGrant] {
+        return Err(Error::Validation(
+            messages::GRANT_ONLY_CREATE_GRANT.to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn dedup_in_order(operations: &mut Vec<GrantOperation>) {
+    let mut seen = Vec::with_capacity(operations.len());
+    operations.retain(|op| {
+        let first = !seen.contains(op);
+        seen.push(*op);
+        first
+    });
+}
+
+fn grant_missing(id: GrantId, key: &KeyArn) -> Error {
+    Error::NotFound(messages::grant_not_found(&id.to_string(), &key.to_string()))
+}
+
+/// The sealed part of a token: version, Region (length-prefixed), account, key id, grant id.
+fn encode_token(grant: &GrantRef) -> SecretBytes {
+    let region = grant.key.region.as_str().as_bytes();
+    let mut bytes = Vec::with_capacity(2 + region.len() + 12 + 16 + 32);
+    bytes.push(TOKEN_VERSION);
+    bytes.push(u8::try_from(region.len()).unwrap_or(u8::MAX));
+    bytes.extend_from_slice(region);
+    bytes.extend_from_slice(grant.key.account.as_str().as_bytes());
+    bytes.extend_from_slice(&grant.key.key_id.to_bytes());
+    bytes.extend_from_slice(&grant.id.to_bytes());
+    SecretBytes::new(bytes)
+}
+
+fn decode_token(bytes: &[u8]) -> Option<GrantRef> {
+    let (&version, rest) = bytes.split_first()?;
+    if version != TOKEN_VERSION {
+        return None;
+    }
+    let (&region_len, rest) = rest.split_first()?;
+    let (region, rest) = rest.split_at_checked(usize::from(region_len))?;
+    let (account, rest) = rest.split_at_checked(12)?;
+    let (key_id, grant_id) = rest.split_at_checked(16)?;
+    Some(GrantRef {
+        key: KeyArn {
+            region: Region::parse(std::str::from_utf8(region).ok()?).ok()?,
+            account: AccountId::parse(std::str::from_utf8(account).ok()?).ok()?,
+            key_id: KeyId::from_bytes(key_id.try_into().ok()?),
+        },
+        id: GrantId::from_bytes(grant_id.try_into().ok()?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_encode_what_they_name_and_nothing_else_decodes() {
+        let grant = GrantRef {
+            key: KeyArn {
+                region: Region::parse("eu-west-1").unwrap(),
+                account: AccountId::parse("111122223333").unwrap(),
+                key_id: KeyId::generate(),
+            },
+            id: GrantId::generate(),
+        };
+        let bytes = encode_token(&grant);
+        assert_eq!(decode_token(bytes.expose()), Some(grant));
+        for cut in 0..bytes.len() {
+            assert_eq!(decode_token(&bytes.expose()[..cut]), None, "{cut}");
+        }
+        let mut other_version = bytes.expose().to_vec();
+        other_version[0] = 2;
+        assert_eq!(decode_token(&other_version), None);
+    }
+
+    #[test]
+    fn duplicate_operations_are_dropped_in_order() {
+        let mut ops = vec![
+            GrantOperation::Encrypt,
+            GrantOperation::Decrypt,
+            GrantOperation::Encrypt,
+        ];
+        dedup_in_order(&mut ops);
+        assert_eq!(ops, [GrantOperation::Encrypt, GrantOperation::Decrypt]);
+    }
+}
