@@ -982,6 +982,74 @@ print("AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s" % (c[
     check "admin, e2e-dev and e2e-ops" 3 "$OUT"
 }
 
+# Grants with the aws CLI: a user with no policy at all uses a key through a grant (at once with
+# its token), within the grant's constraint; lists it; retires it; a second grant is revoked.
+test_grants() {
+    run "iam create-user (grantee)" iam create-user --user-name e2e-grantee \
+        --query User.Arn --output text
+    local grantee_arn=$OUT
+    run "iam create-access-key (grantee)" iam create-access-key --user-name e2e-grantee \
+        --output json
+    local grantee_credentials=$WORK/grantee-credentials
+    python3 -c 'import json, sys
+key = json.loads(sys.stdin.read())["AccessKey"]
+print("[grantee]\naws_access_key_id = %s\naws_secret_access_key = %s" % (key["AccessKeyId"], key["SecretAccessKey"]))' \
+        <<<"$OUT" >"$grantee_credentials"
+    run "create-key for grants" kms create-key --query KeyMetadata.KeyId --output text
+    local key=$OUT
+    expect_error "without a grant the user may not encrypt" AccessDeniedException \
+        kms_as "$grantee_credentials" grantee encrypt --key-id "$key" \
+        --plaintext "fileb://$PLAINTEXT" --encryption-context app=e2e
+    run "create-grant" kms create-grant --key-id "$key" --grantee-principal "$grantee_arn" \
+        --operations Encrypt Decrypt RetireGrant \
+        --constraints 'EncryptionContextSubset={app=e2e}' --name e2e-grant --output json
+    local grant_id grant_token
+    grant_id=$(json_field "$OUT" GrantId)
+    grant_token=$(json_field "$OUT" GrantToken)
+    check_match "the grant id is 64 hex digits" '[0-9a-f]{64}' "$grant_id"
+    run "the grantee encrypts at once with the grant token" kms_as "$grantee_credentials" \
+        grantee encrypt --key-id "$key" --plaintext "fileb://$PLAINTEXT" \
+        --encryption-context app=e2e --grant-tokens "$grant_token" \
+        --query CiphertextBlob --output text
+    b64_to_file "$OUT" "$WORK/granted.bin"
+    run "the grantee decrypts (no token needed now)" kms_as "$grantee_credentials" grantee \
+        decrypt --ciphertext-blob "fileb://$WORK/granted.bin" --encryption-context app=e2e \
+        --query Plaintext --output text
+    b64_to_file "$OUT" "$WORK/granted.out"
+    check_files "the grantee's round trip" "$PLAINTEXT" "$WORK/granted.out"
+    expect_error "outside the constraint the grant allows nothing" AccessDeniedException \
+        kms_as "$grantee_credentials" grantee encrypt --key-id "$key" \
+        --plaintext "fileb://$PLAINTEXT" --encryption-context app=other
+    run "create-grant again by name (a retry)" kms create-grant --key-id "$key" \
+        --grantee-principal "$grantee_arn" --operations Encrypt Decrypt RetireGrant \
+        --constraints 'EncryptionContextSubset={app=e2e}' --name e2e-grant \
+        --query GrantId --output text
+    check "a retry answers the same grant" "$grant_id" "$OUT"
+    run "list-grants" kms list-grants --key-id "$key" \
+        --query 'Grants[0].[GranteePrincipal,Name,IssuingAccount]' --output text
+    check "list-grants shows the grant" \
+        "$(printf '%s\t%s\t%s' "$grantee_arn" e2e-grant arn:aws:iam::111122223333:root)" "$OUT"
+    run "the grantee retires its grant by token" kms_as "$grantee_credentials" grantee \
+        retire-grant --grant-token "$grant_token"
+    expect_error "a retired grant stops at once" AccessDeniedException \
+        kms_as "$grantee_credentials" grantee encrypt --key-id "$key" \
+        --plaintext "fileb://$PLAINTEXT" --encryption-context app=e2e
+    run "a second grant" kms create-grant --key-id "$key" --grantee-principal "$grantee_arn" \
+        --operations DescribeKey --retiring-principal arn:aws:iam::111122223333:user/admin \
+        --query GrantId --output text
+    local second=$OUT
+    run "list-retirable-grants" kms list-retirable-grants \
+        --retiring-principal arn:aws:iam::111122223333:user/admin --query 'Grants[].GrantId' \
+        --output text
+    check "the admin may retire the second grant" "$second" "$OUT"
+    run "revoke-grant" kms revoke-grant --key-id "$key" --grant-id "$second"
+    run "list-grants after revoking" kms list-grants --key-id "$key" \
+        --query 'length(Grants)' --output text
+    check "no grant is left" 0 "$OUT"
+    expect_error "revoke-grant of a revoked grant" NotFoundException \
+        kms revoke-grant --key-id "$key" --grant-id "$second"
+}
+
 # The audit trail as a user queries it: CloudTrail's LookupEvents on the same endpoint, with the
 # aws CLI (SigV4 service "cloudtrail") and boto3. Records are written before the answer is
 # sent, so each call is visible at once, newest first.
@@ -1597,6 +1665,7 @@ main() {
     test_boto3
     test_second_tenant
     test_access_control
+    test_grants
     test_audit_lookup
     test_graceful_shutdown
     test_restart_durability

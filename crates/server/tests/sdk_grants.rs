@@ -777,6 +777,36 @@ async fn grant_conditions_in_policies() {
     create(&[GrantOperation::Decrypt], equals.clone())
         .await
         .unwrap();
+    // On CreateGrant, kms:EncryptionContext: keys read the grant's constraint.
+    let context_policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:Dept": "IT"}}
+        }]
+    })
+    .to_string();
+    let scoped = kms(&server, user(&iam, "scoped", Some(&context_policy)).await);
+    let scoped_create = |pairs: (&str, &str)| {
+        scoped
+            .create_grant()
+            .key_id(&key)
+            .grantee_principal(user_arn("bob"))
+            .operations(GrantOperation::Decrypt)
+            .constraints(
+                GrantConstraints::builder()
+                    .encryption_context_subset(pairs.0, pairs.1)
+                    .build(),
+            )
+            .send()
+    };
+    scoped_create(("Dept", "IT")).await.unwrap();
+    assert_eq!(
+        code(scoped_create(("Dept", "HR")).await),
+        "AccessDeniedException"
+    );
     assert_eq!(
         code(create(&[GrantOperation::Decrypt], subset).await),
         "AccessDeniedException"
@@ -1041,4 +1071,210 @@ async fn another_node_sees_grants_by_token_at_once_and_without_within_the_bound(
     clock.advance(config.credential_ttl);
     assert!(denied(node.describe_key(&bob, &key_ref).await), "revoked");
     node.store().close().await;
+}
+
+#[tokio::test]
+async fn a_grant_names_the_user_that_existed_when_it_was_made() {
+    let server = TestServer::start().await;
+    let iam = iam(&server, admin());
+    let owner = kms(&server, admin());
+    iam.create_user().user_name("carol").send().await.unwrap();
+    let first_id = iam
+        .get_user()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap()
+        .user()
+        .unwrap()
+        .user_id()
+        .to_owned();
+    let key = create_key(&owner).await;
+    grant(&owner, &key, &user_arn("carol"), &[GrantOperation::Encrypt]).await;
+    let listed = owner.list_grants().key_id(&key).send().await.unwrap();
+    assert_eq!(
+        listed.grants()[0].grantee_principal(),
+        Some(user_arn("carol").as_str())
+    );
+    iam.delete_user().user_name("carol").send().await.unwrap();
+    let listed = owner.list_grants().key_id(&key).send().await.unwrap();
+    assert_eq!(
+        listed.grants()[0].grantee_principal(),
+        Some(first_id.as_str()),
+        "a deleted grantee is shown by its unique id"
+    );
+    // Made again under the same name: another user, whom the grant does not name.
+    let carol = kms(&server, user(&iam, "carol", None).await);
+    let refused = common::identities::encrypt_as(&carol, &key).await;
+    assert_eq!(code(refused), "AccessDeniedException");
+    let listed = owner.list_grants().key_id(&key).send().await.unwrap();
+    assert_eq!(
+        listed.grants()[0].grantee_principal(),
+        Some(first_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn re_encrypt_data_key_pairs_and_dry_runs_by_grant() {
+    let server = TestServer::start().await;
+    let iam = iam(&server, admin());
+    let owner = kms(&server, admin());
+    let bob = kms(&server, user(&iam, "bob", None).await);
+    let from = create_key(&owner).await;
+    let to = create_key(&owner).await;
+    let blob = owner
+        .encrypt()
+        .key_id(&from)
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob()
+        .unwrap()
+        .clone();
+    let re_encrypt = || {
+        bob.re_encrypt()
+            .ciphertext_blob(blob.clone())
+            .destination_key_id(&to)
+            .send()
+    };
+    let (from_grant, _) = grant(
+        &owner,
+        &from,
+        &user_arn("bob"),
+        &[GrantOperation::ReEncryptFrom],
+    )
+    .await;
+    assert_eq!(
+        code(re_encrypt().await),
+        "AccessDeniedException",
+        "ReEncryptTo on the destination is needed too"
+    );
+    let (to_grant, _) = grant(
+        &owner,
+        &to,
+        &user_arn("bob"),
+        &[GrantOperation::ReEncryptTo],
+    )
+    .await;
+    let re_encrypted = re_encrypt().await.unwrap();
+    let stored = records(&server, ACCOUNT, REGION).await;
+    let record = by_request(&stored, re_encrypted.request_id().unwrap());
+    assert_eq!(
+        record["additionalEventData"]["grantIds"],
+        serde_json::json!([from_grant, to_grant])
+    );
+
+    grant(
+        &owner,
+        &from,
+        &user_arn("bob"),
+        &[GrantOperation::GenerateDataKeyPairWithoutPlaintext],
+    )
+    .await;
+    let pair = bob
+        .generate_data_key_pair_without_plaintext()
+        .key_id(&from)
+        .key_pair_spec(aws_sdk_kms::types::DataKeyPairSpec::EccNistP256)
+        .send()
+        .await
+        .unwrap();
+    assert!(pair.public_key().is_some());
+
+    // DryRun checks everything and changes nothing.
+    let dry = owner
+        .create_grant()
+        .key_id(&from)
+        .grantee_principal(user_arn("bob"))
+        .operations(GrantOperation::Decrypt)
+        .dry_run(true)
+        .send()
+        .await;
+    assert_eq!(
+        failure(dry),
+        (
+            "DryRunOperationException".into(),
+            "The request would have succeeded, but the DryRun option is set.".into()
+        )
+    );
+    let dry = owner
+        .create_grant()
+        .key_id(&from)
+        .grantee_principal(user_arn("nobody"))
+        .operations(GrantOperation::Decrypt)
+        .dry_run(true)
+        .send()
+        .await;
+    assert_eq!(code(dry), "InvalidArnException", "a dry run still checks");
+    let listed = owner.list_grants().key_id(&from).send().await.unwrap();
+    assert_eq!(listed.grants().len(), 2);
+
+    // A token is good in its Region only.
+    let (_, token) = grant(&owner, &from, &user_arn("bob"), &[GrantOperation::Decrypt]).await;
+    let elsewhere = common::identities::kms(&server, admin());
+    let elsewhere = aws_sdk_kms::Client::from_conf(
+        elsewhere
+            .config()
+            .to_builder()
+            .region(aws_sdk_kms::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let refused = elsewhere.retire_grant().grant_token(&token).send().await;
+    assert_eq!(code(refused), "InvalidGrantTokenException");
+}
+
+#[tokio::test]
+async fn an_explicit_deny_beats_a_grant() {
+    let server = TestServer::start().await;
+    let iam = iam(&server, admin());
+    let owner = kms(&server, admin());
+    let deny = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "kms:Encrypt", "Resource": "*"}]
+    })
+    .to_string();
+    let denied = kms(&server, user(&iam, "denied", Some(&deny)).await);
+    let bob = kms(&server, user(&iam, "bob", None).await);
+    let key = create_key(&owner).await;
+    let arn = common::arn_of(&owner, &key).await;
+    grant(
+        &owner,
+        &key,
+        &user_arn("denied"),
+        &[GrantOperation::Encrypt],
+    )
+    .await;
+    grant(&owner, &key, &user_arn("bob"), &[GrantOperation::Encrypt]).await;
+    assert_eq!(
+        message(common::identities::encrypt_as(&denied, &key).await),
+        format!(
+            "User: {} is not authorized to perform: kms:Encrypt on resource: {arn} with an explicit deny in an identity-based policy",
+            user_arn("denied")
+        )
+    );
+    common::identities::encrypt_as(&bob, &key).await.unwrap();
+    // A key policy that denies bob: the grant no longer helps.
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": {"AWS": user_arn("bob")}, "Action": "kms:Encrypt", "Resource": "*"}
+        ]
+    })
+    .to_string();
+    owner
+        .put_key_policy()
+        .key_id(&key)
+        .policy_name("default")
+        .policy(policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        message(common::identities::encrypt_as(&bob, &key).await),
+        format!(
+            "User: {} is not authorized to perform: kms:Encrypt on resource: {arn} with an explicit deny in a resource-based policy",
+            user_arn("bob")
+        )
+    );
 }

@@ -190,7 +190,45 @@ impl Kms {
             self.grant_principal(grantee).await?;
         }
         let filter = GrantFilter { grant_id, grantee };
-        Ok(self.store.list_grants(&key.arn, filter, page).await?)
+        let mut found = self.store.list_grants(&key.arn, filter, page).await?;
+        self.show_principals_as_they_are(&mut found.items).await?;
+        Ok(found)
+    }
+
+    /// Lists a grant's principals as AWS does once they are gone: a user or role deleted (or
+    /// deleted and made again under the same name, which is another principal) is shown by the
+    /// unique id the grant holds (`AIDA...`, `AROA...`, `AROA...:session` for a session).
+    async fn show_principals_as_they_are(&self, grants: &mut [Grant]) -> Result<(), Error> {
+        let mut current: std::collections::HashMap<String, Option<String>> =
+            std::collections::HashMap::new();
+        for grant in grants.iter_mut() {
+            for principal in std::iter::once(&mut grant.grantee).chain(grant.retiring.as_mut()) {
+                let Some(held) = principal.id.clone() else {
+                    continue;
+                };
+                if !current.contains_key(&principal.arn) {
+                    let now = match PrincipalId::parse(&principal.arn) {
+                        Some(parsed) => match self.unique_id(&parsed).await {
+                            Ok(id) => id,
+                            Err(PrincipalProblem::Unknown(_)) => None,
+                            Err(PrincipalProblem::Failed(error)) => return Err(error),
+                        },
+                        None => None,
+                    };
+                    current.insert(principal.arn.clone(), now);
+                }
+                if current.get(&principal.arn).and_then(Option::as_deref) != Some(held.as_str()) {
+                    principal.arn = match PrincipalId::parse(&principal.arn) {
+                        Some(PrincipalId::Session { arn, .. }) => {
+                            let session = arn.rsplit('/').next().unwrap_or_default();
+                            format!("{held}:{session}")
+                        }
+                        _ => held,
+                    };
+                }
+            }
+        }
+        Ok(())
     }
 
     /// ListRetirableGrants: the grants, on any account's keys in this Region, that a principal
@@ -223,6 +261,7 @@ impl Kms {
         found
             .items
             .retain(|grant| grant.retiring.as_ref().is_some_and(|r| r.id == named.id));
+        self.show_principals_as_they_are(&mut found.items).await?;
         Ok(found)
     }
 
@@ -240,6 +279,12 @@ impl Kms {
         let (key, id) = match target {
             RetireTarget::Token { token, key, id } => {
                 let named = self.open_token(token)?;
+                if named.key.region != principal.region {
+                    // Each Region is its own service: another Region's token is not ours.
+                    return Err(Error::InvalidGrantToken(
+                        messages::INVALID_GRANT_TOKEN.to_owned(),
+                    ));
+                }
                 if id.is_some_and(|id| id != named.id) {
                     return Err(Error::InvalidGrantId(messages::INVALID_GRANT_ID.to_owned()));
                 }
