@@ -1053,7 +1053,10 @@ async fn another_node_sees_grants_by_token_at_once_and_without_within_the_bound(
     // This node still trusts what it read: without the token, denied; with it, allowed.
     assert!(denied(node.describe_key(&bob, &key_ref).await));
     let mut with_token = bob.clone();
-    with_token.grant_tokens = node.grant_tokens(std::slice::from_ref(&token)).unwrap();
+    with_token.grant_tokens = node
+        .grant_tokens(std::slice::from_ref(&token))
+        .await
+        .unwrap();
     node.describe_key(&with_token, &key_ref).await.unwrap();
     // Past the bound, the grant is seen without the token.
     clock.advance(config.credential_ttl);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use strongbox_crypto::KeyMaterial;
+use strongbox_crypto::{KeyMaterial, SecretBytes};
 use time::{Duration, OffsetDateTime};
 
 use super::Kms;
@@ -31,6 +31,13 @@ const DIGEST_PAGE: u32 = 256;
 pub(super) struct AuditSigner {
     key: KeyMaterial,
     public_key: Vec<u8>,
+}
+
+/// The signer of an unsealed signing key.
+fn signer(key: SecretBytes) -> Result<AuditSigner, Error> {
+    let key = KeyMaterial::from_bytes(key.expose().to_vec());
+    let public_key = digest::public_key(&key)?;
+    Ok(AuditSigner { key, public_key })
 }
 
 /// Where the previous digest (or the checkpoint standing for it) left the chain.
@@ -64,37 +71,20 @@ impl Kms {
     }
 
     async fn load_or_create_signer(&self) -> Result<Arc<AuditSigner>, Error> {
-        let sealed = match self.store.meta(SIGNING_KEY_NAME).await? {
-            Some(sealed) => sealed,
-            None => {
+        let key = self
+            .service_secret(SIGNING_KEY_NAME, SIGNING_KEY_AAD, || {
                 let key = digest::generate_signing_key()?;
-                let sealed = self.seal.seal(SIGNING_KEY_AAD, key.expose())?;
-                match self
-                    .store
-                    .insert_meta(SIGNING_KEY_NAME, sealed.as_bytes())
-                    .await
-                {
-                    Ok(()) => sealed.as_bytes().to_vec(),
-                    // Another process created it first: use theirs.
-                    Err(error) if error.kind() == StoreErrorKind::Conflict => self
-                        .store
-                        .meta(SIGNING_KEY_NAME)
-                        .await?
-                        .ok_or_else(|| Internal::new("audit signing key", "vanished"))?,
-                    Err(error) => return Err(error.into()),
-                }
-            }
-        };
-        Ok(Arc::new(self.unseal_signer(sealed)?))
+                Ok(SecretBytes::new(key.expose().to_vec()))
+            })
+            .await?;
+        Ok(Arc::new(signer(key)?))
     }
 
     fn unseal_signer(&self, sealed: Vec<u8>) -> Result<AuditSigner, Error> {
         let opened = self
             .seal
             .unseal(SIGNING_KEY_AAD, &SealedKey::from_bytes(sealed))?;
-        let key = KeyMaterial::from_bytes(opened.expose().to_vec());
-        let public_key = digest::public_key(&key)?;
-        Ok(AuditSigner { key, public_key })
+        signer(opened)
     }
 
     /// The audit public key if the signing key exists, never creating it: checking a trail

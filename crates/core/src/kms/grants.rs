@@ -1,8 +1,10 @@
 //! CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant; grant tokens; and
 //! the grants a caller holds on a key, which `resolve.rs` consults when no policy allows.
 //!
-//! A grant token is the grant's key ARN and id sealed under the root key: any node can read
-//! it without the store, and nobody can forge one. It makes a grant usable before this node's
+//! A grant token is the grant's key ARN and id, authenticated with HMAC-SHA-256 under a
+//! service-wide key (sealed in the store, made on first use): any node can check it without
+//! the store, and nobody can forge one. (An HMAC, not a seal under the root key: tokens are
+//! not secret, and a caller who makes grants must not spend the root key's nonce budget.) It makes a grant usable before this node's
 //! grant cache has seen it (AWS's documented use for new grants); the grant itself must still
 //! exist, so a retired or revoked grant stops working at once, token or not.
 
@@ -10,7 +12,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use strongbox_crypto::SecretBytes;
+use strongbox_crypto::{KeyMaterial, MacAlgorithm};
 
 use super::Kms;
 use super::cache::CachedGrants;
@@ -27,7 +29,6 @@ use crate::operation::Operation;
 use crate::policy::{
     Decision, Denial, Match, PrincipalId, Request, decide, identity_allows, principal_match,
 };
-use crate::seal::SealedKey;
 use crate::store::{GrantCreated, GrantFilter, Page, PageRequest};
 
 /// AWS's quota of grants per key.
@@ -36,10 +37,17 @@ pub const DEFAULT_GRANTS_PER_KEY: u32 = 50_000;
 const MAX_CONSTRAINT_PAIRS: usize = 8;
 const MAX_CONSTRAINT_VALUE: usize = 384;
 
-/// Associated data of every grant token's seal: a token is nothing else's sealed value.
-const TOKEN_AAD: &[u8] = b"strongbox/grant-token/v1";
-/// The token format's version, the first sealed byte.
+/// The grant-token key's name in the store's meta table, and what it is sealed to.
+const TOKEN_KEY_NAME: &str = "grant-token-key";
+const TOKEN_KEY_AAD: &[u8] = b"strongbox/grant-token-key/v1";
+/// The token format's version, its first byte.
 const TOKEN_VERSION: u8 = 1;
+/// A token's parts: version, a random nonce (every CreateGrant answer has a token of its own, as
+/// AWS's do), the grant (Region with its length, account, key id, grant id), and the
+/// HMAC-SHA-256 of all that under the grant-token key.
+const TOKEN_NONCE: usize = 16;
+const TOKEN_TAG: usize = 32;
+const TOKEN_LEN_MAX: usize = 1 + TOKEN_NONCE + 1 + 255 + 12 + 16 + 32 + TOKEN_TAG;
 
 /// What CreateGrant asks for.
 #[derive(Clone, Debug)]
@@ -91,23 +99,40 @@ pub enum RetireTarget {
 impl Kms {
     /// The grants `tokens` name, each checked: `InvalidGrantTokenException` for any token this
     /// service did not issue.
-    pub fn grant_tokens(&self, tokens: &[String]) -> Result<Vec<GrantRef>, Error> {
-        tokens.iter().map(|token| self.open_token(token)).collect()
+    pub async fn grant_tokens(&self, tokens: &[String]) -> Result<Vec<GrantRef>, Error> {
+        let key = self.grant_token_key().await?;
+        tokens.iter().map(|token| open_token(&key, token)).collect()
     }
 
-    fn open_token(&self, token: &str) -> Result<GrantRef, Error> {
-        let invalid = || Error::InvalidGrantToken(messages::INVALID_GRANT_TOKEN.to_owned());
-        let sealed = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-        let plain = self
-            .seal
-            .unseal(TOKEN_AAD, &SealedKey::from_bytes(sealed))
-            .map_err(|_| invalid())?;
-        decode_token(plain.expose()).ok_or_else(invalid)
+    async fn open_token(&self, token: &str) -> Result<GrantRef, Error> {
+        open_token(&*self.grant_token_key().await?, token)
     }
 
-    fn issue_token(&self, grant: &GrantRef) -> Result<String, Error> {
-        let sealed = self.seal.seal(TOKEN_AAD, encode_token(grant).expose())?;
-        Ok(URL_SAFE_NO_PAD.encode(sealed.as_bytes()))
+    async fn issue_token(&self, grant: &GrantRef) -> Result<String, Error> {
+        let key = self.grant_token_key().await?;
+        let mut bytes = Vec::with_capacity(TOKEN_LEN_MAX);
+        bytes.push(TOKEN_VERSION);
+        bytes.extend_from_slice(&strongbox_crypto::random_id()?);
+        encode_grant(grant, &mut bytes);
+        let tag = strongbox_crypto::mac(MacAlgorithm::HmacSha256, &key, &bytes);
+        bytes.extend_from_slice(&tag);
+        Ok(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// The grant-token key: 32 random bytes made on first use and kept sealed in the store, so
+    /// that every node (and every restart) accepts the tokens any of them issued.
+    async fn grant_token_key(&self) -> Result<Arc<KeyMaterial>, Error> {
+        self.grant_token_key
+            .get_or_try_init(|| async {
+                let secret = self
+                    .service_secret(TOKEN_KEY_NAME, TOKEN_KEY_AAD, || {
+                        Ok(strongbox_crypto::random_bytes(32)?)
+                    })
+                    .await?;
+                Ok::<_, Error>(Arc::new(KeyMaterial::from_bytes(secret.expose().to_vec())))
+            })
+            .await
+            .cloned()
     }
 
     /// CreateGrant.
@@ -167,10 +192,12 @@ impl Kms {
                 )));
             }
         };
-        let token = self.issue_token(&GrantRef {
-            key: key.arn.clone(),
-            id,
-        })?;
+        let token = self
+            .issue_token(&GrantRef {
+                key: key.arn.clone(),
+                id,
+            })
+            .await?;
         Ok(CreatedGrant { id, token })
     }
 
@@ -245,14 +272,16 @@ impl Kms {
             Access::of(Operation::ListRetirableGrants),
             retiring,
         )?;
-        let named = self.grant_principal(retiring).await?;
+        // Another account's principal is refused before it is looked up, so that nothing is
+        // learned of which principals other tenants have.
         let account = PrincipalId::parse(retiring).map(|id| id.account());
-        if account != Some(principal.account) {
+        if account.is_some_and(|account| account != principal.account) {
             return Err(Error::AccessDenied(messages::retiring_principal_elsewhere(
                 principal.arn(),
                 retiring,
             )));
         }
+        let named = self.grant_principal(retiring).await?;
         let mut found = self
             .store
             .list_retirable_grants(&principal.region, retiring, page)
@@ -278,7 +307,7 @@ impl Kms {
         let access = Access::of(Operation::RetireGrant);
         let (key, id) = match target {
             RetireTarget::Token { token, key, id } => {
-                let named = self.open_token(token)?;
+                let named = self.open_token(token).await?;
                 if named.key.region != principal.region {
                     // Each Region is its own service: another Region's token is not ours.
                     return Err(Error::InvalidGrantToken(
@@ -569,11 +598,14 @@ fn check_grant_shape(
     Ok(())
 }
 
+/// Drops repeated operations, keeping the first of each: linear in the list however long a
+/// request makes it (a set of 17 bits, not a search per item).
 fn dedup_in_order(operations: &mut Vec<GrantOperation>) {
-    let mut seen = Vec::with_capacity(operations.len());
+    let mut seen = 0u32;
     operations.retain(|op| {
-        let first = !seen.contains(op);
-        seen.push(*op);
+        let bit = 1u32 << (*op as u32);
+        let first = seen & bit == 0;
+        seen |= bit;
         first
     });
 }
@@ -582,24 +614,35 @@ fn grant_missing(id: GrantId, key: &KeyArn) -> Error {
     Error::NotFound(messages::grant_not_found(&id.to_string(), &key.to_string()))
 }
 
-/// The sealed part of a token: version, Region (length-prefixed), account, key id, grant id.
-fn encode_token(grant: &GrantRef) -> SecretBytes {
+/// Appends the grant a token names: Region (length-prefixed), account, key id, grant id.
+fn encode_grant(grant: &GrantRef, bytes: &mut Vec<u8>) {
     let region = grant.key.region.as_str().as_bytes();
-    let mut bytes = Vec::with_capacity(2 + region.len() + 12 + 16 + 32);
-    bytes.push(TOKEN_VERSION);
     bytes.push(u8::try_from(region.len()).unwrap_or(u8::MAX));
     bytes.extend_from_slice(region);
     bytes.extend_from_slice(grant.key.account.as_str().as_bytes());
     bytes.extend_from_slice(&grant.key.key_id.to_bytes());
     bytes.extend_from_slice(&grant.id.to_bytes());
-    SecretBytes::new(bytes)
 }
 
-fn decode_token(bytes: &[u8]) -> Option<GrantRef> {
-    let (&version, rest) = bytes.split_first()?;
+/// The grant `token` names, if its tag is right (compared in constant time) and it is well
+/// formed.
+fn open_token(key: &KeyMaterial, token: &str) -> Result<GrantRef, Error> {
+    let invalid = || Error::InvalidGrantToken(messages::INVALID_GRANT_TOKEN.to_owned());
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let split = bytes.len().checked_sub(TOKEN_TAG).ok_or_else(invalid)?;
+    let (signed, tag) = bytes.split_at(split);
+    if !strongbox_crypto::verify_mac(MacAlgorithm::HmacSha256, key, signed, tag) {
+        return Err(invalid());
+    }
+    decode_grant(signed).ok_or_else(invalid)
+}
+
+fn decode_grant(signed: &[u8]) -> Option<GrantRef> {
+    let (&version, rest) = signed.split_first()?;
     if version != TOKEN_VERSION {
         return None;
     }
+    let (_nonce, rest) = rest.split_at_checked(TOKEN_NONCE)?;
     let (&region_len, rest) = rest.split_first()?;
     let (region, rest) = rest.split_at_checked(usize::from(region_len))?;
     let (account, rest) = rest.split_at_checked(12)?;
@@ -619,7 +662,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_encode_what_they_name_and_nothing_else_decodes() {
+    fn tokens_name_their_grant_and_nothing_else_opens() {
         let grant = GrantRef {
             key: KeyArn {
                 region: Region::parse("eu-west-1").unwrap(),
@@ -628,14 +671,36 @@ mod tests {
             },
             id: GrantId::generate(),
         };
-        let bytes = encode_token(&grant);
-        assert_eq!(decode_token(bytes.expose()), Some(grant));
+        let key = KeyMaterial::from_bytes(vec![7; 32]);
+        let mut bytes = vec![TOKEN_VERSION];
+        bytes.extend_from_slice(&[0; TOKEN_NONCE]);
+        encode_grant(&grant, &mut bytes);
+        assert_eq!(decode_grant(&bytes), Some(grant.clone()));
         for cut in 0..bytes.len() {
-            assert_eq!(decode_token(&bytes.expose()[..cut]), None, "{cut}");
+            assert_eq!(decode_grant(&bytes[..cut]), None, "{cut}");
         }
-        let mut other_version = bytes.expose().to_vec();
+        let tag = strongbox_crypto::mac(MacAlgorithm::HmacSha256, &key, &bytes);
+        let token = |bytes: &[u8], tag: &[u8]| URL_SAFE_NO_PAD.encode([bytes, tag].concat());
+        assert_eq!(open_token(&key, &token(&bytes, &tag)).unwrap(), grant);
+        let other_key = KeyMaterial::from_bytes(vec![8; 32]);
+        assert!(open_token(&other_key, &token(&bytes, &tag)).is_err());
+        let mut changed = bytes.clone();
+        let last = changed.len() - 1;
+        changed[last] ^= 1;
+        assert!(
+            open_token(&key, &token(&changed, &tag)).is_err(),
+            "another grant id"
+        );
+        for bad in ["", "AAAA", "not base64!", &URL_SAFE_NO_PAD.encode(&tag)] {
+            assert!(
+                matches!(open_token(&key, bad), Err(Error::InvalidGrantToken(_))),
+                "{bad}"
+            );
+        }
+        let mut other_version = bytes.clone();
         other_version[0] = 2;
-        assert_eq!(decode_token(&other_version), None);
+        let tag = strongbox_crypto::mac(MacAlgorithm::HmacSha256, &key, &other_version);
+        assert!(open_token(&key, &token(&other_version, &tag)).is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod policies;
 mod resolve;
 mod root_check;
 mod rotation;
+mod service_secrets;
 mod sts;
 mod tags;
 mod usage;
@@ -97,6 +98,8 @@ pub struct Kms {
     audit: AuditLog,
     /// The audit signing key, unsealed on first use.
     audit_signer: tokio::sync::OnceCell<Arc<audit::AuditSigner>>,
+    /// The key grant tokens are authenticated with, unsealed on first use.
+    grant_token_key: tokio::sync::OnceCell<Arc<strongbox_crypto::KeyMaterial>>,
     /// LookupEvents queries allowed at once.
     lookup_permits: tokio::sync::Semaphore,
 }
@@ -121,6 +124,7 @@ impl Kms {
                 AuditLog::disabled()
             },
             audit_signer: tokio::sync::OnceCell::new(),
+            grant_token_key: tokio::sync::OnceCell::new(),
             lookup_permits: tokio::sync::Semaphore::new(LOOKUPS_AT_ONCE),
             store,
             seal,

@@ -30,40 +30,49 @@ const MAX_GRANT_TOKENS: usize = 10;
 const MAX_GRANT_TOKEN: usize = 8192;
 
 /// The caller, with the grants its request's `GrantTokens` name when the operation accepts
-/// them (the operations a grant can allow, and CreateGrant). The member is looked for only
-/// when the body mentions it, so requests without tokens pay nothing.
-pub fn attach_grant_tokens<'p>(
+/// them (the operations a grant can allow, and CreateGrant). The body is parsed for it only
+/// when it mentions the member (or holds a JSON escape), so requests without tokens pay a
+/// byte scan.
+pub async fn attach_grant_tokens<'p>(
     kms: &Kms,
     principal: &'p Principal,
     operation: Operation,
     body: &[u8],
 ) -> Result<Cow<'p, Principal>, ApiError> {
     let accepts = GrantOperation::from_action(operation.facts().action).is_some();
-    if !accepts || !contains(body, b"\"GrantTokens\"") {
+    // A member name written with escapes (`Grant\u0054okens`) is a member name too.
+    if !accepts {
+        return Ok(Cow::Borrowed(principal));
+    }
+    let mentioned = memchr::memmem::find(body, b"GrantTokens").is_some()
+        || memchr::memmem::find(body, b"\\u").is_some();
+    if !mentioned {
         return Ok(Cow::Borrowed(principal));
     }
     let Some(tokens) = parse::<GrantTokensMember>(body)?.grant_tokens else {
         return Ok(Cow::Borrowed(principal));
     };
-    let mut violations: Vec<Violation> = Violation::length(
-        Shown::Hidden,
-        "grantTokens",
-        tokens.len(),
-        0,
-        MAX_GRANT_TOKENS,
-    )
-    .into_iter()
-    .collect();
-    for (index, token) in tokens.iter().enumerate() {
-        let member = format!("grantTokens.{}.member", index + 1);
-        violations.extend(Violation::length(
+    // Too many tokens is one violation, whatever their number: the answer stays small.
+    if tokens.len() > MAX_GRANT_TOKENS {
+        return Err(error::violations(&[Violation::too_long(
             Shown::Hidden,
-            &member,
-            token.chars().count(),
-            1,
-            MAX_GRANT_TOKEN,
-        ));
+            "grantTokens",
+            MAX_GRANT_TOKENS,
+        )]));
     }
+    let violations: Vec<Violation> = tokens
+        .iter()
+        .enumerate()
+        .filter_map(|(index, token)| {
+            Violation::length(
+                Shown::Hidden,
+                &format!("grantTokens.{}.member", index + 1),
+                token.chars().count(),
+                1,
+                MAX_GRANT_TOKEN,
+            )
+        })
+        .collect();
     if !violations.is_empty() {
         return Err(error::violations(&violations));
     }
@@ -71,14 +80,8 @@ pub fn attach_grant_tokens<'p>(
         return Ok(Cow::Borrowed(principal));
     }
     let mut with_tokens = principal.clone();
-    with_tokens.grant_tokens = kms.grant_tokens(&tokens)?;
+    with_tokens.grant_tokens = kms.grant_tokens(&tokens).await?;
     Ok(Cow::Owned(with_tokens))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 /// A principal member: its length and pattern, as the model constrains them.

@@ -18,7 +18,7 @@ pub async fn dispatch(
     operation: Operation,
     body: &[u8],
 ) -> Result<SecretBuffer, ApiError> {
-    let principal = &*api::grants::attach_grant_tokens(kms, principal, operation, body)?;
+    let principal = &*api::grants::attach_grant_tokens(kms, principal, operation, body).await?;
     let call = Call {
         kms,
         principal,

@@ -1,0 +1,40 @@
+//! Service-wide secrets kept sealed in the store's meta table and made on first use: the audit
+//! signing key, the grant-token key. Several processes may start at once on one store: the
+//! first to store a secret wins, and the others use it.
+
+use strongbox_crypto::SecretBytes;
+
+use super::Kms;
+use crate::error::{Error, Internal};
+use crate::seal::SealedKey;
+use crate::store::StoreErrorKind;
+
+impl Kms {
+    /// The secret stored sealed (to `aad`) under `name`, made with `generate` and stored if
+    /// there is none yet.
+    pub(super) async fn service_secret(
+        &self,
+        name: &'static str,
+        aad: &[u8],
+        generate: impl FnOnce() -> Result<SecretBytes, Error>,
+    ) -> Result<SecretBytes, Error> {
+        let sealed = match self.store.meta(name).await? {
+            Some(sealed) => sealed,
+            None => {
+                let secret = generate()?;
+                let sealed = self.seal.seal(aad, secret.expose())?;
+                match self.store.insert_meta(name, sealed.as_bytes()).await {
+                    Ok(()) => return Ok(secret),
+                    // Another process stored one first: use theirs.
+                    Err(error) if error.kind() == StoreErrorKind::Conflict => self
+                        .store
+                        .meta(name)
+                        .await?
+                        .ok_or_else(|| Internal::new(name, "vanished after a conflict"))?,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        };
+        Ok(self.seal.unseal(aad, &SealedKey::from_bytes(sealed))?)
+    }
+}
