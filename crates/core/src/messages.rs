@@ -539,6 +539,9 @@ pub const GRANT_TWO_CONSTRAINTS: &str = "More than one constraint supplied";
 /// `ValidationException`: AWS's documented bounds on a constraint [doc; wording ours].
 pub const GRANT_CONSTRAINT_TOO_LARGE: &str = "Each grant constraint can include up to 8 encryption context pairs, and each encryption context value cannot exceed 384 characters.";
 
+/// `ValidationException`: constraint keys that differ only in case [ours].
+pub const GRANT_CONSTRAINT_KEYS_CASE: &str = "The keys of a grant constraint are matched ignoring case, so no two of them may differ only in case.";
+
 /// `InvalidArnException`: a principal that is not a principal ARN [recorded].
 pub fn arn_not_valid(arn: &str) -> String {
     format!("ARN is not valid: {arn}")

@@ -165,6 +165,21 @@ operations! {
 }
 
 impl Operation {
+    /// Whether a grant can allow it (AWS's grant operations, which are also the operations
+    /// that read `GrantTokens`); CreateGrant reads tokens too, for the grant that allows it.
+    pub fn accepts_grant_tokens(self) -> bool {
+        crate::model::GrantOperation::from_action(self.facts().action).is_some()
+    }
+
+    /// Whether the request context has `kms:GrantIsForAWSResource`: AWS documents the key for
+    /// CreateGrant, ListGrants and RevokeGrant.
+    pub fn has_grant_is_for_aws_resource(self) -> bool {
+        matches!(
+            self,
+            Operation::CreateGrant | Operation::ListGrants | Operation::RevokeGrant
+        )
+    }
+
     /// The operation whose IAM action is `action` (`kms:ReEncryptTo` is ReEncrypt's too).
     pub fn from_action(action: &str) -> Option<Self> {
         if action.eq_ignore_ascii_case(RE_ENCRYPT_TO) {

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use crate::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
 use crate::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Grant, GrantId,
-    InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User, VersionId,
+    GrantPrincipal, InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User,
+    VersionId,
 };
 
 /// A request for one page of a list.
@@ -44,6 +45,8 @@ pub enum GrantCreated {
     Existing(GrantId),
     /// The key already has as many grants as allowed; nothing was stored.
     LimitReached,
+    /// The key is gone (deleted meanwhile); nothing was stored.
+    KeyGone,
 }
 
 /// Which of a key's grants ListGrants returns.
@@ -238,9 +241,9 @@ pub trait Store: Send + Sync {
         version: VersionId,
     ) -> Result<Option<KeyVersion>, StoreError>;
 
-    /// Stores a grant on its key, atomically with two checks: when the grant has a name, a
-    /// grant of the key with the same name and fingerprint is returned instead (a retry); and
-    /// when the key already has `limit` grants, nothing is stored.
+    /// Stores a grant on its key, atomically with three checks: the key still exists; when the
+    /// grant has a name, a grant of the key with the same name and fingerprint is returned
+    /// instead (a retry); and when the key already has `limit` grants, nothing is stored.
     async fn create_grant(&self, grant: &Grant, limit: u32) -> Result<GrantCreated, StoreError>;
     /// One grant of a key.
     async fn grant(&self, key: &KeyArn, id: GrantId) -> Result<Option<Grant>, StoreError>;
@@ -253,13 +256,13 @@ pub trait Store: Send + Sync {
         filter: GrantFilter<'_>,
         page: &PageRequest,
     ) -> Result<Page<Grant>, StoreError>;
-    /// The grants in a Region, on any account's keys, that `retiring` (an ARN, exactly) may
-    /// retire, ordered by id; the marker is the last id returned. Not scoped by account: a
-    /// grant on another account's key can name the caller's principal.
+    /// The grants in a Region, on any account's keys, whose retiring principal is `retiring`
+    /// (its ARN exactly, and its unique id), ordered by id; the marker is the last id returned.
+    /// Not scoped by account: a grant on another account's key can name the caller's principal.
     async fn list_retirable_grants(
         &self,
         region: &Region,
-        retiring: &str,
+        retiring: &GrantPrincipal,
         page: &PageRequest,
     ) -> Result<Page<Grant>, StoreError>;
     /// Deletes a grant of a key; false when there was none.

@@ -256,6 +256,24 @@ async fn constraints_hold_both_ways_for_encrypt_and_data_keys() {
         .send()
         .await;
     assert_eq!(message(both), "More than one constraint supplied");
+    let twice = owner
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal(user_arn("bob"))
+        .operations(GrantOperation::Decrypt)
+        .constraints(
+            GrantConstraints::builder()
+                .encryption_context_equals("a", "1")
+                .encryption_context_equals("A", "1")
+                .build(),
+        )
+        .send()
+        .await;
+    assert_eq!(
+        failure(twice).0,
+        "ValidationException",
+        "keys that differ only in case would be one key twice"
+    );
 }
 
 #[tokio::test]
@@ -327,6 +345,18 @@ async fn who_may_retire_and_revoke() {
         .unwrap();
     assert_eq!(listed.grants().len(), 1);
     assert_eq!(listed.grants()[0].grant_id(), Some(id));
+    // Another account's principals are not looked up: nothing is learned of them.
+    for stranger in [
+        "arn:aws:iam::444455556666:user/nobody",
+        "arn:aws:iam::444455556666:root",
+    ] {
+        let refused = owner
+            .list_retirable_grants()
+            .retiring_principal(stranger)
+            .send()
+            .await;
+        assert_eq!(code(refused), "AccessDeniedException", "{stranger}");
+    }
     assert_eq!(
         listed.grants()[0].retiring_principal(),
         Some(user_arn("carol").as_str())

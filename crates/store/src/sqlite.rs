@@ -11,7 +11,8 @@ use sqlx::{ConnectOptions, Connection, SqlitePool};
 use strongbox_core::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
 use strongbox_core::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Grant, GrantId,
-    InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User, VersionId,
+    GrantPrincipal, InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User,
+    VersionId,
 };
 use strongbox_core::{
     GrantCreated, GrantFilter, Page, PageRequest, Store, StoreError, StoreErrorKind,
@@ -491,7 +492,7 @@ impl Store for SqliteStore {
     async fn list_retirable_grants(
         &self,
         region: &Region,
-        retiring: &str,
+        retiring: &GrantPrincipal,
         page: &PageRequest,
     ) -> Result<Page<Grant>, StoreError> {
         sqlite_grants::list_retirable_grants(&self.readers, region, retiring, page).await

@@ -89,9 +89,23 @@ pub(crate) async fn create_grant(
     let account = grant.key.account.as_str();
     let key_id = grant.key.key_id.to_string();
     let mut tx = connection.begin().await.map_err(driver_error)?;
+    // In the transaction that inserts, so that a grant never outlives a key deleted meanwhile.
+    let key_exists: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM keys WHERE account_id = $1 AND region = $2 AND key_id = $3",
+    )
+    .bind(account)
+    .bind(grant.key.region.as_str())
+    .bind(&key_id)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(driver_error)?;
+    if key_exists.is_none() {
+        return Ok(GrantCreated::KeyGone);
+    }
     if let Some(name) = &grant.name {
         let existing: Option<String> = sqlx::query_scalar(
-            "SELECT grant_id FROM grants WHERE account_id = $1 AND key_id = $2 AND name = $3 AND fingerprint = $4 LIMIT 1",
+            // `name <> ''` lets SQLite use the partial index `grants_by_name`.
+            "SELECT grant_id FROM grants WHERE account_id = $1 AND key_id = $2 AND name = $3 AND name <> '' AND fingerprint = $4 LIMIT 1",
         )
         .bind(account)
         .bind(&key_id)
@@ -211,14 +225,15 @@ pub(crate) async fn list_grants(
 pub(crate) async fn list_retirable_grants(
     readers: &SqlitePool,
     region: &strongbox_core::model::Region,
-    retiring: &str,
+    retiring: &GrantPrincipal,
     request: &PageRequest,
 ) -> Result<Page<Grant>, StoreError> {
     let rows = sqlx::query(
-        "SELECT * FROM grants WHERE region = $1 AND retiring = $2 AND grant_id > $3 ORDER BY grant_id LIMIT $4",
+        "SELECT * FROM grants WHERE region = $1 AND retiring = $2 AND retiring_id = $3 AND grant_id > $4 ORDER BY grant_id LIMIT $5",
     )
     .bind(region.as_str())
-    .bind(retiring)
+    .bind(&retiring.arn)
+    .bind(retiring.id.as_deref().unwrap_or_default())
     .bind(request.after.as_deref().unwrap_or_default())
     .bind(fetch_limit(request))
     .fetch_all(readers)

@@ -791,7 +791,10 @@ async fn grants_round_trip_page_retry_by_name_and_go_with_their_key() {
     let retirable = store
         .list_retirable_grants(
             &region(),
-            "arn:aws:iam::222222222222:root",
+            &GrantPrincipal {
+                arn: "arn:aws:iam::222222222222:root".to_owned(),
+                id: None,
+            },
             &PageRequest {
                 limit: 10,
                 after: None,
@@ -819,5 +822,13 @@ async fn grants_round_trip_page_retry_by_name_and_go_with_their_key() {
 
     store.delete_key(&k).await.unwrap();
     assert!(store.grants_to(&k.arn, alice).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .create_grant(&grant(&k, alice, None), 3)
+            .await
+            .unwrap(),
+        GrantCreated::KeyGone,
+        "no grant outlives its key"
+    );
     assert_eq!(store.grant(&k.arn, named.id).await.unwrap(), None);
 }

@@ -7,7 +7,6 @@ use time::OffsetDateTime;
 
 use super::resolve::Access;
 use crate::model::{Key, Principal};
-use crate::operation::Operation;
 use crate::policy::{KeyFacts, RequestContext};
 
 /// The context of a request by `principal` at `now`, on `key` when it names one.
@@ -28,12 +27,8 @@ pub(super) fn request_context<'a>(
     context.params = access.values;
     context.request_alias = request_alias;
     context.resource_aliases = resource_aliases;
-    if matches!(
-        access.operation_id,
-        Operation::CreateGrant | Operation::ListGrants | Operation::RevokeGrant
-    ) {
-        // The operations AWS documents the key for. Strongbox is no AWS service acting for a
-        // user: the request is never for one.
+    if access.operation_id.has_grant_is_for_aws_resource() {
+        // Strongbox is no AWS service acting for a user: the request is never for one.
         context = context.with("kms:GrantIsForAWSResource", "false");
     }
     if let Some(grant) = access.grant {

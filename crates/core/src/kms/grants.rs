@@ -185,6 +185,11 @@ impl Kms {
                 grant.id
             }
             GrantCreated::Existing(id) => id,
+            GrantCreated::KeyGone => {
+                return Err(Error::NotFound(messages::key_not_found(
+                    &key.arn.to_string(),
+                )));
+            }
             GrantCreated::LimitReached => {
                 return Err(Error::LimitExceeded(messages::grant_limit(
                     &key.arn.to_string(),
@@ -282,14 +287,12 @@ impl Kms {
             )));
         }
         let named = self.grant_principal(retiring).await?;
+        // Grants that named an earlier user or role of the same name are not this one's: the
+        // store matches the unique id too.
         let mut found = self
             .store
-            .list_retirable_grants(&principal.region, retiring, page)
+            .list_retirable_grants(&principal.region, &named, page)
             .await?;
-        // Grants that named an earlier user or role of the same name are not this one's.
-        found
-            .items
-            .retain(|grant| grant.retiring.as_ref().is_some_and(|r| r.id == named.id));
         self.show_principals_as_they_are(&mut found.items).await?;
         Ok(found)
     }
@@ -324,7 +327,7 @@ impl Kms {
                     }
                 }
                 let key = self
-                    .key_silently(&named.key)
+                    .key_unrecorded(&named.key.account, &named.key.region, named.key.key_id)
                     .await?
                     .ok_or_else(|| grant_missing(named.id, &named.key))?;
                 (key, named.id)
@@ -337,7 +340,7 @@ impl Kms {
                     key_id,
                 };
                 let key = self
-                    .key_silently(&arn)
+                    .key_unrecorded(&arn.account, &arn.region, arn.key_id)
                     .await?
                     .ok_or_else(|| Error::NotFound(messages::key_not_found(&arn.to_string())))?;
                 (key, *id)
@@ -458,20 +461,6 @@ impl Kms {
         }
     }
 
-    /// The key `arn` names, from the cache or the store, without recording it among the
-    /// call's resources: a grant token's key is not the caller's to learn until it may retire.
-    async fn key_silently(&self, arn: &KeyArn) -> Result<Option<Arc<Key>>, Error> {
-        if let Some(key) = self.cache.key(&arn.account, &arn.region, arn.key_id) {
-            return Ok(Some(key));
-        }
-        let epoch = self.cache.keys_epoch();
-        Ok(self
-            .store
-            .key(&arn.account, &arn.region, arn.key_id)
-            .await?
-            .map(|key| self.cache.insert_key(key, epoch)))
-    }
-
     /// A grantee or retiring principal a request names: an ARN of an account root, user,
     /// role or role session (`InvalidArnException` for anything else) that exists, with the
     /// unique id of the user or role it names now.
@@ -563,6 +552,15 @@ fn check_grant_shape(
             ));
         }
         let pairs = constraint.pairs();
+        let mut lowered: Vec<String> = pairs.keys().map(|k| k.to_lowercase()).collect();
+        lowered.sort_unstable();
+        lowered.dedup();
+        if lowered.len() != pairs.len() {
+            // Keys match ignoring case: two that differ only in case would be one key twice.
+            return Err(Error::Validation(
+                messages::GRANT_CONSTRAINT_KEYS_CASE.to_owned(),
+            ));
+        }
         if pairs.len() > MAX_CONSTRAINT_PAIRS
             || pairs
                 .values()

@@ -585,6 +585,8 @@ impl Kms {
                 .role(account, role)
                 .await
                 .map_err(failed)?
+                // Found ignoring case, but a session ARN names the role as it is spelled.
+                .filter(|found| found.name == *role)
                 .map(|role| role.id),
         })
     }

@@ -230,7 +230,7 @@ impl<'a> Access<'a> {
 
 impl Kms {
     /// Resolves `key_ref` for `principal`, from the cache when possible, and authorizes the
-    /// access: the key policy and the caller's identity policies must allow it.
+    /// access (see [`Kms::authorize`]).
     pub(super) async fn resolve(
         &self,
         principal: &Principal,
@@ -275,22 +275,36 @@ impl Kms {
             .await
     }
 
-    /// The key with this id in `account` and `region`, if any, from the cache when possible.
+    /// The key with this id in `account` and `region`, if any, from the cache when possible,
+    /// recorded among the call's resources.
     pub(super) async fn key_in(
         &self,
         account: &AccountId,
         region: &Region,
         key_id: KeyId,
     ) -> Result<Option<Arc<Key>>, Error> {
-        if let Some(key) = self.cache.key(account, region, key_id) {
+        let key = self.key_unrecorded(account, region, key_id).await?;
+        if let Some(key) = &key {
             audit::resources::touch(&key.arn);
+        }
+        Ok(key)
+    }
+
+    /// [`Kms::key_in`] without recording the key: for a key the caller may not learn about
+    /// until it is authorized (a grant token's), which the caller records then.
+    pub(super) async fn key_unrecorded(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        key_id: KeyId,
+    ) -> Result<Option<Arc<Key>>, Error> {
+        if let Some(key) = self.cache.key(account, region, key_id) {
             return Ok(Some(key));
         }
         let epoch = self.cache.keys_epoch();
         let Some(key) = self.store.key(account, region, key_id).await? else {
             return Ok(None);
         };
-        audit::resources::touch(&key.arn);
         Ok(Some(self.cache.insert_key(key, epoch)))
     }
 
@@ -312,8 +326,10 @@ impl Kms {
         Ok(Some(self.cache.insert_key(key, epoch)))
     }
 
-    /// Decides whether `principal` may perform `access` on `key`, from the key policy and
-    /// the caller's identity policies; AWS's `AccessDeniedException` when it may not.
+    /// Decides whether `principal` may perform `access` on `key`: the key policy and the
+    /// caller's identity policies, then, where they allow nothing but deny nothing either,
+    /// the caller's grants on the key (noted for the audit record when one allows). AWS's
+    /// `AccessDeniedException`, with the policies' reason, when nothing allows.
     pub(super) async fn authorize(
         &self,
         principal: &Principal,

@@ -225,7 +225,7 @@ impl Grant {
     /// What makes two grants the same grant for a retried CreateGrant: AWS returns the
     /// existing grant when the name and every other parameter match. A SHA-256 over a
     /// length-prefixed encoding of the grantee (ARN and id), the retiring principal, the
-    /// operations as a set and the constraint.
+    /// operations as a set and the constraint (its keys ignoring case).
     pub fn fingerprint(&self) -> String {
         let mut encoded = Vec::new();
         let mut field = |bytes: &[u8]| {
@@ -246,8 +246,15 @@ impl Grant {
         match &self.constraint {
             None => field(b"-"),
             Some(constraint) => {
+                // Keys match ignoring case: `Dept` and `dept` make the same constraint.
                 field(constraint.kind().as_bytes());
-                for (key, value) in constraint.pairs() {
+                let mut pairs: Vec<(String, &str)> = constraint
+                    .pairs()
+                    .iter()
+                    .map(|(key, value)| (key.to_lowercase(), value.as_str()))
+                    .collect();
+                pairs.sort_unstable();
+                for (key, value) in pairs {
                     field(key.as_bytes());
                     field(value.as_bytes());
                 }
@@ -395,5 +402,8 @@ mod tests {
         let mut constrained = grant.clone();
         constrained.constraint = Some(GrantConstraint::Subset(pairs(&[("a", "b")])));
         assert_ne!(constrained.fingerprint(), grant.fingerprint());
+        let mut recased = constrained.clone();
+        recased.constraint = Some(GrantConstraint::Subset(pairs(&[("A", "b")])));
+        assert_eq!(recased.fingerprint(), constrained.fingerprint());
     }
 }

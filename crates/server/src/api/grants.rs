@@ -39,11 +39,10 @@ pub async fn attach_grant_tokens<'p>(
     operation: Operation,
     body: &[u8],
 ) -> Result<Cow<'p, Principal>, ApiError> {
-    let accepts = GrantOperation::from_action(operation.facts().action).is_some();
-    // A member name written with escapes (`Grant\u0054okens`) is a member name too.
-    if !accepts {
+    if !operation.accepts_grant_tokens() {
         return Ok(Cow::Borrowed(principal));
     }
+    // A member name written with escapes (`Grant\u0054okens`) is a member name too.
     let mentioned = memchr::memmem::find(body, b"GrantTokens").is_some()
         || memchr::memmem::find(body, b"\\u").is_some();
     if !mentioned {

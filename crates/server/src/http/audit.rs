@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use strongbox_core::model::KeyArn;
 
-use crate::wire::{ApiError, ErrorCode};
+use crate::wire::{ApiError, ErrorCode, Operation};
 
 /// Request members that are recorded, as CloudTrail records them for KMS: identifiers,
 /// algorithms, sizes, encryption contexts and settings. Anything else (Plaintext,
@@ -87,12 +87,17 @@ pub fn request_parameters(body: &[u8]) -> Value {
 /// (the cryptographic ones included) and for empty responses, as AWS records them. CreateGrant's
 /// also names its key (`keyId`, the ARN), as CloudTrail has recorded it since December 2022
 /// although the response does not carry it.
-pub fn response_elements(operation: &str, read_only: bool, body: &[u8], keys: &[KeyArn]) -> Value {
+pub fn response_elements(
+    operation: Option<Operation>,
+    read_only: bool,
+    body: &[u8],
+    keys: &[KeyArn],
+) -> Value {
     if read_only {
         return Value::Null;
     }
     let mut elements = recorded_members(body, RECORDED_RESPONSE_MEMBERS);
-    if operation == "CreateGrant"
+    if operation == Some(Operation::CreateGrant)
         && let (Value::Object(members), Some(key)) = (&mut elements, keys.first())
     {
         members.insert("keyId".to_owned(), Value::String(key.to_string()));
@@ -260,15 +265,15 @@ mod tests {
     fn responses_only_for_writes() {
         let body = br#"{"KeyMetadata":{"AWSAccountId":"111122223333","KeyId":"k"}}"#;
         assert_eq!(
-            response_elements("CreateKey", false, body, &[]),
+            response_elements(Some(Operation::CreateKey), false, body, &[]),
             json!({"keyMetadata": {"aWSAccountId": "111122223333", "keyId": "k"}})
         );
         assert_eq!(
-            response_elements("DescribeKey", true, body, &[]),
+            response_elements(Some(Operation::DescribeKey), true, body, &[]),
             Value::Null
         );
         assert_eq!(
-            response_elements("EnableKey", false, b"{}", &[]),
+            response_elements(Some(Operation::EnableKey), false, b"{}", &[]),
             Value::Null
         );
     }
@@ -296,7 +301,7 @@ mod tests {
     fn responses_keep_only_metadata() {
         let body = br#"{"KeyId":"k","GrantToken":"token","GrantId":"g"}"#;
         assert_eq!(
-            response_elements("Other", false, body, &[]),
+            response_elements(None, false, body, &[]),
             json!({"keyId": "k", "grantId": "g"})
         );
     }
@@ -310,7 +315,12 @@ mod tests {
         };
         let body = br#"{"GrantToken":"secret-ish","GrantId":"g"}"#;
         assert_eq!(
-            response_elements("CreateGrant", false, body, std::slice::from_ref(&key)),
+            response_elements(
+                Some(Operation::CreateGrant),
+                false,
+                body,
+                std::slice::from_ref(&key)
+            ),
             json!({"grantId": "g", "keyId": key.to_string()})
         );
         let request = br#"{"KeyId":"k","GranteePrincipal":"arn:aws:iam::111122223333:user/a","Operations":["Decrypt"],"Constraints":{"EncryptionContextSubset":{"Dept":"IT"}},"GrantTokens":["t"],"Name":"n"}"#;

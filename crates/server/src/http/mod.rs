@@ -267,7 +267,7 @@ impl Received {
             request_id: self.request_id,
             response_elements: match &handled.result {
                 Ok(body) => audit::response_elements(
-                    &audited.name,
+                    audited.operation,
                     audited.read_only,
                     body.as_slice(),
                     &handled.touched.keys,
@@ -323,6 +323,8 @@ impl Received {
 
 /// What the audit record of a call says about it, decided before the call runs.
 struct Audited {
+    /// The KMS operation, for KMS calls.
+    operation: Option<crate::wire::Operation>,
     name: String,
     event_source: &'static str,
     read_only: bool,
@@ -362,6 +364,7 @@ async fn handle(
         _ if !state.kms.audit().is_enabled() => None,
         Some(Target::LookupEvents) => None,
         Some(Target::Kms(operation)) => Some(Audited {
+            operation: Some(operation),
             name: operation.name().to_owned(),
             event_source: strongbox_core::audit::EVENT_SOURCE,
             read_only: operation.facts().read_only,
@@ -370,6 +373,7 @@ async fn handle(
         None if cloudtrail => None,
         None => match &query {
             Some(request) => Some(Audited {
+                operation: None,
                 // Only the actions served are named; anything else, as for unknown targets,
                 // so that an unauthenticated caller cannot write what it likes into a trail.
                 name: if request.is_served() {
@@ -382,6 +386,7 @@ async fn handle(
                 request_parameters: serde_json::Value::Null,
             }),
             None => Some(Audited {
+                operation: None,
                 name: audit::unknown_operation_name(raw_target),
                 event_source: strongbox_core::audit::EVENT_SOURCE,
                 read_only: true,

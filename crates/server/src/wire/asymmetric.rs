@@ -31,7 +31,6 @@ pub struct SignRequest {
     pub key_id: Option<String>,
     pub message: Option<SecretBlob>,
     pub message_type: Option<String>,
-    pub grant_tokens: Option<Vec<String>>,
     pub signing_algorithm: Option<String>,
     pub dry_run: Option<bool>,
 }
@@ -54,7 +53,6 @@ pub struct VerifyRequest {
     pub message_type: Option<String>,
     pub signature: Option<Blob>,
     pub signing_algorithm: Option<String>,
-    pub grant_tokens: Option<Vec<String>>,
     pub dry_run: Option<bool>,
 }
 
@@ -74,7 +72,6 @@ pub struct GenerateMacRequest {
     pub message: Option<SecretBlob>,
     pub key_id: Option<String>,
     pub mac_algorithm: Option<String>,
-    pub grant_tokens: Option<Vec<String>>,
     pub dry_run: Option<bool>,
 }
 
@@ -95,7 +92,6 @@ pub struct VerifyMacRequest {
     pub key_id: Option<String>,
     pub mac_algorithm: Option<String>,
     pub mac: Option<Blob>,
-    pub grant_tokens: Option<Vec<String>>,
     pub dry_run: Option<bool>,
 }
 
@@ -115,7 +111,6 @@ pub struct DeriveSharedSecretRequest {
     pub key_id: Option<String>,
     pub key_agreement_algorithm: Option<String>,
     pub public_key: Option<Blob>,
-    pub grant_tokens: Option<Vec<String>>,
     pub dry_run: Option<bool>,
     pub recipient: Option<serde_json::Value>,
 }
@@ -137,7 +132,6 @@ pub struct GenerateDataKeyPairRequest {
     pub encryption_context: Option<BTreeMap<String, String>>,
     pub key_id: Option<String>,
     pub key_pair_spec: Option<String>,
-    pub grant_tokens: Option<Vec<String>>,
     pub recipient: Option<serde_json::Value>,
     pub dry_run: Option<bool>,
 }

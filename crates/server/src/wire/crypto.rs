@@ -13,7 +13,6 @@ pub struct EncryptRequest {
     pub key_id: Option<String>,
     pub plaintext: Option<SecretBlob>,
     pub encryption_context: Option<BTreeMap<String, String>>,
-    pub grant_tokens: Option<Vec<String>>,
     pub encryption_algorithm: Option<String>,
     pub dry_run: Option<bool>,
 }
@@ -33,7 +32,6 @@ pub struct EncryptResponse {
 pub struct DecryptRequest {
     pub ciphertext_blob: Option<Blob>,
     pub encryption_context: Option<BTreeMap<String, String>>,
-    pub grant_tokens: Option<Vec<String>>,
     pub key_id: Option<String>,
     pub encryption_algorithm: Option<String>,
     pub recipient: Option<serde_json::Value>,
@@ -62,7 +60,6 @@ pub struct ReEncryptRequest {
     pub destination_encryption_context: Option<BTreeMap<String, String>>,
     pub source_encryption_algorithm: Option<String>,
     pub destination_encryption_algorithm: Option<String>,
-    pub grant_tokens: Option<Vec<String>>,
     pub dry_run: Option<bool>,
 }
 
@@ -89,7 +86,6 @@ pub struct GenerateDataKeyRequest {
     pub encryption_context: Option<BTreeMap<String, String>>,
     pub number_of_bytes: Option<i64>,
     pub key_spec: Option<String>,
-    pub grant_tokens: Option<Vec<String>>,
     pub recipient: Option<serde_json::Value>,
     pub dry_run: Option<bool>,
 }

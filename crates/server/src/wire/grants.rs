@@ -103,8 +103,8 @@ pub struct RevokeGrantRequest {
     pub dry_run: Option<bool>,
 }
 
-/// The one member every operation that accepts grant tokens has, read on its own (see
-/// `api::grants::attach_grant_tokens`).
+/// The one member every operation that accepts grant tokens has, read on its own, once, for
+/// all of them (`api::grants::attach_grant_tokens`); the operations' own shapes leave it out.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GrantTokensMember {

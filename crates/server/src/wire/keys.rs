@@ -67,7 +67,6 @@ pub struct KeyMetadataResponse {
 #[serde(rename_all = "PascalCase")]
 pub struct KeyIdRequest {
     pub key_id: Option<String>,
-    pub grant_tokens: Option<Vec<String>>,
 }
 
 /// `CancelKeyDeletion` response.
