@@ -24,13 +24,6 @@ aws_ kms create-grant --key-id "$key" \
     --grantee-principal "arn:aws:iam::111122223333:user/grantee" --operations Encrypt Decrypt DescribeKey \
     --constraints 'EncryptionContextSubset={tenant=strongbox-bench}' >/dev/null
 
-# measure_as LABEL SERVER [flags...]: measure, tagging the line with LABEL instead of SERVER.
-measure_as() {
-    local label=$1 server=$2; shift 2
-    measure "$server" "$@"
-    sed -i "\$s/^{\"target\":\"$server\"/{\"target\":\"$label\"/" "$WORK/results.jsonl"
-}
-
 for round in $(seq "$ROUNDS"); do
     echo "== round $round of $ROUNDS" >&2
     common=(--op encrypt --key-id "$key" --concurrency "$CONCURRENCY"

@@ -108,3 +108,10 @@ measure() {
     echo "{\"target\":\"$name\",${line#\{}" >>"$WORK/results.jsonl"
     echo "$name: $line" >&2
 }
+
+# measure_as LABEL SERVER [flags...]: measure, tagging the line with LABEL instead of SERVER.
+measure_as() {
+    local label=$1 server=$2; shift 2
+    measure "$server" "$@"
+    sed -i "\$s/^{\"target\":\"$server\"/{\"target\":\"$label\"/" "$WORK/results.jsonl"
+}

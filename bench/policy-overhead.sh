@@ -32,13 +32,6 @@ default_key=$(aws_ kms create-key --query KeyMetadata.KeyId --output text)
 twenty_key=$(aws_ kms create-key --policy "file://$ROOT/bench/policies/twenty-statements.json" \
     --bypass-policy-lockout-safety-check --query KeyMetadata.KeyId --output text)
 
-# measure_as LABEL SERVER [flags...]: measure, tagging the line with LABEL instead of SERVER.
-measure_as() {
-    local label=$1 server=$2; shift 2
-    measure "$server" "$@"
-    sed -i "\$s/^{\"target\":\"$server\"/{\"target\":\"$label\"/" "$WORK/results.jsonl"
-}
-
 for round in $(seq "$ROUNDS"); do
     echo "== round $round of $ROUNDS" >&2
     common=(--op encrypt --concurrency "$CONCURRENCY" --duration "${SECONDS_PER_RUN}s" --warmup 1s)

@@ -886,6 +886,14 @@ sts() {
     aws --endpoint-url "$ENDPOINT" --profile strongbox sts "$@"
 }
 
+# credentials_file PROFILE: the aws credentials-file form of the `iam create-access-key` JSON
+# on stdin, as profile PROFILE.
+credentials_file() {
+    python3 -c 'import json, sys
+key = json.loads(sys.stdin.read())["AccessKey"]
+print("[%s]\naws_access_key_id = %s\naws_secret_access_key = %s" % (sys.argv[1], key["AccessKeyId"], key["SecretAccessKey"]))' "$1"
+}
+
 # Identities and key policies with the aws CLI: a user with an inline policy, a key policy
 # that names it, the lockout check, a role assumed with temporary credentials, and the
 # admin CLI's user and role commands.
@@ -908,10 +916,7 @@ test_access_control() {
     check "get-user-policy decodes to the document sent" kms:Encrypt "$OUT"
     run "iam create-access-key" iam create-access-key --user-name e2e-dev --output json
     local dev_credentials=$WORK/dev-credentials
-    python3 -c 'import json, sys
-key = json.loads(sys.stdin.read())["AccessKey"]
-print("[dev]\naws_access_key_id = %s\naws_secret_access_key = %s" % (key["AccessKeyId"], key["SecretAccessKey"]))' \
-        <<<"$OUT" >"$dev_credentials"
+    credentials_file dev <<<"$OUT" >"$dev_credentials"
 
     run "create-key for the user" kms create-key --query KeyMetadata.KeyId --output text
     local key=$OUT
@@ -991,10 +996,7 @@ test_grants() {
     run "iam create-access-key (grantee)" iam create-access-key --user-name e2e-grantee \
         --output json
     local grantee_credentials=$WORK/grantee-credentials
-    python3 -c 'import json, sys
-key = json.loads(sys.stdin.read())["AccessKey"]
-print("[grantee]\naws_access_key_id = %s\naws_secret_access_key = %s" % (key["AccessKeyId"], key["SecretAccessKey"]))' \
-        <<<"$OUT" >"$grantee_credentials"
+    credentials_file grantee <<<"$OUT" >"$grantee_credentials"
     run "create-key for grants" kms create-key --query KeyMetadata.KeyId --output text
     local key=$OUT
     expect_error "without a grant the user may not encrypt" AccessDeniedException \

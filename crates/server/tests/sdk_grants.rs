@@ -370,41 +370,31 @@ async fn who_may_retire_and_revoke() {
         .unwrap();
 
     // Revoking needs kms:RevokeGrant from a policy, not a grant.
-    let refused = bob
-        .revoke_grant()
-        .key_id(&arn)
-        .grant_id(&plain)
-        .send()
-        .await;
-    assert_eq!(code(refused), "AccessDeniedException");
-    let dry = dave
-        .revoke_grant()
-        .key_id(&arn)
-        .grant_id(&plain)
-        .dry_run(true)
-        .send()
-        .await;
-    assert_eq!(code(dry), "DryRunOperationException");
-    dave.revoke_grant()
-        .key_id(&arn)
-        .grant_id(&plain)
-        .send()
-        .await
-        .unwrap();
-    let gone = dave
-        .revoke_grant()
-        .key_id(&arn)
-        .grant_id(&plain)
-        .send()
-        .await;
-    assert_eq!(code(gone), "NotFoundException");
-    let malformed = dave
-        .revoke_grant()
-        .key_id(&arn)
-        .grant_id("not-a-grant")
-        .send()
-        .await;
-    assert_eq!(code(malformed), "InvalidGrantIdException");
+    let revoke = |client: &aws_sdk_kms::Client, id: &str, dry_run: bool| {
+        client
+            .revoke_grant()
+            .key_id(&arn)
+            .grant_id(id)
+            .dry_run(dry_run)
+            .send()
+    };
+    assert_eq!(
+        code(revoke(&bob, &plain, false).await),
+        "AccessDeniedException"
+    );
+    assert_eq!(
+        code(revoke(&dave, &plain, true).await),
+        "DryRunOperationException"
+    );
+    revoke(&dave, &plain, false).await.unwrap();
+    assert_eq!(
+        code(revoke(&dave, &plain, false).await),
+        "NotFoundException"
+    );
+    assert_eq!(
+        code(revoke(&dave, "not-a-grant", false).await),
+        "InvalidGrantIdException"
+    );
     // A token for a retired grant names nothing; a forged one is refused.
     let stale = bob.retire_grant().grant_token(&plain_token).send().await;
     assert_eq!(code(stale), "NotFoundException");

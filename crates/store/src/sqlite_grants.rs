@@ -162,18 +162,30 @@ pub(crate) async fn create_grant(
     Ok(GrantCreated::Created)
 }
 
+/// `statement` on one grant of a key, with its place bound: `$1` the key's account, `$2` its
+/// id, `$3` the grant id, `$4` the Region.
+fn on_grant(
+    statement: &'static str,
+    key: &KeyArn,
+    id: GrantId,
+) -> sqlx::query::Query<'static, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(statement)
+        .bind(key.account.as_str().to_owned())
+        .bind(key.key_id.to_string())
+        .bind(id.to_string())
+        .bind(key.region.as_str().to_owned())
+}
+
 pub(crate) async fn grant(
     readers: &SqlitePool,
     key: &KeyArn,
     id: GrantId,
 ) -> Result<Option<Grant>, StoreError> {
-    let row = sqlx::query(
+    let row = on_grant(
         "SELECT * FROM grants WHERE account_id = $1 AND key_id = $2 AND grant_id = $3 AND region = $4",
+        key,
+        id,
     )
-    .bind(key.account.as_str())
-    .bind(key.key_id.to_string())
-    .bind(id.to_string())
-    .bind(key.region.as_str())
     .fetch_optional(readers)
     .await
     .map_err(driver_error)?;
@@ -248,13 +260,11 @@ pub(crate) async fn delete_grant(
     key: &KeyArn,
     id: GrantId,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = on_grant(
         "DELETE FROM grants WHERE account_id = $1 AND key_id = $2 AND grant_id = $3 AND region = $4",
+        key,
+        id,
     )
-    .bind(key.account.as_str())
-    .bind(key.key_id.to_string())
-    .bind(id.to_string())
-    .bind(key.region.as_str())
     .execute(connection)
     .await
     .map_err(driver_error)?;
