@@ -7,7 +7,7 @@
 #           EncryptionContextSubset constraint the requests meet);
 # alternating rounds in one run, so that both see the same machine noise.
 #
-#   bench/grant-overhead.sh [ROUNDS] [SECONDS] [CONCURRENCY]
+#   [OUT=raw.jsonl] bench/grant-overhead.sh [ROUNDS] [SECONDS] [CONCURRENCY]
 #
 # Prints the median req/s of each, the ratio, and server CPU per request.
 source "$(dirname "$0")/lib.sh"
@@ -33,3 +33,4 @@ for round in $(seq "$ROUNDS"); do
         measure_as grant grants "${common[@]}"
 done
 python3 "$ROOT/bench/summarize.py" "$WORK/results.jsonl" --ratio grant/policy
+if [[ -n ${OUT:-} ]]; then cp "$WORK/results.jsonl" "$OUT"; fi

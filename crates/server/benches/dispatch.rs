@@ -1,8 +1,9 @@
 //! Request dispatch: an authenticated Encrypt request body (1 KiB plaintext, two-pair encryption
 //! context) by an IAM user through the operation `match`, JSON parsing, the key cache (a hit
 //! after the first call), the policy decision, the blob, and the JSON answer; under AWS's
-//! default key policy and under a 20-statement policy with conditions
-//! (`bench/policies/twenty-statements.json`), in the same run. No HTTP, no SigV4
+//! default key policy, under a 20-statement policy with conditions
+//! (`bench/policies/twenty-statements.json`), and by a user with no policy whom a grant allows
+//! (with an `EncryptionContextSubset` constraint), in the same run. No HTTP, no SigV4
 //! (`strongbox-sigv4`'s benchmark), no audit record (`strongbox-core`'s). Each iteration also
 //! pays a `block_on` of a current-thread runtime (well under a microsecond).
 
@@ -56,11 +57,12 @@ fn dispatch_encrypt(c: &mut Criterion) {
         .unwrap()
         .expect("the admin user");
     let principal = Principal::new(AccessKeyId::parse(ACCESS_KEY).unwrap(), region, identity);
-    let call = |operation, body: &[u8]| {
+    let call_as = |principal: &Principal, operation, body: &[u8]| {
         runtime
-            .block_on(dispatch(&kms, &scheduler, &principal, operation, body))
+            .block_on(dispatch(&kms, &scheduler, principal, operation, body))
             .expect("the call succeeds")
     };
+    let call = |operation, body: &[u8]| call_as(&principal, operation, body);
     let key_with = |create: serde_json::Value| {
         let created: serde_json::Value = serde_json::from_slice(
             call(Operation::CreateKey, create.to_string().as_bytes()).as_slice(),
@@ -73,6 +75,24 @@ fn dispatch_encrypt(c: &mut Criterion) {
         "Policy": include_str!("../../../bench/policies/twenty-statements.json"),
         "BypassPolicyLockoutSafetyCheck": true,
     }));
+    runtime
+        .block_on(kms.create_user(&account, "grantee", None, &[]))
+        .unwrap();
+    let grant = serde_json::json!({
+        "KeyId": default_key,
+        "GranteePrincipal": format!("arn:aws:iam::{account}:user/grantee"),
+        "Operations": ["Encrypt"],
+        "Constraints": {"EncryptionContextSubset": {"tenant": "strongbox-bench"}},
+    });
+    call(Operation::CreateGrant, grant.to_string().as_bytes());
+    let grantee = Principal::new(
+        AccessKeyId::parse("AKIABENCHGRANTEE0001").unwrap(),
+        region,
+        runtime
+            .block_on(kms.user_identity(&account, "grantee"))
+            .unwrap()
+            .expect("the grantee"),
+    );
     let plaintext = base64::engine::general_purpose::STANDARD.encode([0x5a_u8; 1024]);
     let body = |key_id: &str| {
         serde_json::json!({
@@ -84,13 +104,14 @@ fn dispatch_encrypt(c: &mut Criterion) {
     };
     let mut group =
         c.benchmark_group("dispatch Encrypt 1 KiB (parse, key cache hit, decision, blob, answer)");
-    for (name, key) in [
-        ("default key policy", &default_key),
-        ("20 statements with conditions", &twenty_key),
+    for (name, key, caller) in [
+        ("default key policy", &default_key, &principal),
+        ("20 statements with conditions", &twenty_key, &principal),
+        ("a grant, no policy", &default_key, &grantee),
     ] {
         let body = body(key);
         group.bench_function(name, |b| {
-            b.iter(|| call(Operation::Encrypt, black_box(body.as_bytes())));
+            b.iter(|| call_as(caller, Operation::Encrypt, black_box(body.as_bytes())));
         });
     }
     group.finish();
