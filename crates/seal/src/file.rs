@@ -4,8 +4,8 @@
 //! caller's AAD, so a value sealed for one key version or access key does not open for another.
 
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use strongbox_core::{Seal, SealError, SealedKey};
@@ -48,6 +48,32 @@ pub enum FileSealError {
         /// Its mode.
         mode: u32,
     },
+    /// The path is a symbolic link, which the root key file may not be.
+    #[error(
+        "root key file {path} is a symbolic link; point --data-dir at the real directory instead"
+    )]
+    Symlink {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The path is not a regular file.
+    #[error("root key file {path} is not a regular file")]
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Another user owns the file.
+    #[error(
+        "root key file {path} belongs to user {owner}, not to this process's user {me}; run Strongbox as the user that owns its data directory"
+    )]
+    WrongOwner {
+        /// The file.
+        path: PathBuf,
+        /// Its owner's uid.
+        owner: u32,
+        /// This process's effective uid.
+        me: u32,
+    },
     /// The random generator failed.
     #[error("could not generate a root key: {0}")]
     Random(strongbox_crypto::CryptoError),
@@ -55,47 +81,115 @@ pub enum FileSealError {
 
 impl FileSeal {
     /// Reads the root key from `path`, creating a fresh random one (mode 0600) when the file
-    /// does not exist. Refuses files that group or others can read.
+    /// does not exist. The file is opened without following a symbolic link, and the opened
+    /// file itself (not the path, which could change in between) must be a regular file of
+    /// this process's user that group and others cannot read. A new key is written, flushed and
+    /// its directory entry flushed too before anything is sealed under it, so that a power
+    /// loss cannot lose the key after values were sealed under it.
     pub fn open_or_create(path: &Path) -> Result<Self, FileSealError> {
         let io_error = |source| FileSealError::Io {
             path: path.to_owned(),
             source,
         };
-        match fs::metadata(path) {
-            Ok(metadata) => {
-                let mode = metadata.permissions().mode() & 0o777;
-                if mode & 0o077 != 0 {
-                    return Err(FileSealError::TooOpen {
-                        path: path.to_owned(),
-                        mode,
-                    });
-                }
-                let bytes = SecretBytes::new(fs::read(path).map_err(io_error)?);
-                if bytes.len() != SYMMETRIC_KEY_LEN {
-                    return Err(FileSealError::WrongLength {
-                        path: path.to_owned(),
-                        len: bytes.len(),
-                    });
-                }
-                Ok(Self {
-                    root_key: KeyMaterial::from_bytes(bytes.expose().to_vec()),
-                })
-            }
+        match open_no_follow(path) {
+            Ok(file) => Self::read_key(path, file),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 let root_key = KeyMaterial::generate_symmetric().map_err(FileSealError::Random)?;
-                let mut file = OpenOptions::new()
+                let mut file = match OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .mode(0o600)
+                    .custom_flags(no_follow_flag())
                     .open(path)
-                    .map_err(io_error)?;
+                {
+                    Ok(file) => file,
+                    // Created by another process meanwhile: use that one.
+                    Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                        return Self::read_key(path, open_no_follow(path).map_err(io_error)?);
+                    }
+                    Err(error) => return Err(io_error(error)),
+                };
                 file.write_all(root_key.expose()).map_err(io_error)?;
                 file.sync_all().map_err(io_error)?;
+                sync_parent(path).map_err(io_error)?;
                 Ok(Self { root_key })
+            }
+            Err(error) if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                Err(FileSealError::Symlink {
+                    path: path.to_owned(),
+                })
             }
             Err(error) => Err(io_error(error)),
         }
     }
+
+    /// Checks the opened file and reads the key from it.
+    fn read_key(path: &Path, mut file: fs::File) -> Result<Self, FileSealError> {
+        let io_error = |source| FileSealError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let metadata = file.metadata().map_err(io_error)?;
+        if !metadata.is_file() {
+            return Err(FileSealError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(FileSealError::TooOpen {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+        let me = rustix::process::geteuid().as_raw();
+        if metadata.uid() != me {
+            return Err(FileSealError::WrongOwner {
+                path: path.to_owned(),
+                owner: metadata.uid(),
+                me,
+            });
+        }
+        let mut bytes = Vec::with_capacity(SYMMETRIC_KEY_LEN + 1);
+        // One byte more than a key: enough to tell a longer file from a key.
+        (&mut file)
+            .take(SYMMETRIC_KEY_LEN as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
+        let bytes = SecretBytes::new(bytes);
+        if bytes.len() != SYMMETRIC_KEY_LEN || metadata.len() != SYMMETRIC_KEY_LEN as u64 {
+            return Err(FileSealError::WrongLength {
+                path: path.to_owned(),
+                len: usize::try_from(metadata.len()).unwrap_or(usize::MAX),
+            });
+        }
+        Ok(Self {
+            root_key: KeyMaterial::from_bytes(bytes.expose().to_vec()),
+        })
+    }
+}
+
+/// `O_NOFOLLOW`, as `OpenOptionsExt::custom_flags` takes it.
+fn no_follow_flag() -> i32 {
+    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default()
+}
+
+/// Opens `path` for reading, refusing (`ELOOP`) to follow a symbolic link in its last part.
+fn open_no_follow(path: &Path) -> io::Result<fs::File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(no_follow_flag())
+        .open(path)
+}
+
+/// Flushes the directory holding `path`, so that a file just created there survives a power
+/// loss along with its contents.
+fn sync_parent(path: &Path) -> io::Result<()> {
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::File::open(parent)?.sync_all()
 }
 
 impl Seal for FileSeal {
@@ -181,5 +275,32 @@ mod tests {
             FileSeal::open_or_create(&path),
             Err(FileSealError::WrongLength { .. })
         ));
+        fs::write(&path, [7u8; 33]).unwrap();
+        assert!(matches!(
+            FileSeal::open_or_create(&path),
+            Err(FileSealError::WrongLength { len: 33, .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_links_and_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.key");
+        FileSeal::open_or_create(&real).unwrap();
+        let link = dir.path().join("root.key");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(matches!(
+            FileSeal::open_or_create(&link),
+            Err(FileSealError::Symlink { .. })
+        ));
+        // A dangling link is not followed to create a key somewhere else either.
+        let dangling = dir.path().join("dangling.key");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), &dangling).unwrap();
+        assert!(FileSeal::open_or_create(&dangling).is_err());
+        assert!(!dir.path().join("elsewhere").exists());
+        let directory = dir.path().join("dir.key");
+        fs::create_dir(&directory).unwrap();
+        fs::set_permissions(&directory, fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(FileSeal::open_or_create(&directory).is_err());
     }
 }

@@ -205,15 +205,27 @@ pub async fn bootstrap(
     {
         return Ok(None);
     }
-    let account = kms
-        .create_account("default", Some(settings.account))
-        .await
-        .map_err(|error| error.to_string())?;
-    let key = kms
-        .create_access_key(&account.id, "admin", settings.fixed_key)
-        .await
-        .map_err(|error| error.to_string())?;
-    write_credentials(&credentials_path(data_dir), &key, region)?;
+    // The file first: if it cannot be made, nothing is created that no one could use.
+    let path = credentials_path(data_dir);
+    let file = create_credentials_file(&path)?;
+    let created = async {
+        let account = kms
+            .create_account("default", Some(settings.account))
+            .await
+            .map_err(|error| error.to_string())?;
+        kms.create_access_key(&account.id, "admin", settings.fixed_key)
+            .await
+            .map_err(|error| error.to_string())
+    }
+    .await;
+    let key = match created {
+        Ok(key) => key,
+        Err(error) => {
+            let _ = fs::remove_file(&path);
+            return Err(error);
+        }
+    };
+    write_credentials(&path, file, &key, region)?;
     Ok(Some(key))
 }
 
@@ -232,16 +244,40 @@ pub fn credentials_text(profile: &str, key: &NewAccessKey, region: &Region) -> S
     )
 }
 
-fn write_credentials(path: &Path, key: &NewAccessKey, region: &Region) -> Result<(), String> {
-    let error = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let mut file = OpenOptions::new()
+/// Creates the credentials file, new, with mode 0600. An existing file (or a link) is never
+/// reused: its permissions could be wider than the secret allows, so the start is refused
+/// until it is moved away.
+fn create_credentials_file(path: &Path) -> Result<fs::File, String> {
+    match OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
+        .custom_flags(i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default())
         .open(path)
-        .map_err(error)?;
+    {
+        Ok(file) => Ok(file),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(format!(
+            "{} already exists, but this data directory is being initialised: move that file away (it is not this directory's) and start again",
+            path.display()
+        )),
+        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+    }
+}
+
+/// Writes the first access key into the file [`create_credentials_file`] made, and flushes it
+/// and its directory entry.
+fn write_credentials(
+    path: &Path,
+    mut file: fs::File,
+    key: &NewAccessKey,
+    region: &Region,
+) -> Result<(), String> {
+    let error = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
     file.write_all(credentials_text(PROFILE, key, region).as_bytes())
         .map_err(error)?;
-    file.sync_all().map_err(error)
+    file.sync_all().map_err(error)?;
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::File::open(parent)
+        .and_then(|dir| dir.sync_all())
+        .map_err(error)
 }

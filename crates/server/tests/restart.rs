@@ -161,6 +161,47 @@ async fn a_lost_or_replaced_root_key_is_refused_not_regenerated() {
 }
 
 #[tokio::test]
+async fn a_root_key_behind_a_link_or_a_stale_credentials_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let server = TestServer::start_in(&dir).await;
+    create_key(&server.client()).await;
+    server.stop().await;
+    // The root key moved elsewhere and linked back: refused, not followed.
+    let root_key = dir.join("root.key");
+    let moved = temp.path().join("moved.key");
+    std::fs::rename(&root_key, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &root_key).unwrap();
+    let error = refused_start(&dir).await;
+    assert!(error.contains("is a symbolic link"), "{error}");
+    std::fs::remove_file(&root_key).unwrap();
+    std::fs::rename(&moved, &root_key).unwrap();
+    TestServer::start_in(&dir).await.stop().await;
+
+    // A new data directory with a credentials file already in it (readable by all): the first
+    // start refuses, and creates no account it could not hand out.
+    let fresh = temp.path().join("fresh");
+    std::fs::create_dir(&fresh).unwrap();
+    let credentials = fresh.join("credentials");
+    std::fs::write(&credentials, "[old]\n").unwrap();
+    std::fs::set_permissions(&credentials, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let error = refused_start(&fresh).await;
+    assert!(error.contains("already exists"), "{error}");
+    assert_eq!(std::fs::read_to_string(&credentials).unwrap(), "[old]\n");
+    std::fs::remove_file(&credentials).unwrap();
+    let server = TestServer::start_in(&fresh).await;
+    let mode = std::fs::metadata(&credentials)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    server.client().list_keys().send().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn one_server_per_data_directory() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
