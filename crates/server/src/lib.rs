@@ -12,6 +12,7 @@ pub mod cli_iam;
 pub mod config;
 pub mod datadir;
 pub mod disk;
+pub mod hardening;
 pub mod http;
 pub mod jobs;
 pub mod listener;

@@ -20,6 +20,10 @@ async fn main() -> std::process::ExitCode {
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
         LogFormat::Json => logs.json().with_current_span(false).init(),
     }
+    // Before any command reads the root key.
+    for warning in strongbox::hardening::disable_core_dumps() {
+        tracing::warn!("{warning}");
+    }
     match strongbox::cli::run(cli).await {
         // A reader that stopped reading (`| head -1`) is not an error, as for `ls | head`.
         Ok(()) | Err(CliError::OutputClosed) => std::process::ExitCode::SUCCESS,

@@ -443,3 +443,17 @@ async fn metrics_can_have_a_listener_of_their_own() {
     assert_eq!(own.status, 200);
     assert!(String::from_utf8_lossy(&own.body).contains("strongbox_open_connections"));
 }
+
+#[tokio::test]
+async fn the_server_process_writes_no_core_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = process::start(dir.path(), process::free_port(), &[]).await;
+    let pid = server.child.id().expect("running");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|line| line.starts_with("Max core file size"))
+        .expect("a core limit line");
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "{core}");
+}
