@@ -3,7 +3,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -191,36 +191,59 @@ impl Bootstrap {
 
 /// On first start (no accounts yet), creates the default account and its first access key and
 /// writes them to `<data-dir>/credentials`. Returns the new key so `serve` can print it once.
+/// A first start killed between its steps leaves the credentials file empty (it is made first):
+/// the next start finishes the job (the account, its `admin` user, an access key, the file).
 pub async fn bootstrap(
     kms: &Kms,
     data_dir: &Path,
     region: &Region,
     settings: Bootstrap,
 ) -> Result<Option<NewAccessKey>, String> {
-    if !kms
+    let path = credentials_path(data_dir);
+    let fresh = kms
         .list_accounts()
         .await
         .map_err(|e| e.to_string())?
-        .is_empty()
-    {
+        .is_empty();
+    if !fresh && !is_interrupted_credentials_file(&path) {
         return Ok(None);
     }
     // The file first: if it cannot be made, nothing is created that no one could use.
-    let path = credentials_path(data_dir);
     let file = create_credentials_file(&path)?;
     let created = async {
         let account = kms
-            .create_account("default", Some(settings.account))
+            .ensure_account("default", settings.account)
             .await
             .map_err(|error| error.to_string())?;
-        kms.create_access_key(&account.id, "admin", settings.fixed_key)
-            .await
-            .map_err(|error| error.to_string())
+        let fixed = settings
+            .fixed_key
+            .as_ref()
+            .map(|(id, secret)| (id.clone(), SecretBytes::new(secret.expose().to_vec())));
+        match (
+            kms.create_access_key(&account.id, "admin", fixed).await,
+            &settings.fixed_key,
+        ) {
+            (Ok(key), _) => Ok(key),
+            // The fixed key was stored by the interrupted start: it is the one to write.
+            (Err(strongbox_core::Error::AlreadyExists(_)), Some((id, secret))) => {
+                let stored = kms
+                    .credentials(id)
+                    .await
+                    .map_err(|error| error.to_string())?
+                    .ok_or_else(|| format!("access key {id} vanished"))?;
+                Ok(NewAccessKey {
+                    key: stored.key.clone(),
+                    secret: SecretBytes::new(secret.expose().to_vec()),
+                })
+            }
+            (Err(error), _) => Err(error.to_string()),
+        }
     }
     .await;
     let key = match created {
         Ok(key) => key,
         Err(error) => {
+            drop(file);
             let _ = fs::remove_file(&path);
             return Err(error);
         }
@@ -244,24 +267,60 @@ pub fn credentials_text(profile: &str, key: &NewAccessKey, region: &Region) -> S
     )
 }
 
-/// Creates the credentials file, new, with mode 0600. An existing file (or a link) is never
-/// reused: its permissions could be wider than the secret allows, so the start is refused
-/// until it is moved away.
+/// Creates the credentials file, new, with mode 0600. An existing file is reused only when it
+/// is what an interrupted first start leaves: empty, a regular file of this user, mode 0600.
+/// Any other (a link, one with content, one that others may read) is never reused: the start
+/// is refused until it is moved away.
 fn create_credentials_file(path: &Path) -> Result<fs::File, String> {
+    let no_follow = i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default();
+    let refused = || {
+        format!(
+            "{} already exists, but this data directory is being initialised: move that file away (it is not this directory's) and start again",
+            path.display()
+        )
+    };
     match OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .custom_flags(i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default())
+        .custom_flags(no_follow)
         .open(path)
     {
         Ok(file) => Ok(file),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(format!(
-            "{} already exists, but this data directory is being initialised: move that file away (it is not this directory's) and start again",
-            path.display()
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let file = OpenOptions::new()
+                .write(true)
+                .custom_flags(no_follow)
+                .open(path)
+                .map_err(|_| refused())?;
+            if is_leftover(&file) {
+                Ok(file)
+            } else {
+                Err(refused())
+            }
+        }
         Err(e) => Err(format!("cannot create {}: {e}", path.display())),
     }
+}
+
+/// Whether `file` is what an interrupted first start leaves: an empty regular file of this
+/// user that no one else may read.
+fn is_leftover(file: &fs::File) -> bool {
+    file.metadata().is_ok_and(|metadata| {
+        metadata.is_file()
+            && metadata.len() == 0
+            && metadata.permissions().mode() & 0o077 == 0
+            && metadata.uid() == rustix::process::geteuid().as_raw()
+    })
+}
+
+/// Whether the credentials file at `path` is an interrupted first start's (see [`is_leftover`]).
+fn is_interrupted_credentials_file(path: &Path) -> bool {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default())
+        .open(path)
+        .is_ok_and(|file| is_leftover(&file))
 }
 
 /// Writes the first access key into the file [`create_credentials_file`] made, and flushes it

@@ -317,3 +317,30 @@ async fn answered_requests_keep_their_audit_records_across_sigkill() {
     kms.store().close().await;
     server.child.kill().await.unwrap();
 }
+
+/// A first start killed at any point of initialising its data directory: the next start
+/// finishes it (root key, store, account, `admin`, access key, credentials file) and serves.
+#[tokio::test]
+async fn a_first_start_killed_anywhere_is_finished_by_the_next() {
+    // Spread over the start-up (a few to a few hundred milliseconds here), including before
+    // the process has done anything and after it has finished.
+    for delay in (0..24).chain([35, 50, 80, 120, 200, 400]) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = common::process::spawn(dir.path(), free_port(), &[], &[]);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        first.child.start_kill().unwrap();
+        first.child.wait().await.unwrap();
+        let server = start(dir.path(), free_port(), &[]).await;
+        let credentials =
+            std::fs::read_to_string(dir.path().join("data").join("credentials")).unwrap();
+        assert!(
+            credentials.contains(common::ACCESS_KEY),
+            "killed after {delay} ms: the credentials file names the key: {credentials:?}"
+        );
+        client(server.address)
+            .list_keys()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("killed after {delay} ms: {e:?}"));
+    }
+}

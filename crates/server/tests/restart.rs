@@ -212,3 +212,77 @@ async fn one_server_per_data_directory() {
     let again = TestServer::start_in(&dir).await;
     again.stop().await;
 }
+
+/// Each state a first start can be interrupted in (its credentials file is made first, empty):
+/// the next start finishes the job and writes the file.
+#[tokio::test]
+async fn an_interrupted_first_start_is_finished() {
+    use strongbox_core::model::{AccessKeyId, AccountId, PolicyOwner};
+    let account = AccountId::parse(common::ACCOUNT).unwrap();
+    let key_id = AccessKeyId::parse(common::ACCESS_KEY).unwrap();
+    // (name, what is undone after a complete first start)
+    for (state, undo) in [
+        ("no account yet", 3),
+        ("an account without its admin user", 2),
+        ("an admin user without an access key", 1),
+        ("everything but the file's contents", 0),
+    ] {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("data");
+        TestServer::start_in(&dir).await.stop().await;
+        let credentials = dir.join("credentials");
+        std::fs::write(&credentials, "").unwrap();
+        let store_url = format!("sqlite://{}", dir.join("strongbox.db").display());
+        let kms =
+            strongbox::datadir::open(&dir, &store_url, strongbox::datadir::OpenMode::MustExist)
+                .await
+                .unwrap();
+        let store = kms.store();
+        if undo >= 1 {
+            assert!(store.delete_access_key(&account, &key_id).await.unwrap());
+        }
+        if undo >= 2 {
+            let admin = PolicyOwner::User("admin".to_owned());
+            for policy in store.inline_policies(&account, &admin).await.unwrap() {
+                store
+                    .delete_inline_policy(&account, &admin, &policy.name)
+                    .await
+                    .unwrap();
+            }
+            assert!(store.delete_user(&account, "admin").await.unwrap());
+        }
+        if undo >= 3 {
+            // A fresh store: the interrupted start had made only the file.
+            store.close().await;
+            for file in [
+                "strongbox.db",
+                "strongbox.db-wal",
+                "strongbox.db-shm",
+                "root.key",
+            ] {
+                let _ = std::fs::remove_file(dir.join(file));
+            }
+        } else {
+            store.close().await;
+        }
+        let server = TestServer::start_in(&dir).await;
+        let written = std::fs::read_to_string(&credentials).unwrap();
+        assert!(written.contains(common::ACCESS_KEY), "{state}: {written:?}");
+        server
+            .client()
+            .create_key()
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{state}: {e:?}"));
+        server.stop().await;
+    }
+
+    // A file with content, or one others may read, is not a leftover: never overwritten.
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    TestServer::start_in(&dir).await.stop().await;
+    let credentials = dir.join("credentials");
+    let before = std::fs::read_to_string(&credentials).unwrap();
+    TestServer::start_in(&dir).await.stop().await;
+    assert_eq!(std::fs::read_to_string(&credentials).unwrap(), before);
+}

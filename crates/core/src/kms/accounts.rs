@@ -67,6 +67,31 @@ impl Kms {
         Ok(account)
     }
 
+    /// The account `id` with its `admin` user, creating whichever is missing: what a first
+    /// start interrupted between its steps needs to finish.
+    pub async fn ensure_account(&self, name: &str, id: AccountId) -> Result<Account, Error> {
+        let account = match self.store.account(&id).await? {
+            Some(account) => account,
+            None => match self.create_account(name, Some(id)).await {
+                Ok(account) => return Ok(account),
+                Err(Error::AlreadyExists(_)) => {
+                    self.store.account(&id).await?.ok_or_else(|| {
+                        Error::Internal(crate::error::Internal::new(
+                            "account",
+                            "vanished after a conflict",
+                        ))
+                    })?
+                }
+                Err(error) => return Err(error),
+            },
+        };
+        if self.store.user(&id, ADMIN_USER).await?.is_none() {
+            self.create_user(&id, ADMIN_USER, None, &[Self::admin_policy()])
+                .await?;
+        }
+        Ok(account)
+    }
+
     /// Every tenant.
     pub async fn list_accounts(&self) -> Result<Vec<Account>, Error> {
         Ok(self.store.list_accounts().await?)
