@@ -14,8 +14,12 @@ use strongbox_crypto::{KeyMaterial, SYMMETRIC_KEY_LEN, SecretBytes, wrap};
 /// The first byte of every value this seal produces, so formats can change later.
 const FORMAT_V1: u8 = 1;
 
-/// Holds the root key read from a file.
+/// Holds the root key read from a file, in memory the kernel may not swap out.
 pub struct FileSeal {
+    /// Keeps the key's page out of swap (`mlock`) while it lives; `None` where the memory-lock
+    /// limit (`RLIMIT_MEMLOCK`) forbade it. Declared first: unlocked before the key is
+    /// zeroized and freed.
+    lock: Option<region::LockGuard>,
     root_key: KeyMaterial,
 }
 
@@ -112,7 +116,7 @@ impl FileSeal {
                 file.write_all(root_key.expose()).map_err(io_error)?;
                 file.sync_all().map_err(io_error)?;
                 sync_parent(path).map_err(io_error)?;
-                Ok(Self { root_key })
+                Ok(Self::holding(root_key))
             }
             Err(error) if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
                 Err(FileSealError::Symlink {
@@ -163,9 +167,22 @@ impl FileSeal {
                 len: usize::try_from(metadata.len()).unwrap_or(usize::MAX),
             });
         }
-        Ok(Self {
-            root_key: KeyMaterial::from_bytes(bytes.expose().to_vec()),
-        })
+        Ok(Self::holding(KeyMaterial::from_bytes(
+            bytes.expose().to_vec(),
+        )))
+    }
+
+    /// The seal for `root_key`, its memory locked where the limits allow.
+    fn holding(root_key: KeyMaterial) -> Self {
+        let bytes = root_key.expose();
+        let lock = region::lock(bytes.as_ptr(), bytes.len()).ok();
+        Self { lock, root_key }
+    }
+
+    /// Whether the root key's memory is locked (kept out of swap). When it is not, the caller
+    /// says so: `RLIMIT_MEMLOCK` (or the container's) forbade it.
+    pub fn memory_locked(&self) -> bool {
+        self.lock.is_some()
     }
 }
 
@@ -221,6 +238,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("root.key");
         let seal = FileSeal::open_or_create(&path).unwrap();
+        let memlock = rustix::process::getrlimit(rustix::process::Resource::Memlock);
+        if memlock.current.is_none_or(|bytes| bytes >= 4096) {
+            assert!(seal.memory_locked(), "the root key's page is locked");
+        }
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(fs::read(&path).unwrap().len(), 32);

@@ -121,8 +121,13 @@ pub async fn open_with(
             root_key.display()
         ));
     }
-    let seal: Arc<dyn Seal> =
-        Arc::new(FileSeal::open_or_create(&root_key).map_err(|error| error.to_string())?);
+    let file_seal = FileSeal::open_or_create(&root_key).map_err(|error| error.to_string())?;
+    if !file_seal.memory_locked() {
+        tracing::warn!(
+            "could not lock the root key's memory (RLIMIT_MEMLOCK too low?): it could be written to swap"
+        );
+    }
+    let seal: Arc<dyn Seal> = Arc::new(file_seal);
     let kms = Arc::new(Kms::new(store, seal, clock, config));
     if let Err(error) = kms.check_root_key().await {
         kms.store().close().await;
