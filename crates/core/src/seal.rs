@@ -43,12 +43,64 @@ pub enum SealError {
 
 /// A root-key holder. Implementations: a key file, a passphrase, a PKCS#11 HSM.
 ///
-/// `aad` binds each sealed value to its owner (a key ARN and version, an access key id), so
-/// that sealed values cannot be swapped between rows.
+/// `aad` binds each sealed value to everything it means (a [`Binding`]: for key material its
+/// key ARN, version, spec and usage; for an access key's secret its account, user and id), so
+/// that a sealed value moved to another row, or a row changed around it, does not unseal. A
+/// seal binds its own format version too.
 pub trait Seal: Send + Sync {
     /// Wraps `plaintext` under the root key.
     fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<SealedKey, SealError>;
 
-    /// Unwraps what [`Seal::seal`] produced with the same `aad`.
+    /// Unwraps what [`Seal::seal`] produced with the same `aad`. Values in an older format are
+    /// refused: they are opened only by [`Seal::unseal_legacy`], to be sealed again.
     fn unseal(&self, aad: &[u8], sealed: &SealedKey) -> Result<SecretBytes, SealError>;
+
+    /// Unwraps a value of the first format (its version byte outside the AAD, which was the
+    /// caller's older, weaker binding), for the one migration that seals it again under the
+    /// current format. Values of the current format are refused.
+    fn unseal_legacy(&self, aad: &[u8], sealed: &SealedKey) -> Result<SecretBytes, SealError>;
+
+    /// Whether `sealed` is in the current format (nothing to migrate).
+    fn is_current(&self, sealed: &SealedKey) -> bool;
+}
+
+/// What a sealed value is bound to: a purpose and the fields that identify its owner, each
+/// length-prefixed (4 bytes, big-endian), so that no two different lists of fields encode alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding(Vec<u8>);
+
+impl Binding {
+    /// A binding for `purpose` (`strongbox/key-material`, ...).
+    pub fn new(purpose: &str) -> Self {
+        Self(Vec::with_capacity(128)).field(purpose)
+    }
+
+    /// Adds a field.
+    pub fn field(mut self, bytes: impl AsRef<[u8]>) -> Self {
+        let bytes = bytes.as_ref();
+        let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        self.0.extend_from_slice(&len.to_be_bytes());
+        self.0.extend_from_slice(bytes);
+        self
+    }
+
+    /// The AAD.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_length_prefixed() {
+        let split = |a: &str, b: &str| Binding::new("p").field(a).field(b);
+        assert_ne!(split("ab", "c"), split("a", "bc"));
+        assert_eq!(
+            Binding::new("p").field("xy").as_bytes(),
+            [&[0, 0, 0, 1][..], b"p", &[0, 0, 0, 2], b"xy"].concat()
+        );
+    }
 }

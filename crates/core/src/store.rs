@@ -58,6 +58,18 @@ pub struct GrantFilter<'a> {
     pub grantee: Option<&'a str>,
 }
 
+/// One key version's sealed material and where it belongs, as the re-sealing migration reads
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedVersion {
+    /// The key.
+    pub key: KeyArn,
+    /// The version.
+    pub version: VersionId,
+    /// Its sealed material.
+    pub sealed: crate::seal::SealedKey,
+}
+
 /// The kind of a storage failure, which decides how the domain reacts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreErrorKind {
@@ -343,6 +355,29 @@ pub trait Store: Send + Sync {
         account: &AccountId,
         region: &Region,
     ) -> Result<Option<Checkpoint>, StoreError>;
+
+    /// Every key version's sealed material, across accounts (sealing again after a format
+    /// change is the service's, not a tenant's), ordered by account, key and version; the
+    /// marker is opaque.
+    async fn sealed_versions(&self, page: &PageRequest) -> Result<Page<SealedVersion>, StoreError>;
+    /// Replaces a version's sealed material if it still is `old`; false otherwise.
+    async fn reseal_version(
+        &self,
+        account: &AccountId,
+        key: KeyId,
+        version: VersionId,
+        old: &crate::seal::SealedKey,
+        new: &crate::seal::SealedKey,
+    ) -> Result<bool, StoreError>;
+    /// Replaces an access key's sealed secret if it still is `old`; false otherwise.
+    async fn reseal_access_key(
+        &self,
+        id: &AccessKeyId,
+        old: &crate::seal::SealedKey,
+        new: &crate::seal::SealedKey,
+    ) -> Result<bool, StoreError>;
+    /// Replaces a service-wide value if it still is `old`; false otherwise.
+    async fn replace_meta(&self, name: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError>;
 
     /// A service-wide value.
     async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;

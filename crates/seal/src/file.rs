@@ -1,7 +1,10 @@
 //! The file seal: a 256-bit root key in a file that only the service user can read.
 //!
-//! Sealed values are `version (1) || nonce (12) || AES-256-GCM ciphertext || tag (16)` with the
-//! caller's AAD, so a value sealed for one key version or access key does not open for another.
+//! Sealed values are `version (1) || nonce (12) || AES-256-GCM ciphertext || tag (16)`. The
+//! AAD is the version byte followed by the caller's binding, so a value sealed for one key
+//! version or access key does not open for another, and a value cannot be passed off as
+//! another format's. Version 1 (the first format) left the version byte out of the AAD; its
+//! values open only through `unseal_legacy`, for their migration.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
@@ -11,8 +14,18 @@ use std::path::{Path, PathBuf};
 use strongbox_core::{Seal, SealError, SealedKey};
 use strongbox_crypto::{KeyMaterial, SYMMETRIC_KEY_LEN, SecretBytes, wrap};
 
-/// The first byte of every value this seal produces, so formats can change later.
+/// The first format: the version byte outside the AAD. Opened only to be sealed again.
 const FORMAT_V1: u8 = 1;
+/// The current format: the version byte is the AAD's first byte.
+const FORMAT_V2: u8 = 2;
+
+/// The AAD of a version-2 value: the version, then the caller's binding.
+fn v2_aad(aad: &[u8]) -> Vec<u8> {
+    let mut bound = Vec::with_capacity(1 + aad.len());
+    bound.push(FORMAT_V2);
+    bound.extend_from_slice(aad);
+    bound
+}
 
 /// Holds the root key read from a file, in memory the kernel may not swap out.
 pub struct FileSeal {
@@ -211,21 +224,34 @@ fn sync_parent(path: &Path) -> io::Result<()> {
 
 impl Seal for FileSeal {
     fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<SealedKey, SealError> {
-        let sealed = wrap::seal(&self.root_key, aad, plaintext)
+        let sealed = wrap::seal(&self.root_key, &v2_aad(aad), plaintext)
             .map_err(|error| SealError::Backend(error.to_string()))?;
         let mut out = Vec::with_capacity(1 + sealed.len());
-        out.push(FORMAT_V1);
+        out.push(FORMAT_V2);
         out.extend_from_slice(&sealed);
         Ok(SealedKey::from_bytes(out))
     }
 
     fn unseal(&self, aad: &[u8], sealed: &SealedKey) -> Result<SecretBytes, SealError> {
         match sealed.as_bytes().split_first() {
+            Some((&FORMAT_V2, rest)) => {
+                wrap::open(&self.root_key, &v2_aad(aad), rest).map_err(|_| SealError::Unseal)
+            }
+            _ => Err(SealError::Unseal),
+        }
+    }
+
+    fn unseal_legacy(&self, aad: &[u8], sealed: &SealedKey) -> Result<SecretBytes, SealError> {
+        match sealed.as_bytes().split_first() {
             Some((&FORMAT_V1, rest)) => {
                 wrap::open(&self.root_key, aad, rest).map_err(|_| SealError::Unseal)
             }
             _ => Err(SealError::Unseal),
         }
+    }
+
+    fn is_current(&self, sealed: &SealedKey) -> bool {
+        sealed.as_bytes().first() == Some(&FORMAT_V2)
     }
 }
 
@@ -277,6 +303,28 @@ mod tests {
             );
         }
         assert!(!sealed.as_bytes().windows(8).any(|w| w == b"material"));
+    }
+
+    #[test]
+    fn the_first_format_opens_only_for_its_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let seal = FileSeal::open_or_create(&dir.path().join("root.key")).unwrap();
+        // A value of the first format: version 1, the caller's AAD alone.
+        let mut v1 = vec![FORMAT_V1];
+        v1.extend(wrap::seal(&seal.root_key, b"aad", b"old").unwrap());
+        let v1 = SealedKey::from_bytes(v1);
+        assert!(!seal.is_current(&v1));
+        assert!(matches!(seal.unseal(b"aad", &v1), Err(SealError::Unseal)));
+        assert_eq!(seal.unseal_legacy(b"aad", &v1).unwrap().expose(), b"old");
+        let v2 = seal.seal(b"aad", b"new").unwrap();
+        assert!(seal.is_current(&v2));
+        assert!(seal.unseal_legacy(b"aad", &v2).is_err());
+        // The version byte is bound: relabelled as version 1, a version-2 value opens nowhere.
+        let mut relabelled = v2.as_bytes().to_vec();
+        relabelled[0] = FORMAT_V1;
+        let relabelled = SealedKey::from_bytes(relabelled);
+        assert!(seal.unseal_legacy(b"aad", &relabelled).is_err());
+        assert!(seal.unseal(b"aad", &relabelled).is_err());
     }
 
     #[test]

@@ -129,6 +129,20 @@ pub async fn open_with(
     }
     let seal: Arc<dyn Seal> = Arc::new(file_seal);
     let kms = Arc::new(Kms::new(store, seal, clock, config));
+    match kms.reseal_legacy().await {
+        Ok(done) if done != strongbox_core::kms::Resealed::default() => tracing::info!(
+            key_versions = done.key_versions,
+            access_keys = done.access_keys,
+            meta = done.meta,
+            refused = done.refused,
+            "sealed values of the first format sealed again, bound to all they mean"
+        ),
+        Ok(_) => {}
+        Err(error) => {
+            kms.store().close().await;
+            return Err(detail(error));
+        }
+    }
     if let Err(error) = kms.check_root_key().await {
         kms.store().close().await;
         return Err(detail(error));

@@ -15,7 +15,8 @@ use strongbox_core::model::{
     VersionId,
 };
 use strongbox_core::{
-    GrantCreated, GrantFilter, Page, PageRequest, Store, StoreError, StoreErrorKind,
+    GrantCreated, GrantFilter, Page, PageRequest, SealedKey, SealedVersion, Store, StoreError,
+    StoreErrorKind,
 };
 use time::OffsetDateTime;
 
@@ -24,6 +25,7 @@ use crate::rows::{self, driver_error, millis};
 use crate::sqlite_audit;
 use crate::sqlite_grants;
 use crate::sqlite_iam;
+use crate::sqlite_reseal;
 use crate::writing::Writer;
 
 /// How long a writer waits for another process's write lock before giving up.
@@ -669,6 +671,42 @@ impl Store for SqliteStore {
         region: &Region,
     ) -> Result<Option<Checkpoint>, StoreError> {
         sqlite_audit::checkpoint(&self.readers, account, region).await
+    }
+
+    async fn sealed_versions(&self, page: &PageRequest) -> Result<Page<SealedVersion>, StoreError> {
+        sqlite_reseal::sealed_versions(&self.readers, page).await
+    }
+
+    async fn reseal_version(
+        &self,
+        account: &AccountId,
+        key: KeyId,
+        version: VersionId,
+        old: &SealedKey,
+        new: &SealedKey,
+    ) -> Result<bool, StoreError> {
+        sqlite_reseal::reseal_version(
+            &mut *self.writer.lock().await?,
+            account,
+            key,
+            version,
+            old,
+            new,
+        )
+        .await
+    }
+
+    async fn reseal_access_key(
+        &self,
+        id: &AccessKeyId,
+        old: &SealedKey,
+        new: &SealedKey,
+    ) -> Result<bool, StoreError> {
+        sqlite_reseal::reseal_access_key(&mut *self.writer.lock().await?, id, old, new).await
+    }
+
+    async fn replace_meta(&self, name: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError> {
+        sqlite_reseal::replace_meta(&mut *self.writer.lock().await?, name, old, new).await
     }
 
     async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::messages;
 use crate::model::iam::ADMIN_USER;
 use crate::model::{AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId};
+use crate::seal::SealedKey;
 use crate::store::StoreErrorKind;
 use crate::validate;
 
@@ -122,15 +123,17 @@ impl Kms {
                 (AccessKeyId::parse(&id)?, secret)
             }
         };
-        let sealed_secret = self.seal.seal(&AccessKey::seal_aad(&id), secret.expose())?;
-        let key = AccessKey {
+        let mut key = AccessKey {
             id,
             account: *account,
             user: user.to_owned(),
-            sealed_secret,
+            sealed_secret: SealedKey::from_bytes(Vec::new()),
             status: AccessKeyStatus::Active,
             created_at: self.clock.now(),
         };
+        key.sealed_secret = self
+            .seal
+            .seal(key.seal_binding().as_bytes(), secret.expose())?;
         match self.store.create_access_key(&key).await {
             Ok(()) => Ok(NewAccessKey { key, secret }),
             Err(error) if error.kind() == StoreErrorKind::Conflict => Err(Error::AlreadyExists(
@@ -193,7 +196,7 @@ impl Kms {
         }
         let secret = self
             .seal
-            .unseal(&AccessKey::seal_aad(&key.id), &key.sealed_secret)?;
+            .unseal(key.seal_binding().as_bytes(), &key.sealed_secret)?;
         let credentials = Arc::new(Credentials { key, secret });
         self.cache.credentials.insert_unless_changed(
             id.clone(),

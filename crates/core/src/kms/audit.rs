@@ -22,8 +22,6 @@ use crate::store::StoreErrorKind;
 
 /// The sealed audit signing key's name in the store's meta table.
 const SIGNING_KEY_NAME: &str = "audit-signing-key";
-/// What the signing key is sealed to, so that no other sealed value can stand in for it.
-const SIGNING_KEY_AAD: &[u8] = b"strongbox/audit-signing-key/v1";
 /// Digests read per store round trip.
 const DIGEST_PAGE: u32 = 256;
 
@@ -72,7 +70,7 @@ impl Kms {
 
     async fn load_or_create_signer(&self) -> Result<Arc<AuditSigner>, Error> {
         let key = self
-            .service_secret(SIGNING_KEY_NAME, SIGNING_KEY_AAD, || {
+            .service_secret(SIGNING_KEY_NAME, || {
                 let key = digest::generate_signing_key()?;
                 Ok(SecretBytes::new(key.expose().to_vec()))
             })
@@ -81,9 +79,10 @@ impl Kms {
     }
 
     fn unseal_signer(&self, sealed: Vec<u8>) -> Result<AuditSigner, Error> {
-        let opened = self
-            .seal
-            .unseal(SIGNING_KEY_AAD, &SealedKey::from_bytes(sealed))?;
+        let opened = self.seal.unseal(
+            super::service_secrets::meta_binding(SIGNING_KEY_NAME).as_bytes(),
+            &SealedKey::from_bytes(sealed),
+        )?;
         signer(opened)
     }
 

@@ -37,9 +37,8 @@ pub const DEFAULT_GRANTS_PER_KEY: u32 = 50_000;
 const MAX_CONSTRAINT_PAIRS: usize = 8;
 const MAX_CONSTRAINT_VALUE: usize = 384;
 
-/// The grant-token key's name in the store's meta table, and what it is sealed to.
+/// The grant-token key's name in the store's meta table.
 const TOKEN_KEY_NAME: &str = "grant-token-key";
-const TOKEN_KEY_AAD: &[u8] = b"strongbox/grant-token-key/v1";
 /// The token format's version, its first byte.
 const TOKEN_VERSION: u8 = 1;
 /// A token's parts: version, a random nonce (every CreateGrant answer has a token of its own, as
@@ -125,9 +124,7 @@ impl Kms {
         self.grant_token_key
             .get_or_try_init(|| async {
                 let secret = self
-                    .service_secret(TOKEN_KEY_NAME, TOKEN_KEY_AAD, || {
-                        Ok(strongbox_crypto::random_bytes(32)?)
-                    })
+                    .service_secret(TOKEN_KEY_NAME, || Ok(strongbox_crypto::random_bytes(32)?))
                     .await?;
                 Ok::<_, Error>(Arc::new(KeyMaterial::from_bytes(secret.expose().to_vec())))
             })

@@ -118,9 +118,10 @@ impl Kms {
             None => KeyPolicy::default_for(&principal.account),
         };
         let material = kind.generate(&self.generation_permits).await?;
-        let sealed = self
-            .seal
-            .seal(&KeyVersion::seal_aad(&arn, version_id), material.expose())?;
+        let sealed = self.seal.seal(
+            KeyVersion::seal_binding(&planned, version_id).as_bytes(),
+            material.expose(),
+        )?;
         let key = Key {
             policy: Arc::new(policy),
             ..planned

@@ -74,7 +74,7 @@ impl Kms {
         let version_id = VersionId::generate();
         let material = KeyMaterial::generate_symmetric()?;
         let sealed = self.seal.seal(
-            &KeyVersion::seal_aad(&key.arn, version_id),
+            KeyVersion::seal_binding(&key, version_id).as_bytes(),
             material.expose(),
         )?;
         let version = KeyVersion {

@@ -20,6 +20,7 @@ mod lifecycle;
 mod mac;
 mod material;
 mod policies;
+mod reseal;
 mod resolve;
 mod root_check;
 mod rotation;
@@ -45,6 +46,7 @@ pub use key_pairs::DataKeyPairOutput;
 pub use keys::{CreateKeyInput, ScheduledDeletion};
 pub use lifecycle::DueWork;
 pub use policies::DEFAULT_POLICY_NAME;
+pub use reseal::Resealed;
 pub use resolve::KeyRef;
 pub use rotation::{
     DEFAULT_ROTATION_PERIOD_DAYS, ROTATION_PERIOD_DAYS, RotationStatus, VersionFilter,

@@ -564,9 +564,10 @@ impl Kms {
         else {
             return Ok(None);
         };
-        let secret = self
-            .seal
-            .unseal(&KeyVersion::seal_aad(&key.arn, version), &stored.sealed)?;
+        let secret = self.seal.unseal(
+            KeyVersion::seal_binding(key, version).as_bytes(),
+            &stored.sealed,
+        )?;
         let material = Arc::new(KeyMaterial::from_bytes(secret.expose().to_vec()));
         self.cache
             .insert_material(key, version, Arc::clone(&material));

@@ -3,14 +3,15 @@
 //! answering every request with an error, and `/health` can prove the root key unseals.
 
 use super::Kms;
+use super::service_secrets::meta_binding;
 use crate::error::{Error, Internal};
 use crate::seal::SealedKey;
 use crate::store::{Store, StoreErrorKind};
 
 /// The name of the check value in the store's meta table.
-const CHECK_NAME: &str = "root-key-check";
-/// What is sealed. Binding it as AAD too means only this value, under this root key, opens.
-const CHECK_VALUE: &[u8] = b"strongbox/root-key-check/v1";
+pub(super) const CHECK_NAME: &str = "root-key-check";
+/// What is sealed (bound to its name, like every meta value).
+pub(super) const CHECK_VALUE: &[u8] = b"strongbox/root-key-check/v1";
 
 impl Kms {
     /// Whether `store` holds a root-key check value, i.e. material sealed under some root key.
@@ -25,7 +26,9 @@ impl Kms {
         let stored = match self.store.meta(CHECK_NAME).await? {
             Some(stored) => stored,
             None => {
-                let sealed = self.seal.seal(CHECK_VALUE, CHECK_VALUE)?;
+                let sealed = self
+                    .seal
+                    .seal(meta_binding(CHECK_NAME).as_bytes(), CHECK_VALUE)?;
                 match self.store.insert_meta(CHECK_NAME, sealed.as_bytes()).await {
                     Ok(()) => return Ok(()),
                     // Another process initialised it first: check theirs.
@@ -54,7 +57,10 @@ impl Kms {
     fn open_check_value(&self, stored: Vec<u8>) -> Result<(), Error> {
         let opened = self
             .seal
-            .unseal(CHECK_VALUE, &SealedKey::from_bytes(stored))
+            .unseal(
+                meta_binding(CHECK_NAME).as_bytes(),
+                &SealedKey::from_bytes(stored),
+            )
             .map_err(|_| {
                 Internal::new(
                     "root key check",

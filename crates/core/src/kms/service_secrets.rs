@@ -6,18 +6,31 @@ use strongbox_crypto::SecretBytes;
 
 use super::Kms;
 use crate::error::{Error, Internal};
-use crate::seal::SealedKey;
+use crate::seal::{Binding, SealedKey};
 use crate::store::StoreErrorKind;
 
+/// What a value sealed in the meta table is bound to: its name.
+pub(super) fn meta_binding(name: &str) -> Binding {
+    Binding::new("strongbox/meta").field(name)
+}
+
+/// The sealed meta values of the first seal format, with the AAD they were sealed to then.
+pub(super) const LEGACY_META: &[(&str, &[u8])] = &[
+    ("root-key-check", b"strongbox/root-key-check/v1"),
+    ("audit-signing-key", b"strongbox/audit-signing-key/v1"),
+    ("grant-token-key", b"strongbox/grant-token-key/v1"),
+];
+
 impl Kms {
-    /// The secret stored sealed (to `aad`) under `name`, made with `generate` and stored if
-    /// there is none yet.
+    /// The secret stored sealed under `name`, made with `generate` and stored if there is none
+    /// yet.
     pub(super) async fn service_secret(
         &self,
         name: &'static str,
-        aad: &[u8],
         generate: impl FnOnce() -> Result<SecretBytes, Error>,
     ) -> Result<SecretBytes, Error> {
+        let binding = meta_binding(name);
+        let aad = binding.as_bytes();
         let sealed = match self.store.meta(name).await? {
             Some(sealed) => sealed,
             None => {

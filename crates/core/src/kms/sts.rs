@@ -92,8 +92,14 @@ pub enum SessionError {
     Failed(Error),
 }
 
+/// What a session token's sealed facts are bound to: the session's access key id. (Tokens
+/// issued before sealed values were bound this way no longer open: their sessions, at most 12
+/// hours long, are assumed again.)
 fn aad(id: &AccessKeyId) -> Vec<u8> {
-    format!("strongbox/session/{id}").into_bytes()
+    crate::seal::Binding::new("strongbox/session")
+        .field(id.as_str())
+        .as_bytes()
+        .to_vec()
 }
 
 impl Kms {

@@ -44,9 +44,18 @@ pub struct AccessKey {
 }
 
 impl AccessKey {
-    /// The AAD that binds a sealed secret to its access key id, so a sealed secret cannot be
-    /// moved to another id.
-    pub fn seal_aad(id: &AccessKeyId) -> Vec<u8> {
-        format!("strongbox/access-key/{id}").into_bytes()
+    /// What a sealed secret is bound to: its account, user and id, so that a row moved to
+    /// another account or user (by someone who can write the store but has no root key) no
+    /// longer opens, nor a secret copied to another id.
+    pub fn seal_binding(&self) -> crate::seal::Binding {
+        crate::seal::Binding::new("strongbox/access-key")
+            .field(self.account.as_str())
+            .field(&self.user)
+            .field(self.id.as_str())
+    }
+
+    /// The first format's binding (the id alone), for the migration that seals again.
+    pub fn legacy_seal_aad(&self) -> Vec<u8> {
+        format!("strongbox/access-key/{}", self.id).into_bytes()
     }
 }

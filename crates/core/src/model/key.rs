@@ -110,8 +110,8 @@ pub struct AutoRotation {
     pub next_rotation: OffsetDateTime,
 }
 
-/// One version of a key's material, sealed under the root key with the key ARN and version id
-/// as AAD (see [`KeyVersion::seal_aad`]).
+/// One version of a key's material, sealed under the root key bound to the key (ARN, spec, usage) and
+/// the version id (see [`KeyVersion::seal_binding`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyVersion {
     /// The key this version belongs to.
@@ -129,9 +129,20 @@ pub struct KeyVersion {
 }
 
 impl KeyVersion {
-    /// The AAD binding sealed material to one key and version, so that sealed material copied
-    /// to another key or version does not unseal.
-    pub fn seal_aad(arn: &KeyArn, version: VersionId) -> Vec<u8> {
+    /// What sealed material is bound to: the key's ARN, the version, and the key's spec and
+    /// usage, so that material copied to another key or version, or a key whose spec or usage
+    /// was changed in the store (a symmetric key's 32 bytes read as an HMAC key's), does not
+    /// unseal.
+    pub fn seal_binding(key: &Key, version: VersionId) -> crate::seal::Binding {
+        crate::seal::Binding::new("strongbox/key-material")
+            .field(key.arn.to_string())
+            .field(version.to_string())
+            .field(key.spec.as_str())
+            .field(key.usage.as_str())
+    }
+
+    /// The first format's binding (ARN and version), for the migration that seals again.
+    pub fn legacy_seal_aad(arn: &KeyArn, version: VersionId) -> Vec<u8> {
         format!("strongbox/key-material/{arn}/{version}").into_bytes()
     }
 }

@@ -1,0 +1,243 @@
+//! Every sealed value is bound to all it means: a row edited in the database (an access key
+//! moved to another tenant, a key's spec changed, material swapped between keys) refuses to
+//! unseal instead of serving; and a data directory made before these bindings (a fixture made
+//! by the release before them) is sealed again on its first start and keeps working.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, MacAlgorithmSpec, SigningAlgorithmSpec};
+use base64::Engine as _;
+use common::identities::{admin, iam, kms, user};
+use common::{TestServer, code, create_key};
+
+async fn database(dir: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("strongbox.db").display()))
+        .await
+        .unwrap()
+}
+
+/// Every sealed value in the store starts with the current format's version byte.
+async fn all_sealed_in_the_current_format(dir: &Path) {
+    let db = database(dir).await;
+    for (table, statement) in [
+        (
+            "key_versions",
+            "SELECT substr(sealed_material, 1, 1) FROM key_versions",
+        ),
+        (
+            "access_keys",
+            "SELECT substr(sealed_secret, 1, 1) FROM access_keys",
+        ),
+        (
+            "meta",
+            "SELECT substr(value, 1, 1) FROM meta WHERE name != 'sealed-format-2'",
+        ),
+    ] {
+        let versions: Vec<Vec<u8>> = sqlx::query_scalar(statement).fetch_all(&db).await.unwrap();
+        assert!(!versions.is_empty(), "{table}");
+        assert!(versions.iter().all(|v| v == &[2]), "{table}: {versions:?}");
+    }
+    db.close().await;
+}
+
+#[tokio::test]
+async fn rows_edited_in_the_database_refuse_to_unseal() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let server = TestServer::start_in(&dir).await;
+    let iam = iam(&server, admin());
+    let owner = kms(&server, admin());
+    let mover = user(
+        &iam,
+        "mover",
+        Some(&common::identities::allow(&["kms:ListKeys"])),
+    )
+    .await;
+    let mover_key = mover.access_key_id().to_owned();
+    let (other, other_admin) = server.new_tenant("other").await;
+    other_admin.list_keys().send().await.unwrap();
+    let swapped = create_key(&owner).await;
+    let donor = create_key(&owner).await;
+    let respecified = create_key(&owner).await;
+    let blob = owner
+        .encrypt()
+        .key_id(&swapped)
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob()
+        .unwrap()
+        .clone();
+    server.stop().await;
+    all_sealed_in_the_current_format(&dir).await;
+
+    // Someone who can write the database but has no root key edits three rows.
+    let db = database(&dir).await;
+    // Their own access key, moved to the other tenant's admin.
+    sqlx::query("UPDATE access_keys SET account_id = ?, user_name = 'admin' WHERE id = ?")
+        .bind(other.as_str())
+        .bind(&mover_key)
+        .execute(&db)
+        .await
+        .unwrap();
+    // A symmetric key's 32 bytes passed off as an HMAC key's.
+    sqlx::query(
+        "UPDATE keys SET key_spec = 'HMAC_256', key_usage = 'GENERATE_VERIFY_MAC' WHERE key_id = ?",
+    )
+    .bind(&respecified)
+    .execute(&db)
+    .await
+    .unwrap();
+    // One key's material copied over another's.
+    sqlx::query(
+        "UPDATE key_versions SET sealed_material = (SELECT sealed_material FROM key_versions WHERE key_id = ?) WHERE key_id = ?",
+    )
+    .bind(&donor)
+    .bind(&swapped)
+    .execute(&db)
+    .await
+    .unwrap();
+    db.close().await;
+
+    let server = TestServer::start_in(&dir).await;
+    let owner = kms(&server, admin());
+    let moved = kms(&server, mover);
+    assert_eq!(
+        code(moved.list_keys().send().await),
+        "KMSInternalException",
+        "the moved access key's secret does not open for the other tenant"
+    );
+    let mac = owner
+        .generate_mac()
+        .key_id(&respecified)
+        .message(Blob::new(b"m".to_vec()))
+        .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+        .send()
+        .await;
+    assert_eq!(
+        code(mac),
+        "KMSInternalException",
+        "a changed spec does not open"
+    );
+    let decrypted = owner.decrypt().ciphertext_blob(blob).send().await;
+    assert_eq!(
+        code(decrypted),
+        "KMSInternalException",
+        "swapped material does not open"
+    );
+    let encrypted = common::identities::encrypt_as(&owner, &swapped).await;
+    assert_eq!(code(encrypted), "KMSInternalException");
+    // What was not edited works.
+    common::identities::encrypt_as(&owner, &donor)
+        .await
+        .unwrap();
+    owner.list_keys().send().await.unwrap();
+    server.stop().await;
+}
+
+/// Copies `from` to `to`, making the files private as a data directory's are (git keeps no
+/// modes).
+fn copy_private(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        std::fs::copy(entry.path(), &target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/datadir-before-bindings");
+    let facts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture.join("facts.json")).unwrap()).unwrap();
+    let fact = |name: &str| facts[name].as_str().unwrap().to_owned();
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    copy_private(&fixture.join("data"), &dir);
+
+    let server = TestServer::start_in(&dir).await;
+    let owner = server.client();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let decrypted = owner
+        .decrypt()
+        .ciphertext_blob(Blob::new(b64.decode(fact("ciphertext")).unwrap()))
+        .encryption_context("app", "fixture")
+        .send()
+        .await
+        .unwrap();
+    // The fixture's script passed base64 text to the aws CLI (v1), which encoded it again.
+    assert_eq!(
+        decrypted.plaintext().unwrap().as_ref(),
+        b64.encode("fixture plaintext").as_bytes()
+    );
+    let verified = owner
+        .verify_mac()
+        .key_id(fact("hmac_key"))
+        .message(Blob::new(b64.encode("fixture message").into_bytes()))
+        .mac(Blob::new(b64.decode(fact("mac")).unwrap()))
+        .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+        .send()
+        .await
+        .unwrap();
+    assert!(verified.mac_valid());
+    owner
+        .sign()
+        .key_id(fact("rsa_key"))
+        .message(Blob::new(b"m".to_vec()))
+        .signing_algorithm(SigningAlgorithmSpec::RsassaPssSha256)
+        .send()
+        .await
+        .unwrap();
+    // Both versions of the rotated key: the old one decrypts (above), the new one encrypts.
+    common::identities::encrypt_as(&owner, &fact("symmetric_key"))
+        .await
+        .unwrap();
+    // The IAM user's access key, and the grant token of the grantee.
+    let user = server.client_as(
+        &fact("user_access_key_id"),
+        &fact("user_secret"),
+        "us-east-1",
+    );
+    user.list_keys().send().await.unwrap();
+    let grantee = server.client_as(
+        &fact("grantee_access_key_id"),
+        &fact("grantee_secret"),
+        "us-east-1",
+    );
+    grantee
+        .decrypt()
+        .ciphertext_blob(Blob::new(b64.decode(fact("ciphertext")).unwrap()))
+        .encryption_context("app", "fixture")
+        .grant_tokens(fact("grant_token"))
+        .send()
+        .await
+        .unwrap();
+    // New keys of every kind work beside the old ones.
+    owner
+        .create_key()
+        .key_spec(KeySpec::Hmac256)
+        .key_usage(KeyUsageType::GenerateVerifyMac)
+        .send()
+        .await
+        .unwrap();
+    server.stop().await;
+    all_sealed_in_the_current_format(&dir).await;
+
+    // The audit signing key, sealed again, still opens.
+    let store = format!("sqlite://{}", dir.join("strongbox.db").display());
+    let kms = strongbox::datadir::open(&dir, &store, strongbox::datadir::OpenMode::MustExist)
+        .await
+        .unwrap();
+    assert!(!kms.audit_public_key().await.unwrap().is_empty());
+    kms.store().close().await;
+}
