@@ -62,6 +62,15 @@ pub trait Seal: Send + Sync {
 
     /// Whether `sealed` is in the current format (nothing to migrate).
     fn is_current(&self, sealed: &SealedKey) -> bool;
+
+    /// Whether values of the first format may still be opened: until the migration says
+    /// (through [`Seal::retire_legacy`]) that none is left. The seal keeps that fact itself,
+    /// outside the store, so that someone who can write the store cannot make it open first-
+    /// format values again.
+    fn opens_legacy(&self) -> bool;
+
+    /// Records, durably, that no value of the first format is left: they never open again.
+    fn retire_legacy(&self) -> Result<(), SealError>;
 }
 
 /// What a sealed value is bound to: a purpose and the fields that identify its owner, each

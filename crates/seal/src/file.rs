@@ -10,6 +10,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use strongbox_core::{Seal, SealError, SealedKey};
 use strongbox_crypto::{KeyMaterial, SYMMETRIC_KEY_LEN, SecretBytes, wrap};
@@ -33,7 +34,41 @@ pub struct FileSeal {
     /// limit (`RLIMIT_MEMLOCK`) forbade it. Declared first: unlocked before the key is
     /// zeroized and freed.
     lock: Option<region::LockGuard>,
-    root_key: KeyMaterial,
+    /// Boxed, so that the locked address is the key's for the seal's whole life.
+    root_key: Box<KeyMaterial>,
+    /// Whether values of the first format may still be opened (for their migration): until
+    /// the marker file beside the root key says they are all sealed again. Kept beside the
+    /// root key, not in the store, so that someone who can write the store cannot make the
+    /// migration run again over rows they edited.
+    opens_legacy: AtomicBool,
+    legacy_marker: PathBuf,
+}
+
+/// The file beside the root key that says no value of the first format is left.
+fn legacy_marker(root_key: &Path) -> PathBuf {
+    root_key.with_extension("format-2")
+}
+
+/// Creates `path` (empty, 0600) and flushes it and its directory.
+fn write_marker(path: &Path) -> io::Result<()> {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(no_follow_flag())
+        .open(path)
+    {
+        Ok(file) => file.sync_all()?,
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(error),
+    }
+    sync_parent(path)
+}
+
+/// 16 random hex digits, for a temporary file's name.
+fn hex_id() -> Result<String, strongbox_crypto::CryptoError> {
+    let id = strongbox_crypto::random_id()?;
+    Ok(id[..8].iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Why the root key file could not be used.
@@ -112,24 +147,34 @@ impl FileSeal {
             Ok(file) => Self::read_key(path, file),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 let root_key = KeyMaterial::generate_symmetric().map_err(FileSealError::Random)?;
-                let mut file = match OpenOptions::new()
+                // Written whole under a temporary name, then linked into place: a crash leaves
+                // either no root key or a complete one, never an empty file.
+                let temporary = path
+                    .with_extension(format!("new-{}", hex_id().map_err(FileSealError::Random)?));
+                let mut file = OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .mode(0o600)
                     .custom_flags(no_follow_flag())
-                    .open(path)
-                {
-                    Ok(file) => file,
+                    .open(&temporary)
+                    .map_err(io_error)?;
+                let written = file
+                    .write_all(root_key.expose())
+                    .and_then(|()| file.sync_all())
+                    .and_then(|()| fs::hard_link(&temporary, path));
+                let _ = fs::remove_file(&temporary);
+                match written {
+                    Ok(()) => {}
                     // Created by another process meanwhile: use that one.
                     Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
                         return Self::read_key(path, open_no_follow(path).map_err(io_error)?);
                     }
                     Err(error) => return Err(io_error(error)),
-                };
-                file.write_all(root_key.expose()).map_err(io_error)?;
-                file.sync_all().map_err(io_error)?;
+                }
+                // A new root key has sealed nothing in the first format: it never opens one.
+                write_marker(&legacy_marker(path)).map_err(io_error)?;
                 sync_parent(path).map_err(io_error)?;
-                Ok(Self::holding(root_key))
+                Ok(Self::holding(root_key, path))
             }
             Err(error) if error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
                 Err(FileSealError::Symlink {
@@ -180,16 +225,26 @@ impl FileSeal {
                 len: usize::try_from(metadata.len()).unwrap_or(usize::MAX),
             });
         }
-        Ok(Self::holding(KeyMaterial::from_bytes(
-            bytes.expose().to_vec(),
-        )))
+        Ok(Self::holding(
+            KeyMaterial::from_bytes(bytes.expose().to_vec()),
+            path,
+        ))
     }
 
-    /// The seal for `root_key`, its memory locked where the limits allow.
-    fn holding(root_key: KeyMaterial) -> Self {
+    /// The seal for `root_key`, on the heap where it stays, its memory locked where the
+    /// limits allow. (The key is built on the stack first and moved here; the stack slot it
+    /// leaves is reused by the next calls.)
+    fn holding(root_key: KeyMaterial, path: &Path) -> Self {
+        let root_key = Box::new(root_key);
         let bytes = root_key.expose();
         let lock = region::lock(bytes.as_ptr(), bytes.len()).ok();
-        Self { lock, root_key }
+        let legacy_retired = legacy_marker(path);
+        Self {
+            lock,
+            root_key,
+            opens_legacy: AtomicBool::new(!legacy_retired.exists()),
+            legacy_marker: legacy_retired,
+        }
     }
 
     /// Whether the root key's memory is locked (kept out of swap). When it is not, the caller
@@ -199,9 +254,12 @@ impl FileSeal {
     }
 }
 
-/// `O_NOFOLLOW`, as `OpenOptionsExt::custom_flags` takes it.
+/// `O_NOFOLLOW | O_NONBLOCK`, as `OpenOptionsExt::custom_flags` takes them: no symbolic
+/// link is followed, and a FIFO put in the key's place cannot hang the start (a regular file
+/// ignores `O_NONBLOCK`).
 fn no_follow_flag() -> i32 {
-    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default()
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    i32::try_from(flags.bits()).unwrap_or_default()
 }
 
 /// Opens `path` for reading, refusing (`ELOOP`) to follow a symbolic link in its last part.
@@ -242,6 +300,9 @@ impl Seal for FileSeal {
     }
 
     fn unseal_legacy(&self, aad: &[u8], sealed: &SealedKey) -> Result<SecretBytes, SealError> {
+        if !self.opens_legacy() {
+            return Err(SealError::Unseal);
+        }
         match sealed.as_bytes().split_first() {
             Some((&FORMAT_V1, rest)) => {
                 wrap::open(&self.root_key, aad, rest).map_err(|_| SealError::Unseal)
@@ -252,6 +313,18 @@ impl Seal for FileSeal {
 
     fn is_current(&self, sealed: &SealedKey) -> bool {
         sealed.as_bytes().first() == Some(&FORMAT_V2)
+    }
+
+    fn opens_legacy(&self) -> bool {
+        self.opens_legacy.load(Ordering::Acquire)
+    }
+
+    fn retire_legacy(&self) -> Result<(), SealError> {
+        write_marker(&self.legacy_marker).map_err(|error| {
+            SealError::Backend(format!("{}: {error}", self.legacy_marker.display()))
+        })?;
+        self.opens_legacy.store(false, Ordering::Release);
+        Ok(())
     }
 }
 
@@ -265,7 +338,7 @@ mod tests {
         let path = dir.path().join("root.key");
         let seal = FileSeal::open_or_create(&path).unwrap();
         let memlock = rustix::process::getrlimit(rustix::process::Resource::Memlock);
-        if memlock.current.is_none_or(|bytes| bytes >= 4096) {
+        if memlock.current.is_none_or(|bytes| bytes >= 1 << 20) {
             assert!(seal.memory_locked(), "the root key's page is locked");
         }
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -308,7 +381,17 @@ mod tests {
     #[test]
     fn the_first_format_opens_only_for_its_migration() {
         let dir = tempfile::tempdir().unwrap();
-        let seal = FileSeal::open_or_create(&dir.path().join("root.key")).unwrap();
+        let path = dir.path().join("root.key");
+        let new = FileSeal::open_or_create(&path).unwrap();
+        assert!(
+            !new.opens_legacy(),
+            "a new root key sealed nothing in the first format"
+        );
+        drop(new);
+        // A root key from before the second format: no marker beside it.
+        fs::remove_file(legacy_marker(&path)).unwrap();
+        let seal = FileSeal::open_or_create(&path).unwrap();
+        assert!(seal.opens_legacy());
         // A value of the first format: version 1, the caller's AAD alone.
         let mut v1 = vec![FORMAT_V1];
         v1.extend(wrap::seal(&seal.root_key, b"aad", b"old").unwrap());
@@ -325,6 +408,12 @@ mod tests {
         let relabelled = SealedKey::from_bytes(relabelled);
         assert!(seal.unseal_legacy(b"aad", &relabelled).is_err());
         assert!(seal.unseal(b"aad", &relabelled).is_err());
+        // Once retired (the migration is done), the first format opens no more, for good.
+        seal.retire_legacy().unwrap();
+        assert!(seal.unseal_legacy(b"aad", &v1).is_err());
+        let reopened = FileSeal::open_or_create(&path).unwrap();
+        assert!(!reopened.opens_legacy());
+        assert!(reopened.unseal_legacy(b"aad", &v1).is_err());
     }
 
     #[test]

@@ -259,14 +259,9 @@ pub async fn bootstrap(
         }
     }
     .await;
-    let key = match created {
-        Ok(key) => key,
-        Err(error) => {
-            drop(file);
-            let _ = fs::remove_file(&path);
-            return Err(error);
-        }
-    };
+    // On failure the empty file stays: it marks the start as interrupted, for the next one
+    // to finish.
+    let key = created?;
     write_credentials(&path, file, &key, region)?;
     Ok(Some(key))
 }
@@ -354,7 +349,10 @@ fn write_credentials(
     file.write_all(credentials_text(PROFILE, key, region).as_bytes())
         .map_err(error)?;
     file.sync_all().map_err(error)?;
-    let parent = path.parent().unwrap_or(Path::new("."));
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     fs::File::open(parent)
         .and_then(|dir| dir.sync_all())
         .map_err(error)

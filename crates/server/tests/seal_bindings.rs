@@ -33,10 +33,7 @@ async fn all_sealed_in_the_current_format(dir: &Path) {
             "access_keys",
             "SELECT substr(sealed_secret, 1, 1) FROM access_keys",
         ),
-        (
-            "meta",
-            "SELECT substr(value, 1, 1) FROM meta WHERE name != 'sealed-format-2'",
-        ),
+        ("meta", "SELECT substr(value, 1, 1) FROM meta"),
     ] {
         let versions: Vec<Vec<u8>> = sqlx::query_scalar(statement).fetch_all(&db).await.unwrap();
         assert!(!versions.is_empty(), "{table}");
@@ -164,6 +161,15 @@ async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
     copy_private(&fixture.join("data"), &dir);
+    // The user's first-format secret, kept for later (copied, so the fixture stays untouched).
+    let old = database(&dir).await;
+    let old_secret: Vec<u8> =
+        sqlx::query_scalar("SELECT sealed_secret FROM access_keys WHERE id = ?")
+            .bind(fact("user_access_key_id"))
+            .fetch_one(&old)
+            .await
+            .unwrap();
+    old.close().await;
 
     let server = TestServer::start_in(&dir).await;
     let owner = server.client();
@@ -232,6 +238,29 @@ async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
         .unwrap();
     server.stop().await;
     all_sealed_in_the_current_format(&dir).await;
+    assert!(
+        dir.join("root.format-2").exists(),
+        "the seal records that no first-format value is left"
+    );
+
+    // Someone who can write the store puts a first-format value back (a copy from the old
+    // store): it does not open, and no later start seals it again.
+    let db = database(&dir).await;
+    sqlx::query("UPDATE access_keys SET sealed_secret = ? WHERE id = ?")
+        .bind(&old_secret)
+        .bind(fact("user_access_key_id"))
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let server = TestServer::start_in(&dir).await;
+    let user = server.client_as(
+        &fact("user_access_key_id"),
+        &fact("user_secret"),
+        "us-east-1",
+    );
+    assert_eq!(code(user.list_keys().send().await), "KMSInternalException");
+    server.stop().await;
 
     // The audit signing key, sealed again, still opens.
     let store = format!("sqlite://{}", dir.join("strongbox.db").display());

@@ -2,19 +2,19 @@
 //! was sealed to then (key material: ARN and version; an access key's secret: its id; meta
 //! values: a name) and sealed under the current format and binding (key material: ARN,
 //! version, spec and usage; an access key's secret: account, user and id; the seal's version
-//! inside the AAD). Run once per store, at start, before anything is unsealed; a value of the
-//! first format that does not open is left as it is, logged, and refused when it is used.
+//! inside the AAD). Run at start, before anything is unsealed, until the seal records that no
+//! first-format value is left (`Seal::retire_legacy`, kept by the seal outside the store, so
+//! that editing the store cannot make it run again); a value of the first format that does not
+//! open is left as it is, logged, and refused when it is used.
 
 use super::Kms;
-use super::root_check::CHECK_NAME;
+use super::root_check::{CHECK_NAME, CHECK_VALUE};
 use super::service_secrets::{LEGACY_META, meta_binding};
 use crate::error::{Error, Internal};
 use crate::model::{Key, KeyVersion};
 use crate::seal::SealedKey;
-use crate::store::{PageRequest, StoreErrorKind};
+use crate::store::PageRequest;
 
-/// The meta value that says this store's values are all in the current format.
-const DONE_NAME: &str = "sealed-format-2";
 /// Versions read per store round trip.
 const PAGE: u32 = 500;
 
@@ -37,11 +37,12 @@ impl Kms {
     /// when the root-key check value does not open (another root key).
     pub async fn reseal_legacy(&self) -> Result<Resealed, Error> {
         let mut done = Resealed::default();
-        if self.store.meta(DONE_NAME).await?.is_some() {
+        if !self.seal.opens_legacy() {
             return Ok(done);
         }
-        // The check value first (LEGACY_META starts with it): under another root key nothing
-        // opens, and nothing may be changed.
+        // The root key first, whatever format its check value is in: under another root key
+        // nothing opens, and nothing may be changed (nor the seal told that nothing is left).
+        self.check_root_key_any_format().await?;
         for (name, legacy_aad) in LEGACY_META {
             let Some(stored) = self.store.meta(name).await? else {
                 continue;
@@ -50,20 +51,10 @@ impl Kms {
             if self.seal.is_current(&sealed) {
                 continue;
             }
-            let opened = match self.seal.unseal_legacy(legacy_aad, &sealed) {
-                Ok(opened) => opened,
-                Err(_) if *name == CHECK_NAME => {
-                    return Err(Internal::new(
-                        "root key check",
-                        "the root key does not match this store: it was replaced or regenerated; restore the original root key",
-                    )
-                    .into());
-                }
-                Err(_) => {
-                    tracing::error!(name, "a sealed service value does not open; left as it is");
-                    done.refused += 1;
-                    continue;
-                }
+            let Ok(opened) = self.seal.unseal_legacy(legacy_aad, &sealed) else {
+                tracing::error!(name, "a sealed service value does not open; left as it is");
+                done.refused += 1;
+                continue;
             };
             let again = self
                 .seal
@@ -150,10 +141,34 @@ impl Kms {
                 None => break,
             }
         }
-        match self.store.insert_meta(DONE_NAME, b"done").await {
-            Ok(()) => Ok(done),
-            Err(error) if error.kind() == StoreErrorKind::Conflict => Ok(done),
-            Err(error) => Err(error.into()),
+        self.seal.retire_legacy()?;
+        Ok(done)
+    }
+
+    /// Proves the seal's root key is the store's, opening the check value in whichever format
+    /// it is; does nothing when the store has none yet (a new store).
+    async fn check_root_key_any_format(&self) -> Result<(), Error> {
+        let Some(stored) = self.store.meta(CHECK_NAME).await? else {
+            return Ok(());
+        };
+        let sealed = SealedKey::from_bytes(stored);
+        let opened = if self.seal.is_current(&sealed) {
+            self.seal
+                .unseal(meta_binding(CHECK_NAME).as_bytes(), &sealed)
+        } else {
+            let legacy = LEGACY_META
+                .iter()
+                .find(|(name, _)| *name == CHECK_NAME)
+                .map_or(CHECK_VALUE, |(_, aad)| *aad);
+            self.seal.unseal_legacy(legacy, &sealed)
+        };
+        match opened {
+            Ok(value) if strongbox_crypto::constant_time_eq(value.expose(), CHECK_VALUE) => Ok(()),
+            _ => Err(Internal::new(
+                "root key check",
+                "the root key does not match this store: it was replaced or regenerated; restore the original root key",
+            )
+            .into()),
         }
     }
 }
