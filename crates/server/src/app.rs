@@ -79,6 +79,7 @@ pub async fn run(
     )
     .await?;
     let _lock = datadir::lock_for_serving(&data_dir)?;
+    datadir::upgrade(&kms).await?;
     let first_region = regions.first().cloned().ok_or("no region configured")?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     if let Some(key) = datadir::bootstrap(&kms, &data_dir, &first_region, bootstrap).await? {

@@ -129,25 +129,50 @@ pub async fn open_with(
     }
     let seal: Arc<dyn Seal> = Arc::new(file_seal);
     let kms = Arc::new(Kms::new(store, seal, clock, config));
-    match kms.reseal_legacy().await {
-        Ok(done) if done != strongbox_core::kms::Resealed::default() => tracing::info!(
-            key_versions = done.key_versions,
-            access_keys = done.access_keys,
-            meta = done.meta,
-            refused = done.refused,
-            "sealed values of the first format sealed again, bound to all they mean"
-        ),
-        Ok(_) => {}
+    let needs_resealing = match kms.needs_resealing().await {
+        Ok(needed) => needed,
         Err(error) => {
             kms.store().close().await;
             return Err(detail(error));
         }
+    };
+    if needs_resealing {
+        return match mode {
+            // `serve` seals them again once it holds the data directory's lock (`upgrade`).
+            OpenMode::CreateIfMissing => Ok(kms),
+            OpenMode::MustExist => {
+                kms.store().close().await;
+                Err(format!(
+                    "{} was made by an older version of Strongbox: stop any server running on it and start `strongbox serve --data-dir {}` once to upgrade it",
+                    data_dir.display(),
+                    data_dir.display()
+                ))
+            }
+        };
     }
     if let Err(error) = kms.check_root_key().await {
         kms.store().close().await;
         return Err(detail(error));
     }
     Ok(kms)
+}
+
+/// Seals again what an older version sealed (see `Kms::reseal_legacy`), then checks the root
+/// key; `serve` calls it once it holds the data directory's lock, so that no other server runs
+/// on the store meanwhile.
+pub async fn upgrade(kms: &Kms) -> Result<(), String> {
+    if !kms.needs_resealing().await.map_err(detail)? {
+        return Ok(());
+    }
+    let done = kms.reseal_legacy().await.map_err(detail)?;
+    tracing::info!(
+        key_versions = done.key_versions,
+        access_keys = done.access_keys,
+        meta = done.meta,
+        refused = done.refused,
+        "sealed values of the first format sealed again, bound to all they mean"
+    );
+    kms.check_root_key().await.map_err(detail)
 }
 
 /// The full text of an error for the operator (internal details included: this is the CLI).

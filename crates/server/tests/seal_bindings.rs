@@ -171,6 +171,15 @@ async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
             .unwrap();
     old.close().await;
 
+    // The admin CLI does not upgrade a store (a server of the older version may be running on
+    // it): it says to start `serve` once.
+    let store = format!("sqlite://{}", dir.join("strongbox.db").display());
+    let refused = strongbox::datadir::open(&dir, &store, strongbox::datadir::OpenMode::MustExist)
+        .await
+        .err()
+        .expect("the admin CLI refuses a store to upgrade");
+    assert!(refused.contains("older version"), "{refused}");
+
     let server = TestServer::start_in(&dir).await;
     let owner = server.client();
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -263,7 +272,6 @@ async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
     server.stop().await;
 
     // The audit signing key, sealed again, still opens.
-    let store = format!("sqlite://{}", dir.join("strongbox.db").display());
     let kms = strongbox::datadir::open(&dir, &store, strongbox::datadir::OpenMode::MustExist)
         .await
         .unwrap();

@@ -32,6 +32,12 @@ pub struct Resealed {
 }
 
 impl Kms {
+    /// Whether the store may hold values of the first format still to seal again: the seal
+    /// still opens that format, and the store is not new (it has a root-key check value).
+    pub async fn needs_resealing(&self) -> Result<bool, Error> {
+        Ok(self.seal.opens_legacy() && Self::store_is_sealed(self.store.as_ref()).await?)
+    }
+
     /// Seals again, under the current format and bindings, every value the store holds in the
     /// first format; does nothing once the store says it is done. Refuses, changing nothing,
     /// when the root-key check value does not open (another root key).
