@@ -360,15 +360,12 @@ pub trait Store: Send + Sync {
     /// change is the service's, not a tenant's), ordered by account, key and version; the
     /// marker is opaque.
     async fn sealed_versions(&self, page: &PageRequest) -> Result<Page<SealedVersion>, StoreError>;
-    /// Replaces a version's sealed material if it still is `old`; false otherwise.
-    async fn reseal_version(
+    /// Replaces versions' sealed material (`old` by `new`, each where it still is `old`) in
+    /// one transaction; returns how many were replaced.
+    async fn reseal_versions(
         &self,
-        account: &AccountId,
-        key: KeyId,
-        version: VersionId,
-        old: &crate::seal::SealedKey,
-        new: &crate::seal::SealedKey,
-    ) -> Result<bool, StoreError>;
+        resealed: &[(SealedVersion, crate::seal::SealedKey)],
+    ) -> Result<u64, StoreError>;
     /// Replaces an access key's sealed secret if it still is `old`; false otherwise.
     async fn reseal_access_key(
         &self,

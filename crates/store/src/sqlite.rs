@@ -677,23 +677,11 @@ impl Store for SqliteStore {
         sqlite_reseal::sealed_versions(&self.readers, page).await
     }
 
-    async fn reseal_version(
+    async fn reseal_versions(
         &self,
-        account: &AccountId,
-        key: KeyId,
-        version: VersionId,
-        old: &SealedKey,
-        new: &SealedKey,
-    ) -> Result<bool, StoreError> {
-        sqlite_reseal::reseal_version(
-            &mut *self.writer.lock().await?,
-            account,
-            key,
-            version,
-            old,
-            new,
-        )
-        .await
+        resealed: &[(SealedVersion, SealedKey)],
+    ) -> Result<u64, StoreError> {
+        sqlite_reseal::reseal_versions(&mut *self.writer.lock().await?, resealed).await
     }
 
     async fn reseal_access_key(

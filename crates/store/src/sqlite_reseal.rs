@@ -1,9 +1,9 @@
 //! Sealing again after a seal format change, on SQLite: every key version's sealed material
 //! read in pages, and compare-and-swap replacements of sealed values.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 
-use strongbox_core::model::{AccessKeyId, AccountId, KeyId, VersionId};
+use strongbox_core::model::{AccessKeyId, VersionId};
 use strongbox_core::{Page, PageRequest, SealedKey, SealedVersion, StoreError};
 
 use crate::rows::{corrupt, driver_error, get, key_arn, parsed};
@@ -57,26 +57,28 @@ pub(crate) async fn sealed_versions(
     Ok(page(items, request.limit, marker))
 }
 
-pub(crate) async fn reseal_version(
+pub(crate) async fn reseal_versions(
     connection: &mut SqliteConnection,
-    account: &AccountId,
-    key: KeyId,
-    version: VersionId,
-    old: &SealedKey,
-    new: &SealedKey,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE key_versions SET sealed_material = $1 WHERE account_id = $2 AND key_id = $3 AND version_id = $4 AND sealed_material = $5",
-    )
-    .bind(new.as_bytes())
-    .bind(account.as_str())
-    .bind(key.to_string())
-    .bind(version.to_string())
-    .bind(old.as_bytes())
-    .execute(connection)
-    .await
-    .map_err(driver_error)?;
-    Ok(done.rows_affected() == 1)
+    resealed: &[(SealedVersion, SealedKey)],
+) -> Result<u64, StoreError> {
+    let mut tx = connection.begin().await.map_err(driver_error)?;
+    let mut replaced = 0;
+    for (stored, new) in resealed {
+        let done = sqlx::query(
+            "UPDATE key_versions SET sealed_material = $1 WHERE account_id = $2 AND key_id = $3 AND version_id = $4 AND sealed_material = $5",
+        )
+        .bind(new.as_bytes())
+        .bind(stored.key.account.as_str())
+        .bind(stored.key.key_id.to_string())
+        .bind(stored.version.to_string())
+        .bind(stored.sealed.as_bytes())
+        .execute(&mut *tx)
+        .await
+        .map_err(driver_error)?;
+        replaced += done.rows_affected();
+    }
+    tx.commit().await.map_err(driver_error)?;
+    Ok(replaced)
 }
 
 pub(crate) async fn reseal_access_key(

@@ -832,3 +832,89 @@ async fn grants_round_trip_page_retry_by_name_and_go_with_their_key() {
     );
     assert_eq!(store.grant(&k.arn, named.id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn sealed_values_page_and_are_replaced_only_where_unchanged() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let b = with_account(store.as_ref(), "222222222222").await;
+    for account in [&a, &b, &a] {
+        let (k, version) = key(account);
+        store.create_key(&k, &version).await.unwrap();
+    }
+    let first = store
+        .sealed_versions(&PageRequest {
+            limit: 2,
+            after: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 2);
+    let rest = store
+        .sealed_versions(&PageRequest {
+            limit: 2,
+            after: first.next.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.next, None);
+    let all: Vec<_> = first.items.into_iter().chain(rest.items).collect();
+    assert!(all.windows(2).all(|w| {
+        (w[0].key.account.as_str(), w[0].key.key_id) < (w[1].key.account.as_str(), w[1].key.key_id)
+    }));
+    // Replaced only where the stored value is still the one read.
+    let new = SealedKey::from_bytes(vec![2, 9, 9]);
+    let mut stale = all[0].clone();
+    stale.sealed = SealedKey::from_bytes(vec![7]);
+    assert_eq!(
+        store
+            .reseal_versions(&[(stale, new.clone()), (all[1].clone(), new.clone())])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .key_version(&all[1].key.account, all[1].key.key_id, all[1].version)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed,
+        new
+    );
+    store.insert_meta("m", b"old").await.unwrap();
+    assert!(!store.replace_meta("m", b"other", b"new").await.unwrap());
+    assert!(store.replace_meta("m", b"old", b"new").await.unwrap());
+    assert_eq!(store.meta("m").await.unwrap(), Some(b"new".to_vec()));
+    let key = AccessKey {
+        id: AccessKeyId::parse("AKIAEXAMPLERESEAL001").unwrap(),
+        account: a.id,
+        user: "admin".to_owned(),
+        sealed_secret: SealedKey::from_bytes(vec![1, 1]),
+        status: AccessKeyStatus::Active,
+        created_at: now(),
+    };
+    store.create_access_key(&key).await.unwrap();
+    assert!(
+        !store
+            .reseal_access_key(&key.id, &SealedKey::from_bytes(vec![5]), &new)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .reseal_access_key(&key.id, &key.sealed_secret, &new)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .access_key(&key.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_secret,
+        new
+    );
+}

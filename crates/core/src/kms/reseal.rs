@@ -105,6 +105,9 @@ impl Kms {
                 .store
                 .sealed_versions(&PageRequest { limit: PAGE, after })
                 .await?;
+            // One transaction per page: a store of a million versions is sealed again in
+            // thousands of commits, not a million.
+            let mut resealed = Vec::with_capacity(page.items.len());
             for stored in page.items {
                 if self.seal.is_current(&stored.sealed) {
                     continue;
@@ -128,19 +131,10 @@ impl Kms {
                     KeyVersion::seal_binding(key, stored.version).as_bytes(),
                     material.expose(),
                 )?;
-                if self
-                    .store
-                    .reseal_version(
-                        &key.arn.account,
-                        key.id(),
-                        stored.version,
-                        &stored.sealed,
-                        &again,
-                    )
-                    .await?
-                {
-                    done.key_versions += 1;
-                }
+                resealed.push((stored, again));
+            }
+            if !resealed.is_empty() {
+                done.key_versions += self.store.reseal_versions(&resealed).await?;
             }
             match page.next {
                 Some(next) => after = Some(next),
