@@ -311,7 +311,6 @@ pub fn credentials_text(profile: &str, key: &NewAccessKey, region: &Region) -> S
 /// Any other (a link, one with content, one that others may read) is never reused: the start
 /// is refused until it is moved away.
 fn create_credentials_file(path: &Path) -> Result<fs::File, String> {
-    let no_follow = i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default();
     let refused = || {
         format!(
             "{} already exists, but this data directory is being initialised: move that file away (it is not this directory's) and start again",
@@ -322,14 +321,14 @@ fn create_credentials_file(path: &Path) -> Result<fs::File, String> {
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .custom_flags(no_follow)
+        .custom_flags(no_follow())
         .open(path)
     {
         Ok(file) => Ok(file),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let file = OpenOptions::new()
                 .write(true)
-                .custom_flags(no_follow)
+                .custom_flags(no_follow())
                 .open(path)
                 .map_err(|_| refused())?;
             if is_leftover(&file) {
@@ -340,6 +339,12 @@ fn create_credentials_file(path: &Path) -> Result<fs::File, String> {
         }
         Err(e) => Err(format!("cannot create {}: {e}", path.display())),
     }
+}
+
+/// `O_NOFOLLOW`, as `OpenOptionsExt::custom_flags` takes it: the credentials file is never a
+/// symbolic link.
+fn no_follow() -> i32 {
+    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default()
 }
 
 /// Whether `file` is what an interrupted first start leaves: an empty regular file of this
@@ -357,7 +362,7 @@ fn is_leftover(file: &fs::File) -> bool {
 fn is_interrupted_credentials_file(path: &Path) -> bool {
     OpenOptions::new()
         .read(true)
-        .custom_flags(i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or_default())
+        .custom_flags(no_follow())
         .open(path)
         .is_ok_and(|file| is_leftover(&file))
 }

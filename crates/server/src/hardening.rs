@@ -28,14 +28,6 @@ pub fn disable_core_dumps() -> Vec<String> {
     warnings
 }
 
-/// Whether the process is marked not dumpable now.
-pub fn is_not_dumpable() -> bool {
-    matches!(
-        rustix::process::dumpable_behavior(),
-        Ok(rustix::process::DumpableBehavior::NotDumpable)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,7 +36,10 @@ mod tests {
     fn core_dumps_are_off_afterwards() {
         let warnings = disable_core_dumps();
         assert!(warnings.is_empty(), "{warnings:?}");
-        assert!(is_not_dumpable());
+        assert!(matches!(
+            rustix::process::dumpable_behavior(),
+            Ok(rustix::process::DumpableBehavior::NotDumpable)
+        ));
         let limit = rustix::process::getrlimit(rustix::process::Resource::Core);
         assert_eq!((limit.current, limit.maximum), (Some(0), Some(0)));
     }

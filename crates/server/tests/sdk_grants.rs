@@ -10,42 +10,36 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{GrantConstraints, GrantOperation, KeySpec, KeyUsageType};
 use common::audit::{by_request, records};
 use common::identities::{admin, allow, iam, kms, sts, user};
-use common::{ACCOUNT, REGION, TestServer, code, create_key, message};
+use common::{ACCOUNT, REGION, TestServer, code, create_key, failure, message};
 
 const DAY: i64 = 86_400;
-
-/// The code and message of a failed call.
-fn failure<T: std::fmt::Debug, E, R>(
-    result: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
-) -> (String, String)
-where
-    E: aws_sdk_kms::error::ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
-{
-    match result {
-        Err(aws_smithy_runtime_api::client::result::SdkError::ServiceError(error)) => (
-            error.err().code().unwrap_or_default().to_owned(),
-            error.err().message().unwrap_or_default().to_owned(),
-        ),
-        other => panic!("expected a service error, got {other:?}"),
-    }
-}
 
 fn user_arn(name: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:user/{name}")
 }
 
+/// A CreateGrant of `operations` on `key` to `grantee`, for the test to complete and send.
+fn grant_request(
+    client: &aws_sdk_kms::Client,
+    key: &str,
+    grantee: &str,
+    operations: &[GrantOperation],
+) -> aws_sdk_kms::operation::create_grant::builders::CreateGrantFluentBuilder {
+    client
+        .create_grant()
+        .key_id(key)
+        .grantee_principal(grantee)
+        .set_operations(Some(operations.to_vec()))
+}
+
+/// A grant made: its id and token.
 async fn grant(
     client: &aws_sdk_kms::Client,
     key: &str,
     grantee: &str,
     operations: &[GrantOperation],
 ) -> (String, String) {
-    let created = client
-        .create_grant()
-        .key_id(key)
-        .grantee_principal(grantee)
-        .set_operations(Some(operations.to_vec()))
+    let created = grant_request(client, key, grantee, operations)
         .send()
         .await
         .unwrap();
@@ -76,11 +70,7 @@ async fn a_grant_is_all_a_user_needs_and_stops_at_once_when_retired() {
     let decrypt = bob.decrypt().ciphertext_blob(blob.clone()).send().await;
     assert_eq!(code(decrypt), "AccessDeniedException");
 
-    let created = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Decrypt)
+    let created = grant_request(&owner, &key, &user_arn("bob"), &[GrantOperation::Decrypt])
         .operations(GrantOperation::DescribeKey)
         .send()
         .await
@@ -170,11 +160,7 @@ async fn constraints_hold_both_ways_for_encrypt_and_data_keys() {
     let owner = kms(&server, admin());
     let bob = kms(&server, user(&iam, "bob", None).await);
     let key = create_key(&owner).await;
-    let subset = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Encrypt)
+    let subset = grant_request(&owner, &key, &user_arn("bob"), &[GrantOperation::Encrypt])
         .constraints(
             GrantConstraints::builder()
                 .encryption_context_subset("Dept", "IT")
@@ -209,19 +195,20 @@ async fn constraints_hold_both_ways_for_encrypt_and_data_keys() {
         .send()
         .await
         .unwrap();
-    owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::GenerateDataKey)
-        .constraints(
-            GrantConstraints::builder()
-                .encryption_context_equals("Dept", "IT")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    grant_request(
+        &owner,
+        &key,
+        &user_arn("bob"),
+        &[GrantOperation::GenerateDataKey],
+    )
+    .constraints(
+        GrantConstraints::builder()
+            .encryption_context_equals("Dept", "IT")
+            .build(),
+    )
+    .send()
+    .await
+    .unwrap();
     let data_key = |context: &[(&str, &str)]| {
         let mut request = bob.generate_data_key().key_id(&key).number_of_bytes(32);
         for (k, v) in context {
@@ -242,11 +229,7 @@ async fn constraints_hold_both_ways_for_encrypt_and_data_keys() {
     );
 
     // Constraints are for symmetric encryption keys; both members at once are refused.
-    let both = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Decrypt)
+    let both = grant_request(&owner, &key, &user_arn("bob"), &[GrantOperation::Decrypt])
         .constraints(
             GrantConstraints::builder()
                 .encryption_context_equals("a", "b")
@@ -256,11 +239,7 @@ async fn constraints_hold_both_ways_for_encrypt_and_data_keys() {
         .send()
         .await;
     assert_eq!(message(both), "More than one constraint supplied");
-    let twice = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Decrypt)
+    let twice = grant_request(&owner, &key, &user_arn("bob"), &[GrantOperation::Decrypt])
         .constraints(
             GrantConstraints::builder()
                 .encryption_context_equals("a", "1")
@@ -551,13 +530,14 @@ async fn grant_operations_follow_the_key_type() {
         .unwrap();
     assert!(verified.signature_valid());
     bob.get_public_key().key_id(&signing).send().await.unwrap();
-    let refused = owner
-        .create_grant()
-        .key_id(&signing)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::GenerateDataKey)
-        .send()
-        .await;
+    let refused = grant_request(
+        &owner,
+        &signing,
+        &user_arn("bob"),
+        &[GrantOperation::GenerateDataKey],
+    )
+    .send()
+    .await;
     assert_eq!(
         message(refused),
         "Operations [GenerateDataKey] are not supported when creating a grant for a asymmetric KMS key with key usage SIGN_VERIFY. Valid operations are [CreateGrant, RetireGrant, DescribeKey, GetPublicKey, Sign, Verify]"
@@ -574,11 +554,7 @@ async fn grant_operations_follow_the_key_type() {
         .unwrap()
         .key_id()
         .to_owned();
-    let refused = owner
-        .create_grant()
-        .key_id(&hmac)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Encrypt)
+    let refused = grant_request(&owner, &hmac, &user_arn("bob"), &[GrantOperation::Encrypt])
         .send()
         .await;
     assert_eq!(
@@ -588,18 +564,19 @@ async fn grant_operations_follow_the_key_type() {
             "Operations [Encrypt] are not supported when creating a grant for a symmetric KMS key with key usage GENERATE_VERIFY_MAC. Valid operations are [CreateGrant, RetireGrant, DescribeKey, GenerateMac, VerifyMac]".into()
         )
     );
-    let constrained = owner
-        .create_grant()
-        .key_id(&hmac)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::GenerateMac)
-        .constraints(
-            GrantConstraints::builder()
-                .encryption_context_subset("a", "b")
-                .build(),
-        )
-        .send()
-        .await;
+    let constrained = grant_request(
+        &owner,
+        &hmac,
+        &user_arn("bob"),
+        &[GrantOperation::GenerateMac],
+    )
+    .constraints(
+        GrantConstraints::builder()
+            .encryption_context_subset("a", "b")
+            .build(),
+    )
+    .send()
+    .await;
     assert_eq!(
         message(constrained),
         "EncryptionContext is supported only when creating a grant for a symmetric encryption KMS key."
@@ -620,13 +597,14 @@ async fn grant_operations_follow_the_key_type() {
         .await
         .unwrap();
     assert!(mac.mac().is_some());
-    let only_create = owner
-        .create_grant()
-        .key_id(&hmac)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::CreateGrant)
-        .send()
-        .await;
+    let only_create = grant_request(
+        &owner,
+        &hmac,
+        &user_arn("bob"),
+        &[GrantOperation::CreateGrant],
+    )
+    .send()
+    .await;
     assert_eq!(
         message(only_create),
         "Grants must not contain only the CreateGrant operation."
@@ -697,20 +675,21 @@ async fn a_grantee_delegates_only_what_one_grant_holds() {
         .ciphertext_blob()
         .unwrap()
         .clone();
-    let parent = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::CreateGrant)
-        .operations(GrantOperation::Decrypt)
-        .constraints(
-            GrantConstraints::builder()
-                .encryption_context_subset("Dept", "IT")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let parent = grant_request(
+        &owner,
+        &key,
+        &user_arn("bob"),
+        &[GrantOperation::CreateGrant],
+    )
+    .operations(GrantOperation::Decrypt)
+    .constraints(
+        GrantConstraints::builder()
+            .encryption_context_subset("Dept", "IT")
+            .build(),
+    )
+    .send()
+    .await
+    .unwrap();
     grant(&owner, &key, &user_arn("bob"), &[GrantOperation::Encrypt]).await;
     let delegate = |operations: &[GrantOperation], constraint: Option<GrantConstraints>| {
         bob.create_grant()
@@ -810,11 +789,7 @@ async fn grant_conditions_in_policies() {
     .to_string();
     let scoped = kms(&server, user(&iam, "scoped", Some(&context_policy)).await);
     let scoped_create = |pairs: (&str, &str)| {
-        scoped
-            .create_grant()
-            .key_id(&key)
-            .grantee_principal(user_arn("bob"))
-            .operations(GrantOperation::Decrypt)
+        grant_request(&scoped, &key, &user_arn("bob"), &[GrantOperation::Decrypt])
             .constraints(
                 GrantConstraints::builder()
                     .encryption_context_subset(pairs.0, pairs.1)
@@ -883,13 +858,14 @@ async fn roles_grants_cover_sessions_and_other_accounts_need_their_own_policy() 
 
     // Another tenant's user: the grant names it, but its own account must allow too.
     let (other, other_admin) = server.new_tenant("other").await;
-    let bad = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(format!("arn:aws:iam::{other}:user/nobody"))
-        .operations(GrantOperation::Encrypt)
-        .send()
-        .await;
+    let bad = grant_request(
+        &owner,
+        &key,
+        &format!("arn:aws:iam::{other}:user/nobody"),
+        &[GrantOperation::Encrypt],
+    )
+    .send()
+    .await;
     assert_eq!(
         message(bad),
         format!("ARN does not refer to a valid principal: arn:aws:iam::{other}:user/nobody")
@@ -904,11 +880,7 @@ async fn roles_grants_cover_sessions_and_other_accounts_need_their_own_policy() 
     common::identities::encrypt_as(&other_admin, &arn)
         .await
         .unwrap();
-    let not_arn = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal("bob")
-        .operations(GrantOperation::Encrypt)
+    let not_arn = grant_request(&owner, &key, "bob", &[GrantOperation::Encrypt])
         .send()
         .await;
     assert_eq!(
@@ -939,11 +911,7 @@ async fn limits_states_and_deletion() {
                 .0,
         );
     }
-    let over = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Decrypt)
+    let over = grant_request(&owner, &key, &user_arn("bob"), &[GrantOperation::Decrypt])
         .send()
         .await;
     assert_eq!(code(over), "LimitExceededException");
@@ -958,11 +926,7 @@ async fn limits_states_and_deletion() {
 
     let arn = common::arn_of(&owner, &key).await;
     owner.disable_key().key_id(&key).send().await.unwrap();
-    let disabled = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Decrypt)
+    let disabled = grant_request(&owner, &key, &user_arn("bob"), &[GrantOperation::Decrypt])
         .send()
         .await;
     assert_eq!(
@@ -988,11 +952,7 @@ async fn limits_states_and_deletion() {
         .send()
         .await
         .unwrap();
-    let pending = owner
-        .create_grant()
-        .key_id(&key)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Decrypt)
+    let pending = grant_request(&owner, &key, &user_arn("bob"), &[GrantOperation::Decrypt])
         .send()
         .await;
     assert_eq!(
@@ -1205,11 +1165,7 @@ async fn re_encrypt_data_key_pairs_and_dry_runs_by_grant() {
     assert!(pair.public_key().is_some());
 
     // DryRun checks everything and changes nothing.
-    let dry = owner
-        .create_grant()
-        .key_id(&from)
-        .grantee_principal(user_arn("bob"))
-        .operations(GrantOperation::Decrypt)
+    let dry = grant_request(&owner, &from, &user_arn("bob"), &[GrantOperation::Decrypt])
         .dry_run(true)
         .send()
         .await;
@@ -1220,14 +1176,15 @@ async fn re_encrypt_data_key_pairs_and_dry_runs_by_grant() {
             "The request would have succeeded, but the DryRun option is set.".into()
         )
     );
-    let dry = owner
-        .create_grant()
-        .key_id(&from)
-        .grantee_principal(user_arn("nobody"))
-        .operations(GrantOperation::Decrypt)
-        .dry_run(true)
-        .send()
-        .await;
+    let dry = grant_request(
+        &owner,
+        &from,
+        &user_arn("nobody"),
+        &[GrantOperation::Decrypt],
+    )
+    .dry_run(true)
+    .send()
+    .await;
     assert_eq!(code(dry), "InvalidArnException", "a dry run still checks");
     let listed = owner.list_grants().key_id(&from).send().await.unwrap();
     assert_eq!(listed.grants().len(), 2);

@@ -39,13 +39,12 @@ pub async fn attach_grant_tokens<'p>(
     operation: Operation,
     body: &[u8],
 ) -> Result<Cow<'p, Principal>, ApiError> {
-    if !operation.accepts_grant_tokens() {
-        return Ok(Cow::Borrowed(principal));
-    }
-    // A member name written with escapes (`Grant\u0054okens`) is a member name too.
+    // The byte scans first: most bodies mention no token, and the scans are cheaper than
+    // asking the operation table. A member name written with escapes (`Grant\u0054okens`) is a
+    // member name too.
     let mentioned = memchr::memmem::find(body, b"GrantTokens").is_some()
         || memchr::memmem::find(body, b"\\u").is_some();
-    if !mentioned {
+    if !mentioned || !operation.accepts_grant_tokens() {
         return Ok(Cow::Borrowed(principal));
     }
     let Some(tokens) = parse::<GrantTokensMember>(body)?.grant_tokens else {

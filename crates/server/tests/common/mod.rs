@@ -214,6 +214,21 @@ pub fn message<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     }
 }
 
+/// The code and message of a failed call.
+pub fn failure<T: std::fmt::Debug, E, R>(result: Result<T, SdkError<E, R>>) -> (String, String)
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Err(SdkError::ServiceError(error)) => (
+            error.err().code().unwrap_or_default().to_owned(),
+            error.err().message().unwrap_or_default().to_owned(),
+        ),
+        other => panic!("expected a service error, got {other:?}"),
+    }
+}
+
 /// The key ARN of `key` (any identifier form), from DescribeKey.
 pub async fn arn_of(client: &Client, key: &str) -> String {
     client
