@@ -151,7 +151,11 @@ impl From<StoreError> for Error {
 
 impl From<SealError> for Error {
     fn from(error: SealError) -> Self {
-        Error::Internal(Internal::new("seal", error))
+        let public = match error {
+            SealError::Sealed => crate::messages::SEALED,
+            _ => crate::messages::INTERNAL_ERROR,
+        };
+        Error::Internal(Internal::with_public("seal", error, public))
     }
 }
 

@@ -27,7 +27,7 @@ pub mod validate;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Internal};
 pub use kms::{Kms, KmsConfig};
-pub use seal::{Binding, Seal, SealError, SealedKey};
+pub use seal::{Binding, Seal, SealError, SealStatus, SealedKey};
 pub use store::{
     GrantCreated, GrantFilter, Page, PageRequest, SealedVersion, Store, StoreError, StoreErrorKind,
 };

@@ -629,6 +629,11 @@ pub fn operation_not_supported(operation: &str) -> String {
 /// space: the client learns why and that waiting helps, nothing more [ours].
 pub const STORAGE_FULL: &str = "The request could not be completed: the server's storage is full, so neither a change nor the request's audit record can be written. Try again later.";
 
+/// `KMSInternalException` while the root key is not unsealed (a Shamir seal waiting for its
+/// shares): the client learns that, and nothing else [ours].
+pub const SEALED: &str =
+    "The service is sealed: an operator must unseal it before it can answer. Try again later.";
+
 /// `KMSInternalException`: all a client learns of a fault on our side [ours].
 pub const INTERNAL_ERROR: &str = "An internal error occurred. Try the request again.";
 

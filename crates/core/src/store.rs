@@ -16,6 +16,7 @@ use crate::model::{
     GrantPrincipal, InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User,
     VersionId,
 };
+use crate::seal::SealedKey;
 
 /// A request for one page of a list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +84,9 @@ pub enum StoreErrorKind {
     Corrupt,
     /// The storage has no room left (a full disk or volume): writes fail until space returns.
     NoSpace,
+    /// A newly sealed value was refused: it was sealed under a root key that a rotation is
+    /// retiring (this process has not read the new root key yet).
+    StaleRoot,
 }
 
 /// A storage failure with its kind and the driver's cause.
@@ -376,10 +380,40 @@ pub trait Store: Send + Sync {
     /// Replaces a service-wide value if it still is `old`; false otherwise.
     async fn replace_meta(&self, name: &str, old: &[u8], new: &[u8]) -> Result<bool, StoreError>;
 
-    /// A service-wide value.
+    /// A service-wide value (all are sealed under the root key).
     async fn meta(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Sets a service-wide value once; `Conflict` when it is already set.
-    async fn insert_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Every service-wide value, for a root rotation.
+    async fn list_meta(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Sets a service-wide value, sealed under root key `root`, once: `Conflict` when it is
+    /// already set, `StaleRoot` when a root rotation named another root key.
+    async fn insert_meta(&self, name: &str, value: &[u8], root: &[u8]) -> Result<(), StoreError>;
+
+    /// An account's key-encryption key, sealed under the root key.
+    async fn account_kek(&self, account: &AccountId) -> Result<Option<SealedKey>, StoreError>;
+    /// Stores an account's key-encryption key, sealed under root key `root`, once: `Conflict`
+    /// when it has one, `StaleRoot` when a root rotation named another root key.
+    async fn insert_account_kek(
+        &self,
+        account: &AccountId,
+        sealed: &SealedKey,
+        root: &[u8],
+    ) -> Result<(), StoreError>;
+    /// Every account's sealed key-encryption key, for a root rotation.
+    async fn account_keks(&self) -> Result<Vec<(AccountId, SealedKey)>, StoreError>;
+    /// Replaces an account's sealed key-encryption key if it still is `old`; false otherwise.
+    async fn replace_account_kek(
+        &self,
+        account: &AccountId,
+        old: &SealedKey,
+        new: &SealedKey,
+    ) -> Result<bool, StoreError>;
+    /// Names the root key that seals from now on: values sealed under another are refused on
+    /// insert (`StaleRoot`). Set by a root rotation before it seals anything again.
+    async fn set_sealing_root(&self, root: &[u8]) -> Result<(), StoreError>;
+    /// Deletes an account and everything it owns (key-encryption key, keys and versions,
+    /// aliases, grants on its keys, users, roles, policies, access keys) in one transaction;
+    /// its audit trail stays. False when there was no such account.
+    async fn delete_account(&self, account: &AccountId) -> Result<bool, StoreError>;
 
     /// Whether the store answers (for `/health`).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -15,6 +15,7 @@ pub mod asymmetric;
 pub mod blob;
 pub mod context;
 mod error;
+mod locked;
 pub mod mac;
 pub mod secret;
 pub mod symmetric;
@@ -27,6 +28,7 @@ pub use asymmetric::{
 pub use blob::{BLOB_FORMAT_V1, BLOB_HEADER_LEN, BLOB_OVERHEAD, BlobKeyRef, ParsedBlob};
 pub use context::EncryptionContext;
 pub use error::CryptoError;
+pub use locked::LockedKey;
 pub use mac::{MacAlgorithm, generate_mac_key, mac, verify_mac};
 pub use secret::{
     KeyMaterial, SYMMETRIC_KEY_LEN, SecretBytes, constant_time_eq, random_bytes, random_id, sha256,

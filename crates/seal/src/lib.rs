@@ -1,11 +1,16 @@
-//! Implementations of `strongbox_core::Seal`: where the root key lives.
+//! Where the root key lives: the one implementation of `strongbox_core::Seal` ([`RootSeal`])
+//! over storages of root keys ([`RootStorage`]): a key file today.
 //!
-//! Today: a key file (`<data-dir>/root.key`, mode 0600). The root key never leaves this crate;
-//! the rest of Strongbox sees only sealed bytes and the `Seal` trait. Depends on core (for the
-//! trait) and crypto (for AES-256-GCM), never on the store or HTTP.
+//! The root keys never leave this crate; the rest of Strongbox sees only sealed bytes and the
+//! `Seal` trait. Depends on core (for the trait) and crypto (for AES-256-GCM), never on the
+//! store or HTTP.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod file;
+mod keyring;
+mod root;
 
-pub use file::FileSeal;
+pub use file::{FileRoots, FileSealError};
+pub use keyring::{ROOT_KEY_ID_LEN, RootKeyId};
+pub use root::{Fingerprint, RootSeal, RootStorage};

@@ -115,6 +115,7 @@ pub async fn run(
     let reload_task = tls.clone().map(|tls| tokio::spawn(reload_on_hangup(tls)));
     let disk = Disk::new(data_dir.clone(), disk_watermark);
     let disk_task = tokio::spawn(Arc::clone(&disk).watch());
+    let root_task = tokio::spawn(follow_root_rotations(Arc::clone(&kms)));
     let audit_schedule = audit.then(|| AuditSchedule {
         regions: regions.clone(),
         retention: audit_retention,
@@ -157,6 +158,7 @@ pub async fn run(
         task.abort();
     }
     disk_task.abort();
+    root_task.abort();
     upkeep_task.abort();
     if let Some(task) = reload_task {
         task.abort();
@@ -168,6 +170,25 @@ pub async fn run(
     kms.store().close().await;
     tracing::info!("strongbox stopped; store closed");
     served.map_err(|error| format!("server error: {error}"))
+}
+
+/// How often the server looks whether another process (`strongbox operator rotate-root`,
+/// `account delete --crypto-shred`) rotated the root key: a stat of the root key files.
+const ROOT_FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Follows root rotations made by other processes, so that an old root key, and everything
+/// unsealed under it, leaves this process's memory within a second of the rotation's end.
+async fn follow_root_rotations(kms: Arc<strongbox_core::Kms>) {
+    let mut ticks = tokio::time::interval(ROOT_FOLLOW_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match kms.follow_root_rotation() {
+            Ok(true) => tracing::info!("the root key changed on disk; read it again"),
+            Ok(false) => {}
+            Err(error) => tracing::error!(%error, "could not read the root key again"),
+        }
+    }
 }
 
 fn announce_first_start(data_dir: &Path, address: SocketAddr, key: &NewAccessKey, region: &Region) {

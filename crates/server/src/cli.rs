@@ -66,6 +66,19 @@ pub enum Command {
     /// TLS certificates.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// The root of trust: root key rotation.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// `operator` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Make a new root key, seal every account's key-encryption key and the service's secrets
+    /// again under it, and destroy the old one. Safe while the server runs (it follows within
+    /// a second); resumes an interrupted rotation. Backups of the database made before it
+    /// need the old root key, which is gone.
+    RotateRoot,
 }
 
 /// `tls` subcommands.
@@ -207,6 +220,17 @@ pub enum AccountCommand {
     },
     /// List accounts.
     List,
+    /// Delete an account with its keys, identities, access keys and key-encryption key (its
+    /// audit trail stays).
+    Delete {
+        /// The account's 12-digit id.
+        #[arg(long)]
+        account: String,
+        /// Also rotate the root key, so that no earlier copy of the database (a backup) can
+        /// recover the account's keys. Such copies become unreadable for every account.
+        #[arg(long)]
+        crypto_shred: bool,
+    },
 }
 
 /// `access-key` subcommands.
@@ -268,6 +292,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(crate::app::serve(config).await?)
         }
         Command::Account(command) => on_store(&data_dir, &file, command, account).await,
+        Command::Operator(command) => on_store(&data_dir, &file, command, operator).await,
         Command::AccessKey(command) => on_store(&data_dir, &file, command, access_key).await,
         Command::User(command) => on_store(&data_dir, &file, command, crate::cli_iam::user).await,
         Command::Role(command) => on_store(&data_dir, &file, command, crate::cli_iam::role).await,
@@ -486,6 +511,38 @@ async fn account(command: AccountCommand, kms: &strongbox_core::Kms) -> Result<(
                 ]);
             }
             output::print(table)
+        }
+        AccountCommand::Delete {
+            account,
+            crypto_shred,
+        } => {
+            let account = account_id(&account)?;
+            if !kms
+                .delete_account(&account, crypto_shred)
+                .await
+                .map_err(crate::datadir::detail)?
+            {
+                return Err(format!("account {account} does not exist").into());
+            }
+            output::println(if crypto_shred {
+                format!(
+                    "account {account} deleted and crypto-shredded: its key-encryption key is gone and the root key was rotated"
+                )
+            } else {
+                format!("account {account} deleted")
+            })
+        }
+    }
+}
+
+async fn operator(command: OperatorCommand, kms: &strongbox_core::Kms) -> Result<(), CliError> {
+    match command {
+        OperatorCommand::RotateRoot => {
+            let done = kms.rotate_root().await.map_err(crate::datadir::detail)?;
+            output::println(format!(
+                "root key rotated: {} account keys and {} service values sealed again; the old root key is destroyed",
+                done.account_keys, done.service_values
+            ))
         }
     }
 }

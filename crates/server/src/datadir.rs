@@ -11,7 +11,7 @@ use strongbox_core::kms::NewAccessKey;
 use strongbox_core::model::{AccessKey, AccessKeyId, AccountId, Region};
 use strongbox_core::{Clock, Kms, KmsConfig, Seal, SystemClock};
 use strongbox_crypto::SecretBytes;
-use strongbox_seal::FileSeal;
+use strongbox_seal::{FileRoots, RootSeal};
 use strongbox_store::Engine;
 
 /// The account created on first start unless `STRONGBOX_BOOTSTRAP_ACCOUNT_ID` says otherwise.
@@ -121,13 +121,14 @@ pub async fn open_with(
             root_key.display()
         ));
     }
-    let file_seal = FileSeal::open_or_create(&root_key).map_err(|error| error.to_string())?;
-    if !file_seal.memory_locked() {
+    let roots = FileRoots::open_or_create(&root_key).map_err(|error| error.to_string())?;
+    let seal = RootSeal::open(Box::new(roots)).map_err(|error| error.to_string())?;
+    if !seal.status().memory_locked {
         tracing::warn!(
             "could not lock the root key's memory (RLIMIT_MEMLOCK too low?): it could be written to swap"
         );
     }
-    let seal: Arc<dyn Seal> = Arc::new(file_seal);
+    let seal: Arc<dyn Seal> = Arc::new(seal);
     let kms = Arc::new(Kms::new(store, seal, clock, config));
     let needs_resealing = match kms.needs_resealing().await {
         Ok(needed) => needed,
@@ -176,7 +177,7 @@ pub async fn upgrade(kms: &Kms) -> Result<(), String> {
 }
 
 /// The full text of an error for the operator (internal details included: this is the CLI).
-fn detail(error: strongbox_core::Error) -> String {
+pub(crate) fn detail(error: strongbox_core::Error) -> String {
     match error {
         strongbox_core::Error::Internal(internal) => internal.detail(),
         other => other.to_string(),

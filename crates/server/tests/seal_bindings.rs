@@ -21,23 +21,35 @@ async fn database(dir: &Path) -> sqlx::SqlitePool {
         .unwrap()
 }
 
-/// Every sealed value in the store starts with the current format's version byte.
+/// Every sealed value in the store is in the current layout: key material and access-key
+/// secrets under their account's key-encryption key (`K`), those keys and the service's
+/// values under the root key in the current format (3).
 async fn all_sealed_in_the_current_format(dir: &Path) {
     let db = database(dir).await;
-    for (table, statement) in [
+    for (table, statement, format) in [
         (
             "key_versions",
             "SELECT substr(sealed_material, 1, 1) FROM key_versions",
+            b'K',
         ),
         (
             "access_keys",
             "SELECT substr(sealed_secret, 1, 1) FROM access_keys",
+            b'K',
         ),
-        ("meta", "SELECT substr(value, 1, 1) FROM meta"),
+        ("meta", "SELECT substr(value, 1, 1) FROM meta", 3),
+        (
+            "account_keks",
+            "SELECT substr(sealed, 1, 1) FROM account_keks",
+            3,
+        ),
     ] {
         let versions: Vec<Vec<u8>> = sqlx::query_scalar(statement).fetch_all(&db).await.unwrap();
         assert!(!versions.is_empty(), "{table}");
-        assert!(versions.iter().all(|v| v == &[2]), "{table}: {versions:?}");
+        assert!(
+            versions.iter().all(|v| v == &[format]),
+            "{table}: {versions:?}"
+        );
     }
     db.close().await;
 }
@@ -58,6 +70,18 @@ async fn rows_edited_in_the_database_refuse_to_unseal() {
     let mover_key = mover.access_key_id().to_owned();
     let (other, other_admin) = server.new_tenant("other").await;
     other_admin.list_keys().send().await.unwrap();
+    // A third tenant, whose credentials are kept to use again after the restart.
+    let admin_kms = server.admin_kms().await;
+    let third = admin_kms.create_account("third", None).await.unwrap().id;
+    let third_access = admin_kms
+        .create_access_key(&third, "admin", None)
+        .await
+        .unwrap();
+    admin_kms.store().close().await;
+    let third_id = third_access.key.id.as_str().to_owned();
+    let third_secret = String::from_utf8(third_access.secret.expose().to_vec()).unwrap();
+    let third_admin = server.client_as(&third_id, &third_secret, "us-east-1");
+    create_key(&third_admin).await;
     let swapped = create_key(&owner).await;
     let donor = create_key(&owner).await;
     let respecified = create_key(&owner).await;
@@ -100,6 +124,14 @@ async fn rows_edited_in_the_database_refuse_to_unseal() {
     .execute(&db)
     .await
     .unwrap();
+    // The owner's key-encryption key copied over a third tenant's.
+    sqlx::query(
+        "UPDATE account_keks SET sealed = (SELECT sealed FROM account_keks WHERE account_id = '111122223333') WHERE account_id = ?",
+    )
+    .bind(third.as_str())
+    .execute(&db)
+    .await
+    .unwrap();
     db.close().await;
 
     let server = TestServer::start_in(&dir).await;
@@ -130,6 +162,13 @@ async fn rows_edited_in_the_database_refuse_to_unseal() {
     );
     let encrypted = common::identities::encrypt_as(&owner, &swapped).await;
     assert_eq!(code(encrypted), "KMSInternalException");
+    // The third tenant's access key and keys were sealed under its own key-encryption key.
+    let third_admin = server.client_as(&third_id, &third_secret, "us-east-1");
+    assert_eq!(
+        code(third_admin.list_keys().send().await),
+        "KMSInternalException",
+        "a key-encryption key copied from another account does not open"
+    );
     // What was not edited works.
     common::identities::encrypt_as(&owner, &donor)
         .await
@@ -153,15 +192,42 @@ fn copy_private(from: &Path, to: &Path) {
 
 #[tokio::test]
 async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/datadir-before-bindings");
+    // That fixture's script passed base64 text to the aws CLI (v1), which encoded it again.
+    let b64 = base64::engine::general_purpose::STANDARD;
+    upgrade_fixture(
+        "datadir-before-bindings",
+        b64.encode("fixture plaintext").as_bytes(),
+        b64.encode("fixture message").as_bytes(),
+    )
+    .await;
+}
+
+/// A data directory made by the release before account key-encryption keys (values sealed
+/// directly under the root key, in the second format), by `tests/fixtures/make-datadir.sh`.
+#[tokio::test]
+async fn a_data_directory_from_before_account_keys_is_sealed_again_and_works() {
+    upgrade_fixture(
+        "datadir-before-account-keys",
+        b"fixture plaintext",
+        b"fixture message",
+    )
+    .await;
+}
+
+/// Starts a server on a copy of fixture `name` and checks that everything in it works, that
+/// it was sealed again in the current layout, and that an earlier-format value put back
+/// afterwards does not open.
+async fn upgrade_fixture(name: &str, plaintext: &[u8], message: &[u8]) {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     let facts: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixture.join("facts.json")).unwrap()).unwrap();
     let fact = |name: &str| facts[name].as_str().unwrap().to_owned();
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
     copy_private(&fixture.join("data"), &dir);
-    // The user's first-format secret, kept for later (copied, so the fixture stays untouched).
+    // The user's earlier-format secret, kept for later (copied, so the fixture stays untouched).
     let old = database(&dir).await;
     let old_secret: Vec<u8> =
         sqlx::query_scalar("SELECT sealed_secret FROM access_keys WHERE id = ?")
@@ -190,15 +256,11 @@ async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
         .send()
         .await
         .unwrap();
-    // The fixture's script passed base64 text to the aws CLI (v1), which encoded it again.
-    assert_eq!(
-        decrypted.plaintext().unwrap().as_ref(),
-        b64.encode("fixture plaintext").as_bytes()
-    );
+    assert_eq!(decrypted.plaintext().unwrap().as_ref(), plaintext);
     let verified = owner
         .verify_mac()
         .key_id(fact("hmac_key"))
-        .message(Blob::new(b64.encode("fixture message").into_bytes()))
+        .message(Blob::new(message.to_vec()))
         .mac(Blob::new(b64.decode(fact("mac")).unwrap()))
         .mac_algorithm(MacAlgorithmSpec::HmacSha256)
         .send()
@@ -248,11 +310,11 @@ async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
     server.stop().await;
     all_sealed_in_the_current_format(&dir).await;
     assert!(
-        dir.join("root.format-2").exists(),
-        "the seal records that no first-format value is left"
+        dir.join("root.format-3").exists(),
+        "the seal records that no value of an earlier format is left"
     );
 
-    // Someone who can write the store puts a first-format value back (a copy from the old
+    // Someone who can write the store puts an earlier-format value back (a copy from the old
     // store): it does not open, and no later start seals it again.
     let db = database(&dir).await;
     sqlx::query("UPDATE access_keys SET sealed_secret = ? WHERE id = ?")

@@ -12,6 +12,7 @@ mod sqlite;
 mod sqlite_audit;
 mod sqlite_grants;
 mod sqlite_iam;
+mod sqlite_keks;
 mod sqlite_reseal;
 mod writing;
 

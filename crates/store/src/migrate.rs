@@ -12,6 +12,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/sqlite/0003_audit.sql")),
     (4, include_str!("../migrations/sqlite/0004_iam.sql")),
     (5, include_str!("../migrations/sqlite/0005_grants.sql")),
+    (
+        6,
+        include_str!("../migrations/sqlite/0006_account_keks.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's recorded version.

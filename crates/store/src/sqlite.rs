@@ -25,6 +25,7 @@ use crate::rows::{self, driver_error, millis};
 use crate::sqlite_audit;
 use crate::sqlite_grants;
 use crate::sqlite_iam;
+use crate::sqlite_keks;
 use crate::sqlite_reseal;
 use crate::writing::Writer;
 
@@ -705,14 +706,47 @@ impl Store for SqliteStore {
             .map_err(driver_error)
     }
 
-    async fn insert_meta(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2)")
-            .bind(name)
-            .bind(value)
-            .execute(&mut *self.writer.lock().await?)
+    async fn list_meta(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        sqlite_keks::list_meta(&self.readers).await
+    }
+
+    async fn insert_meta(&self, name: &str, value: &[u8], root: &[u8]) -> Result<(), StoreError> {
+        sqlite_keks::insert_meta(&mut *self.writer.lock().await?, name, value, root).await
+    }
+
+    async fn account_kek(&self, account: &AccountId) -> Result<Option<SealedKey>, StoreError> {
+        sqlite_keks::account_kek(&self.readers, account).await
+    }
+
+    async fn insert_account_kek(
+        &self,
+        account: &AccountId,
+        sealed: &SealedKey,
+        root: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlite_keks::insert_account_kek(&mut *self.writer.lock().await?, account, sealed, root)
             .await
-            .map_err(driver_error)?;
-        Ok(())
+    }
+
+    async fn account_keks(&self) -> Result<Vec<(AccountId, SealedKey)>, StoreError> {
+        sqlite_keks::account_keks(&self.readers).await
+    }
+
+    async fn replace_account_kek(
+        &self,
+        account: &AccountId,
+        old: &SealedKey,
+        new: &SealedKey,
+    ) -> Result<bool, StoreError> {
+        sqlite_keks::replace_account_kek(&mut *self.writer.lock().await?, account, old, new).await
+    }
+
+    async fn set_sealing_root(&self, root: &[u8]) -> Result<(), StoreError> {
+        sqlite_keks::set_sealing_root(&mut *self.writer.lock().await?, root).await
+    }
+
+    async fn delete_account(&self, account: &AccountId) -> Result<bool, StoreError> {
+        sqlite_keks::delete_account(&mut *self.writer.lock().await?, account).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

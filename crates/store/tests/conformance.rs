@@ -675,12 +675,172 @@ fn engine_urls_are_explained() {
 async fn meta_values_are_set_once() {
     let (_dir, store) = sqlite().await;
     assert_eq!(store.meta("check").await.unwrap(), None);
-    store.insert_meta("check", b"one").await.unwrap();
-    let again = store.insert_meta("check", b"two").await.unwrap_err();
+    store.insert_meta("check", b"one", b"root-1").await.unwrap();
+    let again = store
+        .insert_meta("check", b"two", b"root-1")
+        .await
+        .unwrap_err();
     assert_eq!(again.kind(), StoreErrorKind::Conflict);
     assert_eq!(
         store.meta("check").await.unwrap().as_deref(),
         Some(b"one".as_slice())
+    );
+}
+
+#[tokio::test]
+async fn account_keys_are_set_once_replaced_where_unchanged_and_guarded_by_the_sealing_root() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let b = with_account(store.as_ref(), "222222222222").await;
+    assert_eq!(store.account_kek(&a.id).await.unwrap(), None);
+    let first = SealedKey::from_bytes(b"kek-a-1".to_vec());
+    // Before any rotation, a value sealed under any root key is accepted.
+    store
+        .insert_account_kek(&a.id, &first, b"root-1")
+        .await
+        .unwrap();
+    let again = store
+        .insert_account_kek(&a.id, &SealedKey::from_bytes(b"other".to_vec()), b"root-1")
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind(), StoreErrorKind::Conflict);
+    assert_eq!(store.account_kek(&a.id).await.unwrap(), Some(first.clone()));
+    // A rotation names root-2: what is sealed under root-1 is refused from now on.
+    store.set_sealing_root(b"root-2").await.unwrap();
+    let stale = store
+        .insert_account_kek(&b.id, &SealedKey::from_bytes(b"kek-b".to_vec()), b"root-1")
+        .await
+        .unwrap_err();
+    assert_eq!(stale.kind(), StoreErrorKind::StaleRoot);
+    let stale = store
+        .insert_meta("secret", b"value", b"root-1")
+        .await
+        .unwrap_err();
+    assert_eq!(stale.kind(), StoreErrorKind::StaleRoot);
+    assert_eq!(store.meta("secret").await.unwrap(), None);
+    store
+        .insert_account_kek(&b.id, &SealedKey::from_bytes(b"kek-b".to_vec()), b"root-2")
+        .await
+        .unwrap();
+    store
+        .insert_meta("secret", b"value", b"root-2")
+        .await
+        .unwrap();
+    let listed = store.account_keks().await.unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            (a.id, first.clone()),
+            (b.id, SealedKey::from_bytes(b"kek-b".to_vec()))
+        ]
+    );
+    let new = SealedKey::from_bytes(b"kek-a-2".to_vec());
+    assert!(
+        !store
+            .replace_account_kek(&a.id, &SealedKey::from_bytes(b"stale".to_vec()), &new)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_account_kek(&a.id, &first, &new)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.account_kek(&a.id).await.unwrap(), Some(new));
+    assert_eq!(
+        store.list_meta().await.unwrap(),
+        vec![("secret".to_owned(), b"value".to_vec())]
+    );
+}
+
+#[tokio::test]
+async fn deleting_an_account_deletes_all_it_owns_and_nothing_of_others() {
+    let (_dir, store) = sqlite().await;
+    let a = with_account(store.as_ref(), "111111111111").await;
+    let b = with_account(store.as_ref(), "222222222222").await;
+    let mut owned = Vec::new();
+    for account in [&a, &b] {
+        let (key, version) = key(account);
+        store.create_key(&key, &version).await.unwrap();
+        let alias = Alias {
+            name: AliasName::parse("alias/owned").unwrap(),
+            account: account.id,
+            region: region(),
+            target: key.id(),
+            created_at: now(),
+            updated_at: now(),
+        };
+        store.create_alias(&alias).await.unwrap();
+        store
+            .create_grant(&grant(&key, "arn:aws:iam::333333333333:root", None), 10)
+            .await
+            .unwrap();
+        store
+            .insert_account_kek(&account.id, &SealedKey::from_bytes(vec![9]), b"r")
+            .await
+            .unwrap();
+        let user = User {
+            account: account.id,
+            name: "alice".to_owned(),
+            path: "/".to_owned(),
+            id: format!("AIDA{}", account.id),
+            created_at: now(),
+        };
+        store.create_user(&user, &[]).await.unwrap();
+        let access_key = AccessKey {
+            id: AccessKeyId::parse(&format!("AKIA{}0000", account.id)).unwrap(),
+            account: account.id,
+            user: "alice".to_owned(),
+            sealed_secret: SealedKey::from_bytes(vec![1]),
+            status: AccessKeyStatus::Active,
+            created_at: now(),
+        };
+        store.create_access_key(&access_key).await.unwrap();
+        owned.push((key, access_key));
+    }
+    assert!(store.delete_account(&a.id).await.unwrap());
+    assert!(!store.delete_account(&a.id).await.unwrap(), "already gone");
+    assert_eq!(store.account(&a.id).await.unwrap(), None);
+    assert_eq!(store.account_kek(&a.id).await.unwrap(), None);
+    let (a_key, a_access) = &owned[0];
+    assert_eq!(store.key(&a.id, &region(), a_key.id()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .key_version(&a.id, a_key.id(), a_key.current_version)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.access_key(&a_access.id).await.unwrap(), None);
+    assert_eq!(store.user(&a.id, "alice").await.unwrap(), None);
+    assert!(
+        store
+            .grants_to(&a_key.arn, "arn:aws:iam::333333333333:root")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The other account keeps everything.
+    let (b_key, b_access) = &owned[1];
+    assert!(store.account(&b.id).await.unwrap().is_some());
+    assert!(store.account_kek(&b.id).await.unwrap().is_some());
+    assert!(
+        store
+            .key(&b.id, &region(), b_key.id())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.access_key(&b_access.id).await.unwrap().is_some());
+    assert!(store.user(&b.id, "alice").await.unwrap().is_some());
+    assert_eq!(
+        store
+            .grants_to(&b_key.arn, "arn:aws:iam::333333333333:root")
+            .await
+            .unwrap()
+            .len(),
+        1
     );
 }
 
@@ -883,7 +1043,7 @@ async fn sealed_values_page_and_are_replaced_only_where_unchanged() {
             .sealed,
         new
     );
-    store.insert_meta("m", b"old").await.unwrap();
+    store.insert_meta("m", b"old", b"root-1").await.unwrap();
     assert!(!store.replace_meta("m", b"other", b"new").await.unwrap());
     assert!(store.replace_meta("m", b"old", b"new").await.unwrap());
     assert_eq!(store.meta("m").await.unwrap(), Some(b"new".to_vec()));

@@ -132,8 +132,8 @@ impl Kms {
             created_at: self.clock.now(),
         };
         key.sealed_secret = self
-            .seal
-            .seal(key.seal_binding().as_bytes(), secret.expose())?;
+            .seal_for(account, &key.seal_binding(), secret.expose())
+            .await?;
         match self.store.create_access_key(&key).await {
             Ok(()) => Ok(NewAccessKey { key, secret }),
             Err(error) if error.kind() == StoreErrorKind::Conflict => Err(Error::AlreadyExists(
@@ -195,8 +195,8 @@ impl Kms {
             return Ok(None);
         }
         let secret = self
-            .seal
-            .unseal(key.seal_binding().as_bytes(), &key.sealed_secret)?;
+            .unseal_for(&key.account, &key.seal_binding(), &key.sealed_secret)
+            .await?;
         let credentials = Arc::new(Credentials { key, secret });
         self.cache.credentials.insert_unless_changed(
             id.clone(),

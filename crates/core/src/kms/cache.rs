@@ -59,6 +59,8 @@ pub(super) struct Caches {
     /// A key's grants to one grantee ARN (often none: callers that no policy allows), so
     /// that a caller who uses a key by grant reads the store once, not on every request.
     pub(super) grants: Bounded<GranteeScope, Arc<CachedGrants>>,
+    /// Accounts' unsealed key-encryption keys, in locked memory.
+    pub(super) keks: Bounded<AccountId, Arc<strongbox_crypto::LockedKey>>,
     policies: Policies,
 }
 
@@ -71,6 +73,7 @@ impl Caches {
             credentials: Bounded::new(capacity),
             identities: Bounded::new(capacity),
             grants: Bounded::new(capacity),
+            keks: Bounded::new(capacity),
             policies: Policies::default(),
         }
     }
@@ -174,6 +177,18 @@ impl Caches {
     /// Drops everything cached about a key except its immutable versions.
     pub(super) fn forget_key(&self, id: KeyId) {
         self.keys.remove(&id);
+    }
+
+    /// Drops everything unsealed (key-encryption keys, key material, credentials) and the
+    /// keys that hold material: after a root rotation, which may have crypto-shredded an
+    /// account, nothing of it may stay in memory.
+    pub(super) fn forget_unsealed(&self) {
+        self.keks.remove_where(|_, _| true);
+        self.keys.remove_where(|_, _| true);
+        self.materials.remove_where(|_, _| true);
+        self.credentials.remove_where(|_, _| true);
+        self.grants.remove_where(|_, _| true);
+        self.identities.remove_where(|_, _| true);
     }
 
     pub(super) fn forget_alias(&self, scope: &AliasScope) {

@@ -118,10 +118,13 @@ impl Kms {
             None => KeyPolicy::default_for(&principal.account),
         };
         let material = kind.generate(&self.generation_permits).await?;
-        let sealed = self.seal.seal(
-            KeyVersion::seal_binding(&planned, version_id).as_bytes(),
-            material.expose(),
-        )?;
+        let sealed = self
+            .seal_for(
+                &planned.arn.account,
+                &KeyVersion::seal_binding(&planned, version_id),
+                material.expose(),
+            )
+            .await?;
         let key = Key {
             policy: Arc::new(policy),
             ..planned

@@ -73,10 +73,13 @@ impl Kms {
     ) -> Result<bool, Error> {
         let version_id = VersionId::generate();
         let material = KeyMaterial::generate_symmetric()?;
-        let sealed = self.seal.seal(
-            KeyVersion::seal_binding(&key, version_id).as_bytes(),
-            material.expose(),
-        )?;
+        let sealed = self
+            .seal_for(
+                &key.arn.account,
+                &KeyVersion::seal_binding(&key, version_id),
+                material.expose(),
+            )
+            .await?;
         let version = KeyVersion {
             key_id: key.id(),
             version_id,

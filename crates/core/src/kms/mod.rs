@@ -14,6 +14,7 @@ mod crypto;
 mod data_keys;
 mod grants;
 mod iam;
+mod keks;
 mod key_pairs;
 mod keys;
 mod lifecycle;
@@ -23,6 +24,7 @@ mod policies;
 mod reseal;
 mod resolve;
 mod root_check;
+mod root_rotation;
 mod rotation;
 mod service_secrets;
 mod sts;
@@ -48,6 +50,7 @@ pub use lifecycle::DueWork;
 pub use policies::DEFAULT_POLICY_NAME;
 pub use reseal::Resealed;
 pub use resolve::KeyRef;
+pub use root_rotation::RootRotated;
 pub use rotation::{
     DEFAULT_ROTATION_PERIOD_DAYS, ROTATION_PERIOD_DAYS, RotationStatus, VersionFilter,
 };

@@ -1,19 +1,23 @@
-//! Sealing again what the first seal format sealed: every value is opened with the binding it
-//! was sealed to then (key material: ARN and version; an access key's secret: its id; meta
-//! values: a name) and sealed under the current format and binding (key material: ARN,
-//! version, spec and usage; an access key's secret: account, user and id; the seal's version
-//! inside the AAD). Run at start, before anything is unsealed, until the seal records that no
-//! first-format value is left (`Seal::retire_legacy`, kept by the seal outside the store, so
-//! that editing the store cannot make it run again); a value of the first format that does not
-//! open is left as it is, logged, and refused when it is used.
+//! Bringing a store sealed by an earlier version to the current layout: every value sealed
+//! directly under the root key, in the first format (bound to what it was bound to then: key
+//! material to ARN and version, an access key's secret to its id, meta values to a name) or
+//! the second (the current bindings, no root key id), is opened and sealed again: key material
+//! and access-key secrets under their account's key-encryption key, service values under the
+//! root key in the current format. Run by `serve` at start, before anything is unsealed; a
+//! value that does not open is left as it is, logged, and refused when it is used. Then the
+//! seal records that no value of an earlier format is left (`Seal::retire_legacy`, outside
+//! the store, so that editing the store cannot make an earlier format open again, nor the
+//! migration run again over rows put back from an old copy).
 
 use super::Kms;
+use super::keks::is_under_kek;
 use super::root_check::{CHECK_NAME, CHECK_VALUE};
 use super::service_secrets::{LEGACY_META, meta_binding};
 use crate::error::{Error, Internal};
 use crate::model::{Key, KeyVersion};
-use crate::seal::SealedKey;
+use crate::seal::{Binding, SealError, SealedKey};
 use crate::store::PageRequest;
+use strongbox_crypto::SecretBytes;
 
 /// Versions read per store round trip.
 const PAGE: u32 = 500;
@@ -32,15 +36,28 @@ pub struct Resealed {
 }
 
 impl Kms {
-    /// Whether the store may hold values of the first format still to seal again: the seal
-    /// still opens that format, and the store is not new (it has a root-key check value).
+    /// Whether the store may hold values sealed by an earlier version: the seal still opens
+    /// an earlier format, and the store is not new (it has a root-key check value).
     pub async fn needs_resealing(&self) -> Result<bool, Error> {
         Ok(self.seal.opens_legacy() && Self::store_is_sealed(self.store.as_ref()).await?)
     }
 
-    /// Seals again, under the current format and bindings, every value the store holds in the
-    /// first format; does nothing once the store says it is done. Refuses, changing nothing,
-    /// when the root-key check value does not open (another root key).
+    /// A value sealed under the root key in any format: the current one, or an earlier one.
+    fn open_root_sealed(
+        &self,
+        first_aad: &[u8],
+        binding: &Binding,
+        sealed: &SealedKey,
+    ) -> Result<SecretBytes, SealError> {
+        self.seal.unseal(binding.as_bytes(), sealed).or_else(|_| {
+            self.seal
+                .unseal_earlier(first_aad, binding.as_bytes(), sealed)
+        })
+    }
+
+    /// Seals again, in the current layout, every value the store holds in an earlier one;
+    /// refuses, changing nothing, when the root-key check value does not open (another root
+    /// key).
     pub async fn reseal_legacy(&self) -> Result<Resealed, Error> {
         let mut done = Resealed::default();
         if !self.seal.opens_legacy() {
@@ -57,14 +74,13 @@ impl Kms {
             if self.seal.is_current(&sealed) {
                 continue;
             }
-            let Ok(opened) = self.seal.unseal_legacy(legacy_aad, &sealed) else {
+            let binding = meta_binding(name);
+            let Ok(opened) = self.open_root_sealed(legacy_aad, &binding, &sealed) else {
                 tracing::error!(name, "a sealed service value does not open; left as it is");
                 done.refused += 1;
                 continue;
             };
-            let again = self
-                .seal
-                .seal(meta_binding(name).as_bytes(), opened.expose())?;
+            let again = self.seal.seal(binding.as_bytes(), opened.expose())?;
             if self
                 .store
                 .replace_meta(name, &stored, again.as_bytes())
@@ -75,20 +91,20 @@ impl Kms {
         }
         for account in self.store.list_accounts().await? {
             for key in self.store.list_access_keys(&account.id).await? {
-                if self.seal.is_current(&key.sealed_secret) {
+                if is_under_kek(&key.sealed_secret) {
                     continue;
                 }
-                let Ok(secret) = self
-                    .seal
-                    .unseal_legacy(&key.legacy_seal_aad(), &key.sealed_secret)
+                let binding = key.seal_binding();
+                let Ok(secret) =
+                    self.open_root_sealed(&key.legacy_seal_aad(), &binding, &key.sealed_secret)
                 else {
                     tracing::error!(access_key = %key.id, "a sealed access-key secret does not open; left as it is");
                     done.refused += 1;
                     continue;
                 };
                 let again = self
-                    .seal
-                    .seal(key.seal_binding().as_bytes(), secret.expose())?;
+                    .seal_for(&key.account, &binding, secret.expose())
+                    .await?;
                 if self
                     .store
                     .reseal_access_key(&key.id, &key.sealed_secret, &again)
@@ -109,7 +125,7 @@ impl Kms {
             // thousands of commits, not a million.
             let mut resealed = Vec::with_capacity(page.items.len());
             for stored in page.items {
-                if self.seal.is_current(&stored.sealed) {
+                if is_under_kek(&stored.sealed) {
                     continue;
                 }
                 if current_key.as_ref().is_none_or(|key| key.arn != stored.key) {
@@ -121,16 +137,17 @@ impl Kms {
                 let Some(key) = &current_key else {
                     continue;
                 };
-                let aad = KeyVersion::legacy_seal_aad(&key.arn, stored.version);
-                let Ok(material) = self.seal.unseal_legacy(&aad, &stored.sealed) else {
+                let binding = KeyVersion::seal_binding(key, stored.version);
+                let first_aad = KeyVersion::legacy_seal_aad(&key.arn, stored.version);
+                let Ok(material) = self.open_root_sealed(&first_aad, &binding, &stored.sealed)
+                else {
                     tracing::error!(key = %key.arn, version = %stored.version, "sealed key material does not open; left as it is");
                     done.refused += 1;
                     continue;
                 };
-                let again = self.seal.seal(
-                    KeyVersion::seal_binding(key, stored.version).as_bytes(),
-                    material.expose(),
-                )?;
+                let again = self
+                    .seal_for(&key.arn.account, &binding, material.expose())
+                    .await?;
                 resealed.push((stored, again));
             }
             if !resealed.is_empty() {
@@ -151,17 +168,15 @@ impl Kms {
         let Some(stored) = self.store.meta(CHECK_NAME).await? else {
             return Ok(());
         };
-        let sealed = SealedKey::from_bytes(stored);
-        let opened = if self.seal.is_current(&sealed) {
-            self.seal
-                .unseal(meta_binding(CHECK_NAME).as_bytes(), &sealed)
-        } else {
-            let legacy = LEGACY_META
-                .iter()
-                .find(|(name, _)| *name == CHECK_NAME)
-                .map_or(CHECK_VALUE, |(_, aad)| *aad);
-            self.seal.unseal_legacy(legacy, &sealed)
-        };
+        let legacy = LEGACY_META
+            .iter()
+            .find(|(name, _)| *name == CHECK_NAME)
+            .map_or(CHECK_VALUE, |(_, aad)| *aad);
+        let opened = self.open_root_sealed(
+            legacy,
+            &meta_binding(CHECK_NAME),
+            &SealedKey::from_bytes(stored),
+        );
         match opened {
             Ok(value) if strongbox_crypto::constant_time_eq(value.expose(), CHECK_VALUE) => Ok(()),
             _ => Err(Internal::new(

@@ -564,10 +564,13 @@ impl Kms {
         else {
             return Ok(None);
         };
-        let secret = self.seal.unseal(
-            KeyVersion::seal_binding(key, version).as_bytes(),
-            &stored.sealed,
-        )?;
+        let secret = self
+            .unseal_for(
+                &key.arn.account,
+                &KeyVersion::seal_binding(key, version),
+                &stored.sealed,
+            )
+            .await?;
         let material = Arc::new(KeyMaterial::from_bytes(secret.expose().to_vec()));
         self.cache
             .insert_material(key, version, Arc::clone(&material));

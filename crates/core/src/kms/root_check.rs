@@ -6,7 +6,7 @@ use super::Kms;
 use super::service_secrets::meta_binding;
 use crate::error::{Error, Internal};
 use crate::seal::SealedKey;
-use crate::store::{Store, StoreErrorKind};
+use crate::store::Store;
 
 /// The name of the check value in the store's meta table.
 pub(super) const CHECK_NAME: &str = "root-key-check";
@@ -26,19 +26,18 @@ impl Kms {
         let stored = match self.store.meta(CHECK_NAME).await? {
             Some(stored) => stored,
             None => {
-                let sealed = self
-                    .seal
-                    .seal(meta_binding(CHECK_NAME).as_bytes(), CHECK_VALUE)?;
-                match self.store.insert_meta(CHECK_NAME, sealed.as_bytes()).await {
-                    Ok(()) => return Ok(()),
-                    // Another process initialised it first: check theirs.
-                    Err(error) if error.kind() == StoreErrorKind::Conflict => {
-                        self.store.meta(CHECK_NAME).await?.ok_or_else(|| {
-                            Internal::new("root key check", "check value vanished")
-                        })?
-                    }
-                    Err(error) => return Err(error.into()),
+                let binding = meta_binding(CHECK_NAME);
+                if self
+                    .insert_meta_sealed(CHECK_NAME, &binding, CHECK_VALUE)
+                    .await?
+                {
+                    return Ok(());
                 }
+                // Another process initialised it first: check theirs.
+                self.store
+                    .meta(CHECK_NAME)
+                    .await?
+                    .ok_or_else(|| Internal::new("root key check", "check value vanished"))?
             }
         };
         self.open_check_value(stored)

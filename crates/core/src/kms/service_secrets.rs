@@ -7,7 +7,6 @@ use strongbox_crypto::SecretBytes;
 use super::Kms;
 use crate::error::{Error, Internal};
 use crate::seal::{Binding, SealedKey};
-use crate::store::StoreErrorKind;
 
 /// What a value sealed in the meta table is bound to: its name.
 pub(super) fn meta_binding(name: &str) -> Binding {
@@ -35,19 +34,33 @@ impl Kms {
             Some(sealed) => sealed,
             None => {
                 let secret = generate()?;
-                let sealed = self.seal.seal(aad, secret.expose())?;
-                match self.store.insert_meta(name, sealed.as_bytes()).await {
-                    Ok(()) => return Ok(secret),
-                    // Another process stored one first: use theirs.
-                    Err(error) if error.kind() == StoreErrorKind::Conflict => self
-                        .store
-                        .meta(name)
-                        .await?
-                        .ok_or_else(|| Internal::new(name, "vanished after a conflict"))?,
-                    Err(error) => return Err(error.into()),
+                if self
+                    .insert_meta_sealed(name, &binding, secret.expose())
+                    .await?
+                {
+                    return Ok(secret);
                 }
+                // Another process stored one first: use theirs.
+                self.store
+                    .meta(name)
+                    .await?
+                    .ok_or_else(|| Internal::new(name, "vanished after a conflict"))?
             }
         };
         Ok(self.seal.unseal(aad, &SealedKey::from_bytes(sealed))?)
+    }
+
+    /// Stores `value` sealed under the root key as meta value `name`, once; false when the
+    /// store has one already.
+    pub(super) async fn insert_meta_sealed(
+        &self,
+        name: &str,
+        binding: &Binding,
+        value: &[u8],
+    ) -> Result<bool, Error> {
+        self.insert_root_sealed(binding, value, |sealed, root| async move {
+            self.store.insert_meta(name, sealed.as_bytes(), &root).await
+        })
+        .await
     }
 }

@@ -92,15 +92,19 @@ pub enum SessionError {
     Failed(Error),
 }
 
-/// What a session token's sealed facts are bound to: the session's access key id. (Tokens
-/// issued before sealed values were bound this way no longer open: their sessions, at most 12
-/// hours long, are assumed again.)
-fn aad(id: &AccessKeyId) -> Vec<u8> {
+/// What a session token's sealed facts are bound to: the role's account and the session's
+/// access key id. A token is the account id (12 ASCII digits, to find the account's
+/// key-encryption key) followed by the facts sealed under that key. (Tokens issued before
+/// sealed values were bound this way no longer open: their sessions, at most 12 hours long,
+/// are assumed again.)
+fn binding(account: &AccountId, id: &AccessKeyId) -> crate::seal::Binding {
     crate::seal::Binding::new("strongbox/session")
+        .field(account.as_str())
         .field(id.as_str())
-        .as_bytes()
-        .to_vec()
 }
+
+/// Length of the account id at the head of a session token.
+const TOKEN_ACCOUNT_LEN: usize = 12;
 
 impl Kms {
     /// AssumeRole: temporary credentials for a session of the role, when its trust policy
@@ -175,9 +179,10 @@ impl Kms {
             return Err(Error::Validation(messages::SESSION_TOO_LONG.to_owned()));
         }
         self.issue_session(&role, &input.session_name, duration, chained)
+            .await
     }
 
-    fn issue_session(
+    async fn issue_session(
         &self,
         role: &Role,
         session: &str,
@@ -206,12 +211,21 @@ impl Kms {
                 error.to_string(),
             ))
         })?);
-        let sealed = self.seal.seal(&aad(&access_key_id), &plain)?;
+        let sealed = self
+            .seal_for(
+                &role.account,
+                &binding(&role.account, &access_key_id),
+                &plain,
+            )
+            .await?;
+        let mut token = Vec::with_capacity(TOKEN_ACCOUNT_LEN + sealed.as_bytes().len());
+        token.extend_from_slice(role.account.as_str().as_bytes());
+        token.extend_from_slice(sealed.as_bytes());
         Ok(SessionCredentials {
             caller: Caller::assumed_role(role.account, &role.path, &role.name, &role.id, session),
             access_key_id,
             secret: SecretBytes::new(secret.to_vec()),
-            token: STANDARD.encode(sealed.as_bytes()),
+            token: STANDARD.encode(token),
             expires,
         })
     }
@@ -223,12 +237,23 @@ impl Kms {
         access_key_id: &AccessKeyId,
         token: &str,
     ) -> Result<(Arc<Credentials>, Arc<Identity>), SessionError> {
-        let sealed = STANDARD
+        let token = STANDARD
             .decode(token.trim())
             .map_err(|_| SessionError::Invalid)?;
+        let (sealing_account, sealed) = token
+            .split_at_checked(TOKEN_ACCOUNT_LEN)
+            .ok_or(SessionError::Invalid)?;
+        let sealing_account = std::str::from_utf8(sealing_account)
+            .ok()
+            .and_then(|id| AccountId::parse(id).ok())
+            .ok_or(SessionError::Invalid)?;
         let plain = self
-            .seal
-            .unseal(&aad(access_key_id), &SealedKey::from_bytes(sealed))
+            .unseal_for(
+                &sealing_account,
+                &binding(&sealing_account, access_key_id),
+                &SealedKey::from_bytes(sealed.to_vec()),
+            )
+            .await
             .map_err(|_| SessionError::Invalid)?;
         let facts: SessionFacts =
             serde_json::from_slice(plain.expose()).map_err(|_| SessionError::Invalid)?;
@@ -238,6 +263,9 @@ impl Kms {
             return Err(SessionError::Expired);
         }
         let account = AccountId::parse(&facts.account).map_err(|_| SessionError::Invalid)?;
+        if account != sealing_account {
+            return Err(SessionError::Invalid);
+        }
         let Some((role, policies)) = self
             .role_with_policies(&account, &facts.role)
             .await

@@ -1,0 +1,345 @@
+//! The root of trust from outside: per-account key-encryption keys, root rotation while
+//! clients keep calling (no request fails), and crypto-shredding proven against a backup of
+//! the database restored after the fact. The admin commands run as an operator runs them: the
+//! `strongbox` binary on the data directory of a running server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::primitives::Blob;
+use common::{TestServer, code, create_key};
+use strongbox_core::{Binding, Seal, SealedKey};
+use strongbox_seal::{FileRoots, RootSeal};
+
+/// Runs `strongbox ARGS --data-dir DIR`.
+fn strongbox(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_strongbox"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .unwrap()
+}
+
+fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// A tenant made through the admin path, with credentials kept to make clients again.
+struct Tenant {
+    account: String,
+    access_key: String,
+    secret: String,
+}
+
+impl Tenant {
+    async fn new(server: &TestServer, name: &str) -> Self {
+        let kms = server.admin_kms().await;
+        let account = kms.create_account(name, None).await.unwrap().id;
+        let key = kms
+            .create_access_key(&account, "admin", None)
+            .await
+            .unwrap();
+        kms.store().close().await;
+        Self {
+            account: account.to_string(),
+            access_key: key.key.id.as_str().to_owned(),
+            secret: String::from_utf8(key.secret.expose().to_vec()).unwrap(),
+        }
+    }
+
+    fn client(&self, server: &TestServer) -> Client {
+        server.client_as(&self.access_key, &self.secret, "us-east-1")
+    }
+}
+
+async fn encrypt(client: &Client, key: &str, plaintext: &[u8]) -> Blob {
+    client
+        .encrypt()
+        .key_id(key)
+        .plaintext(Blob::new(plaintext.to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob()
+        .unwrap()
+        .clone()
+}
+
+/// Every file under `dir`, with its bytes.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            (path, bytes)
+        })
+        .collect()
+}
+
+/// The files under `dir` holding `secret` anywhere in them.
+fn holding(dir: &Path, secret: &[u8]) -> Vec<PathBuf> {
+    files(dir)
+        .into_iter()
+        .filter(|(_, bytes)| bytes.windows(secret.len()).any(|window| window == secret))
+        .map(|(path, _)| path)
+        .collect()
+}
+
+fn root_key(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("root.key")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_root_rotation_under_load_fails_no_request_and_destroys_the_old_root_key() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let server = TestServer::start_in(&dir).await;
+    let admin = server.client();
+    let mut tenants = vec![];
+    for name in ["one", "two"] {
+        let tenant = Tenant::new(&server, name).await;
+        let client = tenant.client(&server);
+        let key = create_key(&client).await;
+        tenants.push((client, key));
+    }
+    let admin_key = create_key(&admin).await;
+    tenants.push((admin.clone(), admin_key));
+    let old_root = root_key(&dir);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicU64::new(0));
+    let mut load = Vec::new();
+    for (client, key) in tenants.clone() {
+        for _ in 0..2 {
+            let (client, key) = (client.clone(), key.clone());
+            let (stop, calls) = (Arc::clone(&stop), Arc::clone(&calls));
+            load.push(tokio::spawn(async move {
+                let mut failures = Vec::new();
+                let mut round = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    round += 1;
+                    let blob = client
+                        .encrypt()
+                        .key_id(&key)
+                        .plaintext(Blob::new(round.to_be_bytes().to_vec()))
+                        .send()
+                        .await;
+                    match blob {
+                        Ok(out) => {
+                            let decrypted = client
+                                .decrypt()
+                                .ciphertext_blob(out.ciphertext_blob().unwrap().clone())
+                                .send()
+                                .await;
+                            match decrypted {
+                                Ok(out) => assert_eq!(
+                                    out.plaintext().unwrap().as_ref(),
+                                    round.to_be_bytes()
+                                ),
+                                Err(error) => failures.push(format!("{error:?}")),
+                            }
+                        }
+                        Err(error) => failures.push(format!("{error:?}")),
+                    }
+                    // A new key now and then: material sealed under the account's key.
+                    if round.is_multiple_of(16)
+                        && let Err(error) = client.create_key().send().await
+                    {
+                        failures.push(format!("{error:?}"));
+                    }
+                    calls.fetch_add(1, Ordering::Relaxed);
+                }
+                failures
+            }));
+        }
+    }
+
+    while calls.load(Ordering::Relaxed) < 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let before = calls.load(Ordering::Relaxed);
+    // Three rotations, one after another, by the admin CLI while the server serves; new
+    // tenants (whose key-encryption keys are made meanwhile, by another process) start
+    // calling between them.
+    let mut late_tenants = Vec::new();
+    for round in 0..3 {
+        let data_dir = dir.clone();
+        let rotation =
+            tokio::task::spawn_blocking(move || strongbox(&data_dir, &["operator", "rotate-root"]));
+        let tenant = Tenant::new(&server, &format!("late-{round}")).await;
+        let client = tenant.client(&server);
+        let key = create_key(&client).await;
+        let blob = encrypt(&client, &key, b"made during a rotation").await;
+        late_tenants.push((tenant, key, blob));
+        let printed = succeeded(&rotation.await.unwrap());
+        assert!(printed.contains("root key rotated"), "{printed}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut failures = Vec::new();
+    for task in load {
+        failures.extend(task.await.unwrap());
+    }
+    assert!(failures.is_empty(), "failed requests: {failures:#?}");
+    assert!(
+        calls.load(Ordering::Relaxed) > before,
+        "clients called during the rotations"
+    );
+
+    // The old root key is gone: no file holds it, only one root key file is left, and every
+    // value sealed under the root key names the new one.
+    let new_root = root_key(&dir);
+    assert_ne!(new_root, old_root);
+    assert!(holding(&dir, &old_root).is_empty());
+    assert!(!dir.join("root.key.next").exists());
+    assert_eq!(holding(&dir, &new_root), vec![dir.join("root.key")]);
+    // Everything still opens, through this server and a new one.
+    for (tenant, key, blob) in &late_tenants {
+        let client = tenant.client(&server);
+        let out = client
+            .decrypt()
+            .ciphertext_blob(blob.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.plaintext().unwrap().as_ref(), b"made during a rotation");
+        encrypt(&client, key, b"after").await;
+    }
+    server.stop().await;
+    let server = TestServer::start_in(&dir).await;
+    for (tenant, _, blob) in &late_tenants {
+        tenant
+            .client(&server)
+            .decrypt()
+            .ciphertext_blob(blob.clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_database() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let server = TestServer::start_in(&dir).await;
+    let doomed = Tenant::new(&server, "doomed").await;
+    let doomed_client = doomed.client(&server);
+    let doomed_key = create_key(&doomed_client).await;
+    let doomed_blob = encrypt(&doomed_client, &doomed_key, b"the doomed tenant's data").await;
+    let admin = server.client();
+    let admin_key = create_key(&admin).await;
+    let admin_blob = encrypt(&admin, &admin_key, b"the admin's data").await;
+    server.stop().await;
+
+    // The operator's backup: a copy of the database (the server is stopped: one file).
+    let backup = temp.path().join("backup.db");
+    std::fs::copy(dir.join("strongbox.db"), &backup).unwrap();
+    let root_before = root_key(&dir);
+
+    let server = TestServer::start_in(&dir).await;
+    let doomed_client = doomed.client(&server);
+    let admin = server.client();
+    doomed_client
+        .decrypt()
+        .ciphertext_blob(doomed_blob.clone())
+        .send()
+        .await
+        .unwrap();
+    let printed = succeeded(&strongbox(
+        &dir,
+        &[
+            "account",
+            "delete",
+            "--account",
+            &doomed.account,
+            "--crypto-shred",
+        ],
+    ));
+    assert!(printed.contains("crypto-shredded"), "{printed}");
+    // The running server follows the rotation within a second and forgets the tenant.
+    let mut answer = String::new();
+    for _ in 0..100 {
+        let decrypted = doomed_client
+            .decrypt()
+            .ciphertext_blob(doomed_blob.clone())
+            .send()
+            .await;
+        if decrypted.is_err() {
+            answer = code(decrypted);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(answer, "UnrecognizedClientException");
+    // Other tenants are untouched.
+    let out = admin
+        .decrypt()
+        .ciphertext_blob(admin_blob.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.plaintext().unwrap().as_ref(), b"the admin's data");
+    let refused = strongbox(&dir, &["account", "delete", "--account", &doomed.account]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("does not exist"));
+    server.stop().await;
+
+    // The old root key is nowhere in the data directory.
+    assert!(holding(&dir, &root_before).is_empty());
+
+    // The backup restored: it still holds the doomed account's key-encryption key and
+    // material, but sealed under the destroyed root key: nothing of it opens.
+    let restored = temp.path().join("restored");
+    std::fs::create_dir(&restored).unwrap();
+    std::fs::copy(&backup, restored.join("strongbox.db")).unwrap();
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        restored.join("strongbox.db").display()
+    ))
+    .await
+    .unwrap();
+    let sealed_kek: Vec<u8> =
+        sqlx::query_scalar("SELECT sealed FROM account_keks WHERE account_id = ?")
+            .bind(&doomed.account)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    db.close().await;
+    let seal = RootSeal::open(Box::new(
+        FileRoots::open_or_create(&dir.join("root.key")).unwrap(),
+    ))
+    .unwrap();
+    let binding = Binding::new("strongbox/account-kek").field(&doomed.account);
+    assert!(
+        seal.unseal(binding.as_bytes(), &SealedKey::from_bytes(sealed_kek))
+            .is_err(),
+        "the backup's key-encryption key does not open under the current root key"
+    );
+    // A server on the restored database with today's root key refuses to start.
+    std::fs::remove_file(dir.join("strongbox.db")).unwrap();
+    let _ = std::fs::remove_file(dir.join("strongbox.db-wal"));
+    let _ = std::fs::remove_file(dir.join("strongbox.db-shm"));
+    std::fs::copy(&backup, dir.join("strongbox.db")).unwrap();
+    let refused = strongbox(&dir, &["account", "list"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("root key does not match"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
