@@ -347,7 +347,7 @@ fn open_no_follow(path: &Path) -> io::Result<fs::File> {
 
 /// Flushes the directory holding `path`, so that a file just created there survives a power
 /// loss along with its contents.
-fn sync_parent(path: &Path) -> io::Result<()> {
+pub(crate) fn sync_parent(path: &Path) -> io::Result<()> {
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -360,10 +360,11 @@ mod tests {
     use super::*;
     use crate::keyring::FORMAT_V1;
     use crate::root::RootSeal;
+    use std::sync::Arc;
     use strongbox_core::{Seal, SealedKey};
 
     fn seal_at(path: &Path) -> RootSeal {
-        RootSeal::open(Box::new(FileRoots::open_or_create(path).unwrap())).unwrap()
+        RootSeal::open(Arc::new(FileRoots::open_or_create(path).unwrap())).unwrap()
     }
 
     #[test]

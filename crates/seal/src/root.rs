@@ -53,7 +53,7 @@ pub trait RootStorage: Send + Sync {
 
 /// The root keys of a [`RootStorage`], in memory.
 pub struct RootSeal {
-    storage: Box<dyn RootStorage>,
+    storage: Arc<dyn RootStorage>,
     keyring: RwLock<Arc<Keyring>>,
     /// The storage's fingerprint when the keyring was read.
     seen: Mutex<Fingerprint>,
@@ -64,7 +64,7 @@ pub struct RootSeal {
 impl RootSeal {
     /// Reads `storage`'s root keys. A storage that cannot open them yet leaves the seal
     /// sealed (every operation answers `SealError::Sealed`) until [`RootSeal::refresh`] can.
-    pub fn open(storage: Box<dyn RootStorage>) -> Result<Self, SealError> {
+    pub fn open(storage: Arc<dyn RootStorage>) -> Result<Self, SealError> {
         let seal = Self {
             earliest_format: AtomicU8::new(storage.earliest_format()),
             keyring: RwLock::new(Arc::new(Keyring::default())),

@@ -70,7 +70,7 @@ pub async fn run(
         audit,
         ..KmsConfig::default()
     };
-    let kms = datadir::open_with(
+    let datadir::Opened { kms, unsealer } = datadir::open_with(
         &data_dir,
         &store,
         OpenMode::CreateIfMissing,
@@ -79,12 +79,54 @@ pub async fn run(
     )
     .await?;
     let _lock = datadir::lock_for_serving(&data_dir)?;
-    datadir::upgrade(&kms).await?;
     let first_region = regions.first().cloned().ok_or("no region configured")?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
-    if let Some(key) = datadir::bootstrap(&kms, &data_dir, &first_region, bootstrap).await? {
-        announce_first_start(&data_dir, address, &key, &first_region);
+    let pending = Arc::new(tokio::sync::Mutex::new(Some(PendingStart {
+        kms: Arc::clone(&kms),
+        data_dir: data_dir.clone(),
+        region: first_region,
+        bootstrap,
+        address,
+    })));
+    let sealed = kms.seal_status().sealed;
+    if sealed {
+        tracing::warn!(
+            seal = kms.seal_status().kind,
+            "the service is SEALED: every API call answers KMSInternalException until `strongbox operator unseal --data-dir {}` opens it",
+            data_dir.display()
+        );
+    } else {
+        finish_start(&pending).await?;
     }
+    let admin_task = {
+        let listener = crate::admin_socket::bind(&data_dir)?;
+        let status_kms = Arc::clone(&kms);
+        let status_unsealer = unsealer.clone();
+        let status: Arc<dyn Fn() -> crate::seal_setup::UnsealStatus + Send + Sync> =
+            Arc::new(move || match &status_unsealer {
+                Some(unsealer) => unsealer.status(),
+                None => {
+                    let seal = status_kms.seal_status();
+                    crate::seal_setup::UnsealStatus {
+                        seal: seal.kind.to_owned(),
+                        sealed: seal.sealed,
+                        shares_held: None,
+                        threshold: None,
+                    }
+                }
+            });
+        let pending = Arc::clone(&pending);
+        let on_unsealed: crate::admin_socket::OnUnsealed = Arc::new(move || {
+            let pending = Arc::clone(&pending);
+            Box::pin(async move { finish_start(&pending).await })
+        });
+        tokio::spawn(crate::admin_socket::serve(
+            listener,
+            status,
+            unsealer,
+            on_unsealed,
+        ))
+    };
     if dev_clock {
         tracing::warn!(
             path = http::DEV_CLOCK_PATH,
@@ -159,6 +201,8 @@ pub async fn run(
     }
     disk_task.abort();
     root_task.abort();
+    admin_task.abort();
+    let _ = std::fs::remove_file(crate::admin_socket::socket_path(&data_dir));
     upkeep_task.abort();
     if let Some(task) = reload_task {
         task.abort();
@@ -170,6 +214,32 @@ pub async fn run(
     kms.store().close().await;
     tracing::info!("strongbox stopped; store closed");
     served.map_err(|error| format!("server error: {error}"))
+}
+
+/// What a start does once the root key is open: checks it against the store, seals again what
+/// an earlier version sealed, and on a first start makes the default account.
+struct PendingStart {
+    kms: Arc<strongbox_core::Kms>,
+    data_dir: std::path::PathBuf,
+    region: strongbox_core::model::Region,
+    bootstrap: datadir::Bootstrap,
+    address: SocketAddr,
+}
+
+/// Runs the pending start once (at start when unsealed, else when unsealed later).
+async fn finish_start(pending: &tokio::sync::Mutex<Option<PendingStart>>) -> Result<(), String> {
+    let mut pending = pending.lock().await;
+    let Some(start) = pending.take() else {
+        return Ok(());
+    };
+    datadir::upgrade(&start.kms).await?;
+    start.kms.check_root_key().await.map_err(datadir::detail)?;
+    if let Some(key) =
+        datadir::bootstrap(&start.kms, &start.data_dir, &start.region, start.bootstrap).await?
+    {
+        announce_first_start(&start.data_dir, start.address, &key, &start.region);
+    }
+    Ok(())
 }
 
 /// How often the server looks whether another process (`strongbox operator rotate-root`,

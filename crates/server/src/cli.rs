@@ -66,14 +66,64 @@ pub enum Command {
     /// TLS certificates.
     #[command(subcommand)]
     Tls(TlsCommand),
-    /// The root of trust: root key rotation.
+    /// Choose the seal that holds the root key, before the first `serve` (without it, `serve`
+    /// makes a root key file).
+    Init {
+        /// `file` (a root key file: the default), `passphrase` (the root key wrapped under an
+        /// Argon2id-derived key; the passphrase from STRONGBOX_PASSPHRASE_FILE or a prompt),
+        /// `shamir` (wrapped under a key split into shares, printed once; the server starts
+        /// sealed).
+        #[arg(long, value_enum, default_value_t = SealKind::File)]
+        seal: SealKind,
+        /// Shamir: shares to make.
+        #[arg(long, default_value_t = 5)]
+        shares: u8,
+        /// Shamir: shares needed to unseal.
+        #[arg(long, default_value_t = 3)]
+        threshold: u8,
+        /// Shamir: write each share to its own file (mode 0600) in this directory instead of
+        /// printing them.
+        #[arg(long, value_name = "DIR")]
+        share_dir: Option<PathBuf>,
+    },
+    /// The root of trust: unseal, status, root key rotation, rekey.
     #[command(subcommand)]
     Operator(OperatorCommand),
+}
+
+/// The seals `init` can make.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SealKind {
+    /// A root key file, `<data-dir>/root.key`.
+    File,
+    /// The root key wrapped under a passphrase (Argon2id).
+    Passphrase,
+    /// The root key wrapped under a key split into Shamir shares.
+    Shamir,
 }
 
 /// `operator` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum OperatorCommand {
+    /// Hand a running, sealed server the passphrase or one share (read from
+    /// STRONGBOX_PASSPHRASE_FILE, a prompt, or standard input).
+    Unseal,
+    /// Where the running server's seal stands.
+    Status,
+    /// Change the passphrase, or make a new set of shares, without changing the root key (the
+    /// server must be stopped; the current secret is asked for first, then the new one:
+    /// STRONGBOX_NEW_PASSPHRASE_FILE or a prompt).
+    Rekey {
+        /// Shamir: shares to make [default: as before].
+        #[arg(long)]
+        shares: Option<u8>,
+        /// Shamir: shares needed [default: as before].
+        #[arg(long)]
+        threshold: Option<u8>,
+        /// Shamir: write each new share to its own file in this directory.
+        #[arg(long, value_name = "DIR")]
+        share_dir: Option<PathBuf>,
+    },
     /// Make a new root key, seal every account's key-encryption key and the service's secrets
     /// again under it, and destroy the old one. Safe while the server runs (it follows within
     /// a second); resumes an interrupted rotation. Backups of the database made before it
@@ -292,7 +342,31 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(crate::app::serve(config).await?)
         }
         Command::Account(command) => on_store(&data_dir, &file, command, account).await,
-        Command::Operator(command) => on_store(&data_dir, &file, command, operator).await,
+        Command::Operator(command) => operator(command, &data_dir, &file).await,
+        Command::Init {
+            seal,
+            shares,
+            threshold,
+            share_dir,
+        } => {
+            let choice = match seal {
+                SealKind::File => crate::seal_setup::InitSeal::File,
+                SealKind::Passphrase => crate::seal_setup::InitSeal::Passphrase,
+                SealKind::Shamir => crate::seal_setup::InitSeal::Shamir { shares, threshold },
+            };
+            let made = crate::seal_setup::init(&data_dir, choice)?;
+            print_shares(&made.shares, share_dir.as_deref())?;
+            output::println(format_args!(
+                "initialised {} with the {} seal; start it with: strongbox serve --data-dir {}",
+                data_dir.display(),
+                match seal {
+                    SealKind::File => "file",
+                    SealKind::Passphrase => "passphrase",
+                    SealKind::Shamir => "shamir",
+                },
+                data_dir.display()
+            ))
+        }
         Command::AccessKey(command) => on_store(&data_dir, &file, command, access_key).await,
         Command::User(command) => on_store(&data_dir, &file, command, crate::cli_iam::user).await,
         Command::Role(command) => on_store(&data_dir, &file, command, crate::cli_iam::role).await,
@@ -535,14 +609,119 @@ async fn account(command: AccountCommand, kms: &strongbox_core::Kms) -> Result<(
     }
 }
 
-async fn operator(command: OperatorCommand, kms: &strongbox_core::Kms) -> Result<(), CliError> {
+async fn operator(
+    command: OperatorCommand,
+    data_dir: &std::path::Path,
+    file: &FileConfig,
+) -> Result<(), CliError> {
+    use crate::admin_socket::{Request, call};
     match command {
-        OperatorCommand::RotateRoot => {
-            let done = kms.rotate_root().await.map_err(crate::datadir::detail)?;
-            output::println(format!(
-                "root key rotated: {} account keys and {} service values sealed again; the old root key is destroyed",
-                done.account_keys, done.service_values
+        OperatorCommand::RotateRoot => on_store(data_dir, file, (), rotate_root).await,
+        OperatorCommand::Status => {
+            let answer = call(data_dir, &Request::Status).await?;
+            print_unseal_answer(answer)
+        }
+        OperatorCommand::Unseal => {
+            let status = call(data_dir, &Request::Status).await?;
+            let prompt = match status.status.as_ref() {
+                Some(status) if !status.sealed => {
+                    return print_unseal_answer(status_answer(status));
+                }
+                Some(status) if status.seal == "shamir" => "Share: ",
+                _ => "Passphrase: ",
+            };
+            let secret = match crate::seal_setup::passphrase_from_env()? {
+                Some(secret) if prompt == "Passphrase: " => secret,
+                _ => crate::seal_setup::read_secret(prompt)?,
+            };
+            let secret = String::from_utf8(secret.expose().to_vec())
+                .map_err(|_| "the secret is not UTF-8 text")?;
+            let answer = call(data_dir, &Request::Unseal { secret }).await?;
+            print_unseal_answer(answer)
+        }
+        OperatorCommand::Rekey {
+            shares,
+            threshold,
+            share_dir,
+        } => {
+            let _lock = crate::datadir::lock_for_serving(data_dir).map_err(|error| {
+                format!("{error}: stop it to rekey, then start and unseal it with the new secret")
+            })?;
+            let made = crate::seal_setup::rekey(data_dir, shares, threshold)?;
+            print_shares(&made.shares, share_dir.as_deref())?;
+            output::println("rekeyed: the root key is unchanged; the old secret no longer opens it")
+        }
+    }
+}
+
+async fn rotate_root((): (), kms: &strongbox_core::Kms) -> Result<(), CliError> {
+    let done = kms.rotate_root().await.map_err(crate::datadir::detail)?;
+    output::println(format!(
+        "root key rotated: {} account keys and {} service values sealed again; the old root key is destroyed",
+        done.account_keys, done.service_values
+    ))
+}
+
+fn status_answer(status: &crate::seal_setup::UnsealStatus) -> crate::admin_socket::Answer {
+    crate::admin_socket::Answer {
+        status: Some(status.clone()),
+        error: None,
+    }
+}
+
+/// Prints where the seal stands, or the server's refusal (an error).
+fn print_unseal_answer(answer: crate::admin_socket::Answer) -> Result<(), CliError> {
+    if let Some(error) = answer.error {
+        return Err(error.into());
+    }
+    let status = answer.status.ok_or("the server answered nothing")?;
+    match (status.sealed, status.shares_held, status.threshold) {
+        (false, _, _) => output::println(format_args!("unsealed ({} seal)", status.seal)),
+        (true, Some(have), Some(need)) => output::println(format_args!(
+            "sealed ({} seal): {have} of {need} shares held; {} more needed",
+            status.seal,
+            need - have
+        )),
+        (true, _, _) => output::println(format_args!("sealed ({} seal)", status.seal)),
+    }
+}
+
+/// Prints new Shamir shares once, or writes each to its own file (0600) in `dir`.
+fn print_shares(shares: &[String], dir: Option<&std::path::Path>) -> Result<(), CliError> {
+    if shares.is_empty() {
+        return Ok(());
+    }
+    match dir {
+        Some(dir) => {
+            use std::io::Write as _;
+            use std::os::unix::fs::OpenOptionsExt as _;
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            for (n, share) in shares.iter().enumerate() {
+                let path = dir.join(format!("share-{}", n + 1));
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                writeln!(file, "{share}")
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            output::println(format_args!(
+                "wrote {} shares to {}: give each to its holder, then delete them here",
+                shares.len(),
+                dir.display()
             ))
+        }
+        None => {
+            let mut text = String::from(
+                "Shares (printed once: give each to its holder; any threshold of them unseals):\n",
+            );
+            for (n, share) in shares.iter().enumerate() {
+                text.push_str(&format!("  share {}: {share}\n", n + 1));
+            }
+            output::print(text)
         }
     }
 }

@@ -11,8 +11,9 @@ use strongbox_core::kms::NewAccessKey;
 use strongbox_core::model::{AccessKey, AccessKeyId, AccountId, Region};
 use strongbox_core::{Clock, Kms, KmsConfig, Seal, SystemClock};
 use strongbox_crypto::SecretBytes;
-use strongbox_seal::{FileRoots, RootSeal};
 use strongbox_store::Engine;
+
+use crate::seal_setup::{self, Opener, Unsealer};
 
 /// The account created on first start unless `STRONGBOX_BOOTSTRAP_ACCOUNT_ID` says otherwise.
 pub const DEFAULT_ACCOUNT_ID: &str = "111122223333";
@@ -68,68 +69,96 @@ pub enum OpenMode {
     MustExist,
 }
 
-/// Opens the seal and the store and wires a [`Kms`] on the wall clock.
+/// Opens the seal and the store and wires a [`Kms`] on the wall clock (admin commands: the
+/// seal's secret, if it has one, is asked for).
 pub async fn open(data_dir: &Path, store_url: &str, mode: OpenMode) -> Result<Arc<Kms>, String> {
-    open_with(
+    Ok(open_with(
         data_dir,
         store_url,
         mode,
         Arc::new(SystemClock),
         KmsConfig::default(),
     )
-    .await
+    .await?
+    .kms)
 }
 
-/// [`open`] with a chosen clock and tunables (`serve`: the dev clock, the rotation limit).
+/// An opened data directory.
+pub struct Opened {
+    /// The service.
+    pub kms: Arc<Kms>,
+    /// What unseals a passphrase or Shamir seal that started sealed.
+    pub unsealer: Option<Arc<Unsealer>>,
+}
+
+/// [`open`] with a chosen clock and tunables; `serve` opens with `CreateIfMissing` and may
+/// start sealed (see [`Opened::unsealer`]).
 pub async fn open_with(
     data_dir: &Path,
     store_url: &str,
     mode: OpenMode,
     clock: Arc<dyn Clock>,
     config: KmsConfig,
-) -> Result<Arc<Kms>, String> {
+) -> Result<Opened, String> {
     let root_key = root_key_path(data_dir);
-    match mode {
-        OpenMode::CreateIfMissing => fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(data_dir)
-            .map_err(|error| {
-                format!(
-                    "cannot create data directory {}: {error}",
-                    data_dir.display()
-                )
-            })?,
-        OpenMode::MustExist if !root_key.exists() => {
-            return Err(format!(
-                "{} is not an initialised data directory (no root.key); start `strongbox serve --data-dir {}` once, or pass the right --data-dir",
-                data_dir.display(),
-                data_dir.display()
-            ));
+    let sealed_file = seal_setup::seal_file_path(data_dir);
+    let opener = match mode {
+        OpenMode::CreateIfMissing => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(data_dir)
+                .map_err(|error| {
+                    format!(
+                        "cannot create data directory {}: {error}",
+                        data_dir.display()
+                    )
+                })?;
+            Opener::Server
         }
-        OpenMode::MustExist => {}
-    }
+        OpenMode::MustExist => Opener::Operator,
+    };
     let engine = Engine::parse(store_url).map_err(|error| error.to_string())?;
+    if mode == OpenMode::MustExist && !root_key.exists() && !sealed_file.exists() {
+        return Err(seal_setup::open(data_dir, false, opener)
+            .err()
+            .unwrap_or_default());
+    }
     let store = strongbox_store::open(&engine)
         .await
         .map_err(|error| format!("cannot open store {store_url}: {error}"))?;
     let sealed = Kms::store_is_sealed(store.as_ref()).await.map_err(detail)?;
-    if sealed && !root_key.exists() {
+    if sealed && !root_key.exists() && !sealed_file.exists() {
         store.close().await;
         return Err(format!(
             "{} is missing, but the store {store_url} holds material sealed under a root key: restore the original root.key (a new one would not open anything)",
             root_key.display()
         ));
     }
-    let roots = FileRoots::open_or_create(&root_key).map_err(|error| error.to_string())?;
-    let seal = RootSeal::open(Box::new(roots)).map_err(|error| error.to_string())?;
-    if !seal.status().memory_locked {
+    let opened = match seal_setup::open(data_dir, mode == OpenMode::CreateIfMissing, opener) {
+        Ok(opened) => opened,
+        Err(error) => {
+            store.close().await;
+            return Err(error);
+        }
+    };
+    let status = opened.seal.status();
+    if !status.sealed && !status.memory_locked {
         tracing::warn!(
             "could not lock the root key's memory (RLIMIT_MEMLOCK too low?): it could be written to swap"
         );
     }
-    let seal: Arc<dyn Seal> = Arc::new(seal);
+    let seal: Arc<dyn Seal> = opened.seal;
     let kms = Arc::new(Kms::new(store, seal, clock, config));
+    let opened = Opened {
+        kms,
+        unsealer: opened.unsealer,
+    };
+    if status.sealed {
+        // Checked once unsealed (`serve`: by `strongbox operator unseal`).
+        return Ok(opened);
+    }
+    let kms = &opened.kms;
     let needs_resealing = match kms.needs_resealing().await {
         Ok(needed) => needed,
         Err(error) => {
@@ -140,7 +169,7 @@ pub async fn open_with(
     if needs_resealing {
         return match mode {
             // `serve` seals them again once it holds the data directory's lock (`upgrade`).
-            OpenMode::CreateIfMissing => Ok(kms),
+            OpenMode::CreateIfMissing => Ok(opened),
             OpenMode::MustExist => {
                 kms.store().close().await;
                 Err(format!(
@@ -155,7 +184,7 @@ pub async fn open_with(
         kms.store().close().await;
         return Err(detail(error));
     }
-    Ok(kms)
+    Ok(opened)
 }
 
 /// Seals again what an older version sealed (see `Kms::reseal_legacy`), then checks the root

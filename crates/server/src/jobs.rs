@@ -60,6 +60,10 @@ impl Scheduler {
 
     /// One pass: every item due now, in batches, then the audit trail's digests and retention.
     pub async fn run_once(&self) -> DueWork {
+        if self.kms.seal_status().sealed {
+            // Nothing can be rotated, deleted or signed until an operator unseals.
+            return DueWork::default();
+        }
         let work = self.perform_due_work().await;
         if let Some(audit) = &self.audit {
             self.audit_work(audit).await;

@@ -3,6 +3,7 @@
 //! SQLite store and the file seal; nothing below it knows about HTTP or the wire format.
 #![forbid(unsafe_code)]
 
+pub mod admin_socket;
 pub mod api;
 pub mod app;
 pub mod audit;
@@ -19,5 +20,6 @@ pub mod listener;
 pub mod output;
 pub mod query;
 pub mod quota;
+pub mod seal_setup;
 pub mod telemetry;
 pub mod wire;

@@ -320,7 +320,7 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
             .await
             .unwrap();
     db.close().await;
-    let seal = RootSeal::open(Box::new(
+    let seal = RootSeal::open(Arc::new(
         FileRoots::open_or_create(&dir.join("root.key")).unwrap(),
     ))
     .unwrap();

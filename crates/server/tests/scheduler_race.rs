@@ -22,6 +22,7 @@ async fn handle(dir: &Path, mode: OpenMode, clock: Arc<ManualClock>) -> Arc<Kms>
     )
     .await
     .unwrap()
+    .kms
 }
 
 fn principal(account: &AccountId) -> Principal {

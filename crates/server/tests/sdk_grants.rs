@@ -1008,7 +1008,8 @@ async fn another_node_sees_grants_by_token_at_once_and_without_within_the_bound(
         config.clone(),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .kms;
     let account = AccountId::parse(ACCOUNT).unwrap();
     let identity = node.user_identity(&account, "bob").await.unwrap().unwrap();
     let bob = Principal::new(

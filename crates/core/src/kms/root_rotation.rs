@@ -136,6 +136,10 @@ impl Kms {
     /// storage changed, and then drops everything unsealed from memory (the rotation may
     /// have crypto-shredded an account). Whether anything changed.
     pub fn follow_root_rotation(&self) -> Result<bool, Error> {
+        if self.seal.status().sealed {
+            // Nothing to follow until an operator unseals.
+            return Ok(false);
+        }
         let changed = self.seal.refresh()?;
         if changed {
             self.cache.forget_unsealed();

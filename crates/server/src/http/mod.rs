@@ -563,9 +563,21 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /ready`: 200 `{"status":"ready"}` when the store answers, the root key opens the
 /// store's check value, the audit trail can be written and the disk is above its watermark;
-/// otherwise 503 naming each check that failed (details in the log, never secrets).
+/// otherwise 503 naming each check that failed (details in the log, never secrets), or
+/// `{"status":"sealed"}` while the seal waits for `strongbox operator unseal`.
 async fn ready(State(state): State<Arc<AppState>>) -> Response {
     let request_id = random_uuid().to_string();
+    if state.kms.seal_status().sealed {
+        let body = serde_json::json!({
+            "status": "sealed",
+            "failed": [{"check": "seal", "reason": "the service is sealed: run `strongbox operator unseal`"}],
+        });
+        return respond(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &request_id,
+            body.to_string(),
+        );
+    }
     let mut failed = Vec::new();
     match state.kms.store().ping().await {
         Err(error) => {

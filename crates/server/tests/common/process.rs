@@ -24,11 +24,35 @@ pub async fn start(dir: &Path, port: u16, extra: &[&str]) -> Server {
 /// [`start`] with extra environment variables.
 pub async fn start_with_env(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let server = spawn(dir, port, extra, env);
+    wait_healthy(&server, dir).await;
+    server
+}
+
+/// [`spawn`] with `stdin` written to the server's standard input.
+pub fn spawn_with_stdin(
+    dir: &Path,
+    port: u16,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stdin: &str,
+) -> Server {
+    let mut server = spawn_configured(dir, port, extra, env, Stdio::piped());
+    let mut input = server.child.stdin.take().unwrap();
+    let text = stdin.to_owned();
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let _ = input.write_all(text.as_bytes()).await;
+    });
+    server
+}
+
+/// Waits until `server` answers `/health` (it does while sealed too).
+pub async fn wait_healthy(server: &Server, dir: &Path) {
     for _ in 0..400 {
         if let Ok(response) = raw::send(server.address, &raw::get("/health")).await
             && response.status == 200
         {
-            return server;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -41,6 +65,16 @@ pub async fn start_with_env(dir: &Path, port: u16, extra: &[&str], env: &[(&str,
 /// Starts `strongbox serve` as [`start`] does, without waiting for it (a TLS listener does
 /// not answer the plain `/health` probe).
 pub fn spawn(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Server {
+    spawn_configured(dir, port, extra, env, Stdio::null())
+}
+
+fn spawn_configured(
+    dir: &Path,
+    port: u16,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stdin: Stdio,
+) -> Server {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -56,6 +90,8 @@ pub fn spawn(dir: &Path, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Ser
         .env("STRONGBOX_BOOTSTRAP_ACCESS_KEY_ID", ACCESS_KEY)
         .env("STRONGBOX_BOOTSTRAP_SECRET_ACCESS_KEY", SECRET)
         .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(stdin)
         .stdout(Stdio::null())
         .stderr(log)
         .kill_on_drop(true)

@@ -1,0 +1,211 @@
+//! The admin socket: `<data-dir>/admin.sock`, through which `strongbox operator unseal` hands a
+//! running server the passphrase or the shares that unseal it, and `operator status` asks where
+//! it stands.
+//!
+//! A Unix socket rather than a TCP port on loopback: only the service's own user (or root) can
+//! reach it (the data directory is 0700 and the socket 0600), and the server checks the peer's
+//! user id as the kernel reports it (`SO_PEERCRED`) before reading a byte, so no token is
+//! needed and none can leak. One JSON request per connection, one JSON answer.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use zeroize::Zeroizing;
+
+use crate::seal_setup::{UnsealStatus, Unsealer};
+
+/// The socket's name in the data directory.
+pub const SOCKET: &str = "admin.sock";
+
+/// The largest request read (a passphrase or a share is far smaller).
+const MAX_REQUEST: u64 = 16 * 1024;
+
+/// How long a client has to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The socket of a data directory.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(SOCKET)
+}
+
+/// A request.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Request {
+    /// Where the seal stands.
+    Status,
+    /// A passphrase or one share.
+    Unseal {
+        /// The secret.
+        secret: String,
+    },
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        if let Self::Unseal { secret } = self {
+            zeroize::Zeroize::zeroize(secret);
+        }
+    }
+}
+
+/// An answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Answer {
+    /// Where the seal stands (after the request).
+    pub status: Option<UnsealStatus>,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+/// What runs once the seal opens (checks and the first start's bootstrap).
+pub type OnUnsealed = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Serves the socket until the task is aborted.
+pub async fn serve(
+    listener: UnixListener,
+    status: Arc<dyn Fn() -> UnsealStatus + Send + Sync>,
+    unsealer: Option<Arc<Unsealer>>,
+    on_unsealed: OnUnsealed,
+) {
+    let me = rustix::process::geteuid().as_raw();
+    // One request at a time: unsealing is a sequence of shares.
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let allowed = stream
+            .peer_cred()
+            .is_ok_and(|peer| peer.uid() == me || peer.uid() == 0);
+        if !allowed {
+            tracing::warn!("admin socket: a connection from another user was refused");
+            continue;
+        }
+        let (status, unsealer, on_unsealed, lock) = (
+            Arc::clone(&status),
+            unsealer.clone(),
+            Arc::clone(&on_unsealed),
+            Arc::clone(&lock),
+        );
+        tokio::spawn(async move {
+            let _one = lock.lock().await;
+            if let Err(error) = answer(stream, status, unsealer, on_unsealed).await {
+                tracing::warn!(%error, "admin socket: request failed");
+            }
+        });
+    }
+}
+
+async fn answer(
+    stream: UnixStream,
+    status: Arc<dyn Fn() -> UnsealStatus + Send + Sync>,
+    unsealer: Option<Arc<Unsealer>>,
+    on_unsealed: OnUnsealed,
+) -> std::io::Result<()> {
+    let (reader, mut writer) = stream.into_split();
+    let mut line = Zeroizing::new(String::new());
+    let read = tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        BufReader::new(reader.take(MAX_REQUEST)).read_line(&mut line),
+    )
+    .await;
+    let answer = match read {
+        Err(_) => Answer::error("no request within 10 seconds"),
+        Ok(Err(error)) => return Err(error),
+        Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
+            Err(_) => Answer::error("not a request"),
+            Ok(Request::Status) => Answer::status(status()),
+            Ok(Request::Unseal { ref secret }) => match &unsealer {
+                None => Answer::status(status()),
+                Some(unsealer) => {
+                    let was_sealed = status().sealed;
+                    let unsealer = Arc::clone(unsealer);
+                    let secret = Zeroizing::new(secret.clone().into_bytes());
+                    let submitted =
+                        tokio::task::spawn_blocking(move || unsealer.submit(&secret)).await;
+                    match submitted {
+                        Ok(Ok(now)) if was_sealed && !now.sealed => match on_unsealed().await {
+                            Ok(()) => {
+                                tracing::info!("unsealed by `strongbox operator unseal`");
+                                Answer::status(status())
+                            }
+                            Err(error) => Answer::error(&error),
+                        },
+                        Ok(Ok(now)) => Answer::status(now),
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, "admin socket: unseal refused");
+                            Answer::error(&error)
+                        }
+                        Err(error) => Answer::error(&error.to_string()),
+                    }
+                }
+            },
+        },
+    };
+    let mut text = serde_json::to_vec(&answer).unwrap_or_default();
+    text.push(b'\n');
+    writer.write_all(&text).await
+}
+
+impl Answer {
+    fn status(status: UnsealStatus) -> Self {
+        Self {
+            status: Some(status),
+            error: None,
+        }
+    }
+
+    fn error(error: &str) -> Self {
+        Self {
+            status: None,
+            error: Some(error.to_owned()),
+        }
+    }
+}
+
+/// Binds the socket (replacing a stale one: the caller holds the data directory's lock) with
+/// mode 0600.
+pub fn bind(data_dir: &Path) -> Result<UnixListener, String> {
+    let path = socket_path(data_dir);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(format!("cannot remove {}: {error}", path.display())),
+    }
+    let listener = UnixListener::bind(&path)
+        .map_err(|error| format!("cannot listen on {}: {error}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|error| format!("{}: {error}", path.display()))?;
+    Ok(listener)
+}
+
+/// Sends `request` to the server running on `data_dir` and returns its answer.
+pub async fn call(data_dir: &Path, request: &Request) -> Result<Answer, String> {
+    let path = socket_path(data_dir);
+    let mut stream = UnixStream::connect(&path).await.map_err(|error| {
+        format!(
+            "cannot reach a server on {} ({}: {error}); is `strongbox serve` running there?",
+            data_dir.display(),
+            path.display()
+        )
+    })?;
+    let mut text = Zeroizing::new(serde_json::to_vec(request).map_err(|e| e.to_string())?);
+    text.push(b'\n');
+    stream.write_all(&text).await.map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    BufReader::new(stream.take(MAX_REQUEST))
+        .read_line(&mut answer)
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::from_str(&answer).map_err(|_| format!("the server answered: {answer}"))
+}

@@ -1,0 +1,404 @@
+//! The passphrase and Shamir seals end to end, as an operator runs them: `strongbox init`, the
+//! real binary serving (sealed until `strongbox operator unseal`), wrong secrets refused with
+//! clear messages and nothing unsealed, rekey, root rotation, and the root key's bytes found
+//! nowhere on disk. Also: a crashing server leaves no core dump.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use aws_sdk_kms::primitives::Blob;
+use common::{failure, process, raw};
+use strongbox_seal::{KeyWrapper, SealChoice, SealFile, passphrase};
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+/// Runs `strongbox ARGS --data-dir DIR` with `env`, `stdin` as standard input.
+fn strongbox(data_dir: &Path, args: &[&str], env: &[(&str, &Path)], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strongbox"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .envs(env.iter().map(|(name, value)| (*name, value.as_os_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    assert!(!output.status.success(), "expected a failure");
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// A file holding `text` (mode 0600).
+fn secret_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{text}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+async fn ready(address: std::net::SocketAddr) -> (u16, serde_json::Value) {
+    let response = raw::send(address, &raw::get("/ready")).await.unwrap();
+    (response.status, response.json())
+}
+
+/// Every file in `dir` holding `secret`.
+fn holding(dir: &Path, secret: &[u8]) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .filter(|path| {
+            std::fs::read(path)
+                .unwrap()
+                .windows(secret.len())
+                .any(|window| window == secret)
+        })
+        .collect()
+}
+
+async fn encrypt(client: &aws_sdk_kms::Client) -> (String, Blob) {
+    let key = common::create_key(client).await;
+    let blob = client
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new(b"sealed away".to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob()
+        .unwrap()
+        .clone();
+    (key, blob)
+}
+
+async fn decrypts(client: &aws_sdk_kms::Client, blob: &Blob) {
+    let out = client
+        .decrypt()
+        .ciphertext_blob(blob.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.plaintext().unwrap().as_ref(), b"sealed away");
+}
+
+/// While sealed: `/ready` says so, and every call answers `KMSInternalException` saying the
+/// service is sealed, nothing more.
+async fn answers_sealed(address: std::net::SocketAddr) {
+    let (status, body) = ready(address).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["status"], "sealed");
+    let client = process::client(address);
+    let (code, message) = failure(client.list_keys().send().await);
+    assert_eq!(code, "KMSInternalException");
+    assert!(message.starts_with("The service is sealed"), "{message}");
+}
+
+#[tokio::test]
+async fn the_passphrase_seal_from_init_to_rekey() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let passphrase_file = secret_file(temp.path(), "passphrase", PASSPHRASE);
+    let short = secret_file(temp.path(), "short", "too short");
+    let with = |file: &Path| vec![("STRONGBOX_PASSPHRASE_FILE", file.to_owned())];
+    let env =
+        |pairs: &[(&'static str, PathBuf)]| -> Vec<(&'static str, PathBuf)> { pairs.to_vec() };
+
+    let refused = strongbox(
+        &dir,
+        &["init", "--seal", "passphrase"],
+        &[("STRONGBOX_PASSPHRASE_FILE", &short)],
+        "",
+    );
+    assert!(stderr(&refused).contains("at least 12 characters"));
+    let made = strongbox(
+        &dir,
+        &["init", "--seal", "passphrase"],
+        &[("STRONGBOX_PASSPHRASE_FILE", &passphrase_file)],
+        "",
+    );
+    assert!(stdout(&made).contains("passphrase seal"));
+    let again = strongbox(&dir, &["init", "--seal", "shamir"], &[], "");
+    assert!(stderr(&again).contains("already has a seal"));
+    // The choice and its parameters are recorded; the passphrase, nowhere.
+    let file = SealFile::read(&dir.join("root.sealed")).unwrap();
+    let SealChoice::Passphrase { argon2id, salt } = &file.choice else {
+        panic!("{:?}", file.choice)
+    };
+    assert_eq!(argon2id.memory_kib, 64 * 1024);
+    assert!(holding(&dir, PASSPHRASE.as_bytes()).is_empty());
+
+    // Started with the passphrase (from a file descriptor: fd 0 as /dev/fd/0).
+    let port = process::free_port();
+    let mut server = {
+        let env = env(&with(Path::new("/dev/fd/0")));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.to_str().unwrap())).collect();
+        let server = process::spawn_with_stdin(temp.path(), port, &[], &env, PASSPHRASE);
+        process::wait_healthy(&server, temp.path()).await;
+        server
+    };
+    let client = process::client(server.address);
+    let (_, blob) = encrypt(&client).await;
+    // The root key, unwrapped here with the passphrase, is in no file of the data directory.
+    let salt = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, salt).unwrap();
+    let wrapping = passphrase::derive(PASSPHRASE.as_bytes(), &salt, *argon2id).unwrap();
+    let roots = file.open_roots(&KeyWrapper(wrapping)).unwrap();
+    let root = roots[0].material().expose().to_vec();
+    assert!(holding(&dir, &root).is_empty());
+    server.child.kill().await.unwrap();
+
+    // Started without it: sealed until an operator unseals.
+    let mut server = process::start_with_env(temp.path(), port, &[], &[]).await;
+    answers_sealed(server.address).await;
+    let wrong = strongbox(&dir, &["operator", "unseal"], &[], "not the passphrase\n");
+    assert!(stderr(&wrong).contains("the passphrase does not open the root key"));
+    answers_sealed(server.address).await;
+    let unsealed = strongbox(
+        &dir,
+        &["operator", "unseal"],
+        &[],
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert!(stdout(&unsealed).contains("unsealed (passphrase seal)"));
+    assert_eq!(ready(server.address).await.0, 200);
+    decrypts(&client_of(&server), &blob).await;
+    let status = strongbox(&dir, &["operator", "status"], &[], "");
+    assert!(stdout(&status).contains("unsealed"));
+
+    // Admin commands ask for the passphrase too; the root rotates while the server serves.
+    let listed = strongbox(&dir, &["account", "list"], &[], &format!("{PASSPHRASE}\n"));
+    assert!(stdout(&listed).contains("111122223333"));
+    let wrong = strongbox(&dir, &["account", "list"], &[], "nope nope nope\n");
+    assert!(stderr(&wrong).contains("does not open the root key"));
+    let rotated = strongbox(
+        &dir,
+        &["operator", "rotate-root"],
+        &[("STRONGBOX_PASSPHRASE_FILE", &passphrase_file)],
+        "",
+    );
+    assert!(stdout(&rotated).contains("root key rotated"));
+    assert_eq!(
+        SealFile::read(&dir.join("root.sealed"))
+            .unwrap()
+            .roots
+            .len(),
+        1
+    );
+    decrypts(&client_of(&server), &blob).await;
+
+    // Rekey: refused while the server runs, then done with the old and the new passphrase.
+    let new_file = secret_file(temp.path(), "new", "a brand new passphrase");
+    let rekey_env = [
+        ("STRONGBOX_PASSPHRASE_FILE", passphrase_file.as_path()),
+        ("STRONGBOX_NEW_PASSPHRASE_FILE", new_file.as_path()),
+    ];
+    let busy = strongbox(&dir, &["operator", "rekey"], &rekey_env, "");
+    assert!(stderr(&busy).contains("stop it to rekey"));
+    server.child.kill().await.unwrap();
+    server.child.wait().await.unwrap();
+    let rekeyed = strongbox(&dir, &["operator", "rekey"], &rekey_env, "");
+    assert!(stdout(&rekeyed).contains("rekeyed"));
+    // The old passphrase no longer starts it: the server refuses to start, saying why.
+    let old = Command::new(env!("CARGO_BIN_EXE_strongbox"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("STRONGBOX_PASSPHRASE_FILE", &passphrase_file)
+        .output()
+        .unwrap();
+    assert!(stderr(&old).contains("the passphrase does not open the root key"));
+    let server = process::start_with_env(
+        temp.path(),
+        port,
+        &[],
+        &[("STRONGBOX_PASSPHRASE_FILE", new_file.to_str().unwrap())],
+    )
+    .await;
+    decrypts(&client_of(&server), &blob).await;
+}
+
+fn client_of(server: &process::Server) -> aws_sdk_kms::Client {
+    process::client(server.address)
+}
+
+/// The shares `init` wrote to `dir`, in order.
+fn shares_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|path| {
+            assert_eq!(
+                std::fs::metadata(path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+            std::fs::read_to_string(path).unwrap().trim().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let share_dir = temp.path().join("shares");
+    let share_dir_arg = share_dir.to_str().unwrap();
+    let refused = strongbox(
+        &dir,
+        &[
+            "init",
+            "--seal",
+            "shamir",
+            "--shares",
+            "3",
+            "--threshold",
+            "4",
+        ],
+        &[],
+        "",
+    );
+    assert!(stderr(&refused).contains("--threshold"));
+    let made = strongbox(
+        &dir,
+        &[
+            "init",
+            "--seal",
+            "shamir",
+            "--shares",
+            "3",
+            "--threshold",
+            "2",
+            "--share-dir",
+            share_dir_arg,
+        ],
+        &[],
+        "",
+    );
+    assert!(stdout(&made).contains("wrote 3 shares"));
+    let shares = shares_in(&share_dir);
+    assert_eq!(shares.len(), 3);
+
+    let port = process::free_port();
+    let server = process::start_with_env(temp.path(), port, &[], &[]).await;
+    // Sealed at its first start: nothing is made (not even the default account) until then.
+    let (status, body) = ready(server.address).await;
+    assert_eq!((status, body["status"].as_str()), (503, Some("sealed")));
+    assert!(!dir.join("credentials").exists());
+    let unseal = |share: &str| strongbox(&dir, &["operator", "unseal"], &[], &format!("{share}\n"));
+    assert!(stdout(&unseal(&shares[0])).contains("1 of 2 shares held; 1 more needed"));
+    // The same share again counts once; not-a-share and a share of another set are refused.
+    assert!(stdout(&unseal(&shares[0])).contains("1 of 2 shares held"));
+    assert!(stderr(&unseal("hello")).contains("not a Strongbox share"));
+    let foreign = format!("00000000{}", &shares[1][8..]);
+    assert!(stderr(&unseal(&foreign)).contains("belongs to set 00000000"));
+    // A mistyped share: the threshold is reached, the key is wrong, nothing unseals, and the
+    // shares are forgotten.
+    let mut typo = shares[1].clone().into_bytes();
+    let at = typo.len() - 5;
+    typo[at] = if typo[at] == b'A' { b'B' } else { b'A' };
+    let typo = String::from_utf8(typo).unwrap();
+    assert!(stderr(&unseal(&typo)).contains("the shares do not open the root key"));
+    assert_eq!(ready(server.address).await.0, 503);
+    assert!(stdout(&unseal(&shares[2])).contains("1 of 2 shares held"));
+    assert!(stdout(&unseal(&shares[1])).contains("unsealed (shamir seal)"));
+    assert_eq!(ready(server.address).await.0, 200);
+    // The first start's bootstrap ran once unsealed: the default account answers.
+    let client = client_of(&server);
+    let (_, blob) = encrypt(&client).await;
+    drop(server);
+
+    // Rekey to a new set of 2 (the old shares, two of them, on standard input).
+    let new_dir = temp.path().join("new-shares");
+    let rekeyed = strongbox(
+        &dir,
+        &[
+            "operator",
+            "rekey",
+            "--shares",
+            "2",
+            "--threshold",
+            "2",
+            "--share-dir",
+            new_dir.to_str().unwrap(),
+        ],
+        &[],
+        &format!("{}\n{}\n", shares[0], shares[2]),
+    );
+    assert!(stdout(&rekeyed).contains("rekeyed"));
+    let new_shares = shares_in(&new_dir);
+    assert_eq!(new_shares.len(), 2);
+    let server = process::start_with_env(temp.path(), port, &[], &[]).await;
+    answers_sealed(server.address).await;
+    assert!(stderr(&unseal(&shares[0])).contains("belongs to set"));
+    unseal(&new_shares[0]);
+    assert!(stdout(&unseal(&new_shares[1])).contains("unsealed"));
+    decrypts(&client_of(&server), &blob).await;
+}
+
+#[tokio::test]
+async fn a_crashing_server_leaves_no_core_dump() {
+    // Allow core dumps as far as this machine does (the server inherits the limit), so that
+    // only the server's own hardening can prevent one.
+    let core = rustix::process::getrlimit(rustix::process::Resource::Core);
+    rustix::process::setrlimit(
+        rustix::process::Resource::Core,
+        rustix::process::Rlimit {
+            current: core.maximum,
+            maximum: core.maximum,
+        },
+    )
+    .unwrap();
+    let temp = tempfile::tempdir().unwrap();
+    let port = process::free_port();
+    let mut server = process::start(temp.path(), port, &[]).await;
+    let pid = server.child.id().unwrap();
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap(),
+        // SIGABRT: its default action dumps core (Rust handles SIGSEGV itself, for stack
+        // overflows, and a SIGSEGV sent by kill(2) would not end the process).
+        rustix::process::Signal::ABORT,
+    )
+    .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(6), "{status:?}");
+    assert!(!status.core_dumped(), "the kernel wrote no core dump");
+    let root = std::fs::read(temp.path().join("data/root.key")).unwrap();
+    for dir in [temp.path().to_owned(), temp.path().join("data")] {
+        assert!(
+            holding(&dir, &root)
+                .iter()
+                .all(|path| path.ends_with("data/root.key")),
+            "only root.key holds the root key"
+        );
+    }
+}
