@@ -11,12 +11,14 @@
 mod file;
 mod keyring;
 pub mod passphrase;
+mod pkcs11;
 mod root;
 pub mod shamir;
 mod wrapped;
 
 pub use file::{FileRoots, FileSealError};
 pub use keyring::{ROOT_KEY_ID_LEN, RootKeyId};
+pub use pkcs11::Pkcs11Wrapper;
 pub use root::{Fingerprint, RootSeal, RootStorage};
 pub use wrapped::{
     KdfParams, KeyWrapper, RootWrapper, SEAL_FILE, SealChoice, SealFile, WrappedRoots,

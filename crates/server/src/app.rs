@@ -138,6 +138,12 @@ pub async fn run(
             "AUDIT TRAIL DISABLED (--benchmark-without-audit): calls are not recorded. Only for measuring what auditing costs."
         );
     }
+    if kms.seal_status().kind == "file" && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "the root key is a plain file in the data directory (the file seal): whoever copies the directory has every key; for a server others reach, choose a passphrase, pkcs11 or shamir seal with `strongbox init --seal`"
+        );
+    }
     if tls.is_none() && !address.ip().is_loopback() {
         tracing::warn!(
             %address,

@@ -85,6 +85,17 @@ pub enum Command {
         /// printing them.
         #[arg(long, value_name = "DIR")]
         share_dir: Option<PathBuf>,
+        /// PKCS#11: the module (e.g. /usr/lib/softhsm/libsofthsm2.so, or the HSM vendor's).
+        #[arg(long, value_name = "PATH", required_if_eq("seal", "pkcs11"))]
+        pkcs11_module: Option<PathBuf>,
+        /// PKCS#11: the token's label (the user PIN comes from STRONGBOX_PKCS11_PIN_FILE or
+        /// STRONGBOX_PKCS11_PIN).
+        #[arg(long, value_name = "LABEL", required_if_eq("seal", "pkcs11"))]
+        pkcs11_token_label: Option<String>,
+        /// PKCS#11: the label of the AES key that wraps the root key (generated on the token,
+        /// non-extractable, when none has it).
+        #[arg(long, value_name = "LABEL", default_value = "strongbox-root-wrap")]
+        pkcs11_key_label: String,
     },
     /// The root of trust: unseal, status, root key rotation, rekey.
     #[command(subcommand)]
@@ -100,6 +111,8 @@ pub enum SealKind {
     Passphrase,
     /// The root key wrapped under a key split into Shamir shares.
     Shamir,
+    /// The root key wrapped by an AES key on a PKCS#11 token (an HSM).
+    Pkcs11,
 }
 
 /// `operator` subcommands.
@@ -348,11 +361,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             shares,
             threshold,
             share_dir,
+            pkcs11_module,
+            pkcs11_token_label,
+            pkcs11_key_label,
         } => {
             let choice = match seal {
                 SealKind::File => crate::seal_setup::InitSeal::File,
                 SealKind::Passphrase => crate::seal_setup::InitSeal::Passphrase,
                 SealKind::Shamir => crate::seal_setup::InitSeal::Shamir { shares, threshold },
+                SealKind::Pkcs11 => crate::seal_setup::InitSeal::Pkcs11 {
+                    module: pkcs11_module.ok_or("--pkcs11-module is required")?,
+                    token_label: pkcs11_token_label.ok_or("--pkcs11-token-label is required")?,
+                    key_label: pkcs11_key_label,
+                },
             };
             let made = crate::seal_setup::init(&data_dir, choice)?;
             print_shares(&made.shares, share_dir.as_deref())?;
@@ -363,6 +384,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     SealKind::File => "file",
                     SealKind::Passphrase => "passphrase",
                     SealKind::Shamir => "shamir",
+                    SealKind::Pkcs11 => "pkcs11",
                 },
                 data_dir.display()
             ))

@@ -14,8 +14,8 @@ use strongbox_core::{Seal, SealError};
 use strongbox_crypto::{LockedKey, SecretBytes};
 use strongbox_seal::shamir::{self, Progress, ShareCollector};
 use strongbox_seal::{
-    FileRoots, KeyWrapper, RootSeal, RootWrapper, SEAL_FILE, SealChoice, SealFile, WrappedRoots,
-    passphrase,
+    FileRoots, KeyWrapper, Pkcs11Wrapper, RootSeal, RootWrapper, SEAL_FILE, SealChoice, SealFile,
+    WrappedRoots, passphrase,
 };
 
 /// The environment variable naming a file that holds the passphrase.
@@ -97,8 +97,22 @@ pub fn open(data_dir: &Path, create: bool, opener: Opener) -> Result<OpenedSeal,
             }
         }
         (SealChoice::Shamir { .. }, Opener::Server) => {}
-        (SealChoice::Pkcs11 { .. }, _) => {
-            return Err("the pkcs11 seal is not available in this build yet".into());
+        (
+            SealChoice::Pkcs11 {
+                module,
+                token_label,
+                key_label,
+            },
+            _,
+        ) => {
+            let wrapper =
+                Pkcs11Wrapper::open(module, token_label, key_label, &pkcs11_pin()?, false)
+                    .map_err(|error| error.to_string())?;
+            unsealer.unseal_with(Arc::new(wrapper))?;
+            return Ok(OpenedSeal {
+                seal,
+                unsealer: None,
+            });
         }
     }
     Ok(OpenedSeal {
@@ -120,6 +134,25 @@ fn not_initialised(data_dir: &Path) -> String {
 /// trailing newline removed).
 pub fn passphrase_from_env() -> Result<Option<SecretBytes>, String> {
     secret_file(PASSPHRASE_FILE_ENV)
+}
+
+/// The environment variables that give the PKCS#11 token's user PIN: a file holding it, or
+/// the PIN itself.
+pub const PKCS11_PIN_FILE_ENV: &str = "STRONGBOX_PKCS11_PIN_FILE";
+/// See [`PKCS11_PIN_FILE_ENV`].
+pub const PKCS11_PIN_ENV: &str = "STRONGBOX_PKCS11_PIN";
+
+/// The token's PIN, from `STRONGBOX_PKCS11_PIN_FILE` or `STRONGBOX_PKCS11_PIN`.
+fn pkcs11_pin() -> Result<SecretBytes, String> {
+    if let Some(pin) = secret_file(PKCS11_PIN_FILE_ENV)? {
+        return Ok(pin);
+    }
+    match std::env::var(PKCS11_PIN_ENV) {
+        Ok(pin) => Ok(SecretBytes::new(pin.into_bytes())),
+        Err(_) => Err(format!(
+            "the pkcs11 seal needs the token's user PIN: set {PKCS11_PIN_FILE_ENV} (a file holding it) or {PKCS11_PIN_ENV}"
+        )),
+    }
 }
 
 /// The environment variable naming a file that holds the new passphrase, for `rekey`.
@@ -275,6 +308,15 @@ pub enum InitSeal {
         /// Shares needed.
         threshold: u8,
     },
+    /// An AES key on a PKCS#11 token (made there if the label names none).
+    Pkcs11 {
+        /// The PKCS#11 module.
+        module: PathBuf,
+        /// The token's label.
+        token_label: String,
+        /// The wrapping key's label.
+        key_label: String,
+    },
 }
 
 /// What `init` made that must be shown once.
@@ -312,6 +354,28 @@ pub fn init(data_dir: &Path, choice: InitSeal) -> Result<Initialised, String> {
         }
         InitSeal::Passphrase => new_passphrase_wrapping(PASSPHRASE_FILE_ENV)?,
         InitSeal::Shamir { shares, threshold } => new_shamir_wrapping(shares, threshold)?,
+        InitSeal::Pkcs11 {
+            module,
+            token_label,
+            key_label,
+        } => {
+            let wrapper =
+                Pkcs11Wrapper::open(&module, &token_label, &key_label, &pkcs11_pin()?, true)
+                    .map_err(|error| error.to_string())?;
+            let mut file = SealFile {
+                choice: SealChoice::Pkcs11 {
+                    module,
+                    token_label,
+                    key_label,
+                },
+                roots: vec![],
+            };
+            file.push_root(&wrapper, &root)
+                .map_err(|error| error.to_string())?;
+            file.write(&sealed_path, true)
+                .map_err(|error| error.to_string())?;
+            return Ok(Initialised { shares: vec![] });
+        }
     };
     let mut file = SealFile {
         choice,

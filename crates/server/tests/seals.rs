@@ -402,3 +402,149 @@ async fn a_crashing_server_leaves_no_core_dump() {
         );
     }
 }
+
+/// A SoftHSM2 token labelled `strongbox` (user PIN 1234) in `dir`; returns its configuration
+/// file, for `SOFTHSM2_CONF`.
+fn softhsm_token(dir: &Path) -> PathBuf {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .unwrap();
+    let made = Command::new("softhsm2-util")
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "strongbox",
+            "--so-pin",
+            "87654321",
+            "--pin",
+            "1234",
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .expect("softhsm2-util runs (install the softhsm2 package: .ci/run does)");
+    assert!(made.status.success(), "{made:?}");
+    conf
+}
+
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+#[tokio::test]
+async fn the_pkcs11_seal_with_softhsm() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let conf = softhsm_token(temp.path());
+    let pin = secret_file(temp.path(), "pin", "1234");
+    let wrong_pin = secret_file(temp.path(), "wrong-pin", "4321");
+    let init = |token: &str, pin: &Path| {
+        strongbox(
+            &dir,
+            &[
+                "init",
+                "--seal",
+                "pkcs11",
+                "--pkcs11-module",
+                SOFTHSM_MODULE,
+                "--pkcs11-token-label",
+                token,
+            ],
+            &[("SOFTHSM2_CONF", &conf), ("STRONGBOX_PKCS11_PIN_FILE", pin)],
+            "",
+        )
+    };
+    assert!(stderr(&init("nonesuch", &pin)).contains("no token labelled \"nonesuch\""));
+    assert!(stderr(&init("strongbox", &wrong_pin)).contains("refused the PIN (CKR_PIN_INCORRECT)"));
+    assert!(!dir.join("root.sealed").exists(), "nothing made");
+    assert!(stdout(&init("strongbox", &pin)).contains("pkcs11 seal"));
+    let file = SealFile::read(&dir.join("root.sealed")).unwrap();
+    assert!(
+        matches!(file.choice, SealChoice::Pkcs11 { .. }),
+        "{:?}",
+        file.choice
+    );
+
+    let port = process::free_port();
+    let env = [
+        ("SOFTHSM2_CONF", conf.to_str().unwrap()),
+        ("STRONGBOX_PKCS11_PIN_FILE", pin.to_str().unwrap()),
+    ];
+    let mut server = process::start_with_env(temp.path(), port, &[], &env).await;
+    assert_eq!(ready(server.address).await.0, 200);
+    let client = client_of(&server);
+    let (_, blob) = encrypt(&client).await;
+    // The root rotates while the server serves (the admin CLI logs in to the token too).
+    let hsm_env = [
+        ("SOFTHSM2_CONF", conf.as_path()),
+        ("STRONGBOX_PKCS11_PIN_FILE", pin.as_path()),
+    ];
+    let rotated = strongbox(&dir, &["operator", "rotate-root"], &hsm_env, "");
+    assert!(stdout(&rotated).contains("root key rotated"));
+    let after = SealFile::read(&dir.join("root.sealed")).unwrap();
+    assert_eq!(after.roots.len(), 1);
+    assert_ne!(after.roots, file.roots);
+    decrypts(&client, &blob).await;
+    server.child.kill().await.unwrap();
+    server.child.wait().await.unwrap();
+    // A wrong PIN, or none: the server refuses to start, saying why.
+    let serve = |env: &[(&str, &Path)]| {
+        Command::new(env!("CARGO_BIN_EXE_strongbox"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&dir)
+            .env_remove("STRONGBOX_PKCS11_PIN")
+            .envs(env.iter().map(|(name, value)| (*name, value.as_os_str())))
+            .output()
+            .unwrap()
+    };
+    let refused = serve(&[
+        ("SOFTHSM2_CONF", &conf),
+        ("STRONGBOX_PKCS11_PIN_FILE", &wrong_pin),
+    ]);
+    assert!(stderr(&refused).contains("CKR_PIN_INCORRECT"));
+    let refused = serve(&[("SOFTHSM2_CONF", &conf)]);
+    assert!(stderr(&refused).contains("STRONGBOX_PKCS11_PIN_FILE"));
+    // Started again with the right PIN, the data written before the rotation decrypts.
+    let server = process::start_with_env(temp.path(), port, &[], &env).await;
+    decrypts(&client_of(&server), &blob).await;
+}
+
+#[tokio::test]
+async fn the_file_seal_warns_when_others_can_reach_the_server() {
+    let temp = tempfile::tempdir().unwrap();
+    let log_of = |listen: &str, name: &str| {
+        let log = temp.path().join(name);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_strongbox"))
+            .args(["serve", "--listen", listen, "--data-dir"])
+            .arg(temp.path().join("data"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut text = String::new();
+        for _ in 0..400 {
+            text = std::fs::read_to_string(&log).unwrap();
+            if text.contains("strongbox is serving") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        text
+    };
+    let port = process::free_port();
+    let warning = "the root key is a plain file in the data directory";
+    let everywhere = log_of(&format!("0.0.0.0:{port}"), "everywhere.log");
+    assert!(everywhere.contains("strongbox is serving"), "{everywhere}");
+    assert!(everywhere.contains(warning), "{everywhere}");
+    let loopback = log_of(&format!("127.0.0.1:{port}"), "loopback.log");
+    assert!(loopback.contains("strongbox is serving"), "{loopback}");
+    assert!(!loopback.contains(warning), "{loopback}");
+}

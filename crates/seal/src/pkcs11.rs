@@ -1,0 +1,180 @@
+//! The PKCS#11 seal's wrapper: an AES-256 key that never leaves the token (generated there
+//! non-extractable and sensitive, or made by the HSM's operators under the same label) wraps
+//! the root keys with AES-GCM inside the token. Strongbox holds only a session.
+//!
+//! A wrapped root key is `IV (12) | ciphertext | tag (16)`; the IV is random (few values are
+//! ever wrapped under the key), the AAD is the seal's binding. SoftHSM2 is the token in tests;
+//! a network HSM is used the same way through its vendor's PKCS#11 module.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Function, Pkcs11};
+use cryptoki::error::{Error, RvError};
+use cryptoki::mechanism::{Mechanism, aead::GcmParams};
+use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::types::AuthPin;
+use strongbox_core::SealError;
+use strongbox_crypto::SecretBytes;
+
+use crate::wrapped::RootWrapper;
+
+const IV_LEN: usize = 12;
+const TAG_BITS: u64 = 128;
+
+/// A logged-in session on the token and the wrapping key's handle.
+pub struct Pkcs11Wrapper {
+    // Keeps the module loaded while the session lives.
+    _context: Pkcs11,
+    session: Mutex<Session>,
+    key: ObjectHandle,
+}
+
+fn backend(what: &str, error: impl std::fmt::Display) -> SealError {
+    SealError::Backend(format!("PKCS#11 {what}: {error}"))
+}
+
+impl Pkcs11Wrapper {
+    /// Loads `module`, finds the token labelled `token_label`, logs in with `pin`, and finds
+    /// the AES key labelled `key_label`; with `create`, generates it on the token (non-
+    /// extractable) when there is none.
+    pub fn open(
+        module: &Path,
+        token_label: &str,
+        key_label: &str,
+        pin: &SecretBytes,
+        create: bool,
+    ) -> Result<Self, SealError> {
+        let context = Pkcs11::new(module)
+            .map_err(|error| backend(&format!("module {}", module.display()), error))?;
+        match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(()) | Err(Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            Err(error) => return Err(backend("initialisation", error)),
+        }
+        let slots = context
+            .get_slots_with_token()
+            .map_err(|error| backend("slots", error))?;
+        let slot = slots
+            .into_iter()
+            .find(|slot| {
+                context
+                    .get_token_info(*slot)
+                    .is_ok_and(|info| info.label() == token_label)
+            })
+            .ok_or_else(|| {
+                SealError::Backend(format!(
+                    "PKCS#11: no token labelled {token_label:?} in {}",
+                    module.display()
+                ))
+            })?;
+        let session = context
+            .open_rw_session(slot)
+            .map_err(|error| backend("session", error))?;
+        let pin = std::str::from_utf8(pin.expose())
+            .map_err(|_| SealError::Backend("PKCS#11: the PIN is not UTF-8 text".into()))?;
+        match session.login(UserType::User, Some(&AuthPin::from(pin))) {
+            Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(Error::Pkcs11(RvError::PinIncorrect, Function::Login)) => {
+                return Err(SealError::Backend(format!(
+                    "PKCS#11: the token {token_label:?} refused the PIN (CKR_PIN_INCORRECT)"
+                )));
+            }
+            Err(Error::Pkcs11(RvError::PinLocked, _)) => {
+                return Err(SealError::Backend(format!(
+                    "PKCS#11: the token {token_label:?} has locked its user PIN (CKR_PIN_LOCKED)"
+                )));
+            }
+            Err(error) => return Err(backend("login", error)),
+        }
+        let template = [
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::Label(key_label.as_bytes().to_vec()),
+        ];
+        let found = session
+            .find_objects(&template)
+            .map_err(|error| backend("key lookup", error))?;
+        let key = match found.as_slice() {
+            [key] => *key,
+            [] if create => session
+                .generate_key(
+                    &Mechanism::AesKeyGen,
+                    &[
+                        Attribute::Class(ObjectClass::SECRET_KEY),
+                        Attribute::KeyType(KeyType::AES),
+                        Attribute::Token(true),
+                        Attribute::Private(true),
+                        Attribute::Sensitive(true),
+                        Attribute::Extractable(false),
+                        Attribute::Encrypt(true),
+                        Attribute::Decrypt(true),
+                        Attribute::ValueLen(32.into()),
+                        Attribute::Label(key_label.as_bytes().to_vec()),
+                    ],
+                )
+                .map_err(|error| backend("key generation", error))?,
+            [] => {
+                return Err(SealError::Backend(format!(
+                    "PKCS#11: no key labelled {key_label:?} on the token {token_label:?}"
+                )));
+            }
+            _ => {
+                return Err(SealError::Backend(format!(
+                    "PKCS#11: several keys are labelled {key_label:?} on the token {token_label:?}"
+                )));
+            }
+        };
+        Ok(Self {
+            _context: context,
+            session: Mutex::new(session),
+            key,
+        })
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl RootWrapper for Pkcs11Wrapper {
+    fn wrap(&self, aad: &[u8], root: &[u8]) -> Result<Vec<u8>, SealError> {
+        let iv = strongbox_crypto::random_bytes(IV_LEN).map_err(|error| backend("IV", error))?;
+        let mut iv_param = iv.expose().to_vec();
+        let params = GcmParams::new(&mut iv_param, aad, TAG_BITS.into())
+            .map_err(|error| backend("GCM parameters", error))?;
+        let sealed = self
+            .session()
+            .encrypt(&Mechanism::AesGcm(params), self.key, root)
+            .map_err(|error| backend("encrypt", error))?;
+        let mut out = iv.expose().to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    fn unwrap(&self, aad: &[u8], wrapped: &[u8]) -> Result<SecretBytes, SealError> {
+        if wrapped.len() < IV_LEN + 16 {
+            return Err(SealError::Unseal);
+        }
+        let (iv, sealed) = wrapped.split_at(IV_LEN);
+        let mut iv = iv.to_vec();
+        let params = GcmParams::new(&mut iv, aad, TAG_BITS.into())
+            .map_err(|error| backend("GCM parameters", error))?;
+        match self
+            .session()
+            .decrypt(&Mechanism::AesGcm(params), self.key, sealed)
+        {
+            Ok(root) => Ok(SecretBytes::new(root)),
+            // SoftHSM 2.6 answers CKR_GENERAL_ERROR to a wrong tag, later versions
+            // CKR_ENCRYPTED_DATA_INVALID: both mean the value does not authenticate.
+            Err(Error::Pkcs11(
+                RvError::EncryptedDataInvalid
+                | RvError::GeneralError
+                | RvError::EncryptedDataLenRange,
+                _,
+            )) => Err(SealError::Unseal),
+            Err(error) => Err(backend("decrypt", error)),
+        }
+    }
+}
