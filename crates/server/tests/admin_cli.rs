@@ -9,17 +9,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use common::cli::strongbox;
 use common::{TestServer, process, raw};
-
-/// Runs `strongbox ARGS --data-dir DIR` with stdout captured.
-fn strongbox(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strongbox"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap()
-}
 
 /// Runs the command with a standard output whose reader has already gone, as in
 /// `strongbox ... | true`: every write fails with a broken pipe.

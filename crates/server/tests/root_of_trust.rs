@@ -6,35 +6,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::primitives::Blob;
+use common::cli::{files_holding, strongbox, succeeded};
 use common::{TestServer, code, create_key};
 use strongbox_core::{Binding, Seal, SealedKey};
 use strongbox_seal::{FileRoots, RootSeal};
-
-/// Runs `strongbox ARGS --data-dir DIR`.
-fn strongbox(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strongbox"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .output()
-        .unwrap()
-}
-
-fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
 
 /// A tenant made through the admin path, with credentials kept to make clients again.
 struct Tenant {
@@ -75,28 +56,6 @@ async fn encrypt(client: &Client, key: &str, plaintext: &[u8]) -> Blob {
         .ciphertext_blob()
         .unwrap()
         .clone()
-}
-
-/// Every file under `dir`, with its bytes.
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.is_file())
-        .map(|path| {
-            let bytes = std::fs::read(&path).unwrap();
-            (path, bytes)
-        })
-        .collect()
-}
-
-/// The files under `dir` holding `secret` anywhere in them.
-fn holding(dir: &Path, secret: &[u8]) -> Vec<PathBuf> {
-    files(dir)
-        .into_iter()
-        .filter(|(_, bytes)| bytes.windows(secret.len()).any(|window| window == secret))
-        .map(|(path, _)| path)
-        .collect()
 }
 
 fn root_key(dir: &Path) -> Vec<u8> {
@@ -203,9 +162,9 @@ async fn a_root_rotation_under_load_fails_no_request_and_destroys_the_old_root_k
     // value sealed under the root key names the new one.
     let new_root = root_key(&dir);
     assert_ne!(new_root, old_root);
-    assert!(holding(&dir, &old_root).is_empty());
+    assert!(files_holding(&dir, &old_root).is_empty());
     assert!(!dir.join("root.key.next").exists());
-    assert_eq!(holding(&dir, &new_root), vec![dir.join("root.key")]);
+    assert_eq!(files_holding(&dir, &new_root), vec![dir.join("root.key")]);
     // Everything still opens, through this server and a new one.
     for (tenant, key, blob) in &late_tenants {
         let client = tenant.client(&server);
@@ -300,7 +259,7 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
     server.stop().await;
 
     // The old root key is nowhere in the data directory.
-    assert!(holding(&dir, &root_before).is_empty());
+    assert!(files_holding(&dir, &root_before).is_empty());
 
     // The backup restored: it still holds the doomed account's key-encryption key and
     // material, but sealed under the destroyed root key: nothing of it opens.

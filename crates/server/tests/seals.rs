@@ -6,52 +6,17 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_kms::primitives::Blob;
+use common::cli::{failed, files_holding, strongbox_with, succeeded};
 use common::{failure, process, raw};
 use strongbox_seal::{KeyWrapper, SealChoice, SealFile, passphrase};
 
 const PASSPHRASE: &str = "correct horse battery staple";
-
-/// Runs `strongbox ARGS --data-dir DIR` with `env`, `stdin` as standard input.
-fn strongbox(data_dir: &Path, args: &[&str], env: &[(&str, &Path)], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strongbox"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .envs(env.iter().map(|(name, value)| (*name, value.as_os_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    assert!(!output.status.success(), "expected a failure");
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
 
 /// A file holding `text` (mode 0600).
 fn secret_file(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -64,21 +29,6 @@ fn secret_file(dir: &Path, name: &str, text: &str) -> PathBuf {
 async fn ready(address: std::net::SocketAddr) -> (u16, serde_json::Value) {
     let response = raw::send(address, &raw::get("/ready")).await.unwrap();
     (response.status, response.json())
-}
-
-/// Every file in `dir` holding `secret`.
-fn holding(dir: &Path, secret: &[u8]) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.is_file())
-        .filter(|path| {
-            std::fs::read(path)
-                .unwrap()
-                .windows(secret.len())
-                .any(|window| window == secret)
-        })
-        .collect()
 }
 
 async fn encrypt(client: &aws_sdk_kms::Client) -> (String, Blob) {
@@ -128,29 +78,29 @@ async fn the_passphrase_seal_from_init_to_rekey() {
     let env =
         |pairs: &[(&'static str, PathBuf)]| -> Vec<(&'static str, PathBuf)> { pairs.to_vec() };
 
-    let refused = strongbox(
+    let refused = strongbox_with(
         &dir,
         &["init", "--seal", "passphrase"],
         &[("STRONGBOX_PASSPHRASE_FILE", &short)],
         "",
     );
-    assert!(stderr(&refused).contains("at least 12 characters"));
-    let made = strongbox(
+    assert!(failed(&refused).contains("at least 12 characters"));
+    let made = strongbox_with(
         &dir,
         &["init", "--seal", "passphrase"],
         &[("STRONGBOX_PASSPHRASE_FILE", &passphrase_file)],
         "",
     );
-    assert!(stdout(&made).contains("passphrase seal"));
-    let again = strongbox(&dir, &["init", "--seal", "shamir"], &[], "");
-    assert!(stderr(&again).contains("already has a seal"));
+    assert!(succeeded(&made).contains("passphrase seal"));
+    let again = strongbox_with(&dir, &["init", "--seal", "shamir"], &[], "");
+    assert!(failed(&again).contains("already has a seal"));
     // The choice and its parameters are recorded; the passphrase, nowhere.
     let file = SealFile::read(&dir.join("root.sealed")).unwrap();
     let SealChoice::Passphrase { argon2id, salt } = &file.choice else {
         panic!("{:?}", file.choice)
     };
     assert_eq!(argon2id.memory_kib, 64 * 1024);
-    assert!(holding(&dir, PASSPHRASE.as_bytes()).is_empty());
+    assert!(files_holding(&dir, PASSPHRASE.as_bytes()).is_empty());
 
     // Started with the passphrase (from a file descriptor: fd 0 as /dev/fd/0).
     let port = process::free_port();
@@ -168,39 +118,39 @@ async fn the_passphrase_seal_from_init_to_rekey() {
     let wrapping = passphrase::derive(PASSPHRASE.as_bytes(), &salt, *argon2id).unwrap();
     let roots = file.open_roots(&KeyWrapper(wrapping)).unwrap();
     let root = roots[0].material().expose().to_vec();
-    assert!(holding(&dir, &root).is_empty());
+    assert!(files_holding(&dir, &root).is_empty());
     server.child.kill().await.unwrap();
 
     // Started without it: sealed until an operator unseals.
     let mut server = process::start_with_env(temp.path(), port, &[], &[]).await;
     answers_sealed(server.address).await;
-    let wrong = strongbox(&dir, &["operator", "unseal"], &[], "not the passphrase\n");
-    assert!(stderr(&wrong).contains("the passphrase does not open the root key"));
+    let wrong = strongbox_with(&dir, &["operator", "unseal"], &[], "not the passphrase\n");
+    assert!(failed(&wrong).contains("the passphrase does not open the root key"));
     answers_sealed(server.address).await;
-    let unsealed = strongbox(
+    let unsealed = strongbox_with(
         &dir,
         &["operator", "unseal"],
         &[],
         &format!("{PASSPHRASE}\n"),
     );
-    assert!(stdout(&unsealed).contains("unsealed (passphrase seal)"));
+    assert!(succeeded(&unsealed).contains("unsealed (passphrase seal)"));
     assert_eq!(ready(server.address).await.0, 200);
     decrypts(&client_of(&server), &blob).await;
-    let status = strongbox(&dir, &["operator", "status"], &[], "");
-    assert!(stdout(&status).contains("unsealed"));
+    let status = strongbox_with(&dir, &["operator", "status"], &[], "");
+    assert!(succeeded(&status).contains("unsealed"));
 
     // Admin commands ask for the passphrase too; the root rotates while the server serves.
-    let listed = strongbox(&dir, &["account", "list"], &[], &format!("{PASSPHRASE}\n"));
-    assert!(stdout(&listed).contains("111122223333"));
-    let wrong = strongbox(&dir, &["account", "list"], &[], "nope nope nope\n");
-    assert!(stderr(&wrong).contains("does not open the root key"));
-    let rotated = strongbox(
+    let listed = strongbox_with(&dir, &["account", "list"], &[], &format!("{PASSPHRASE}\n"));
+    assert!(succeeded(&listed).contains("111122223333"));
+    let wrong = strongbox_with(&dir, &["account", "list"], &[], "nope nope nope\n");
+    assert!(failed(&wrong).contains("does not open the root key"));
+    let rotated = strongbox_with(
         &dir,
         &["operator", "rotate-root"],
         &[("STRONGBOX_PASSPHRASE_FILE", &passphrase_file)],
         "",
     );
-    assert!(stdout(&rotated).contains("root key rotated"));
+    assert!(succeeded(&rotated).contains("root key rotated"));
     assert_eq!(
         SealFile::read(&dir.join("root.sealed"))
             .unwrap()
@@ -216,12 +166,12 @@ async fn the_passphrase_seal_from_init_to_rekey() {
         ("STRONGBOX_PASSPHRASE_FILE", passphrase_file.as_path()),
         ("STRONGBOX_NEW_PASSPHRASE_FILE", new_file.as_path()),
     ];
-    let busy = strongbox(&dir, &["operator", "rekey"], &rekey_env, "");
-    assert!(stderr(&busy).contains("stop it to rekey"));
+    let busy = strongbox_with(&dir, &["operator", "rekey"], &rekey_env, "");
+    assert!(failed(&busy).contains("stop it to rekey"));
     server.child.kill().await.unwrap();
     server.child.wait().await.unwrap();
-    let rekeyed = strongbox(&dir, &["operator", "rekey"], &rekey_env, "");
-    assert!(stdout(&rekeyed).contains("rekeyed"));
+    let rekeyed = strongbox_with(&dir, &["operator", "rekey"], &rekey_env, "");
+    assert!(succeeded(&rekeyed).contains("rekeyed"));
     // The old passphrase no longer starts it: the server refuses to start, saying why.
     let old = Command::new(env!("CARGO_BIN_EXE_strongbox"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -229,7 +179,7 @@ async fn the_passphrase_seal_from_init_to_rekey() {
         .env("STRONGBOX_PASSPHRASE_FILE", &passphrase_file)
         .output()
         .unwrap();
-    assert!(stderr(&old).contains("the passphrase does not open the root key"));
+    assert!(failed(&old).contains("the passphrase does not open the root key"));
     let server = process::start_with_env(
         temp.path(),
         port,
@@ -269,7 +219,7 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
     let dir = temp.path().join("data");
     let share_dir = temp.path().join("shares");
     let share_dir_arg = share_dir.to_str().unwrap();
-    let refused = strongbox(
+    let refused = strongbox_with(
         &dir,
         &[
             "init",
@@ -283,8 +233,8 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
         &[],
         "",
     );
-    assert!(stderr(&refused).contains("--threshold"));
-    let made = strongbox(
+    assert!(failed(&refused).contains("--threshold"));
+    let made = strongbox_with(
         &dir,
         &[
             "init",
@@ -300,7 +250,7 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
         &[],
         "",
     );
-    assert!(stdout(&made).contains("wrote 3 shares"));
+    assert!(succeeded(&made).contains("wrote 3 shares"));
     let shares = shares_in(&share_dir);
     assert_eq!(shares.len(), 3);
 
@@ -310,23 +260,24 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
     let (status, body) = ready(server.address).await;
     assert_eq!((status, body["status"].as_str()), (503, Some("sealed")));
     assert!(!dir.join("credentials").exists());
-    let unseal = |share: &str| strongbox(&dir, &["operator", "unseal"], &[], &format!("{share}\n"));
-    assert!(stdout(&unseal(&shares[0])).contains("1 of 2 shares held; 1 more needed"));
+    let unseal =
+        |share: &str| strongbox_with(&dir, &["operator", "unseal"], &[], &format!("{share}\n"));
+    assert!(succeeded(&unseal(&shares[0])).contains("1 of 2 shares held; 1 more needed"));
     // The same share again counts once; not-a-share and a share of another set are refused.
-    assert!(stdout(&unseal(&shares[0])).contains("1 of 2 shares held"));
-    assert!(stderr(&unseal("hello")).contains("not a Strongbox share"));
+    assert!(succeeded(&unseal(&shares[0])).contains("1 of 2 shares held"));
+    assert!(failed(&unseal("hello")).contains("not a Strongbox share"));
     let foreign = format!("00000000{}", &shares[1][8..]);
-    assert!(stderr(&unseal(&foreign)).contains("belongs to set 00000000"));
+    assert!(failed(&unseal(&foreign)).contains("belongs to set 00000000"));
     // A mistyped share: the threshold is reached, the key is wrong, nothing unseals, and the
     // shares are forgotten.
     let mut typo = shares[1].clone().into_bytes();
     let at = typo.len() - 5;
     typo[at] = if typo[at] == b'A' { b'B' } else { b'A' };
     let typo = String::from_utf8(typo).unwrap();
-    assert!(stderr(&unseal(&typo)).contains("the shares do not open the root key"));
+    assert!(failed(&unseal(&typo)).contains("the shares do not open the root key"));
     assert_eq!(ready(server.address).await.0, 503);
-    assert!(stdout(&unseal(&shares[2])).contains("1 of 2 shares held"));
-    assert!(stdout(&unseal(&shares[1])).contains("unsealed (shamir seal)"));
+    assert!(succeeded(&unseal(&shares[2])).contains("1 of 2 shares held"));
+    assert!(succeeded(&unseal(&shares[1])).contains("unsealed (shamir seal)"));
     assert_eq!(ready(server.address).await.0, 200);
     // The first start's bootstrap ran once unsealed: the default account answers.
     let client = client_of(&server);
@@ -335,7 +286,7 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
 
     // Rekey to a new set of 2 (the old shares, two of them, on standard input).
     let new_dir = temp.path().join("new-shares");
-    let rekeyed = strongbox(
+    let rekeyed = strongbox_with(
         &dir,
         &[
             "operator",
@@ -350,14 +301,14 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
         &[],
         &format!("{}\n{}\n", shares[0], shares[2]),
     );
-    assert!(stdout(&rekeyed).contains("rekeyed"));
+    assert!(succeeded(&rekeyed).contains("rekeyed"));
     let new_shares = shares_in(&new_dir);
     assert_eq!(new_shares.len(), 2);
     let server = process::start_with_env(temp.path(), port, &[], &[]).await;
     answers_sealed(server.address).await;
-    assert!(stderr(&unseal(&shares[0])).contains("belongs to set"));
+    assert!(failed(&unseal(&shares[0])).contains("belongs to set"));
     unseal(&new_shares[0]);
-    assert!(stdout(&unseal(&new_shares[1])).contains("unsealed"));
+    assert!(succeeded(&unseal(&new_shares[1])).contains("unsealed"));
     decrypts(&client_of(&server), &blob).await;
 }
 
@@ -395,7 +346,7 @@ async fn a_crashing_server_leaves_no_core_dump() {
     let root = std::fs::read(temp.path().join("data/root.key")).unwrap();
     for dir in [temp.path().to_owned(), temp.path().join("data")] {
         assert!(
-            holding(&dir, &root)
+            files_holding(&dir, &root)
                 .iter()
                 .all(|path| path.ends_with("data/root.key")),
             "only root.key holds the root key"
@@ -445,7 +396,7 @@ async fn the_pkcs11_seal_with_softhsm() {
     let pin = secret_file(temp.path(), "pin", "1234");
     let wrong_pin = secret_file(temp.path(), "wrong-pin", "4321");
     let init = |token: &str, pin: &Path| {
-        strongbox(
+        strongbox_with(
             &dir,
             &[
                 "init",
@@ -460,10 +411,10 @@ async fn the_pkcs11_seal_with_softhsm() {
             "",
         )
     };
-    assert!(stderr(&init("nonesuch", &pin)).contains("no token labelled \"nonesuch\""));
-    assert!(stderr(&init("strongbox", &wrong_pin)).contains("refused the PIN (CKR_PIN_INCORRECT)"));
+    assert!(failed(&init("nonesuch", &pin)).contains("no token labelled \"nonesuch\""));
+    assert!(failed(&init("strongbox", &wrong_pin)).contains("refused the PIN (CKR_PIN_INCORRECT)"));
     assert!(!dir.join("root.sealed").exists(), "nothing made");
-    assert!(stdout(&init("strongbox", &pin)).contains("pkcs11 seal"));
+    assert!(succeeded(&init("strongbox", &pin)).contains("pkcs11 seal"));
     let file = SealFile::read(&dir.join("root.sealed")).unwrap();
     assert!(
         matches!(file.choice, SealChoice::Pkcs11 { .. }),
@@ -485,8 +436,8 @@ async fn the_pkcs11_seal_with_softhsm() {
         ("SOFTHSM2_CONF", conf.as_path()),
         ("STRONGBOX_PKCS11_PIN_FILE", pin.as_path()),
     ];
-    let rotated = strongbox(&dir, &["operator", "rotate-root"], &hsm_env, "");
-    assert!(stdout(&rotated).contains("root key rotated"));
+    let rotated = strongbox_with(&dir, &["operator", "rotate-root"], &hsm_env, "");
+    assert!(succeeded(&rotated).contains("root key rotated"));
     let after = SealFile::read(&dir.join("root.sealed")).unwrap();
     assert_eq!(after.roots.len(), 1);
     assert_ne!(after.roots, file.roots);
@@ -507,9 +458,9 @@ async fn the_pkcs11_seal_with_softhsm() {
         ("SOFTHSM2_CONF", &conf),
         ("STRONGBOX_PKCS11_PIN_FILE", &wrong_pin),
     ]);
-    assert!(stderr(&refused).contains("CKR_PIN_INCORRECT"));
+    assert!(failed(&refused).contains("CKR_PIN_INCORRECT"));
     let refused = serve(&[("SOFTHSM2_CONF", &conf)]);
-    assert!(stderr(&refused).contains("STRONGBOX_PKCS11_PIN_FILE"));
+    assert!(failed(&refused).contains("STRONGBOX_PKCS11_PIN_FILE"));
     // Started again with the right PIN, the data written before the rotation decrypts.
     let server = process::start_with_env(temp.path(), port, &[], &env).await;
     decrypts(&client_of(&server), &blob).await;

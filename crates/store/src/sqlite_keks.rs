@@ -7,11 +7,16 @@ use strongbox_core::{SealedKey, StoreError, StoreErrorKind};
 
 use crate::rows::{driver_error, get, parsed};
 
-fn stale_root() -> StoreError {
-    StoreError::new(
-        StoreErrorKind::StaleRoot,
-        "sealed under a root key that a rotation is retiring",
-    )
+/// An insert guarded by the sealing root: no row inserted (without a conflict) means a
+/// rotation named another root key.
+fn inserted_unless_stale(done: sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::new(
+            StoreErrorKind::StaleRoot,
+            "sealed under a root key that a rotation is retiring",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) async fn account_kek(
@@ -44,10 +49,7 @@ pub(crate) async fn insert_account_kek(
     .execute(connection)
     .await
     .map_err(driver_error)?;
-    if done.rows_affected() == 0 {
-        return Err(stale_root());
-    }
-    Ok(())
+    inserted_unless_stale(done)
 }
 
 pub(crate) async fn insert_meta(
@@ -66,10 +68,7 @@ pub(crate) async fn insert_meta(
     .execute(connection)
     .await
     .map_err(driver_error)?;
-    if done.rows_affected() == 0 {
-        return Err(stale_root());
-    }
-    Ok(())
+    inserted_unless_stale(done)
 }
 
 pub(crate) async fn account_keks(

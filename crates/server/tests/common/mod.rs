@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 pub mod audit;
+pub mod cli;
 pub mod identities;
 pub mod peer;
 pub mod process;
