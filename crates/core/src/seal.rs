@@ -88,10 +88,13 @@ pub trait Seal: Send + Sync {
     /// seal again).
     fn is_current(&self, sealed: &SealedKey) -> bool;
 
-    /// The id of the root key that seals now (`None` while sealed), which the store checks
-    /// before it accepts a newly sealed value, so that no value sealed under a root key being
-    /// retired slips in behind a rotation.
+    /// The id of the root key that seals now (`None` while sealed).
     fn current_root(&self) -> Option<Vec<u8>>;
+
+    /// The id of the root key `sealed` was sealed under (current format only), which the store
+    /// checks before it accepts a newly sealed value, so that no value sealed under a root key
+    /// being retired slips in behind a rotation.
+    fn root_of(&self, sealed: &SealedKey) -> Option<Vec<u8>>;
 
     /// Whether values of an earlier format may still be opened: until the migration says
     /// (through [`Seal::retire_legacy`]) that none is left. The seal keeps that fact itself,

@@ -13,15 +13,27 @@ use crate::blob::TAG_LEN;
 use crate::symmetric::aes_256_gcm_key;
 use crate::{CryptoError, KeyMaterial, SecretBytes};
 
+/// A key that wraps: [`KeyMaterial`] or a [`crate::LockedKey`].
+pub trait WrappingKey {
+    /// The key's bytes (32 for AES-256).
+    fn key_bytes(&self) -> &[u8];
+}
+
+impl WrappingKey for KeyMaterial {
+    fn key_bytes(&self) -> &[u8] {
+        self.expose()
+    }
+}
+
 /// Encrypts `plaintext` under `wrapping_key` (32 bytes, else
 /// [`CryptoError::InvalidKeyMaterial`]) with a random 96-bit nonce, binding `aad` (e.g. the key
 /// ARN and version id, so a sealed value cannot be swapped onto another version).
 pub fn seal(
-    wrapping_key: &KeyMaterial,
+    wrapping_key: &(impl WrappingKey + ?Sized),
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let key = aes_256_gcm_key(wrapping_key.expose())?;
+    let key = aes_256_gcm_key(wrapping_key.key_bytes())?;
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce).map_err(|_| CryptoError::Unspecified)?;
     // Sized up front so no reallocation leaves a plaintext copy behind; zeroizing in case sealing
@@ -44,11 +56,11 @@ pub fn seal(
 /// truncated bytes) is [`CryptoError::InvalidCiphertext`]; a wrapping key that is not 32 bytes
 /// is [`CryptoError::InvalidKeyMaterial`].
 pub fn open(
-    wrapping_key: &KeyMaterial,
+    wrapping_key: &(impl WrappingKey + ?Sized),
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<SecretBytes, CryptoError> {
-    let key = aes_256_gcm_key(wrapping_key.expose())?;
+    let key = aes_256_gcm_key(wrapping_key.key_bytes())?;
     if sealed.len() < NONCE_LEN + TAG_LEN {
         return Err(CryptoError::InvalidCiphertext);
     }

@@ -50,7 +50,7 @@ fn write_marker(path: &Path) -> io::Result<()> {
 }
 
 /// 16 random hex digits, for a temporary file's name.
-fn hex_id() -> Result<String, strongbox_crypto::CryptoError> {
+pub(crate) fn hex_id() -> Result<String, strongbox_crypto::CryptoError> {
     let id = strongbox_crypto::random_id()?;
     Ok(id[..8].iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -132,15 +132,15 @@ impl FileRoots {
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 let root_key = LockedKey::generate().map_err(FileSealError::Random)?;
-                if write_new_key(path, &root_key)? {
-                    // A new root key has sealed nothing in an earlier format: it never opens one.
-                    write_marker(&format_marker(path, FORMAT_V3)).map_err(|source| {
-                        FileSealError::Io {
-                            path: path.to_owned(),
-                            source,
-                        }
-                    })?;
-                } else {
+                // A new root key has sealed nothing in an earlier format: it never opens one.
+                // The marker first, so that no crash leaves a new key that would.
+                write_marker(&format_marker(path, FORMAT_V3)).map_err(|source| {
+                    FileSealError::Io {
+                        path: path.to_owned(),
+                        source,
+                    }
+                })?;
+                if !write_new_key(path, &root_key)? {
                     // Created by another process meanwhile: use that one.
                     read_key(path, open_checked(path)?)?;
                 }
@@ -169,7 +169,7 @@ fn write_new_key(path: &Path, key: &LockedKey) -> Result<bool, FileSealError> {
         .open(&temporary)
         .map_err(io_error)?;
     let written = file
-        .write_all(key.material().expose())
+        .write_all(key.expose())
         .and_then(|()| file.sync_all())
         .and_then(|()| fs::hard_link(&temporary, path));
     let _ = fs::remove_file(&temporary);
@@ -332,7 +332,7 @@ impl RootStorage for FileRoots {
 /// `O_NOFOLLOW | O_NONBLOCK`, as `OpenOptionsExt::custom_flags` takes them: no symbolic
 /// link is followed, and a FIFO put in the key's place cannot hang the start (a regular file
 /// ignores `O_NONBLOCK`).
-fn no_follow_flag() -> i32 {
+pub(crate) fn no_follow_flag() -> i32 {
     let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
     i32::try_from(flags.bits()).unwrap_or_default()
 }

@@ -9,7 +9,7 @@
 //! (`2 | nonce | ct | tag`, AAD = `2 | binding`); they open only to be sealed again.
 
 use strongbox_core::{SealError, SealedKey};
-use strongbox_crypto::{LockedKey, MacAlgorithm, SecretBytes, mac, wrap};
+use strongbox_crypto::{KeyMaterial, LockedKey, MacAlgorithm, SecretBytes, mac, wrap};
 
 /// The first format: its version byte outside the AAD.
 pub(crate) const FORMAT_V1: u8 = 1;
@@ -35,7 +35,7 @@ impl RootKey {
     pub(crate) fn new(key: LockedKey) -> Self {
         let tag = mac(
             MacAlgorithm::HmacSha256,
-            key.material(),
+            &KeyMaterial::from_bytes(key.expose().to_vec()),
             b"strongbox/root-key-id",
         );
         let mut id = [0; ROOT_KEY_ID_LEN];
@@ -93,7 +93,7 @@ impl Keyring {
 
     pub(crate) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<SealedKey, SealError> {
         let root = self.current().ok_or(SealError::Sealed)?;
-        let body = wrap::seal(root.key.material(), &aad_v3(&root.id, aad), plaintext)
+        let body = wrap::seal(&root.key, &aad_v3(&root.id, aad), plaintext)
             .map_err(|error| SealError::Backend(error.to_string()))?;
         let mut out = Vec::with_capacity(1 + ROOT_KEY_ID_LEN + body.len());
         out.push(FORMAT_V3);
@@ -108,7 +108,7 @@ impl Keyring {
         let id = sealed_under(sealed).ok_or(SealError::Unseal)?;
         let root = self.by_id(&id).ok_or(SealError::Unseal)?;
         let body = &sealed.as_bytes()[1 + ROOT_KEY_ID_LEN..];
-        wrap::open(root.key.material(), &aad_v3(&id, aad), body).map_err(|_| SealError::Unseal)
+        wrap::open(&root.key, &aad_v3(&id, aad), body).map_err(|_| SealError::Unseal)
     }
 
     /// Opens a value of the first (with `first_aad`) or second format, under any root key
@@ -128,7 +128,7 @@ impl Keyring {
         self.keys
             .iter()
             .rev()
-            .find_map(|root| wrap::open(root.key.material(), &bound, body).ok())
+            .find_map(|root| wrap::open(&root.key, &bound, body).ok())
             .ok_or(SealError::Unseal)
     }
 }
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn earlier_formats_open_only_through_unseal_earlier() {
         let keyring = ring(1);
-        let key = keyring.keys[0].key.material();
+        let key = &keyring.keys[0].key;
         let mut v1 = vec![FORMAT_V1];
         v1.extend(wrap::seal(key, b"first", b"one").unwrap());
         let v1 = SealedKey::from_bytes(v1);

@@ -77,11 +77,7 @@ mod tests {
             parallelism: 1,
         };
         let key = |passphrase: &[u8], salt: &[u8]| {
-            derive(passphrase, salt, params)
-                .unwrap()
-                .material()
-                .expose()
-                .to_vec()
+            derive(passphrase, salt, params).unwrap().expose().to_vec()
         };
         let salt = [7u8; 16];
         assert_eq!(key(b"correct horse", &salt), key(b"correct horse", &salt));

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Function, Pkcs11};
 use cryptoki::error::{Error, RvError};
 use cryptoki::mechanism::{Mechanism, aead::GcmParams};
-use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use strongbox_core::SealError;
@@ -46,6 +46,7 @@ impl Pkcs11Wrapper {
         pin: &SecretBytes,
         create: bool,
     ) -> Result<Self, SealError> {
+        check_module(module)?;
         let context = Pkcs11::new(module)
             .map_err(|error| backend(&format!("module {}", module.display()), error))?;
         match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
@@ -124,6 +125,7 @@ impl Pkcs11Wrapper {
                 )));
             }
         };
+        check_key(&session, key, key_label)?;
         Ok(Self {
             _context: context,
             session: Mutex::new(session),
@@ -135,6 +137,50 @@ impl Pkcs11Wrapper {
         self.session
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The module is loaded into the server and handed the PIN: it must belong to root and be
+/// writable by no one else, so that whoever can write the data directory (which names it)
+/// cannot point it at a library of their own.
+fn check_module(module: &Path) -> Result<(), SealError> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(module)
+        .map_err(|error| backend(&format!("module {}", module.display()), error))?;
+    if metadata.uid() != 0 || metadata.mode() & 0o022 != 0 {
+        return Err(SealError::Backend(format!(
+            "PKCS#11 module {} must belong to root and be writable by no one else (it is loaded into the server and given the PIN)",
+            module.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The wrapping key must be an AES key the token keeps to itself (sensitive, not
+/// extractable): one made by the HSM's operators under the label is checked too.
+fn check_key(session: &Session, key: ObjectHandle, label: &str) -> Result<(), SealError> {
+    let attributes = session
+        .get_attributes(
+            key,
+            &[
+                AttributeType::KeyType,
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+            ],
+        )
+        .map_err(|error| backend("key attributes", error))?;
+    let proper = attributes.iter().all(|attribute| match attribute {
+        Attribute::KeyType(kind) => *kind == KeyType::AES,
+        Attribute::Sensitive(sensitive) => *sensitive,
+        Attribute::Extractable(extractable) => !*extractable,
+        _ => true,
+    }) && attributes.len() == 3;
+    if proper {
+        Ok(())
+    } else {
+        Err(SealError::Backend(format!(
+            "PKCS#11: the key labelled {label:?} must be an AES key that is sensitive and not extractable"
+        )))
     }
 }
 

@@ -100,15 +100,45 @@ impl RootSeal {
                 self.storage.kind()
             )));
         }
-        let keyring = Keyring {
-            keys: keys.into_iter().map(RootKey::new).collect(),
-        };
+        let mut keyring = Keyring::default();
+        for root in keys.into_iter().map(RootKey::new) {
+            // The same key twice (read in the middle of another process's rotation) is one.
+            if !keyring.holds(&root.id) {
+                keyring.keys.push(root);
+            }
+        }
         *self
             .keyring
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(keyring);
         *seen = fingerprint;
         Ok(())
+    }
+
+    /// Opens `sealed` with the root keys the storage holds now, without making them the
+    /// seal's: to prove them (against the store's check value) before anything uses them.
+    pub fn check_candidate(
+        &self,
+        aad: &[u8],
+        sealed: &SealedKey,
+    ) -> Result<SecretBytes, SealError> {
+        let keyring = Keyring {
+            keys: self.storage.load()?.into_iter().map(RootKey::new).collect(),
+        };
+        keyring.unseal(aad, sealed)
+    }
+
+    /// Drops every root key from memory: sealed again (a start that failed after unsealing).
+    pub fn forget(&self) {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *self
+            .keyring
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(Keyring::default());
+        seen.clear();
     }
 
     /// The id of the root key that seals now.
@@ -157,6 +187,10 @@ impl Seal for RootSeal {
 
     fn current_root(&self) -> Option<Vec<u8>> {
         self.current_root_id().map(|id| id.to_vec())
+    }
+
+    fn root_of(&self, sealed: &SealedKey) -> Option<Vec<u8>> {
+        sealed_under(sealed).map(|id| id.to_vec())
     }
 
     fn opens_legacy(&self) -> bool {

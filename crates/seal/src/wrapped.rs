@@ -37,12 +37,11 @@ pub struct KeyWrapper(pub LockedKey);
 
 impl RootWrapper for KeyWrapper {
     fn wrap(&self, aad: &[u8], root: &[u8]) -> Result<Vec<u8>, SealError> {
-        wrap::seal(self.0.material(), aad, root)
-            .map_err(|error| SealError::Backend(error.to_string()))
+        wrap::seal(&self.0, aad, root).map_err(|error| SealError::Backend(error.to_string()))
     }
 
     fn unwrap(&self, aad: &[u8], wrapped: &[u8]) -> Result<SecretBytes, SealError> {
-        wrap::open(self.0.material(), aad, wrapped).map_err(|_| SealError::Unseal)
+        wrap::open(&self.0, aad, wrapped).map_err(|_| SealError::Unseal)
     }
 }
 
@@ -141,12 +140,13 @@ impl SealFile {
         let mut text = serde_json::to_vec_pretty(self)
             .map_err(|error| SealError::Backend(error.to_string()))?;
         text.push(b'\n');
-        let temporary = path.with_extension(format!("new-{}", std::process::id()));
+        let id = crate::file::hex_id().map_err(|error| SealError::Backend(error.to_string()))?;
+        let temporary = path.with_extension(format!("new-{id}"));
         let mut file = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
+            .custom_flags(crate::file::no_follow_flag())
             .open(&temporary)
             .map_err(fail)?;
         file.write_all(&text)
@@ -168,10 +168,7 @@ impl SealFile {
         wrapper: &dyn RootWrapper,
         root: &LockedKey,
     ) -> Result<(), SealError> {
-        let wrapped = wrapper.wrap(
-            root_binding(&self.choice).as_bytes(),
-            root.material().expose(),
-        )?;
+        let wrapped = wrapper.wrap(root_binding(&self.choice).as_bytes(), root.expose())?;
         self.roots.push(STANDARD.encode(wrapped));
         Ok(())
     }

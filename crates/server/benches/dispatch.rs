@@ -45,7 +45,7 @@ fn dispatch_encrypt(c: &mut Criterion) {
         let kms = datadir::open(&config.data_dir, &config.store, OpenMode::CreateIfMissing)
             .await
             .unwrap();
-        datadir::bootstrap(&kms, &config.data_dir, &region, config.bootstrap)
+        datadir::bootstrap(&kms, &config.data_dir, &region, &config.bootstrap)
             .await
             .unwrap();
         kms

@@ -25,6 +25,9 @@ pub const SOCKET: &str = "admin.sock";
 /// The largest request read (a passphrase or a share is far smaller).
 const MAX_REQUEST: u64 = 16 * 1024;
 
+/// Connections served at once.
+const MAX_CONNECTIONS: usize = 16;
+
 /// How long a client has to send its request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -73,6 +76,7 @@ pub type OnUnsealed = Arc<
 /// Serves the socket until the task is aborted.
 pub async fn serve(
     listener: UnixListener,
+    kms: Arc<strongbox_core::Kms>,
     status: Arc<dyn Fn() -> UnsealStatus + Send + Sync>,
     unsealer: Option<Arc<Unsealer>>,
     on_unsealed: OnUnsealed,
@@ -80,6 +84,8 @@ pub async fn serve(
     let me = rustix::process::geteuid().as_raw();
     // One request at a time: unsealing is a sequence of shares.
     let lock = Arc::new(tokio::sync::Mutex::new(()));
+    // Connections served at once: enough for operators, not for a flood.
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -91,70 +97,101 @@ pub async fn serve(
             tracing::warn!("admin socket: a connection from another user was refused");
             continue;
         }
-        let (status, unsealer, on_unsealed, lock) = (
-            Arc::clone(&status),
-            unsealer.clone(),
-            Arc::clone(&on_unsealed),
-            Arc::clone(&lock),
-        );
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            continue;
+        };
+        let handler = Handler {
+            kms: Arc::clone(&kms),
+            status: Arc::clone(&status),
+            unsealer: unsealer.clone(),
+            on_unsealed: Arc::clone(&on_unsealed),
+            lock: Arc::clone(&lock),
+        };
         tokio::spawn(async move {
-            let _one = lock.lock().await;
-            if let Err(error) = answer(stream, status, unsealer, on_unsealed).await {
+            if let Err(error) = handler.answer(stream).await {
                 tracing::warn!(%error, "admin socket: request failed");
             }
+            drop(permit);
         });
     }
 }
 
-async fn answer(
-    stream: UnixStream,
+/// What a connection's request is answered with.
+struct Handler {
+    kms: Arc<strongbox_core::Kms>,
     status: Arc<dyn Fn() -> UnsealStatus + Send + Sync>,
     unsealer: Option<Arc<Unsealer>>,
     on_unsealed: OnUnsealed,
-) -> std::io::Result<()> {
-    let (reader, mut writer) = stream.into_split();
-    let mut line = Zeroizing::new(String::new());
-    let read = tokio::time::timeout(
-        REQUEST_TIMEOUT,
-        BufReader::new(reader.take(MAX_REQUEST)).read_line(&mut line),
-    )
-    .await;
-    let answer = match read {
-        Err(_) => Answer::error("no request within 10 seconds"),
-        Ok(Err(error)) => return Err(error),
-        Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
-            Err(_) => Answer::error("not a request"),
-            Ok(Request::Status) => Answer::status(status()),
-            Ok(Request::Unseal { ref secret }) => match &unsealer {
-                None => Answer::status(status()),
-                Some(unsealer) => {
-                    let was_sealed = status().sealed;
-                    let unsealer = Arc::clone(unsealer);
-                    let secret = Zeroizing::new(secret.clone().into_bytes());
-                    let submitted =
-                        tokio::task::spawn_blocking(move || unsealer.submit(&secret)).await;
-                    match submitted {
-                        Ok(Ok(now)) if was_sealed && !now.sealed => match on_unsealed().await {
-                            Ok(()) => {
-                                tracing::info!("unsealed by `strongbox operator unseal`");
-                                Answer::status(status())
-                            }
-                            Err(error) => Answer::error(&error),
-                        },
-                        Ok(Ok(now)) => Answer::status(now),
-                        Ok(Err(error)) => {
-                            tracing::warn!(%error, "admin socket: unseal refused");
-                            Answer::error(&error)
-                        }
-                        Err(error) => Answer::error(&error.to_string()),
-                    }
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Handler {
+    async fn answer(self, stream: UnixStream) -> std::io::Result<()> {
+        let (reader, mut writer) = stream.into_split();
+        let mut line = Zeroizing::new(String::new());
+        // Read first, then wait for the turn: a silent client holds no one up.
+        let read = tokio::time::timeout(
+            REQUEST_TIMEOUT,
+            BufReader::new(reader.take(MAX_REQUEST)).read_line(&mut line),
+        )
+        .await;
+        let answer = match read {
+            Err(_) => Answer::error("no request within 10 seconds"),
+            Ok(Err(error)) => return Err(error),
+            Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
+                Err(_) => Answer::error("not a request"),
+                Ok(Request::Status) => Answer::status((self.status)()),
+                Ok(Request::Unseal { ref secret }) => {
+                    let _turn = self.lock.lock().await;
+                    self.unseal(secret).await
                 }
             },
-        },
-    };
-    let mut text = serde_json::to_vec(&answer).unwrap_or_default();
-    text.push(b'\n');
-    writer.write_all(&text).await
+        };
+        let mut text = serde_json::to_vec(&answer).unwrap_or_default();
+        text.push(b'\n');
+        writer.write_all(&text).await
+    }
+
+    /// Takes a secret; once the seal opens, its root key is checked against the store before
+    /// anything uses it (by the unsealer), then the start is finished. Any failure seals it
+    /// again.
+    async fn unseal(&self, secret: &str) -> Answer {
+        let Some(unsealer) = &self.unsealer else {
+            return Answer::status((self.status)());
+        };
+        if !(self.status)().sealed {
+            return Answer::status((self.status)());
+        }
+        let check = match self.kms.root_check().await {
+            Ok(check) => check,
+            Err(error) => return Answer::error(&error.to_string()),
+        };
+        let submitting = Arc::clone(unsealer);
+        let secret = Zeroizing::new(secret.as_bytes().to_vec());
+        let submitted =
+            tokio::task::spawn_blocking(move || submitting.submit(&secret, check.as_ref())).await;
+        match submitted {
+            Ok(Ok(now)) if !now.sealed => match (self.on_unsealed)().await {
+                Ok(()) => {
+                    tracing::info!("unsealed by `strongbox operator unseal`");
+                    Answer::status((self.status)())
+                }
+                Err(error) => {
+                    unsealer.seal_again();
+                    tracing::error!(%error, "unsealed, but the start failed: sealed again");
+                    Answer::error(&format!(
+                        "the start failed, so the server sealed itself again: {error}"
+                    ))
+                }
+            },
+            Ok(Ok(now)) => Answer::status(now),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "admin socket: unseal refused");
+                Answer::error(&error)
+            }
+            Err(error) => Answer::error(&error.to_string()),
+        }
+    }
 }
 
 impl Answer {

@@ -122,6 +122,7 @@ pub async fn run(
         });
         tokio::spawn(crate::admin_socket::serve(
             listener,
+            Arc::clone(&kms),
             status,
             unsealer,
             on_unsealed,
@@ -232,19 +233,21 @@ struct PendingStart {
     address: SocketAddr,
 }
 
-/// Runs the pending start once (at start when unsealed, else when unsealed later).
+/// Runs the pending start (at start when unsealed, else when unsealed later); it stays
+/// pending until it succeeds.
 async fn finish_start(pending: &tokio::sync::Mutex<Option<PendingStart>>) -> Result<(), String> {
     let mut pending = pending.lock().await;
-    let Some(start) = pending.take() else {
+    let Some(start) = pending.as_ref() else {
         return Ok(());
     };
     datadir::upgrade(&start.kms).await?;
     start.kms.check_root_key().await.map_err(datadir::detail)?;
     if let Some(key) =
-        datadir::bootstrap(&start.kms, &start.data_dir, &start.region, start.bootstrap).await?
+        datadir::bootstrap(&start.kms, &start.data_dir, &start.region, &start.bootstrap).await?
     {
         announce_first_start(&start.data_dir, start.address, &key, &start.region);
     }
+    *pending = None;
     Ok(())
 }
 
@@ -253,12 +256,16 @@ async fn finish_start(pending: &tokio::sync::Mutex<Option<PendingStart>>) -> Res
 const ROOT_FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Follows root rotations made by other processes, so that an old root key, and everything
-/// unsealed under it, leaves this process's memory within a second of the rotation's end.
+/// unsealed under it, leaves this process's memory within a second of the rotation's end; and
+/// publishes the seal's state as metrics.
 async fn follow_root_rotations(kms: Arc<strongbox_core::Kms>) {
     let mut ticks = tokio::time::interval(ROOT_FOLLOW_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        let seal = kms.seal_status();
+        metrics::gauge!(crate::telemetry::SEALED).set(if seal.sealed { 1.0 } else { 0.0 });
+        metrics::gauge!(crate::telemetry::ROOT_KEYS).set(seal.root_keys as f64);
         match kms.follow_root_rotation() {
             Ok(true) => tracing::info!("the root key changed on disk; read it again"),
             Ok(false) => {}

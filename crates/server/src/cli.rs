@@ -354,7 +354,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let config = config::serve(flags, data_dir, &file, bootstrap)?;
             Ok(crate::app::serve(config).await?)
         }
-        Command::Account(command) => on_store(&data_dir, &file, command, account).await,
+        Command::Account(command) => {
+            // A crypto-shred rotates the root key: one rotation or rekey at a time.
+            let _root = matches!(
+                command,
+                AccountCommand::Delete {
+                    crypto_shred: true,
+                    ..
+                }
+            )
+            .then(|| crate::datadir::lock_root_keys(&data_dir))
+            .transpose()?;
+            on_store(&data_dir, &file, command, account).await
+        }
         Command::Operator(command) => operator(command, &data_dir, &file).await,
         Command::Init {
             seal,
@@ -377,6 +389,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             };
             let made = crate::seal_setup::init(&data_dir, choice)?;
             print_shares(&made.shares, share_dir.as_deref())?;
+            made.commit()?;
             output::println(format_args!(
                 "initialised {} with the {} seal; start it with: strongbox serve --data-dir {}",
                 data_dir.display(),
@@ -613,20 +626,20 @@ async fn account(command: AccountCommand, kms: &strongbox_core::Kms) -> Result<(
             crypto_shred,
         } => {
             let account = account_id(&account)?;
-            if !kms
+            let deleted = kms
                 .delete_account(&account, crypto_shred)
                 .await
-                .map_err(crate::datadir::detail)?
-            {
-                return Err(format!("account {account} does not exist").into());
+                .map_err(crate::datadir::detail)?;
+            match (deleted, crypto_shred) {
+                (false, false) => Err(format!("account {account} does not exist").into()),
+                (false, true) => output::println(format!(
+                    "account {account} does not exist (any more); the root key was rotated anyway, so no copy of the database made before this rotation opens with the new one"
+                )),
+                (true, true) => output::println(format!(
+                    "account {account} deleted and crypto-shredded: its key-encryption key is gone and the root key was rotated (destroy older copies of the root key too: root.key backups, or old root.sealed copies with their secret)"
+                )),
+                (true, false) => output::println(format!("account {account} deleted")),
             }
-            output::println(if crypto_shred {
-                format!(
-                    "account {account} deleted and crypto-shredded: its key-encryption key is gone and the root key was rotated"
-                )
-            } else {
-                format!("account {account} deleted")
-            })
         }
     }
 }
@@ -638,7 +651,10 @@ async fn operator(
 ) -> Result<(), CliError> {
     use crate::admin_socket::{Request, call};
     match command {
-        OperatorCommand::RotateRoot => on_store(data_dir, file, (), rotate_root).await,
+        OperatorCommand::RotateRoot => {
+            let _root = crate::datadir::lock_root_keys(data_dir)?;
+            on_store(data_dir, file, (), rotate_root).await
+        }
         OperatorCommand::Status => {
             let answer = call(data_dir, &Request::Status).await?;
             print_unseal_answer(answer)
@@ -669,8 +685,10 @@ async fn operator(
             let _lock = crate::datadir::lock_for_serving(data_dir).map_err(|error| {
                 format!("{error}: stop it to rekey, then start and unseal it with the new secret")
             })?;
+            let _root = crate::datadir::lock_root_keys(data_dir)?;
             let made = crate::seal_setup::rekey(data_dir, shares, threshold)?;
             print_shares(&made.shares, share_dir.as_deref())?;
+            made.commit()?;
             output::println("rekeyed: the root key is unchanged; the old secret no longer opens it")
         }
     }

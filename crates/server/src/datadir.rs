@@ -25,33 +25,58 @@ pub fn root_key_path(data_dir: &Path) -> PathBuf {
     data_dir.join("root.key")
 }
 
-/// Holds the data directory for one `serve` process. Until caches are invalidated across
-/// processes, a second server on the same store would keep serving keys that the first one
-/// disabled; the lock makes that mistake impossible. Admin commands do not take it.
-pub struct ServeLock {
+/// An exclusive lock on a file of the data directory, held while the value lives.
+pub struct DirLock {
     _file: fs::File,
 }
 
-/// Takes `<data-dir>/serve.lock`, or explains who holds it.
-pub fn lock_for_serving(data_dir: &Path) -> Result<ServeLock, String> {
-    let path = data_dir.join("serve.lock");
+/// Takes `<data-dir>/NAME` exclusively, or says `busy`.
+fn lock_file(
+    data_dir: &Path,
+    name: &str,
+    busy: impl FnOnce() -> String,
+) -> Result<DirLock, String> {
+    let path = data_dir.join(name);
     let file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
+        .custom_flags(no_follow())
         .open(&path)
         .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(ServeLock { _file: file }),
-        Err(fs::TryLockError::WouldBlock) => Err(format!(
-            "another `strongbox serve` is already using {}; one server per data directory",
-            data_dir.display()
-        )),
+        Ok(()) => Ok(DirLock { _file: file }),
+        Err(fs::TryLockError::WouldBlock) => Err(busy()),
         Err(fs::TryLockError::Error(error)) => {
             Err(format!("cannot lock {}: {error}", path.display()))
         }
     }
+}
+
+/// Holds the data directory for one `serve` process (`<data-dir>/serve.lock`). Until caches
+/// are invalidated across processes, a second server on the same store would keep serving keys
+/// that the first one disabled; the lock makes that mistake impossible. Admin commands do not
+/// take it.
+pub fn lock_for_serving(data_dir: &Path) -> Result<DirLock, String> {
+    lock_file(data_dir, "serve.lock", || {
+        format!(
+            "another `strongbox serve` is already using {}; one server per data directory",
+            data_dir.display()
+        )
+    })
+}
+
+/// Held by whatever changes the root keys' storage (`operator rotate-root`, `account delete
+/// --crypto-shred`, `operator rekey`): one at a time, so that none writes back a list of root
+/// keys that lacks one another has sealed values under.
+pub fn lock_root_keys(data_dir: &Path) -> Result<DirLock, String> {
+    lock_file(data_dir, "root.lock", || {
+        format!(
+            "another root rotation or rekey is under way on {}; wait for it to end",
+            data_dir.display()
+        )
+    })
 }
 
 /// The credentials file inside the data directory.
@@ -271,7 +296,7 @@ pub async fn bootstrap(
     kms: &Kms,
     data_dir: &Path,
     region: &Region,
-    settings: Bootstrap,
+    settings: &Bootstrap,
 ) -> Result<Option<NewAccessKey>, String> {
     let path = credentials_path(data_dir);
     let fresh = kms

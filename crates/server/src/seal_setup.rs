@@ -10,6 +10,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use strongbox_core::kms::RootCheck;
 use strongbox_core::{Seal, SealError};
 use strongbox_crypto::{LockedKey, SecretBytes};
 use strongbox_seal::shamir::{self, Progress, ShareCollector};
@@ -84,16 +85,16 @@ pub fn open(data_dir: &Path, create: bool, opener: Opener) -> Result<OpenedSeal,
     match (&file.choice, opener) {
         (SealChoice::Passphrase { .. }, _) => {
             if let Some(passphrase) = passphrase_from_env()? {
-                unsealer.submit(passphrase.expose())?;
+                unsealer.submit(passphrase.expose(), None)?;
             } else if opener == Opener::Operator {
                 let passphrase = read_secret("Passphrase: ")?;
-                unsealer.submit(passphrase.expose())?;
+                unsealer.submit(passphrase.expose(), None)?;
             }
         }
         (SealChoice::Shamir { threshold, .. }, Opener::Operator) => {
             for n in 1..=*threshold {
                 let share = read_secret(&format!("Share {n} of {threshold}: "))?;
-                unsealer.submit(share.expose())?;
+                unsealer.submit(share.expose(), None)?;
             }
         }
         (SealChoice::Shamir { .. }, Opener::Server) => {}
@@ -108,7 +109,7 @@ pub fn open(data_dir: &Path, create: bool, opener: Opener) -> Result<OpenedSeal,
             let wrapper =
                 Pkcs11Wrapper::open(module, token_label, key_label, &pkcs11_pin()?, false)
                     .map_err(|error| error.to_string())?;
-            unsealer.unseal_with(Arc::new(wrapper))?;
+            unsealer.unseal_with(Arc::new(wrapper), None)?;
             return Ok(OpenedSeal {
                 seal,
                 unsealer: None,
@@ -243,10 +244,12 @@ impl Unsealer {
         }
     }
 
-    /// Takes a passphrase or one share; unseals once it has enough. A wrong passphrase, or a
-    /// threshold of shares that does not open the root key, is an error and leaves the seal
-    /// sealed (and forgets the shares, to start again). Blocking (Argon2id takes ≥ 250 ms).
-    pub fn submit(&self, secret: &[u8]) -> Result<UnsealStatus, String> {
+    /// Takes a passphrase or one share; unseals once it has enough, and once the root key
+    /// opens `check` (the store's check value, when there is one). A wrong passphrase, a
+    /// threshold of shares that does not open the root key, or a root key that is not the
+    /// store's is an error and leaves the seal sealed (and forgets the shares, to start again).
+    /// Blocking (Argon2id takes ≥ 250 ms).
+    pub fn submit(&self, secret: &[u8], check: Option<&RootCheck>) -> Result<UnsealStatus, String> {
         if !self.seal.status().sealed {
             return Ok(self.status());
         }
@@ -270,8 +273,23 @@ impl Unsealer {
             }
             SealChoice::Pkcs11 { .. } => return Err("the pkcs11 seal takes no secret here".into()),
         };
-        self.unseal_with(Arc::new(KeyWrapper(wrapping)))?;
+        self.unseal_with(Arc::new(KeyWrapper(wrapping)), check)?;
         Ok(self.status())
+    }
+
+    /// Seals again: forgets the root keys, the wrapper and any shares (a start that failed
+    /// after unsealing).
+    pub fn seal_again(&self) {
+        self.seal.forget();
+        self.roots.clear_wrapper();
+        if let Some(collector) = self
+            .shares
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            collector.clear();
+        }
     }
 
     /// The root keys, unwrapped with the secret given (for `rekey`).
@@ -280,8 +298,24 @@ impl Unsealer {
         self.roots.load().map_err(|error| error.to_string())
     }
 
-    fn unseal_with(&self, wrapper: Arc<dyn RootWrapper>) -> Result<(), String> {
+    fn unseal_with(
+        &self,
+        wrapper: Arc<dyn RootWrapper>,
+        check: Option<&RootCheck>,
+    ) -> Result<(), String> {
         self.roots.set_wrapper(wrapper);
+        if let Some(check) = check {
+            let refusal = match self.seal.check_candidate(check.aad(), check.sealed()) {
+                Ok(value) if check.is_right(value.expose()) => None,
+                // The secret did not open the root keys (a wrong passphrase or shares).
+                Err(SealError::Backend(detail)) => Some(detail),
+                _ => Some("the root key does not match this store: root.sealed belongs to another data directory, or the store was restored from another deployment".to_owned()),
+            };
+            if let Some(refusal) = refusal {
+                self.roots.clear_wrapper();
+                return Err(refusal);
+            }
+        }
         match self.seal.refresh() {
             Ok(_) => Ok(()),
             Err(error) => {
@@ -319,10 +353,33 @@ pub enum InitSeal {
     },
 }
 
-/// What `init` made that must be shown once.
+/// What `init` or `rekey` made: the shares to show once, and the seal file, written only by
+/// [`Initialised::commit`], once the shares are safely out (so that a failure to print or
+/// write them never leaves a seal file that no share opens).
 pub struct Initialised {
     /// Shamir: the shares, to hand to their holders.
     pub shares: Vec<String>,
+    /// The seal file to write, where, and whether it must be new.
+    pending: Option<(PathBuf, SealFile, bool)>,
+}
+
+impl Initialised {
+    fn written() -> Self {
+        Self {
+            shares: vec![],
+            pending: None,
+        }
+    }
+
+    /// Writes the seal file (durably; the old one, for `rekey`, replaced in one step).
+    pub fn commit(self) -> Result<(), String> {
+        match self.pending {
+            Some((path, file, create_new)) => file
+                .write(&path, create_new)
+                .map_err(|error| error.to_string()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Initialises `data_dir`'s seal: refuses a directory that has one.
@@ -350,7 +407,7 @@ pub fn init(data_dir: &Path, choice: InitSeal) -> Result<Initialised, String> {
     let (choice, wrapping, shares) = match choice {
         InitSeal::File => {
             FileRoots::open_or_create(&root_key).map_err(|error| error.to_string())?;
-            return Ok(Initialised { shares: vec![] });
+            return Ok(Initialised::written());
         }
         InitSeal::Passphrase => new_passphrase_wrapping(PASSPHRASE_FILE_ENV)?,
         InitSeal::Shamir { shares, threshold } => new_shamir_wrapping(shares, threshold)?,
@@ -372,9 +429,10 @@ pub fn init(data_dir: &Path, choice: InitSeal) -> Result<Initialised, String> {
             };
             file.push_root(&wrapper, &root)
                 .map_err(|error| error.to_string())?;
-            file.write(&sealed_path, true)
-                .map_err(|error| error.to_string())?;
-            return Ok(Initialised { shares: vec![] });
+            return Ok(Initialised {
+                shares: vec![],
+                pending: Some((sealed_path, file, true)),
+            });
         }
     };
     let mut file = SealFile {
@@ -383,9 +441,10 @@ pub fn init(data_dir: &Path, choice: InitSeal) -> Result<Initialised, String> {
     };
     file.push_root(&KeyWrapper(wrapping), &root)
         .map_err(|error| error.to_string())?;
-    file.write(&sealed_path, true)
-        .map_err(|error| error.to_string())?;
-    Ok(Initialised { shares })
+    Ok(Initialised {
+        shares,
+        pending: Some((sealed_path, file, true)),
+    })
 }
 
 /// A new wrapping key: what it is, the key, and the shares to print.
@@ -460,10 +519,10 @@ pub fn rekey(
             .push_root(&wrapper, root)
             .map_err(|error| error.to_string())?;
     }
-    rekeyed
-        .write(&path, false)
-        .map_err(|error| error.to_string())?;
-    Ok(Initialised { shares: printed })
+    Ok(Initialised {
+        shares: printed,
+        pending: Some((path, rekeyed, false)),
+    })
 }
 
 /// A new passphrase: from the file `env` names, or asked twice on the terminal (once from

@@ -22,6 +22,10 @@ pub const THROTTLED: &str = "strongbox_throttled_total";
 pub const FREE_DISK_BYTES: &str = "strongbox_data_dir_free_bytes";
 /// How late the last scheduler pass started, in seconds.
 pub const SCHEDULER_LAG_SECONDS: &str = "strongbox_scheduler_lag_seconds";
+/// 1 while the seal waits for `strongbox operator unseal`, else 0.
+pub const SEALED: &str = "strongbox_sealed";
+/// Root keys held: 2 while a root rotation is under way.
+pub const ROOT_KEYS: &str = "strongbox_root_keys";
 
 /// Latency buckets (seconds) for every `*_seconds` histogram: 100 µs to 10 s.
 const BUCKETS: &[f64] = &[
@@ -87,6 +91,14 @@ fn describe() {
         FREE_DISK_BYTES,
         metrics::Unit::Bytes,
         "Free bytes on the data directory's filesystem."
+    );
+    describe_gauge!(
+        SEALED,
+        "1 while the seal waits for `strongbox operator unseal`, else 0."
+    );
+    describe_gauge!(
+        ROOT_KEYS,
+        "Root keys held: 2 while a root rotation is under way."
     );
     describe_gauge!(
         SCHEDULER_LAG_SECONDS,

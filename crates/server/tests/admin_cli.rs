@@ -406,6 +406,8 @@ async fn metrics_are_served_in_prometheus_text() {
         "strongbox_open_connections".to_owned(),
         "strongbox_data_dir_free_bytes".to_owned(),
         "strongbox_scheduler_lag_seconds".to_owned(),
+        "strongbox_sealed 0".to_owned(),
+        "strongbox_root_keys 1".to_owned(),
         "# HELP strongbox_requests_total".to_owned(),
     ] {
         assert!(text.contains(&expected), "{expected} in:\n{text}");

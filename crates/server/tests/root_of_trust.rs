@@ -256,6 +256,25 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
     let refused = strongbox(&dir, &["account", "delete", "--account", &doomed.account]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("does not exist"));
+    // One rotation at a time: while another holds the root keys' lock, a rotation refuses.
+    let held = strongbox::datadir::lock_root_keys(&dir).unwrap();
+    let busy = strongbox(&dir, &["operator", "rotate-root"]);
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("another root rotation or rekey"));
+    drop(held);
+    // A crypto-shred retried (the account already gone) still rotates the root key.
+    let before_retry = root_key(&dir);
+    let retried = succeeded(&strongbox(
+        &dir,
+        &[
+            "account",
+            "delete",
+            "--account",
+            &doomed.account,
+            "--crypto-shred",
+        ],
+    ));
+    assert!(retried.contains("rotated anyway"), "{retried}");
+    assert_ne!(root_key(&dir), before_retry);
     server.stop().await;
 
     // The old root key is nowhere in the data directory.

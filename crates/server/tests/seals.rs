@@ -62,6 +62,8 @@ async fn answers_sealed(address: std::net::SocketAddr) {
     let (status, body) = ready(address).await;
     assert_eq!(status, 503);
     assert_eq!(body["status"], "sealed");
+    let metrics = raw::send(address, &raw::get("/metrics")).await.unwrap();
+    assert!(String::from_utf8_lossy(&metrics.body).contains("strongbox_sealed 1"));
     let client = process::client(address);
     let (code, message) = failure(client.list_keys().send().await);
     assert_eq!(code, "KMSInternalException");
@@ -117,13 +119,36 @@ async fn the_passphrase_seal_from_init_to_rekey() {
     let salt = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, salt).unwrap();
     let wrapping = passphrase::derive(PASSPHRASE.as_bytes(), &salt, *argon2id).unwrap();
     let roots = file.open_roots(&KeyWrapper(wrapping)).unwrap();
-    let root = roots[0].material().expose().to_vec();
+    let root = roots[0].expose().to_vec();
     assert!(files_holding(&dir, &root).is_empty());
     server.child.kill().await.unwrap();
 
     // Started without it: sealed until an operator unseals.
     let mut server = process::start_with_env(temp.path(), port, &[], &[]).await;
     answers_sealed(server.address).await;
+    // A root.sealed that the passphrase opens, but whose root key is not this store's (another
+    // deployment's, same passphrase and salt): refused, still sealed.
+    let ours = std::fs::read(dir.join("root.sealed")).unwrap();
+    let mut foreign = file.clone();
+    foreign.roots.clear();
+    let wrapping = passphrase::derive(PASSPHRASE.as_bytes(), &salt, *argon2id).unwrap();
+    foreign
+        .push_root(
+            &KeyWrapper(wrapping),
+            &strongbox_crypto::LockedKey::generate().unwrap(),
+        )
+        .unwrap();
+    std::fs::remove_file(dir.join("root.sealed")).unwrap();
+    foreign.write(&dir.join("root.sealed"), true).unwrap();
+    let foreign = strongbox_with(
+        &dir,
+        &["operator", "unseal"],
+        &[],
+        &format!("{PASSPHRASE}\n"),
+    );
+    assert!(failed(&foreign).contains("does not match this store"));
+    answers_sealed(server.address).await;
+    std::fs::write(dir.join("root.sealed"), ours).unwrap();
     let wrong = strongbox_with(&dir, &["operator", "unseal"], &[], "not the passphrase\n");
     assert!(failed(&wrong).contains("the passphrase does not open the root key"));
     answers_sealed(server.address).await;
@@ -267,7 +292,12 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
     assert!(succeeded(&unseal(&shares[0])).contains("1 of 2 shares held"));
     assert!(failed(&unseal("hello")).contains("not a Strongbox share"));
     let foreign = format!("00000000{}", &shares[1][8..]);
-    assert!(failed(&unseal(&foreign)).contains("belongs to set 00000000"));
+    let refused = failed(&unseal(&foreign));
+    assert!(refused.contains("belongs to another set"), "{refused}");
+    assert!(
+        !refused.contains("00000000"),
+        "what was submitted is not echoed"
+    );
     // A mistyped share: the threshold is reached, the key is wrong, nothing unseals, and the
     // shares are forgotten.
     let mut typo = shares[1].clone().into_bytes();
@@ -284,6 +314,20 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
     let (_, blob) = encrypt(&client).await;
     drop(server);
 
+    // A rekey whose shares cannot be written (the directory already holds share files)
+    // changes nothing: the old shares still open it.
+    let refused = strongbox_with(
+        &dir,
+        &["operator", "rekey", "--share-dir", share_dir_arg],
+        &[],
+        &format!("{}\n{}\n", shares[0], shares[2]),
+    );
+    assert!(failed(&refused).contains("share-1"));
+    let unchanged = SealFile::read(&dir.join("root.sealed")).unwrap();
+    let SealChoice::Shamir { set, .. } = &unchanged.choice else {
+        panic!()
+    };
+    assert!(shares[0].starts_with(set.as_str()));
     // Rekey to a new set of 2 (the old shares, two of them, on standard input).
     let new_dir = temp.path().join("new-shares");
     let rekeyed = strongbox_with(
@@ -306,7 +350,7 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
     assert_eq!(new_shares.len(), 2);
     let server = process::start_with_env(temp.path(), port, &[], &[]).await;
     answers_sealed(server.address).await;
-    assert!(failed(&unseal(&shares[0])).contains("belongs to set"));
+    assert!(failed(&unseal(&shares[0])).contains("belongs to another set"));
     unseal(&new_shares[0]);
     assert!(succeeded(&unseal(&new_shares[1])).contains("unsealed"));
     decrypts(&client_of(&server), &blob).await;
@@ -412,6 +456,28 @@ async fn the_pkcs11_seal_with_softhsm() {
         )
     };
     assert!(failed(&init("nonesuch", &pin)).contains("no token labelled \"nonesuch\""));
+    // A module others could write is never loaded (it would be handed the PIN).
+    let writable = temp.path().join("libother.so");
+    std::fs::copy(SOFTHSM_MODULE, &writable).unwrap();
+    std::fs::set_permissions(&writable, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let refused = strongbox_with(
+        &dir,
+        &[
+            "init",
+            "--seal",
+            "pkcs11",
+            "--pkcs11-module",
+            writable.to_str().unwrap(),
+            "--pkcs11-token-label",
+            "strongbox",
+        ],
+        &[
+            ("SOFTHSM2_CONF", &conf),
+            ("STRONGBOX_PKCS11_PIN_FILE", &pin),
+        ],
+        "",
+    );
+    assert!(failed(&refused).contains("writable by no one else"));
     assert!(failed(&init("strongbox", &wrong_pin)).contains("refused the PIN (CKR_PIN_INCORRECT)"));
     assert!(!dir.join("root.sealed").exists(), "nothing made");
     assert!(succeeded(&init("strongbox", &pin)).contains("pkcs11 seal"));

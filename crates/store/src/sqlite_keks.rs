@@ -38,17 +38,32 @@ pub(crate) async fn insert_account_kek(
     sealed: &SealedKey,
     root: &[u8],
 ) -> Result<(), StoreError> {
-    // Refused (`StaleRoot`) when a rotation named another root key than `root`.
+    // Refused (`StaleRoot`) when a rotation named another root key than `root`, and
+    // (`NotFound`) when the account is gone: no key-encryption key outlives its account.
     let done = sqlx::query(
         "INSERT INTO account_keks (account_id, sealed) SELECT $1, $2 \
-         WHERE NOT EXISTS (SELECT 1 FROM sealing_root WHERE root_id <> $3)",
+         WHERE NOT EXISTS (SELECT 1 FROM sealing_root WHERE root_id <> $3) \
+         AND EXISTS (SELECT 1 FROM accounts WHERE id = $1)",
     )
     .bind(account.as_str())
     .bind(sealed.as_bytes())
     .bind(root)
-    .execute(connection)
+    .execute(&mut *connection)
     .await
     .map_err(driver_error)?;
+    if done.rows_affected() == 0 {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM accounts WHERE id = $1")
+            .bind(account.as_str())
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(driver_error)?;
+        if exists.is_none() {
+            return Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                format!("account {account} does not exist"),
+            ));
+        }
+    }
     inserted_unless_stale(done)
 }
 

@@ -40,6 +40,12 @@ pub(super) struct CachedGrants {
 }
 
 /// A credential and when it was read.
+pub(super) struct CachedKek {
+    pub(super) kek: Arc<strongbox_crypto::LockedKey>,
+    pub(super) loaded_at: OffsetDateTime,
+}
+
+/// An access key's credentials and when they were read.
 pub(super) struct CachedCredential {
     pub(super) credentials: Arc<Credentials>,
     pub(super) loaded_at: OffsetDateTime,
@@ -59,8 +65,10 @@ pub(super) struct Caches {
     /// A key's grants to one grantee ARN (often none: callers that no policy allows), so
     /// that a caller who uses a key by grant reads the store once, not on every request.
     pub(super) grants: Bounded<GranteeScope, Arc<CachedGrants>>,
-    /// Accounts' unsealed key-encryption keys, in locked memory.
-    pub(super) keks: Bounded<AccountId, Arc<strongbox_crypto::LockedKey>>,
+    /// Accounts' unsealed key-encryption keys, in locked memory, with when they were read
+    /// (trusted for the credential TTL, so that an account deleted by another process leaves
+    /// this one's memory).
+    pub(super) keks: Bounded<AccountId, Arc<CachedKek>>,
     policies: Policies,
 }
 

@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 use strongbox_crypto::{LockedKey, SecretBytes, wrap};
 
+use time::OffsetDateTime;
+
 use super::Kms;
+use super::cache::CachedKek;
 use crate::error::{Error, Internal};
 use crate::model::AccountId;
 use crate::seal::{Binding, SealError, SealedKey};
@@ -56,7 +59,7 @@ impl Kms {
             .account_kek(account, true)
             .await?
             .ok_or_else(|| Internal::new("account key", "not made"))?;
-        let body = wrap::seal(kek.material(), &kek_aad(binding), plaintext)?;
+        let body = wrap::seal(&*kek, &kek_aad(binding), plaintext)?;
         let mut sealed = Vec::with_capacity(1 + body.len());
         sealed.push(KEK_FORMAT);
         sealed.extend_from_slice(&body);
@@ -78,7 +81,7 @@ impl Kms {
             .account_kek(account, false)
             .await?
             .ok_or(SealError::Unseal)?;
-        wrap::open(kek.material(), &kek_aad(binding), body).map_err(|_| SealError::Unseal.into())
+        wrap::open(&*kek, &kek_aad(binding), body).map_err(|_| SealError::Unseal.into())
     }
 
     /// The account's KEK: cached, or unsealed from the store, or (when `make`) made and
@@ -88,8 +91,11 @@ impl Kms {
         account: &AccountId,
         make: bool,
     ) -> Result<Option<Arc<LockedKey>>, Error> {
-        if let Some(kek) = self.cache.keks.get(account) {
-            return Ok(Some(kek));
+        let now = self.clock.now();
+        if let Some(cached) = self.cache.keks.get(account)
+            && now - cached.loaded_at < self.config.credential_ttl
+        {
+            return Ok(Some(Arc::clone(&cached.kek)));
         }
         let epoch = self.cache.keks.epoch();
         let binding = kek_binding(account);
@@ -99,18 +105,12 @@ impl Kms {
             None => {
                 let kek = Arc::new(LockedKey::generate()?);
                 let inserted = self
-                    .insert_root_sealed(
-                        &binding,
-                        kek.material().expose(),
-                        |sealed, root| async move {
-                            self.store.insert_account_kek(account, &sealed, &root).await
-                        },
-                    )
+                    .insert_root_sealed(&binding, kek.expose(), |sealed, root| async move {
+                        self.store.insert_account_kek(account, &sealed, &root).await
+                    })
                     .await?;
                 if inserted {
-                    self.cache
-                        .keks
-                        .insert_unless_changed(*account, Arc::clone(&kek), epoch);
+                    self.cache_kek(account, &kek, now, epoch);
                     return Ok(Some(kek));
                 }
                 // Another process stored one first: use theirs.
@@ -122,10 +122,24 @@ impl Kms {
         };
         let opened = self.seal.unseal(binding.as_bytes(), &sealed)?;
         let kek = Arc::new(LockedKey::from_bytes(opened.expose().to_vec())?);
+        self.cache_kek(account, &kek, now, epoch);
+        Ok(Some(kek))
+    }
+
+    fn cache_kek(
+        &self,
+        account: &AccountId,
+        kek: &Arc<LockedKey>,
+        now: OffsetDateTime,
+        epoch: u64,
+    ) {
+        let cached = Arc::new(CachedKek {
+            kek: Arc::clone(kek),
+            loaded_at: now,
+        });
         self.cache
             .keks
-            .insert_unless_changed(*account, Arc::clone(&kek), epoch);
-        Ok(Some(kek))
+            .insert_unless_changed(*account, cached, epoch);
     }
 
     /// Seals `plaintext` under the current root key and stores it with `insert`, which gets
@@ -142,8 +156,9 @@ impl Kms {
         Fut: Future<Output = Result<(), StoreError>>,
     {
         for _ in 0..STALE_ROOT_ATTEMPTS {
-            let root = self.seal.current_root().ok_or(SealError::Sealed)?;
             let sealed = self.seal.seal(binding.as_bytes(), plaintext)?;
+            // The id the value names, not one read apart (a refresh could come in between).
+            let root = self.seal.root_of(&sealed).ok_or(SealError::Sealed)?;
             match insert(sealed, root).await {
                 Ok(()) => return Ok(true),
                 Err(error) if error.kind() == StoreErrorKind::Conflict => return Ok(false),

@@ -50,6 +50,7 @@ pub use lifecycle::DueWork;
 pub use policies::DEFAULT_POLICY_NAME;
 pub use reseal::Resealed;
 pub use resolve::KeyRef;
+pub use root_check::RootCheck;
 pub use root_rotation::RootRotated;
 pub use rotation::{
     DEFAULT_ROTATION_PERIOD_DAYS, ROTATION_PERIOD_DAYS, RotationStatus, VersionFilter,

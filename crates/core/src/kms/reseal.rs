@@ -135,6 +135,8 @@ impl Kms {
                         .await?;
                 }
                 let Some(key) = &current_key else {
+                    tracing::error!(key = %stored.key, version = %stored.version, "a key version whose key is gone; left as it is");
+                    done.refused += 1;
                     continue;
                 };
                 let binding = KeyVersion::seal_binding(key, stored.version);

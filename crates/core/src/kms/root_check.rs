@@ -72,4 +72,36 @@ impl Kms {
             Err(Internal::new("root key check", "the root-key check value is corrupt").into())
         }
     }
+
+    /// The store's check value, to prove a root key before anything uses it (an operator
+    /// unsealing); `None` for a new store.
+    pub async fn root_check(&self) -> Result<Option<RootCheck>, Error> {
+        Ok(self.store.meta(CHECK_NAME).await?.map(|stored| RootCheck {
+            binding: meta_binding(CHECK_NAME),
+            sealed: SealedKey::from_bytes(stored),
+        }))
+    }
+}
+
+/// The store's root-key check value: sealed under the root key, bound to its name.
+pub struct RootCheck {
+    binding: crate::seal::Binding,
+    sealed: SealedKey,
+}
+
+impl RootCheck {
+    /// What it is bound to.
+    pub fn aad(&self) -> &[u8] {
+        self.binding.as_bytes()
+    }
+
+    /// The sealed value.
+    pub fn sealed(&self) -> &SealedKey {
+        &self.sealed
+    }
+
+    /// Whether `opened` is what a right root key opens it to.
+    pub fn is_right(&self, opened: &[u8]) -> bool {
+        strongbox_crypto::constant_time_eq(opened, CHECK_VALUE)
+    }
 }

@@ -115,20 +115,36 @@ impl Kms {
         Ok(replaced)
     }
 
-    /// Deletes an account and everything it owns but its audit trail; with `crypto_shred`,
-    /// rotates the root key after, so that no earlier copy of the store can recover the
-    /// account's keys. False when there is no such account.
+    /// Deletes an account and everything it owns but its audit trail; false when there was
+    /// no such account. With `crypto_shred`, then rotates the root key (even when the account
+    /// was already gone: a retry after a failed rotation), with a root key made after the
+    /// deletion (a rotation already under way is finished first), so that no earlier copy of
+    /// the store can recover the account's keys.
     pub async fn delete_account(
         &self,
         account: &AccountId,
         crypto_shred: bool,
     ) -> Result<bool, Error> {
         let deleted = self.store.delete_account(account).await?;
-        self.cache.keks.remove(account);
-        if deleted && crypto_shred {
-            self.rotate_root().await?;
-        }
         self.cache.forget_unsealed();
+        if crypto_shred {
+            let not_shredded = |error: Error| {
+                let detail = match &error {
+                    Error::Internal(internal) => internal.detail(),
+                    other => other.to_string(),
+                };
+                Error::Internal(Internal::new(
+                    "crypto-shred",
+                    format!(
+                        "account {account} is deleted but NOT crypto-shredded: the root rotation failed ({detail}); run `strongbox operator rotate-root`"
+                    ),
+                ))
+            };
+            if self.seal.status().root_keys > 1 {
+                self.rotate_root().await.map_err(not_shredded)?;
+            }
+            self.rotate_root().await.map_err(not_shredded)?;
+        }
         Ok(deleted)
     }
 
