@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use aws_sdk_kms::Client;
 use aws_sdk_kms::primitives::Blob;
 use common::cli::{files_holding, strongbox, succeeded};
-use common::{TestServer, code, create_key};
+use common::{TestServer, code, create_key, decrypt, encrypt};
 use strongbox_core::{Binding, Seal, SealedKey};
 use strongbox_seal::{FileRoots, RootSeal};
 
@@ -43,19 +43,6 @@ impl Tenant {
     fn client(&self, server: &TestServer) -> Client {
         server.client_as(&self.access_key, &self.secret, "us-east-1")
     }
-}
-
-async fn encrypt(client: &Client, key: &str, plaintext: &[u8]) -> Blob {
-    client
-        .encrypt()
-        .key_id(key)
-        .plaintext(Blob::new(plaintext.to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob()
-        .unwrap()
-        .clone()
 }
 
 fn root_key(dir: &Path) -> Vec<u8> {
@@ -168,13 +155,7 @@ async fn a_root_rotation_under_load_fails_no_request_and_destroys_the_old_root_k
     // Everything still opens, through this server and a new one.
     for (tenant, key, blob) in &late_tenants {
         let client = tenant.client(&server);
-        let out = client
-            .decrypt()
-            .ciphertext_blob(blob.clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(out.plaintext().unwrap().as_ref(), b"made during a rotation");
+        assert_eq!(decrypt(&client, blob).await, b"made during a rotation");
         encrypt(&client, key, b"after").await;
     }
     server.stop().await;
@@ -246,13 +227,7 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
     }
     assert_eq!(answer, "UnrecognizedClientException");
     // Other tenants are untouched.
-    let out = admin
-        .decrypt()
-        .ciphertext_blob(admin_blob.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.plaintext().unwrap().as_ref(), b"the admin's data");
+    assert_eq!(decrypt(&admin, &admin_blob).await, b"the admin's data");
     let refused = strongbox(&dir, &["account", "delete", "--account", &doomed.account]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("does not exist"));

@@ -33,27 +33,12 @@ async fn ready(address: std::net::SocketAddr) -> (u16, serde_json::Value) {
 
 async fn encrypt(client: &aws_sdk_kms::Client) -> (String, Blob) {
     let key = common::create_key(client).await;
-    let blob = client
-        .encrypt()
-        .key_id(&key)
-        .plaintext(Blob::new(b"sealed away".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob()
-        .unwrap()
-        .clone();
+    let blob = common::encrypt(client, &key, b"sealed away").await;
     (key, blob)
 }
 
 async fn decrypts(client: &aws_sdk_kms::Client, blob: &Blob) {
-    let out = client
-        .decrypt()
-        .ciphertext_blob(blob.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.plaintext().unwrap().as_ref(), b"sealed away");
+    assert_eq!(common::decrypt(client, blob).await, b"sealed away");
 }
 
 /// While sealed: `/ready` says so, and every call answers `KMSInternalException` saying the

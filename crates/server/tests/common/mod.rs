@@ -275,3 +275,35 @@ pub async fn create_key(client: &Client) -> String {
         .key_id()
         .to_owned()
 }
+
+/// Encrypts `plaintext` under `key` and returns the ciphertext blob.
+pub async fn encrypt(
+    client: &Client,
+    key: &str,
+    plaintext: &[u8],
+) -> aws_sdk_kms::primitives::Blob {
+    client
+        .encrypt()
+        .key_id(key)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(plaintext.to_vec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob()
+        .unwrap()
+        .clone()
+}
+
+/// Decrypts `blob` and returns the plaintext.
+pub async fn decrypt(client: &Client, blob: &aws_sdk_kms::primitives::Blob) -> Vec<u8> {
+    client
+        .decrypt()
+        .ciphertext_blob(blob.clone())
+        .send()
+        .await
+        .unwrap()
+        .plaintext()
+        .unwrap()
+        .as_ref()
+        .to_vec()
+}
