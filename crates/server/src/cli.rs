@@ -96,6 +96,10 @@ pub enum Command {
         /// non-extractable, when none has it).
         #[arg(long, value_name = "LABEL", default_value = "strongbox-root-wrap")]
         pkcs11_key_label: String,
+        /// Move an existing file seal's root key (`root.key`) under the chosen seal and remove
+        /// `root.key` (stop the server first); then run `strongbox operator rotate-root`.
+        #[arg(long)]
+        convert: bool,
     },
     /// The root of trust: unseal, status, root key rotation, rekey.
     #[command(subcommand)]
@@ -376,6 +380,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             pkcs11_module,
             pkcs11_token_label,
             pkcs11_key_label,
+            convert,
         } => {
             let choice = match seal {
                 SealKind::File => crate::seal_setup::InitSeal::File,
@@ -387,18 +392,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     key_label: pkcs11_key_label,
                 },
             };
+            if convert {
+                let _serving = crate::datadir::lock_for_serving(&data_dir)
+                    .map_err(|error| format!("{error}: stop it to convert its seal"))?;
+                let _root = crate::datadir::lock_root_keys(&data_dir)?;
+                let made = crate::seal_setup::convert(&data_dir, choice)?;
+                print_shares(&made.shares, share_dir.as_deref())?;
+                made.commit()?;
+                return output::println(format_args!(
+                    "converted {} to the {} seal and removed root.key; now run `strongbox operator rotate-root --data-dir {}`, so that copies of the old root.key (backups) open nothing new",
+                    data_dir.display(),
+                    seal_name(seal),
+                    data_dir.display()
+                ));
+            }
             let made = crate::seal_setup::init(&data_dir, choice)?;
             print_shares(&made.shares, share_dir.as_deref())?;
             made.commit()?;
             output::println(format_args!(
                 "initialised {} with the {} seal; start it with: strongbox serve --data-dir {}",
                 data_dir.display(),
-                match seal {
-                    SealKind::File => "file",
-                    SealKind::Passphrase => "passphrase",
-                    SealKind::Shamir => "shamir",
-                    SealKind::Pkcs11 => "pkcs11",
-                },
+                seal_name(seal),
                 data_dir.display()
             ))
         }
@@ -723,6 +737,15 @@ fn print_unseal_answer(answer: crate::admin_socket::Answer) -> Result<(), CliErr
             need - have
         )),
         (true, _, _) => output::println(format_args!("sealed ({} seal)", status.seal)),
+    }
+}
+
+fn seal_name(seal: SealKind) -> &'static str {
+    match seal {
+        SealKind::File => "file",
+        SealKind::Passphrase => "passphrase",
+        SealKind::Shamir => "shamir",
+        SealKind::Pkcs11 => "pkcs11",
     }
 }
 

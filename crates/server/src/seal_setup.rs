@@ -63,7 +63,7 @@ pub fn open(data_dir: &Path, create: bool, opener: Opener) -> Result<OpenedSeal,
     }
     if root_key.exists() {
         return Err(format!(
-            "{} holds both root.key and {SEAL_FILE}: one seal per data directory; remove the one that is not in use",
+            "{} holds both root.key and {SEAL_FILE}: one seal per data directory (if `strongbox init --convert` was interrupted, both hold the same root key: remove root.key)",
             data_dir.display()
         ));
     }
@@ -361,6 +361,8 @@ pub struct Initialised {
     pub shares: Vec<String>,
     /// The seal file to write, where, and whether it must be new.
     pending: Option<(PathBuf, SealFile, bool)>,
+    /// A file to remove once the seal file is written (a converted `root.key`).
+    retired: Option<PathBuf>,
 }
 
 impl Initialised {
@@ -368,17 +370,25 @@ impl Initialised {
         Self {
             shares: vec![],
             pending: None,
+            retired: None,
         }
     }
 
-    /// Writes the seal file (durably; the old one, for `rekey`, replaced in one step).
+    /// Writes the seal file (durably; the old one, for `rekey`, replaced in one step), then
+    /// removes the file it replaces (`--convert`: root.key), durably too.
     pub fn commit(self) -> Result<(), String> {
-        match self.pending {
-            Some((path, file, create_new)) => file
-                .write(&path, create_new)
-                .map_err(|error| error.to_string()),
-            None => Ok(()),
+        if let Some((path, file, create_new)) = self.pending {
+            file.write(&path, create_new)
+                .map_err(|error| error.to_string())?;
         }
+        if let Some(retired) = self.retired {
+            std::fs::remove_file(&retired)
+                .and_then(|()| {
+                    std::fs::File::open(retired.parent().unwrap_or(Path::new(".")))?.sync_all()
+                })
+                .map_err(|error| format!("{}: {error}", retired.display()))?;
+        }
+        Ok(())
     }
 }
 
@@ -394,16 +404,67 @@ pub fn init(data_dir: &Path, choice: InitSeal) -> Result<Initialised, String> {
     let root_key = crate::datadir::root_key_path(data_dir);
     if sealed_path.exists() || root_key.exists() {
         return Err(format!(
-            "{} already has a seal ({}); `strongbox operator rekey` changes its secret",
+            "{} already has a seal ({}); `strongbox operator rekey` changes its secret{}",
             data_dir.display(),
             if root_key.exists() {
                 "root.key"
             } else {
                 SEAL_FILE
+            },
+            if root_key.exists() {
+                ", and `strongbox init --convert --seal ...` moves a file seal's root key under another seal"
+            } else {
+                ""
             }
         ));
     }
     let root = LockedKey::generate().map_err(|error| error.to_string())?;
+    wrap_root(data_dir, choice, root, None)
+}
+
+/// `strongbox init --convert`: puts a file seal's root key under another seal (the server
+/// stopped; the caller holds the data directory's locks). `root.key` is removed once
+/// `root.sealed` is written. The root key itself does not change: rotate it afterwards
+/// (`operator rotate-root`), so that copies of the old `root.key` open nothing new.
+pub fn convert(data_dir: &Path, choice: InitSeal) -> Result<Initialised, String> {
+    let root_key = crate::datadir::root_key_path(data_dir);
+    if seal_file_path(data_dir).exists() || !root_key.exists() {
+        return Err(format!(
+            "{} has no file seal to convert (no root.key, or already a {SEAL_FILE})",
+            data_dir.display()
+        ));
+    }
+    if matches!(choice, InitSeal::File) {
+        return Err("--convert moves a file seal's root key under another seal: choose --seal passphrase, shamir or pkcs11".into());
+    }
+    if data_dir.join("root.key.next").exists() {
+        return Err(
+            "a root rotation is under way: run `strongbox operator rotate-root` to finish it first"
+                .into(),
+        );
+    }
+    if !data_dir.join("root.format-3").exists() {
+        return Err(format!(
+            "{} was made by an older version of Strongbox: start `strongbox serve` on it once to upgrade it first",
+            data_dir.display()
+        ));
+    }
+    let roots = FileRoots::open_or_create(&root_key).map_err(|error| error.to_string())?;
+    let mut keys = strongbox_seal::RootStorage::load(&roots).map_err(|error| error.to_string())?;
+    let root = keys.pop().ok_or("root.key holds no key")?;
+    wrap_root(data_dir, choice, root, Some(root_key))
+}
+
+/// The seal file for `choice` wrapping `root`, to commit once the shares are out; `retired`
+/// is a file to remove after (a converted `root.key`).
+fn wrap_root(
+    data_dir: &Path,
+    choice: InitSeal,
+    root: LockedKey,
+    retired: Option<PathBuf>,
+) -> Result<Initialised, String> {
+    let sealed_path = seal_file_path(data_dir);
+    let root_key = crate::datadir::root_key_path(data_dir);
     let (choice, wrapping, shares) = match choice {
         InitSeal::File => {
             FileRoots::open_or_create(&root_key).map_err(|error| error.to_string())?;
@@ -432,6 +493,7 @@ pub fn init(data_dir: &Path, choice: InitSeal) -> Result<Initialised, String> {
             return Ok(Initialised {
                 shares: vec![],
                 pending: Some((sealed_path, file, true)),
+                retired,
             });
         }
     };
@@ -444,6 +506,7 @@ pub fn init(data_dir: &Path, choice: InitSeal) -> Result<Initialised, String> {
     Ok(Initialised {
         shares,
         pending: Some((sealed_path, file, true)),
+        retired,
     })
 }
 
@@ -522,6 +585,7 @@ pub fn rekey(
     Ok(Initialised {
         shares: printed,
         pending: Some((path, rekeyed, false)),
+        retired: None,
     })
 }
 

@@ -550,3 +550,44 @@ async fn the_file_seal_warns_when_others_can_reach_the_server() {
     assert!(loopback.contains("strongbox is serving"), "{loopback}");
     assert!(!loopback.contains(warning), "{loopback}");
 }
+
+#[tokio::test]
+async fn a_file_seal_converts_to_a_passphrase_seal() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let passphrase_file = secret_file(temp.path(), "passphrase", PASSPHRASE);
+    let with_passphrase = [("STRONGBOX_PASSPHRASE_FILE", passphrase_file.as_path())];
+    let convert = ["init", "--convert", "--seal", "passphrase"];
+    let port = process::free_port();
+    let mut server = process::start(temp.path(), port, &[]).await;
+    let (_, blob) = encrypt(&client_of(&server)).await;
+    let old_root = std::fs::read(dir.join("root.key")).unwrap();
+    let busy = strongbox_with(&dir, &convert, &with_passphrase, "");
+    assert!(failed(&busy).contains("stop it to convert"));
+    server.child.kill().await.unwrap();
+    server.child.wait().await.unwrap();
+    let refused = strongbox_with(&dir, &["init", "--convert", "--seal", "file"], &[], "");
+    assert!(failed(&refused).contains("choose --seal passphrase"));
+
+    let converted = succeeded(&strongbox_with(&dir, &convert, &with_passphrase, ""));
+    assert!(converted.contains("operator rotate-root"), "{converted}");
+    assert!(!dir.join("root.key").exists());
+    let again = strongbox_with(&dir, &convert, &with_passphrase, "");
+    assert!(failed(&again).contains("no file seal to convert"));
+    // The same root key, now behind the passphrase: what it sealed opens.
+    let env = [(
+        "STRONGBOX_PASSPHRASE_FILE",
+        passphrase_file.to_str().unwrap(),
+    )];
+    let server = process::start_with_env(temp.path(), port, &[], &env).await;
+    decrypts(&client_of(&server), &blob).await;
+    // Rotated, as the command advises: the old root key is in no file, and all still opens.
+    succeeded(&strongbox_with(
+        &dir,
+        &["operator", "rotate-root"],
+        &with_passphrase,
+        "",
+    ));
+    assert!(files_holding(&dir, &old_root).is_empty());
+    decrypts(&client_of(&server), &blob).await;
+}
