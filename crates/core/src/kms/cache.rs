@@ -69,8 +69,17 @@ pub(super) struct Caches {
     /// (trusted for the credential TTL, so that an account deleted by another process leaves
     /// this one's memory).
     pub(super) keks: Bounded<AccountId, Arc<CachedKek>>,
+    /// Key ids (by Region) and key versions that the store did not have when a ciphertext
+    /// named them (forged or foreign ciphertexts), with when: trusted for the credential TTL,
+    /// so that a flood of made-up ids reads the store once per id and TTL, not per request.
+    /// Bounded apart from the positive caches, and smaller.
+    pub(super) absent_keys: Bounded<(Region, KeyId), OffsetDateTime>,
+    pub(super) absent_versions: Bounded<(KeyId, VersionId), OffsetDateTime>,
     policies: Policies,
 }
+
+/// Entries each negative cache holds at most.
+const ABSENT_CAPACITY: usize = 65_536;
 
 impl Caches {
     pub(super) fn new(capacity: usize) -> Self {
@@ -82,6 +91,8 @@ impl Caches {
             identities: Bounded::new(capacity),
             grants: Bounded::new(capacity),
             keks: Bounded::new(capacity),
+            absent_keys: Bounded::new(capacity.min(ABSENT_CAPACITY)),
+            absent_versions: Bounded::new(capacity.min(ABSENT_CAPACITY)),
             policies: Policies::default(),
         }
     }
@@ -197,6 +208,22 @@ impl Caches {
         self.credentials.remove_where(|_, _| true);
         self.grants.remove_where(|_, _| true);
         self.identities.remove_where(|_, _| true);
+    }
+
+    /// Whether `key` was found absent from the store less than `ttl` before `now` (counted
+    /// as an `absent` lookup).
+    pub(super) fn known_absent<K: Eq + Hash + Clone>(
+        map: &Bounded<K, OffsetDateTime>,
+        key: &K,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+    ) -> bool {
+        let absent = map.get(key).is_some_and(|seen| now - seen < ttl);
+        if absent {
+            metrics::counter!(crate::telemetry::KEY_CACHE_LOOKUPS, "result" => "absent")
+                .increment(1);
+        }
+        absent
     }
 
     pub(super) fn forget_alias(&self, scope: &AliasScope) {

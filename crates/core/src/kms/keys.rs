@@ -139,6 +139,9 @@ impl Kms {
         };
         let epoch = self.cache.keys_epoch();
         self.store.create_key(&key, &version).await?;
+        // (Ids are random: only a guessed one could be in the negative cache, but no entry may
+        // outlive the key's creation.)
+        self.cache.absent_keys.remove(&(key.arn.region, key.id()));
         crate::audit::resources::touch(&key.arn);
         self.cache
             .insert_new_key(key.clone(), Arc::new(material), epoch);

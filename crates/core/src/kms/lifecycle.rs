@@ -100,6 +100,7 @@ impl Kms {
         }
         let written = self.store.rotate_key(&key, &version).await;
         self.cache.forget_key(key.id());
+        self.cache.absent_versions.remove(&(key.id(), version_id));
         match written {
             Ok(_) => {
                 self.cache

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use strongbox_crypto::KeyMaterial;
 
 use super::Kms;
+use super::cache::Caches;
 use super::conditions;
 use crate::audit;
 use crate::error::{Error, Internal};
@@ -557,11 +558,25 @@ impl Kms {
         if let Some(material) = self.cache.material(key, version) {
             return Ok(Some(material));
         }
+        let now = self.clock.now();
+        let absent = (key.id(), version);
+        if Caches::known_absent(
+            &self.cache.absent_versions,
+            &absent,
+            now,
+            self.config.credential_ttl,
+        ) {
+            return Ok(None);
+        }
+        let epoch = self.cache.absent_versions.epoch();
         let Some(stored) = self
             .store
             .key_version(&key.arn.account, key.id(), version)
             .await?
         else {
+            self.cache
+                .absent_versions
+                .insert_unless_changed(absent, now, epoch);
             return Ok(None);
         };
         let secret = self
