@@ -27,6 +27,10 @@ pub enum Op {
     Sign,
     CreateKey,
     Mixed,
+    /// Decrypt ciphertexts that name a key that does not exist (the server's ciphertext with
+    /// its key id changed), as a client replaying forged ciphertexts does: each answer must be
+    /// `AccessDeniedException`.
+    DecryptForged,
 }
 
 impl Op {
@@ -41,6 +45,7 @@ impl Op {
             Op::Sign => "sign",
             Op::CreateKey => "create-key",
             Op::Mixed => "mixed",
+            Op::DecryptForged => "decrypt-forged",
         }
     }
 }
@@ -55,6 +60,7 @@ pub enum Call {
     DescribeKey,
     Sign,
     CreateKey,
+    DecryptForged,
 }
 
 impl Call {
@@ -68,6 +74,7 @@ impl Call {
             Call::DescribeKey => "DescribeKey",
             Call::Sign => "Sign",
             Call::CreateKey => "CreateKey",
+            Call::DecryptForged => "Decrypt",
         }
     }
 
@@ -84,6 +91,7 @@ impl Call {
             Op::Mixed if roll < 70 => Call::Decrypt,
             Op::Mixed if roll < 90 => Call::GenerateDataKey,
             Op::Mixed => Call::Encrypt,
+            Op::DecryptForged => Call::DecryptForged,
         }
     }
 }
@@ -258,7 +266,10 @@ impl Template {
 
     /// Whether the run decrypts, and so needs a ciphertext per key.
     fn decrypts(&self) -> bool {
-        matches!(self.settings.op, Op::Decrypt | Op::Mixed)
+        matches!(
+            self.settings.op,
+            Op::Decrypt | Op::Mixed | Op::DecryptForged
+        )
     }
 
     /// Creates, resolves or takes the key; for runs that decrypt, has the server encrypt the
@@ -309,7 +320,11 @@ impl Template {
             let answer = connection.call("Encrypt", encrypt).await?;
             let answer = expect_ok(Call::Encrypt, answer)?;
             let blob = parse::<CiphertextAnswer>(Call::Encrypt, &answer.body)?.ciphertext_blob;
-            Some(decrypt_body(&key_id, blob))
+            if self.settings.op == Op::DecryptForged {
+                Some(forged_decrypt_body(&blob)?)
+            } else {
+                Some(decrypt_body(&key_id, blob))
+            }
         };
         Ok(KeyFixture {
             key_id,
@@ -464,7 +479,9 @@ impl Fixture {
         let template = &self.template;
         let shape = match call {
             Call::Encrypt => &template.encrypt,
-            Call::Decrypt => return fixture.decrypt.clone().unwrap_or_default(),
+            Call::Decrypt | Call::DecryptForged => {
+                return fixture.decrypt.clone().unwrap_or_default();
+            }
             Call::GenerateDataKey | Call::GenerateDataKeyWithoutPlaintext => &template.data_key,
             Call::DescribeKey => &template.describe,
             Call::Sign => &template.sign,
@@ -500,6 +517,9 @@ impl Fixture {
         deep: bool,
         connection: &mut Connection,
     ) -> Result<(), Failure> {
+        if call == Call::DecryptForged && !self.template.settings.baseline {
+            return refused_as_forged(answer);
+        }
         let answer = expect_ok(call, answer)?;
         let template = &self.template;
         if template.settings.baseline {
@@ -590,6 +610,7 @@ impl Fixture {
             Call::CreateKey => {
                 parse::<DescribeAnswer>(call, &answer.body)?;
             }
+            Call::DecryptForged => {}
         }
         Ok(())
     }
@@ -597,6 +618,39 @@ impl Fixture {
     /// The settings the fixture was prepared for.
     pub fn settings(&self) -> &Settings {
         &self.template.settings
+    }
+}
+
+/// A Decrypt body for `blob` with its key id (bytes 1 to 16 of the blob) changed, and no
+/// KeyId member: a ciphertext of a key that does not exist.
+fn forged_decrypt_body(blob: &str) -> Result<Bytes, Failure> {
+    let mut bytes = BASE64
+        .decode(blob)
+        .map_err(|_| Failure::Setup("Encrypt answered a blob that is not base64".to_owned()))?;
+    if bytes.len() < 17 {
+        return Err(Failure::Setup("Encrypt answered a short blob".to_owned()));
+    }
+    for byte in &mut bytes[1..17] {
+        *byte ^= 0x5a;
+    }
+    Ok(body(&json!({"CiphertextBlob": BASE64.encode(bytes),
+        "EncryptionContext": encryption_context()})))
+}
+
+/// A forged ciphertext's answer: `AccessDeniedException` (HTTP 400), as AWS answers a
+/// ciphertext whose key the caller may not use; anything else is wrong.
+fn refused_as_forged(answer: Answer) -> Result<(), Failure> {
+    let denied = answer.status == 400
+        && serde_json::from_slice::<serde_json::Value>(&answer.body)
+            .is_ok_and(|error| error["__type"] == "AccessDeniedException");
+    if denied {
+        Ok(())
+    } else {
+        Err(Failure::Answer {
+            operation: "Decrypt",
+            status: answer.status,
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
+        })
     }
 }
 
