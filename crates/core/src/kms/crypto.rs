@@ -10,7 +10,6 @@ use strongbox_crypto::{
 };
 
 use super::Kms;
-use super::cache::Caches;
 use super::material::MaterialKind;
 use super::resolve::{Access, KeyRef};
 use super::usage;
@@ -276,29 +275,10 @@ impl Kms {
         let key = match named {
             Some(named) => named,
             None => {
-                let now = self.clock.now();
-                let absent = (principal.region, key_id);
-                if Caches::known_absent(
-                    &self.cache.absent_keys,
-                    &absent,
-                    now,
-                    self.config.credential_ttl,
-                ) {
-                    return Err(for_ciphertext());
-                }
-                let epoch = self.cache.absent_keys.epoch();
-                let key = match self.key_by_id(principal, key_id).await? {
-                    Some(key) => key,
-                    None => match self.key_anywhere(&principal.region, key_id).await? {
-                        Some(key) => key,
-                        None => {
-                            self.cache
-                                .absent_keys
-                                .insert_unless_changed(absent, now, epoch);
-                            return Err(for_ciphertext());
-                        }
-                    },
-                };
+                let key = self
+                    .key_for_ciphertext(principal, key_id)
+                    .await?
+                    .ok_or_else(for_ciphertext)?;
                 let named_by = KeyRef::Id(key_id);
                 match self.authorize(principal, &key, access, &named_by).await {
                     Err(Error::AccessDenied(_)) if key.arn.account != principal.account => {

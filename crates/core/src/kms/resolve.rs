@@ -266,16 +266,6 @@ impl Kms {
         Ok(key)
     }
 
-    /// The key with this id in the caller's account and Region, if any.
-    pub(super) async fn key_by_id(
-        &self,
-        principal: &Principal,
-        key_id: KeyId,
-    ) -> Result<Option<Arc<Key>>, Error> {
-        self.key_in(&principal.account, &principal.region, key_id)
-            .await
-    }
-
     /// The key with this id in `account` and `region`, if any, from the cache when possible,
     /// recorded among the call's resources.
     pub(super) async fn key_in(
@@ -302,11 +292,59 @@ impl Kms {
         if let Some(key) = self.cache.key(account, region, key_id) {
             return Ok(Some(key));
         }
+        self.load_key(account, region, key_id).await
+    }
+
+    /// The key read from the store (and cached), after a cache miss.
+    async fn load_key(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        key_id: KeyId,
+    ) -> Result<Option<Arc<Key>>, Error> {
         let epoch = self.cache.keys_epoch();
         let Some(key) = self.store.key(account, region, key_id).await? else {
             return Ok(None);
         };
         Ok(Some(self.cache.insert_key(key, epoch)))
+    }
+
+    /// The key a ciphertext names when the request names none: the caller's (recorded among
+    /// the call's resources), else another account's in this Region (recorded once
+    /// authorized). A cached key costs what it always did; only on a miss is the negative
+    /// cache asked, so that a forged id reads the store once per credential TTL, not per call.
+    pub(super) async fn key_for_ciphertext(
+        &self,
+        principal: &Principal,
+        key_id: KeyId,
+    ) -> Result<Option<Arc<Key>>, Error> {
+        let (account, region) = (&principal.account, &principal.region);
+        if let Some(key) = self.cache.key(account, region, key_id) {
+            audit::resources::touch(&key.arn);
+            return Ok(Some(key));
+        }
+        let now = self.clock.now();
+        let absent = (*region, key_id);
+        if Caches::known_absent(
+            &self.cache.absent_keys,
+            &absent,
+            now,
+            self.config.credential_ttl,
+        ) {
+            return Ok(None);
+        }
+        let epoch = self.cache.absent_keys.epoch();
+        if let Some(key) = self.load_key(account, region, key_id).await? {
+            audit::resources::touch(&key.arn);
+            return Ok(Some(key));
+        }
+        let found = self.key_anywhere(region, key_id).await?;
+        if found.is_none() {
+            self.cache
+                .absent_keys
+                .insert_unless_changed(absent, now, epoch);
+        }
+        Ok(found)
     }
 
     /// The key with this id in `region`, whatever its account (from the cache when possible).
