@@ -260,7 +260,7 @@ fn backend(error: impl std::fmt::Display) -> SealError {
 }
 
 /// Inode, size and modification time of `path`, or zeros when it does not exist.
-fn stat_fingerprint(path: &Path) -> [u64; 4] {
+pub(crate) fn stat_fingerprint(path: &Path) -> [u64; 4] {
     match fs::symlink_metadata(path) {
         Ok(metadata) => [
             metadata.ino(),

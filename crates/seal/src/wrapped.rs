@@ -6,7 +6,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -268,14 +268,6 @@ impl RootStorage for WrappedRoots {
     }
 
     fn fingerprint(&self) -> Fingerprint {
-        match fs::symlink_metadata(&self.path) {
-            Ok(metadata) => vec![
-                metadata.ino(),
-                metadata.len(),
-                u64::try_from(metadata.mtime()).unwrap_or_default(),
-                u64::try_from(metadata.mtime_nsec()).unwrap_or_default(),
-            ],
-            Err(_) => vec![0; 4],
-        }
+        crate::file::stat_fingerprint(&self.path).to_vec()
     }
 }

@@ -77,7 +77,6 @@ pub type OnUnsealed = Arc<
 pub async fn serve(
     listener: UnixListener,
     kms: Arc<strongbox_core::Kms>,
-    status: Arc<dyn Fn() -> UnsealStatus + Send + Sync>,
     unsealer: Option<Arc<Unsealer>>,
     on_unsealed: OnUnsealed,
 ) {
@@ -102,7 +101,6 @@ pub async fn serve(
         };
         let handler = Handler {
             kms: Arc::clone(&kms),
-            status: Arc::clone(&status),
             unsealer: unsealer.clone(),
             on_unsealed: Arc::clone(&on_unsealed),
             lock: Arc::clone(&lock),
@@ -119,13 +117,28 @@ pub async fn serve(
 /// What a connection's request is answered with.
 struct Handler {
     kms: Arc<strongbox_core::Kms>,
-    status: Arc<dyn Fn() -> UnsealStatus + Send + Sync>,
     unsealer: Option<Arc<Unsealer>>,
     on_unsealed: OnUnsealed,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Handler {
+    /// Where the seal stands: the unsealer's view (with Shamir progress), or the seal's.
+    fn status(&self) -> UnsealStatus {
+        match &self.unsealer {
+            Some(unsealer) => unsealer.status(),
+            None => {
+                let seal = self.kms.seal_status();
+                UnsealStatus {
+                    seal: seal.kind.to_owned(),
+                    sealed: seal.sealed,
+                    shares_held: None,
+                    threshold: None,
+                }
+            }
+        }
+    }
+
     async fn answer(self, stream: UnixStream) -> std::io::Result<()> {
         let (reader, mut writer) = stream.into_split();
         let mut line = Zeroizing::new(String::new());
@@ -140,7 +153,7 @@ impl Handler {
             Ok(Err(error)) => return Err(error),
             Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
                 Err(_) => Answer::error("not a request"),
-                Ok(Request::Status) => Answer::status((self.status)()),
+                Ok(Request::Status) => Answer::status(self.status()),
                 Ok(Request::Unseal { ref secret }) => {
                     let _turn = self.lock.lock().await;
                     self.unseal(secret).await
@@ -157,10 +170,10 @@ impl Handler {
     /// again.
     async fn unseal(&self, secret: &str) -> Answer {
         let Some(unsealer) = &self.unsealer else {
-            return Answer::status((self.status)());
+            return Answer::status(self.status());
         };
-        if !(self.status)().sealed {
-            return Answer::status((self.status)());
+        if !self.status().sealed {
+            return Answer::status(self.status());
         }
         let check = match self.kms.root_check().await {
             Ok(check) => check,
@@ -174,7 +187,7 @@ impl Handler {
             Ok(Ok(now)) if !now.sealed => match (self.on_unsealed)().await {
                 Ok(()) => {
                     tracing::info!("unsealed by `strongbox operator unseal`");
-                    Answer::status((self.status)())
+                    Answer::status(self.status())
                 }
                 Err(error) => {
                     unsealer.seal_again();

@@ -100,21 +100,6 @@ pub async fn run(
     }
     let admin_task = {
         let listener = crate::admin_socket::bind(&data_dir)?;
-        let status_kms = Arc::clone(&kms);
-        let status_unsealer = unsealer.clone();
-        let status: Arc<dyn Fn() -> crate::seal_setup::UnsealStatus + Send + Sync> =
-            Arc::new(move || match &status_unsealer {
-                Some(unsealer) => unsealer.status(),
-                None => {
-                    let seal = status_kms.seal_status();
-                    crate::seal_setup::UnsealStatus {
-                        seal: seal.kind.to_owned(),
-                        sealed: seal.sealed,
-                        shares_held: None,
-                        threshold: None,
-                    }
-                }
-            });
         let pending = Arc::clone(&pending);
         let on_unsealed: crate::admin_socket::OnUnsealed = Arc::new(move || {
             let pending = Arc::clone(&pending);
@@ -123,7 +108,6 @@ pub async fn run(
         tokio::spawn(crate::admin_socket::serve(
             listener,
             Arc::clone(&kms),
-            status,
             unsealer,
             on_unsealed,
         ))

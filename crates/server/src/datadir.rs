@@ -145,9 +145,7 @@ pub async fn open_with(
     };
     let engine = Engine::parse(store_url).map_err(|error| error.to_string())?;
     if mode == OpenMode::MustExist && !root_key.exists() && !sealed_file.exists() {
-        return Err(seal_setup::open(data_dir, false, opener)
-            .err()
-            .unwrap_or_default());
+        return Err(seal_setup::not_initialised(data_dir));
     }
     let store = strongbox_store::open(&engine)
         .await

@@ -122,7 +122,8 @@ pub fn open(data_dir: &Path, create: bool, opener: Opener) -> Result<OpenedSeal,
     })
 }
 
-fn not_initialised(data_dir: &Path) -> String {
+/// What an admin command says of a directory with no seal.
+pub fn not_initialised(data_dir: &Path) -> String {
     format!(
         "{} is not an initialised data directory (no root.key nor {SEAL_FILE}); run `strongbox init --data-dir {}` or start `strongbox serve --data-dir {}` once, or pass the right --data-dir",
         data_dir.display(),

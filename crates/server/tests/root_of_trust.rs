@@ -10,40 +10,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use aws_sdk_kms::Client;
 use aws_sdk_kms::primitives::Blob;
 use common::cli::{files_holding, strongbox, succeeded};
-use common::{TestServer, code, create_key, decrypt, encrypt};
+use common::{Tenant, TestServer, code, create_key, decrypt, encrypt};
 use strongbox_core::{Binding, Seal, SealedKey};
 use strongbox_seal::{FileRoots, RootSeal};
-
-/// A tenant made through the admin path, with credentials kept to make clients again.
-struct Tenant {
-    account: String,
-    access_key: String,
-    secret: String,
-}
-
-impl Tenant {
-    async fn new(server: &TestServer, name: &str) -> Self {
-        let kms = server.admin_kms().await;
-        let account = kms.create_account(name, None).await.unwrap().id;
-        let key = kms
-            .create_access_key(&account, "admin", None)
-            .await
-            .unwrap();
-        kms.store().close().await;
-        Self {
-            account: account.to_string(),
-            access_key: key.key.id.as_str().to_owned(),
-            secret: String::from_utf8(key.secret.expose().to_vec()).unwrap(),
-        }
-    }
-
-    fn client(&self, server: &TestServer) -> Client {
-        server.client_as(&self.access_key, &self.secret, "us-east-1")
-    }
-}
 
 fn root_key(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join("root.key")).unwrap()
@@ -206,7 +177,7 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
             "account",
             "delete",
             "--account",
-            &doomed.account,
+            doomed.account.as_str(),
             "--crypto-shred",
         ],
     ));
@@ -228,7 +199,10 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
     assert_eq!(answer, "UnrecognizedClientException");
     // Other tenants are untouched.
     assert_eq!(decrypt(&admin, &admin_blob).await, b"the admin's data");
-    let refused = strongbox(&dir, &["account", "delete", "--account", &doomed.account]);
+    let refused = strongbox(
+        &dir,
+        &["account", "delete", "--account", doomed.account.as_str()],
+    );
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("does not exist"));
     // One rotation at a time: while another holds the root keys' lock, a rotation refuses.
@@ -244,7 +218,7 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
             "account",
             "delete",
             "--account",
-            &doomed.account,
+            doomed.account.as_str(),
             "--crypto-shred",
         ],
     ));
@@ -268,7 +242,7 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
     .unwrap();
     let sealed_kek: Vec<u8> =
         sqlx::query_scalar("SELECT sealed FROM account_keks WHERE account_id = ?")
-            .bind(&doomed.account)
+            .bind(doomed.account.as_str())
             .fetch_one(&db)
             .await
             .unwrap();
@@ -277,7 +251,7 @@ async fn a_crypto_shredded_account_cannot_be_recovered_from_a_backup_of_the_data
         FileRoots::open_or_create(&dir.join("root.key")).unwrap(),
     ))
     .unwrap();
-    let binding = Binding::new("strongbox/account-kek").field(&doomed.account);
+    let binding = Binding::new("strongbox/account-kek").field(doomed.account.as_str());
     assert!(
         seal.unseal(binding.as_bytes(), &SealedKey::from_bytes(sealed_kek))
             .is_err(),

@@ -57,16 +57,7 @@ async fn a_grant_is_all_a_user_needs_and_stops_at_once_when_retired() {
     let bob = kms(&server, user(&iam, "bob", None).await);
     let key = create_key(&owner).await;
     let arn = common::arn_of(&owner, &key).await;
-    let blob = owner
-        .encrypt()
-        .key_id(&key)
-        .plaintext(Blob::new(b"secret".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob()
-        .unwrap()
-        .clone();
+    let blob = common::encrypt(&owner, &key, b"secret").await;
     let decrypt = bob.decrypt().ciphertext_blob(blob.clone()).send().await;
     assert_eq!(code(decrypt), "AccessDeniedException");
 
@@ -1106,16 +1097,7 @@ async fn re_encrypt_data_key_pairs_and_dry_runs_by_grant() {
     let bob = kms(&server, user(&iam, "bob", None).await);
     let from = create_key(&owner).await;
     let to = create_key(&owner).await;
-    let blob = owner
-        .encrypt()
-        .key_id(&from)
-        .plaintext(Blob::new(b"x".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob()
-        .unwrap()
-        .clone();
+    let blob = common::encrypt(&owner, &from, b"x").await;
     let re_encrypt = || {
         bob.re_encrypt()
             .ciphertext_blob(blob.clone())

@@ -71,30 +71,12 @@ async fn rows_edited_in_the_database_refuse_to_unseal() {
     let (other, other_admin) = server.new_tenant("other").await;
     other_admin.list_keys().send().await.unwrap();
     // A third tenant, whose credentials are kept to use again after the restart.
-    let admin_kms = server.admin_kms().await;
-    let third = admin_kms.create_account("third", None).await.unwrap().id;
-    let third_access = admin_kms
-        .create_access_key(&third, "admin", None)
-        .await
-        .unwrap();
-    admin_kms.store().close().await;
-    let third_id = third_access.key.id.as_str().to_owned();
-    let third_secret = String::from_utf8(third_access.secret.expose().to_vec()).unwrap();
-    let third_admin = server.client_as(&third_id, &third_secret, "us-east-1");
-    create_key(&third_admin).await;
+    let third = common::Tenant::new(&server, "third").await;
+    create_key(&third.client(&server)).await;
     let swapped = create_key(&owner).await;
     let donor = create_key(&owner).await;
     let respecified = create_key(&owner).await;
-    let blob = owner
-        .encrypt()
-        .key_id(&swapped)
-        .plaintext(Blob::new(b"x".to_vec()))
-        .send()
-        .await
-        .unwrap()
-        .ciphertext_blob()
-        .unwrap()
-        .clone();
+    let blob = common::encrypt(&owner, &swapped, b"x").await;
     server.stop().await;
     all_sealed_in_the_current_format(&dir).await;
 
@@ -128,7 +110,7 @@ async fn rows_edited_in_the_database_refuse_to_unseal() {
     sqlx::query(
         "UPDATE account_keks SET sealed = (SELECT sealed FROM account_keks WHERE account_id = '111122223333') WHERE account_id = ?",
     )
-    .bind(third.as_str())
+    .bind(third.account.as_str())
     .execute(&db)
     .await
     .unwrap();
@@ -163,9 +145,8 @@ async fn rows_edited_in_the_database_refuse_to_unseal() {
     let encrypted = common::identities::encrypt_as(&owner, &swapped).await;
     assert_eq!(code(encrypted), "KMSInternalException");
     // The third tenant's access key and keys were sealed under its own key-encryption key.
-    let third_admin = server.client_as(&third_id, &third_secret, "us-east-1");
     assert_eq!(
-        code(third_admin.list_keys().send().await),
+        code(third.client(&server).list_keys().send().await),
         "KMSInternalException",
         "a key-encryption key copied from another account does not open"
     );

@@ -11,7 +11,7 @@
 
 use super::Kms;
 use super::keks::is_under_kek;
-use super::root_check::{CHECK_NAME, CHECK_VALUE};
+use super::root_check::{CHECK_NAME, CHECK_VALUE, is_check_value};
 use super::service_secrets::{LEGACY_META, meta_binding};
 use crate::error::{Error, Internal};
 use crate::model::{Key, KeyVersion};
@@ -180,7 +180,7 @@ impl Kms {
             &SealedKey::from_bytes(stored),
         );
         match opened {
-            Ok(value) if strongbox_crypto::constant_time_eq(value.expose(), CHECK_VALUE) => Ok(()),
+            Ok(value) if is_check_value(value.expose()) => Ok(()),
             _ => Err(Internal::new(
                 "root key check",
                 "the root key does not match this store: it was replaced or regenerated; restore the original root key",

@@ -13,6 +13,11 @@ pub(super) const CHECK_NAME: &str = "root-key-check";
 /// What is sealed (bound to its name, like every meta value).
 pub(super) const CHECK_VALUE: &[u8] = b"strongbox/root-key-check/v1";
 
+/// Whether `opened` is what a right root key opens the check value to (in constant time).
+pub(super) fn is_check_value(opened: &[u8]) -> bool {
+    strongbox_crypto::constant_time_eq(opened, CHECK_VALUE)
+}
+
 impl Kms {
     /// Whether `store` holds a root-key check value, i.e. material sealed under some root key.
     /// Asked before a seal exists, so that a lost root key is never silently replaced.
@@ -66,7 +71,7 @@ impl Kms {
                     "the root key does not match this store: it was replaced or regenerated; restore the original root key",
                 )
             })?;
-        if strongbox_crypto::constant_time_eq(opened.expose(), CHECK_VALUE) {
+        if is_check_value(opened.expose()) {
             Ok(())
         } else {
             Err(Internal::new("root key check", "the root-key check value is corrupt").into())
@@ -102,6 +107,6 @@ impl RootCheck {
 
     /// Whether `opened` is what a right root key opens it to.
     pub fn is_right(&self, opened: &[u8]) -> bool {
-        strongbox_crypto::constant_time_eq(opened, CHECK_VALUE)
+        is_check_value(opened)
     }
 }

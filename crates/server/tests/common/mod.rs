@@ -136,16 +136,8 @@ impl TestServer {
     /// data directory, as `strongbox account create` does while the server runs) and returns a
     /// client for it.
     pub async fn new_tenant(&self, name: &str) -> (AccountId, Client) {
-        let kms = self.admin_kms().await;
-        let account = kms.create_account(name, None).await.unwrap();
-        let key = kms
-            .create_access_key(&account.id, "admin", None)
-            .await
-            .unwrap();
-        let secret = String::from_utf8(key.secret.expose().to_vec()).unwrap();
-        kms.store().close().await;
-        let client = self.client_as(key.key.id.as_str(), &secret, REGION);
-        (account.id, client)
+        let tenant = Tenant::new(self, name).await;
+        (tenant.account, tenant.client(self))
     }
 
     /// Stops the server gracefully and waits for it.
@@ -156,6 +148,36 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+    }
+}
+
+/// A tenant made through the admin path (a second handle on the data directory), with its
+/// admin's credentials kept, to make clients again after a restart.
+pub struct Tenant {
+    pub account: AccountId,
+    pub access_key: String,
+    pub secret: String,
+}
+
+impl Tenant {
+    pub async fn new(server: &TestServer, name: &str) -> Self {
+        let kms = server.admin_kms().await;
+        let account = kms.create_account(name, None).await.unwrap().id;
+        let key = kms
+            .create_access_key(&account, "admin", None)
+            .await
+            .unwrap();
+        kms.store().close().await;
+        Self {
+            account,
+            access_key: key.key.id.as_str().to_owned(),
+            secret: String::from_utf8(key.secret.expose().to_vec()).unwrap(),
+        }
+    }
+
+    /// A client of the tenant's admin on `server`, in `us-east-1`.
+    pub fn client(&self, server: &TestServer) -> Client {
+        server.client_as(&self.access_key, &self.secret, REGION)
     }
 }
 
