@@ -130,8 +130,9 @@ run() {
     if OUT=$("$@" 2>"$WORK/stderr"); then
         pass "$name"
     else
+        fail "$name" "command failed: $*" "stdout (end): $(tail -n 20 <<<"$OUT")" \
+            "stderr: $(cat "$WORK/stderr")"
         OUT=""
-        fail "$name" "command failed: $*" "stderr: $(cat "$WORK/stderr")"
     fi
 }
 

@@ -10,7 +10,7 @@ use std::fmt;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
+use crate::audit::{AuditRecord, Checkpoint, StoredDigest};
 use crate::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Grant, GrantId,
     GrantPrincipal, InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User,
@@ -311,26 +311,15 @@ pub trait Store: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<Alias>, StoreError>;
 
-    /// Appends sequenced audit records (of any chains) in one transaction; `Conflict` when a
-    /// sequence is taken (another writer appended first).
-    async fn append_audit(&self, records: &[AuditRecord]) -> Result<(), StoreError>;
-    /// The newest link of a chain: its last record, else its checkpoint, else genesis.
-    async fn audit_head(&self, account: &AccountId, region: &Region) -> Result<Head, StoreError>;
-    /// Records of a chain after sequence `after`, in order, at most `limit`.
-    async fn audit_records(
+    /// Records kept by an older layout, one row each (before the audit journal), ordered by
+    /// account, Region and sequence, after `after`; at most `limit`.
+    async fn legacy_audit_records(
         &self,
-        account: &AccountId,
-        region: &Region,
-        after: u64,
+        after: Option<&(AccountId, Region, u64)>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError>;
-    /// LookupEvents: records of a chain matching `query`, newest first.
-    async fn lookup_audit(
-        &self,
-        account: &AccountId,
-        region: &Region,
-        query: &LookupQuery,
-    ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Deletes the older layout's record rows once they were moved.
+    async fn drop_legacy_audit_records(&self) -> Result<(), StoreError>;
     /// Stores a digest; `Conflict` when its sequence is taken.
     async fn insert_audit_digest(&self, digest: &StoredDigest) -> Result<(), StoreError>;
     /// A chain's digests after sequence `after`, in order, at most `limit`.
@@ -347,11 +336,11 @@ pub trait Store: Send + Sync {
         account: &AccountId,
         region: &Region,
     ) -> Result<Option<StoredDigest>, StoreError>;
-    /// Every chain that has records, digests or a checkpoint.
+    /// Every chain that has digests or a checkpoint.
     async fn audit_chains(&self) -> Result<Vec<(AccountId, Region)>, StoreError>;
-    /// Retention: deletes a chain's digests through `through_digest` and the records they
-    /// cover (`checkpoint.digest_sequence`,
-    /// `checkpoint.head.sequence`), and stores `checkpoint` in their place, in one transaction.
+    /// Retention: deletes a chain's digests through `checkpoint.digest_sequence` and stores
+    /// `checkpoint` in their place, in one transaction (the audit sink then forgets the records
+    /// they cover).
     async fn prune_audit(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
     /// A chain's checkpoint, when its prefix was pruned.
     async fn audit_checkpoint(

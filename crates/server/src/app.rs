@@ -48,6 +48,7 @@ pub async fn run(
         dev_clock,
         audit_retention,
         audit,
+        audit_journal,
         tls,
         limits,
         metrics_listen,
@@ -70,17 +71,21 @@ pub async fn run(
         audit,
         ..KmsConfig::default()
     };
-    let datadir::Opened { kms, unsealer } = datadir::open_with(
+    let first_region = regions.first().cloned().ok_or("no region configured")?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    let datadir::Opened {
+        kms,
+        unsealer,
+        serve_lock: _lock,
+    } = datadir::open_with(
         &data_dir,
         &store,
         OpenMode::CreateIfMissing,
         clock,
         kms_config,
+        audit_journal,
     )
     .await?;
-    let _lock = datadir::lock_for_serving(&data_dir)?;
-    let first_region = regions.first().cloned().ok_or("no region configured")?;
-    let address = listener.local_addr().map_err(|error| error.to_string())?;
     let pending = Arc::new(tokio::sync::Mutex::new(Some(PendingStart {
         kms: Arc::clone(&kms),
         data_dir: data_dir.clone(),
@@ -95,11 +100,18 @@ pub async fn run(
             "the service is SEALED: every API call answers KMSInternalException until `strongbox operator unseal --data-dir {}` opens it",
             data_dir.display()
         );
-    } else {
-        finish_start(&pending).await?;
+    } else if let Err(error) = finish_start(&pending).await {
+        kms.close().await;
+        return Err(error);
     }
     let admin_task = {
-        let listener = crate::admin_socket::bind(&data_dir)?;
+        let listener = match crate::admin_socket::bind(&data_dir) {
+            Ok(listener) => listener,
+            Err(error) => {
+                kms.close().await;
+                return Err(error);
+            }
+        };
         let pending = Arc::clone(&pending);
         let on_unsealed: crate::admin_socket::OnUnsealed = Arc::new(move || {
             let pending = Arc::clone(&pending);
@@ -202,8 +214,8 @@ pub async fn run(
     if let Err(error) = scheduler_task.await {
         tracing::warn!(%error, "scheduler task ended abnormally");
     }
-    kms.store().close().await;
-    tracing::info!("strongbox stopped; store closed");
+    kms.close().await;
+    tracing::info!("strongbox stopped; audit journal and store closed");
     served.map_err(|error| format!("server error: {error}"))
 }
 

@@ -268,6 +268,20 @@ pub struct ServeArgs {
     /// `off` none (accounts' own quotas come from the file's [quotas] table) [default: off].
     #[arg(long = "quotas", env = "STRONGBOX_QUOTAS", value_name = "PROFILE")]
     pub quota_profile: Option<String>,
+    /// When audit records reach stable storage: `interval` answers read-only calls once their
+    /// record is written and syncs within --audit-sync-interval (calls that change state wait
+    /// for the sync); `always` makes every call wait for its sync [default: interval].
+    #[arg(long, env = "STRONGBOX_AUDIT_SYNC", value_name = "MODE")]
+    pub audit_sync: Option<String>,
+    /// The longest a written audit record waits for its sync (1ms to 10s) [default: 10ms].
+    #[arg(long, env = "STRONGBOX_AUDIT_SYNC_INTERVAL", value_name = "DURATION")]
+    pub audit_sync_interval: Option<String>,
+    /// The size at which the audit journal starts a new segment [default: 64MiB].
+    #[arg(long, env = "STRONGBOX_AUDIT_SEGMENT_SIZE", value_name = "SIZE")]
+    pub audit_segment_size: Option<String>,
+    /// How sealed audit segments are stored: `none` or `gzip` [default: none].
+    #[arg(long, env = "STRONGBOX_AUDIT_COMPRESSION", value_name = "KIND")]
+    pub audit_compression: Option<String>,
     /// Record nothing: only to measure what the audit trail costs. Never for real use.
     #[arg(long, hide = true)]
     pub benchmark_without_audit: bool,
@@ -346,6 +360,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 dev_clock: args.dev_clock,
                 audit_retention_days: args.audit_retention_days,
                 without_audit: args.benchmark_without_audit,
+                audit_sync: args.audit_sync,
+                audit_sync_interval: args.audit_sync_interval,
+                audit_segment_size: args.audit_segment_size,
+                audit_compression: args.audit_compression,
                 tls_cert: args.tls_cert,
                 tls_key: args.tls_key,
                 header_read_timeout: args.header_read_timeout,
@@ -442,7 +460,7 @@ async fn audit(
         AuditCommand::PublicKey => {
             let kms = admin_kms(data_dir, file).await?;
             let key = kms.audit_public_key().await.map_err(audit::detail);
-            kms.store().close().await;
+            kms.close().await;
             output::print(files::pem(&key?))
         }
         AuditCommand::Digest { account } => {
@@ -452,7 +470,7 @@ async fn audit(
                 Ok(()) => audit::digest_now(&kms, account.as_ref()).await,
                 Err(error) => Err(error),
             };
-            kms.store().close().await;
+            kms.close().await;
             for (_, _, object) in written? {
                 output::println(object)?;
             }
@@ -474,7 +492,7 @@ async fn audit(
                 Ok(()) => audit::export::export(&kms, &out, &request).await,
                 Err(error) => Err(error),
             };
-            kms.store().close().await;
+            kms.close().await;
             let summary = summary?;
             for object in &summary.mismatches {
                 output::warn(format_args!(
@@ -515,7 +533,7 @@ async fn verify(
     };
     let report = check(dir.as_deref(), given, kms.as_deref()).await;
     if let Some(kms) = &kms {
-        kms.store().close().await;
+        kms.close().await;
     }
     let report = report?;
     // A reader that stopped reading must not turn a failed verification into success: the
@@ -610,7 +628,7 @@ async fn on_store<C>(
 ) -> Result<(), CliError> {
     let kms = admin_kms(data_dir, file).await?;
     let result = run(command, &kms).await;
-    kms.store().close().await;
+    kms.close().await;
     result
 }
 

@@ -13,6 +13,7 @@ use crate::listener::Limits;
 use crate::listener::activity::Timeouts;
 use crate::listener::tls::TlsFiles;
 use crate::quota::QuotaConfig;
+use strongbox_store::journal::{Compression, JournalOptions, SyncMode};
 
 /// The default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
@@ -43,6 +44,14 @@ pub struct FileConfig {
     pub key_cache_size: Option<usize>,
     /// `audit-retention-days = 365`
     pub audit_retention_days: Option<u32>,
+    /// `audit-sync = "interval"` or `"always"`
+    pub audit_sync: Option<String>,
+    /// `audit-sync-interval = "10ms"`
+    pub audit_sync_interval: Option<String>,
+    /// `audit-segment-size = "64MiB"`
+    pub audit_segment_size: Option<String>,
+    /// `audit-compression = "gzip"` or `"none"`
+    pub audit_compression: Option<String>,
     /// `tls-cert = "/etc/strongbox/server.pem"`
     pub tls_cert: Option<PathBuf>,
     /// `tls-key = "/etc/strongbox/server.key"`
@@ -112,6 +121,8 @@ pub struct ServeConfig {
     pub audit_retention: Option<time::Duration>,
     /// Whether API calls are recorded (off only for `--benchmark-without-audit`).
     pub audit: bool,
+    /// How the audit journal writes, syncs and seals.
+    pub audit_journal: JournalOptions,
     /// The certificate and key to serve TLS with; plain HTTP without.
     pub tls: Option<TlsFiles>,
     /// Connection timeouts and cap.
@@ -147,6 +158,14 @@ pub struct ServeFlags {
     pub audit_retention_days: Option<u32>,
     /// `--benchmark-without-audit`
     pub without_audit: bool,
+    /// `--audit-sync`
+    pub audit_sync: Option<String>,
+    /// `--audit-sync-interval`
+    pub audit_sync_interval: Option<String>,
+    /// `--audit-segment-size`
+    pub audit_segment_size: Option<String>,
+    /// `--audit-compression`
+    pub audit_compression: Option<String>,
     /// `--tls-cert`
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key`
@@ -171,6 +190,66 @@ pub const DEFAULT_SCHEDULER_INTERVAL: &str = "60s";
 pub const DEFAULT_ON_DEMAND_ROTATION_LIMIT: u32 = 25;
 /// Keys cached in memory: a million take about 400 MB (docs/performance.md).
 pub const DEFAULT_KEY_CACHE_SIZE: usize = 1_000_000;
+
+/// The audit journal's settings; each `None` takes the default (sync within 10ms, 64 MiB
+/// segments, no compression).
+fn journal_options(
+    sync: Option<String>,
+    interval: Option<String>,
+    segment_size: Option<String>,
+    compression: Option<String>,
+) -> Result<JournalOptions, String> {
+    let mut options = JournalOptions::default();
+    if let Some(sync) = sync {
+        options.sync = match sync.trim() {
+            "interval" => SyncMode::Interval,
+            "always" => SyncMode::Always,
+            other => {
+                return Err(format!(
+                    "audit sync '{other}': use interval (sync within --audit-sync-interval) or always"
+                ));
+            }
+        };
+    }
+    if let Some(text) = interval {
+        options.sync_interval = parse_sync_interval(&text)?;
+    }
+    if let Some(text) = segment_size {
+        let unclear =
+            || format!("audit segment size '{text}': use a size from 1MiB to 1GiB, e.g. 64MiB");
+        options.segment_bytes = match Watermark::parse(&text) {
+            Ok(Watermark::Bytes(bytes)) if ((1 << 20)..=(1 << 30)).contains(&bytes) => bytes,
+            _ => return Err(unclear()),
+        };
+    }
+    if let Some(compression) = compression {
+        options.compression = match compression.trim() {
+            "none" => Compression::None,
+            "gzip" => Compression::Gzip,
+            other => return Err(format!("audit compression '{other}': use none or gzip")),
+        };
+    }
+    Ok(options)
+}
+
+/// `10ms`, `1s`: how long a written audit record may wait for its sync (1ms to 10s).
+fn parse_sync_interval(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    let unclear = || format!("audit sync interval '{trimmed}': use 1ms to 10s, e.g. 10ms or 1s");
+    let interval = if let Some(ms) = trimmed.strip_suffix("ms") {
+        std::time::Duration::from_millis(ms.parse().map_err(|_| unclear())?)
+    } else if let Some(seconds) = trimmed.strip_suffix('s') {
+        std::time::Duration::from_secs(seconds.parse().map_err(|_| unclear())?)
+    } else {
+        return Err(unclear());
+    };
+    let allowed = std::time::Duration::from_millis(1)..=std::time::Duration::from_secs(10);
+    if allowed.contains(&interval) {
+        Ok(interval)
+    } else {
+        Err(unclear())
+    }
+}
 
 /// The data directory from the flag or environment, else the file, else the default.
 pub fn data_dir(cli: Option<PathBuf>, file: &FileConfig) -> PathBuf {
@@ -309,6 +388,18 @@ pub fn serve(
         dev_clock: flags.dev_clock,
         audit_retention: retention_days.map(|days| time::Duration::days(i64::from(days))),
         audit: !flags.without_audit,
+        audit_journal: journal_options(
+            flags.audit_sync.or_else(|| file.audit_sync.clone()),
+            flags
+                .audit_sync_interval
+                .or_else(|| file.audit_sync_interval.clone()),
+            flags
+                .audit_segment_size
+                .or_else(|| file.audit_segment_size.clone()),
+            flags
+                .audit_compression
+                .or_else(|| file.audit_compression.clone()),
+        )?,
         tls,
         limits,
         metrics_listen,

@@ -12,6 +12,7 @@ use strongbox_core::model::{AccessKey, AccessKeyId, AccountId, Region};
 use strongbox_core::{Clock, Kms, KmsConfig, Seal, SystemClock};
 use strongbox_crypto::SecretBytes;
 use strongbox_store::Engine;
+use strongbox_store::journal::{Journal, JournalOptions};
 
 use crate::seal_setup::{self, Opener, Unsealer};
 
@@ -103,6 +104,7 @@ pub async fn open(data_dir: &Path, store_url: &str, mode: OpenMode) -> Result<Ar
         mode,
         Arc::new(SystemClock),
         KmsConfig::default(),
+        JournalOptions::default(),
     )
     .await?
     .kms)
@@ -114,6 +116,8 @@ pub struct Opened {
     pub kms: Arc<Kms>,
     /// What unseals a passphrase or Shamir seal that started sealed.
     pub unsealer: Option<Arc<Unsealer>>,
+    /// `serve`'s hold on the data directory (see [`lock_for_serving`]).
+    pub serve_lock: Option<DirLock>,
 }
 
 /// [`open`] with a chosen clock and tunables; `serve` opens with `CreateIfMissing` and may
@@ -124,6 +128,7 @@ pub async fn open_with(
     mode: OpenMode,
     clock: Arc<dyn Clock>,
     config: KmsConfig,
+    journal: JournalOptions,
 ) -> Result<Opened, String> {
     let root_key = root_key_path(data_dir);
     let sealed_file = seal_setup::seal_file_path(data_dir);
@@ -142,6 +147,11 @@ pub async fn open_with(
             Opener::Server
         }
         OpenMode::MustExist => Opener::Operator,
+    };
+    // Before anything is opened to write (the audit journal recovers at open).
+    let serve_lock = match mode {
+        OpenMode::CreateIfMissing => Some(lock_for_serving(data_dir)?),
+        OpenMode::MustExist => None,
     };
     let engine = Engine::parse(store_url).map_err(|error| error.to_string())?;
     if mode == OpenMode::MustExist && !root_key.exists() && !sealed_file.exists() {
@@ -172,10 +182,38 @@ pub async fn open_with(
         );
     }
     let seal: Arc<dyn Seal> = opened.seal;
-    let kms = Arc::new(Kms::new(store, seal, clock, config));
+    // `serve` writes the journal (its own lock keeps a second writer out); admin commands
+    // read it as it is, next to a running server.
+    let journal_dir = audit_journal_path(data_dir);
+    let journal = match mode {
+        OpenMode::CreateIfMissing => Journal::open(&journal_dir, journal),
+        OpenMode::MustExist => Journal::open_reader(&journal_dir),
+    };
+    let journal = match journal {
+        Ok(journal) => journal,
+        Err(error) => {
+            store.close().await;
+            return Err(format!(
+                "cannot open the audit journal {}: {error}",
+                journal_dir.display()
+            ));
+        }
+    };
+    let kms = Arc::new(Kms::new(
+        store,
+        seal,
+        clock,
+        Some(Arc::new(journal)),
+        config,
+    ));
+    if let Err(error) = prepare_audit(&kms, mode).await {
+        kms.close().await;
+        return Err(error);
+    }
     let opened = Opened {
         kms,
         unsealer: opened.unsealer,
+        serve_lock,
     };
     if status.sealed {
         // Checked once unsealed (`serve`: by `strongbox operator unseal`).
@@ -185,7 +223,7 @@ pub async fn open_with(
     let needs_resealing = match kms.needs_resealing().await {
         Ok(needed) => needed,
         Err(error) => {
-            kms.store().close().await;
+            kms.close().await;
             return Err(detail(error));
         }
     };
@@ -194,7 +232,7 @@ pub async fn open_with(
             // `serve` seals them again once it holds the data directory's lock (`upgrade`).
             OpenMode::CreateIfMissing => Ok(opened),
             OpenMode::MustExist => {
-                kms.store().close().await;
+                kms.close().await;
                 Err(format!(
                     "{} was made by an older version of Strongbox: stop any server running on it and start `strongbox serve --data-dir {}` once to upgrade it",
                     data_dir.display(),
@@ -204,10 +242,35 @@ pub async fn open_with(
         };
     }
     if let Err(error) = kms.check_root_key().await {
-        kms.store().close().await;
+        kms.close().await;
         return Err(detail(error));
     }
     Ok(opened)
+}
+
+/// The audit journal's directory in a data directory.
+pub fn audit_journal_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("audit")
+}
+
+/// Brings the audit journal in line with the store: records of the older layout moved in
+/// (`serve` only), pruned prefixes applied, and after an unclean stop the recovery recorded in
+/// every chain.
+async fn prepare_audit(kms: &Kms, mode: OpenMode) -> Result<(), String> {
+    match mode {
+        OpenMode::CreateIfMissing => {
+            kms.migrate_legacy_audit().await.map_err(detail)?;
+        }
+        OpenMode::MustExist if kms.has_legacy_audit().await.map_err(detail)? => {
+            return Err("this data directory's audit records are in the layout of an older version of Strongbox: stop any server running on it and start `strongbox serve` on it once to move them into the audit journal".to_owned());
+        }
+        OpenMode::MustExist => {}
+    }
+    kms.apply_audit_checkpoints().await.map_err(detail)?;
+    if mode == OpenMode::CreateIfMissing {
+        kms.record_audit_recovery().await.map_err(detail)?;
+    }
+    Ok(())
 }
 
 /// Seals again what an older version sealed (see `Kms::reseal_legacy`), then checks the root

@@ -400,7 +400,7 @@ async fn metrics_are_served_in_prometheus_text() {
             common::ACCOUNT
         ),
         r#"strongbox_request_duration_seconds_bucket{operation="Encrypt",le="0.005"}"#.to_owned(),
-        "strongbox_audit_commit_seconds_bucket".to_owned(),
+        "strongbox_audit_write_seconds_bucket".to_owned(),
         "strongbox_audit_batch_records".to_owned(),
         r#"strongbox_key_cache_lookups_total{result="hit"}"#.to_owned(),
         "strongbox_open_connections".to_owned(),

@@ -49,7 +49,7 @@ async fn exported() -> Exported {
     assert_eq!(summary.records, 9);
     assert!(summary.mismatches.is_empty());
     let public_key = kms.audit_public_key().await.unwrap();
-    kms.store().close().await;
+    kms.close().await;
     Exported {
         server,
         public_key,
@@ -437,7 +437,7 @@ async fn changed_files_are_located() {
 
 #[tokio::test]
 async fn the_live_store_is_checked_too() {
-    let export = exported().await;
+    let mut export = exported().await;
     // A record after the newest digest, so the tail is checked as well.
     create_key(&export.server.client()).await;
     let kms = export.server.admin_kms().await;
@@ -445,25 +445,21 @@ async fn the_live_store_is_checked_too() {
     assert!(report.findings.is_empty(), "{:#?}", findings(&report));
     assert_eq!(report.records, 10);
 
-    let database = export.server.data_dir.join("strongbox.db");
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", database.display()))
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE audit_records SET record = CAST(replace(CAST(record AS TEXT), '\"Encrypt\"', '\"Encrypu\"') AS BLOB) WHERE sequence = 2",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    sqlx::query("UPDATE audit_records SET user_name = 'someone-else' WHERE sequence = 4")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM audit_records WHERE sequence = 10")
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    kms.close().await;
+    export.server.halt().await;
+
+    // Someone with write access to the journal: record 2 edited (its checksum made right
+    // again), record 10 (after the newest digest) removed, and one byte of record 6 flipped.
+    let journal = strongbox::datadir::audit_journal_path(&export.server.data_dir);
+    edit_journal(&journal, |sequence, body| match sequence {
+        2 => {
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            Some(text.replacen("\"Encrypt\"", "\"Encrypu\"", 1).into_bytes())
+        }
+        10 => Some(Vec::new()),
+        _ => None,
+    });
+    let kms = export.server.admin_kms().await;
     let report = verify_store(&kms, &export.public_key).await.unwrap();
     let all = findings(&report);
     assert!(
@@ -476,13 +472,85 @@ async fn the_live_store_is_checked_too() {
             .any(|f| f.contains("previousHash does not match the hash of sequence 2")),
         "{all:#?}"
     );
+    assert_eq!(report.records, 9, "{all:#?}");
+    kms.close().await;
+
+    flip_byte_of_record(&journal, 6);
+    let kms = export.server.admin_kms().await;
+    let report = verify_store(&kms, &export.public_key).await.unwrap();
+    let all = findings(&report);
     assert!(
         all.iter()
-            .any(|f| f.contains("record 1: the stored userName column differs")),
+            .any(|f| f.contains(".log: ") && f.contains("are not intact records")),
         "{all:#?}"
     );
-    kms.store().close().await;
-    export.server.stop().await;
+    assert!(
+        all.iter()
+            .any(|f| f.contains("the records end at sequence 5")),
+        "{all:#?}"
+    );
+    kms.close().await;
+}
+
+/// The frames of the journal's unsealed segments: `(segment, frame offset, frame length,
+/// sequence)`, in file order.
+fn journal_frames(journal: &Path) -> Vec<(PathBuf, usize, usize, u64)> {
+    let mut frames = Vec::new();
+    for path in files(journal, ".log") {
+        let bytes = std::fs::read(&path).unwrap();
+        let mut at = 8;
+        while at + 8 <= bytes.len() {
+            let length = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            let body = &bytes[at + 8..at + 8 + length];
+            let account = body[0] as usize;
+            let region = body[1 + account] as usize;
+            let at_sequence = 2 + account + region;
+            let sequence =
+                u64::from_le_bytes(body[at_sequence..at_sequence + 8].try_into().unwrap());
+            frames.push((path.clone(), at, 8 + length, sequence));
+            at += 8 + length;
+        }
+    }
+    frames
+}
+
+/// Rewrites journal records: `edit(sequence, record)` returns a new record (empty: removed)
+/// or `None`; checksums are made right, as a careful attacker would.
+fn edit_journal(journal: &Path, edit: impl Fn(u64, &[u8]) -> Option<Vec<u8>>) {
+    for path in files(journal, ".log") {
+        let bytes = std::fs::read(&path).unwrap();
+        let mut out = bytes[..8].to_vec();
+        for (_, at, length, sequence) in journal_frames(journal).into_iter().filter(|f| f.0 == path)
+        {
+            let body = &bytes[at + 8..at + length];
+            let account = body[0] as usize;
+            let region = body[1 + account] as usize;
+            let header = 2 + account + region + 16;
+            match edit(sequence, &body[header..]) {
+                None => out.extend_from_slice(&bytes[at..at + length]),
+                Some(record) if record.is_empty() => {}
+                Some(record) => {
+                    let mut new_body = body[..header].to_vec();
+                    new_body.extend_from_slice(&record);
+                    out.extend_from_slice(&(new_body.len() as u32).to_le_bytes());
+                    out.extend_from_slice(&crc32fast::hash(&new_body).to_le_bytes());
+                    out.extend_from_slice(&new_body);
+                }
+            }
+        }
+        std::fs::write(&path, out).unwrap();
+    }
+}
+
+/// Flips one byte inside record `sequence`, leaving its checksum wrong.
+fn flip_byte_of_record(journal: &Path, sequence: u64) {
+    let (path, at, length, _) = journal_frames(journal)
+        .into_iter()
+        .find(|frame| frame.3 == sequence)
+        .unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[at + length - 10] ^= 0x20;
+    std::fs::write(&path, bytes).unwrap();
 }
 
 /// The period (`digestStartTime`, `digestEndTime`) of every digest file under `dir`.
@@ -547,6 +615,6 @@ async fn a_ranged_export_holds_only_the_digests_that_overlap_the_range() {
         "{periods:?}"
     );
 
-    kms.store().close().await;
+    kms.close().await;
     full.server.stop().await;
 }

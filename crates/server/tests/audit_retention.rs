@@ -31,7 +31,7 @@ async fn digests(server: &TestServer) -> Vec<DigestBody> {
     let account = AccountId::parse(ACCOUNT).unwrap();
     let region = Region::parse(REGION).unwrap();
     let stored = kms.audit_digests(&account, &region, 0).await.unwrap();
-    kms.store().close().await;
+    kms.close().await;
     stored
         .iter()
         .map(|digest| open_signed::<DigestBody>(&digest.file).unwrap().body)
@@ -134,7 +134,7 @@ async fn every_hour_gets_a_digest_and_old_records_are_pruned_verifiably() {
         "{:?}",
         tampered.findings
     );
-    kms.store().close().await;
+    kms.close().await;
     server.stop().await;
 }
 

@@ -314,7 +314,7 @@ async fn answered_requests_keep_their_audit_records_across_sigkill() {
         .unwrap();
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert!(report.records as usize >= answered.len());
-    kms.store().close().await;
+    kms.close().await;
     server.child.kill().await.unwrap();
 }
 

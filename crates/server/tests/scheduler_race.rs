@@ -19,6 +19,7 @@ async fn handle(dir: &Path, mode: OpenMode, clock: Arc<ManualClock>) -> Arc<Kms>
         mode,
         clock as Arc<dyn Clock>,
         KmsConfig::default(),
+        strongbox_store::journal::JournalOptions::default(),
     )
     .await
     .unwrap()
@@ -142,6 +143,6 @@ async fn racing_schedulers_do_each_item_exactly_once() {
         rotating.len(),
         "the deleted keys are gone, the others stay"
     );
-    first.store().close().await;
-    second.store().close().await;
+    first.close().await;
+    second.close().await;
 }

@@ -997,6 +997,7 @@ async fn another_node_sees_grants_by_token_at_once_and_without_within_the_bound(
         OpenMode::MustExist,
         Arc::clone(&clock) as Arc<dyn strongbox_core::Clock>,
         config.clone(),
+        strongbox_store::journal::JournalOptions::default(),
     )
     .await
     .unwrap()
@@ -1045,7 +1046,7 @@ async fn another_node_sees_grants_by_token_at_once_and_without_within_the_bound(
     assert!(denied(node.describe_key(&with_token, &key_ref).await));
     clock.advance(config.credential_ttl);
     assert!(denied(node.describe_key(&bob, &key_ref).await), "revoked");
-    node.store().close().await;
+    node.close().await;
 }
 
 #[tokio::test]

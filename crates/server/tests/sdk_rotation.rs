@@ -405,5 +405,5 @@ async fn a_second_request_while_one_is_in_progress_conflicts() {
         code(client.rotate_key_on_demand().key_id(&key).send().await),
         "ConflictException"
     );
-    admin.store().close().await;
+    admin.close().await;
 }

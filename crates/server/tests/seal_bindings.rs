@@ -319,5 +319,5 @@ async fn upgrade_fixture(name: &str, plaintext: &[u8], message: &[u8]) {
         .await
         .unwrap();
     assert!(!kms.audit_public_key().await.unwrap().is_empty());
-    kms.store().close().await;
+    kms.close().await;
 }

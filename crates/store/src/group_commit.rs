@@ -1,9 +1,8 @@
-//! Group commit for the SQLite store's frequent inserts: new keys and audit records.
+//! Group commit for the SQLite store's frequent inserts: new keys.
 //!
 //! Each commit costs an fsync, and SQLite has one writer at a time, so a commit per call caps
 //! CreateKey near one key per fsync. Instead, calls queue their rows here and one task commits
-//! whatever has queued up in a single transaction: concurrent CreateKey calls and the audit
-//! writer's batches share one fsync, and each page the rows touch is written to the WAL once per
+//! whatever has queued up in a single transaction: concurrent CreateKey calls share one fsync, and each page the rows touch is written to the WAL once per
 //! batch instead of once per call. A call returns only after the commit that holds its rows.
 //!
 //! A batch is all or nothing. When it fails, its writes are committed again one at a time, so
@@ -13,16 +12,14 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use strongbox_core::StoreError;
-use strongbox_core::audit::AuditRecord;
 use strongbox_core::model::{Key, KeyVersion};
 
 use crate::rows::{self, driver_error, millis};
-use crate::sqlite_audit;
 use crate::writing::{self, Writer};
 
 /// Writes waiting for the committer, at most; further callers wait for room.
 const QUEUE: usize = 4096;
-/// Writes per transaction, at most (an audit write holds up to 1024 records).
+/// Writes per transaction, at most.
 const MAX_BATCH: usize = 256;
 /// Rows per multi-row INSERT: 21 parameters a key row, within SQLite's 32766.
 const KEY_ROWS_PER_INSERT: usize = 1024;
@@ -31,8 +28,6 @@ const KEY_ROWS_PER_INSERT: usize = 1024;
 pub(crate) enum Write {
     /// CreateKey: the key's row and its first version.
     Key { key: Box<Key>, version: KeyVersion },
-    /// Audit records, in chain order.
-    Audit(Vec<AuditRecord>),
 }
 
 struct Job {
@@ -110,20 +105,15 @@ async fn commit(writer: &mut SqliteConnection, batch: &mut Vec<Job>) {
     }
 }
 
-/// One transaction: multi-row INSERTs of every key, version and audit record in `writes`, sent
+/// One transaction: multi-row INSERTs of every key and version in `writes`, sent
 /// to SQLite's thread as one multi-statement query (one round trip instead of one a statement).
 async fn apply(writer: &mut SqliteConnection, writes: &[&Write]) -> Result<(), StoreError> {
     let mut keys = Vec::new();
     let mut versions = Vec::new();
-    let mut records = Vec::new();
     for write in writes {
-        match write {
-            Write::Key { key, version } => {
-                keys.push(key.as_ref());
-                versions.push((key.arn.account.as_str(), version));
-            }
-            Write::Audit(batch) => records.extend(batch),
-        }
+        let Write::Key { key, version } = write;
+        keys.push(key.as_ref());
+        versions.push((key.arn.account.as_str(), version));
     }
     let mut query = QueryBuilder::new("BEGIN IMMEDIATE; ");
     for chunk in keys.chunks(KEY_ROWS_PER_INSERT) {
@@ -131,9 +121,6 @@ async fn apply(writer: &mut SqliteConnection, writes: &[&Write]) -> Result<(), S
     }
     for chunk in versions.chunks(KEY_ROWS_PER_INSERT) {
         push_insert_versions(&mut query, chunk);
-    }
-    for chunk in records.chunks(sqlite_audit::ROWS_PER_INSERT) {
-        sqlite_audit::push_insert(&mut query, chunk);
     }
     query.push("COMMIT");
     match query.build().execute(&mut *writer).await {
@@ -254,12 +241,10 @@ mod tests {
     }
 
     fn duplicate(write: &Write) -> Write {
-        match write {
-            Write::Key { key, version } => Write::Key {
-                key: key.clone(),
-                version: version.clone(),
-            },
-            Write::Audit(records) => Write::Audit(records.clone()),
+        let Write::Key { key, version } = write;
+        Write::Key {
+            key: key.clone(),
+            version: version.clone(),
         }
     }
 

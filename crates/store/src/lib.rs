@@ -1,11 +1,13 @@
-//! Implementations of `strongbox_core::Store`: SQLite (the embedded default).
+//! Implementations of `strongbox_core::Store` (SQLite, the embedded default) and of
+//! `strongbox_core::audit::AuditSink` (the audit [`journal`] of segment files).
 //!
-//! This crate holds SQL and driver code only; the domain rules live in `strongbox-core`, which
+//! This crate holds SQL, driver and file-format code only; the domain rules live in `strongbox-core`, which
 //! this crate implements and never extends. Row mapping lives in `rows.rs`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod group_commit;
+pub mod journal;
 mod migrate;
 mod rows;
 mod sqlite;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqlitePool};
 
-use strongbox_core::audit::{AuditRecord, Checkpoint, Head, LookupQuery, StoredDigest};
+use strongbox_core::audit::{AuditRecord, Checkpoint, StoredDigest};
 use strongbox_core::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, Grant, GrantId,
     GrantPrincipal, InlinePolicy, Key, KeyArn, KeyId, KeyVersion, PolicyOwner, Region, Role, User,
@@ -43,7 +43,7 @@ const MAX_READERS: u32 = 8;
 pub struct SqliteStore {
     readers: SqlitePool,
     writer: Writer,
-    /// Where new keys and audit records go, to share commits.
+    /// Where new keys go, to share commits.
     group_commit: GroupCommit,
 }
 
@@ -604,36 +604,16 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn append_audit(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        self.group_commit
-            .submit(Write::Audit(records.to_vec()))
-            .await
-    }
-
-    async fn audit_head(&self, account: &AccountId, region: &Region) -> Result<Head, StoreError> {
-        sqlite_audit::head(&self.readers, account, region).await
-    }
-
-    async fn audit_records(
+    async fn legacy_audit_records(
         &self,
-        account: &AccountId,
-        region: &Region,
-        after: u64,
+        after: Option<&(AccountId, Region, u64)>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        sqlite_audit::records(&self.readers, account, region, after, limit).await
+        sqlite_audit::legacy_records(&self.readers, after, limit).await
     }
 
-    async fn lookup_audit(
-        &self,
-        account: &AccountId,
-        region: &Region,
-        query: &LookupQuery,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        sqlite_audit::lookup(&self.readers, account, region, query).await
+    async fn drop_legacy_audit_records(&self) -> Result<(), StoreError> {
+        sqlite_audit::drop_legacy_records(&mut *self.writer.lock().await?).await
     }
 
     async fn insert_audit_digest(&self, digest: &StoredDigest) -> Result<(), StoreError> {

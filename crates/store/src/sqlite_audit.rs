@@ -1,178 +1,48 @@
-//! The audit trail's tables on SQLite: records with their lookup columns, the keys they name,
-//! digests and checkpoints.
+//! The audit trail's tables on SQLite: digests and checkpoints (records live in the audit
+//! journal), and the record rows of the older layout until they are moved.
 
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Connection, SqliteConnection, SqlitePool};
 
 use strongbox_core::StoreError;
-use strongbox_core::audit::{
-    AuditRecord, Checkpoint, Head, LookupAttribute, LookupQuery, StoredDigest,
-};
+use strongbox_core::audit::{AuditRecord, Checkpoint, Head, StoredDigest};
 use strongbox_core::model::{AccountId, Region};
 
 use crate::rows::{corrupt, driver_error, from_millis, get, millis, parsed};
 
-/// Records per INSERT statement: 14 parameters each, within SQLite's 32766, so that a whole
-/// batch from the audit writer (at most 1024) is one statement and one round trip.
-pub(crate) const ROWS_PER_INSERT: usize = 1024;
-
-/// The record columns every read selects from `audit_records a` (a macro, so that queries
-/// stay static strings).
-macro_rules! select_records {
-    () => {
-        "SELECT a.account, a.region, a.sequence, a.event_time, a.event_id, a.event_name, \
-         a.read_only, a.user_name, a.access_key_id, a.resources, a.record, a.hash \
-         FROM audit_records a WHERE a.account = "
-    };
-}
-
-/// Appends one multi-row INSERT statement to `insert`.
-pub(crate) fn push_insert(insert: &mut QueryBuilder<Sqlite>, chunk: &[&AuditRecord]) {
-    insert.push(
-        "INSERT INTO audit_records (account, region, sequence, event_time, event_id, event_name, read_only, user_name, access_key_id, resources, key_a, key_b, record, hash) ",
-    );
-    insert.push_values(chunk, |mut row, record| {
-        let resources =
-            serde_json::to_string(&record.resources).unwrap_or_else(|_| "[]".to_owned());
-        let mut keys = record.resources.iter().map(|arn| key_id_of(arn));
-        row.push_bind(record.account.as_str())
-            .push_bind(record.region.as_str())
-            .push_bind(sequence_value(record.sequence))
-            .push_bind(millis(record.event_time))
-            .push_bind(record.event_id.as_str())
-            .push_bind(record.event_name.as_str())
-            .push_bind(record.read_only)
-            .push_bind(record.user_name.as_deref())
-            .push_bind(record.access_key_id.as_deref())
-            .push_bind(resources)
-            .push_bind(keys.next())
-            .push_bind(keys.next())
-            .push_bind(record.record.as_slice())
-            .push_bind(record.hash.as_slice());
-    });
-    insert.push("; ");
-}
-
-pub(crate) async fn head(
+/// Records of the layout before the audit journal (a row each), in chain order, after `after`.
+pub(crate) async fn legacy_records(
     pool: &SqlitePool,
-    account: &AccountId,
-    region: &Region,
-) -> Result<Head, StoreError> {
-    let newest: Option<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT sequence, hash FROM audit_records WHERE account = $1 AND region = $2 ORDER BY sequence DESC LIMIT 1",
-    )
-    .bind(account.as_str())
-    .bind(region.as_str())
-    .fetch_optional(pool)
-    .await
-    .map_err(driver_error)?;
-    let newest = match newest {
-        Some(newest) => Some(newest),
-        None => sqlx::query_as(
-            "SELECT record_sequence, record_hash FROM audit_checkpoints WHERE account = $1 AND region = $2",
-        )
-        .bind(account.as_str())
-        .bind(region.as_str())
-        .fetch_optional(pool)
-        .await
-        .map_err(driver_error)?,
-    };
-    match newest {
-        Some((sequence, hash)) => Ok(Head {
-            sequence: sequence_from(sequence)?,
-            hash: hash32(hash)?,
-        }),
-        None => Ok(Head::GENESIS),
-    }
-}
-
-pub(crate) async fn records(
-    pool: &SqlitePool,
-    account: &AccountId,
-    region: &Region,
-    after: u64,
+    after: Option<&(AccountId, Region, u64)>,
     limit: u32,
 ) -> Result<Vec<AuditRecord>, StoreError> {
-    const SELECT: &str = concat!(
-        select_records!(),
-        "$1 AND a.region = $2 AND a.sequence > $3 ORDER BY a.sequence LIMIT $4"
-    );
-    let rows = page_after(pool, SELECT, account, region, after, limit).await?;
+    const SELECT: &str = "SELECT account, region, sequence, event_time, event_id, event_name, \
+         read_only, user_name, access_key_id, resources, record, hash FROM audit_records \
+         WHERE (account, region, sequence) > ($1, $2, $3) ORDER BY account, region, sequence LIMIT $4";
+    let (account, region, sequence) = match after {
+        Some((account, region, sequence)) => {
+            (account.as_str(), region.as_str(), sequence_value(*sequence))
+        }
+        None => ("", "", 0),
+    };
+    let rows = sqlx::query(SELECT)
+        .bind(account)
+        .bind(region)
+        .bind(sequence)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(driver_error)?;
     rows.iter().map(record).collect()
 }
 
-pub(crate) async fn lookup(
-    pool: &SqlitePool,
-    account: &AccountId,
-    region: &Region,
-    query: &LookupQuery,
-) -> Result<Vec<AuditRecord>, StoreError> {
-    let mut select = QueryBuilder::<Sqlite>::new(select_records!());
-    select.push_bind(account.as_str());
-    select.push(" AND a.region = ").push_bind(region.as_str());
-    if let Some(start) = query.start {
-        select
-            .push(" AND a.event_time >= ")
-            .push_bind(millis(start));
-    }
-    if let Some(end) = query.end {
-        select.push(" AND a.event_time <= ").push_bind(millis(end));
-    }
-    if let Some((time, sequence)) = query.after {
-        select
-            .push(" AND (a.event_time < ")
-            .push_bind(millis(time))
-            .push(" OR (a.event_time = ")
-            .push_bind(millis(time))
-            .push(" AND a.sequence < ")
-            .push_bind(sequence_value(sequence))
-            .push("))");
-    }
-    match &query.attribute {
-        None => {}
-        Some(LookupAttribute::EventName(name)) => {
-            select.push(" AND a.event_name = ").push_bind(name.clone());
-        }
-        Some(LookupAttribute::Username(name)) => {
-            select.push(" AND a.user_name = ").push_bind(name.clone());
-        }
-        Some(LookupAttribute::AccessKeyId(id)) => {
-            select.push(" AND a.access_key_id = ").push_bind(id.clone());
-        }
-        Some(LookupAttribute::EventId(id)) => {
-            select.push(" AND a.event_id = ").push_bind(id.clone());
-        }
-        Some(LookupAttribute::ReadOnly(read_only)) => {
-            select.push(" AND a.read_only = ").push_bind(*read_only);
-        }
-        Some(LookupAttribute::ResourceName(name)) => {
-            // A key id, or the ARN of a key of this chain's account and Region.
-            let key_id = match name.split_once(":key/") {
-                Some((prefix, id)) if prefix == format!("arn:aws:kms:{region}:{account}") => id,
-                Some(_) => "",
-                None => name.as_str(),
-            };
-            select
-                .push(" AND (a.key_a = ")
-                .push_bind(key_id.to_owned())
-                .push(" OR a.key_b = ")
-                .push_bind(key_id.to_owned())
-                .push(")");
-        }
-        Some(LookupAttribute::ResourceType(kind))
-            if kind == strongbox_core::audit::event::KEY_RESOURCE_TYPE =>
-        {
-            select.push(" AND a.key_a IS NOT NULL");
-        }
-        Some(LookupAttribute::ResourceType(_)) => {
-            select.push(" AND 0");
-        }
-    }
-    select
-        .push(" ORDER BY a.event_time DESC, a.sequence DESC LIMIT ")
-        .push_bind(i64::from(query.limit));
-    let rows = select.build().fetch_all(pool).await.map_err(driver_error)?;
-    rows.iter().map(record).collect()
+/// Deletes the rows of the layout before the audit journal once they were moved.
+pub(crate) async fn drop_legacy_records(writer: &mut SqliteConnection) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM audit_records")
+        .execute(writer)
+        .await
+        .map_err(driver_error)?;
+    Ok(())
 }
 
 pub(crate) async fn insert_digest(
@@ -226,7 +96,6 @@ pub(crate) async fn last_digest(
 pub(crate) async fn chains(pool: &SqlitePool) -> Result<Vec<(AccountId, Region)>, StoreError> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT account, region FROM audit_digests \
-         UNION SELECT account, region FROM audit_records \
          UNION SELECT account, region FROM audit_checkpoints \
          ORDER BY account, region",
     )
@@ -251,13 +120,6 @@ pub(crate) async fn prune(
     let region = checkpoint.region.as_str();
     let through_record = sequence_value(checkpoint.head.sequence);
     let mut tx = writer.begin().await.map_err(driver_error)?;
-    sqlx::query("DELETE FROM audit_records WHERE account = $1 AND region = $2 AND sequence <= $3")
-        .bind(account)
-        .bind(region)
-        .bind(through_record)
-        .execute(&mut *tx)
-        .await
-        .map_err(driver_error)?;
     sqlx::query("DELETE FROM audit_digests WHERE account = $1 AND region = $2 AND sequence <= $3")
         .bind(account)
         .bind(region)
@@ -326,11 +188,6 @@ async fn page_after(
         .fetch_all(pool)
         .await
         .map_err(driver_error)
-}
-
-/// The key id at the end of a key ARN.
-fn key_id_of(arn: &str) -> &str {
-    arn.rsplit_once(":key/").map_or(arn, |(_, id)| id)
 }
 
 fn record(row: &SqliteRow) -> Result<AuditRecord, StoreError> {

@@ -14,6 +14,10 @@ use crate::policy::CallerKind;
 pub const EVENT_VERSION: &str = "1.11";
 /// CloudTrail's name for KMS as an event source.
 pub const EVENT_SOURCE: &str = "kms.amazonaws.com";
+/// The event source of Strongbox's own events about the trail itself.
+pub const STRONGBOX_SOURCE: &str = "strongbox.audit";
+/// The `eventName` of the record that marks a recovery after an unclean stop.
+pub const RECOVERY_EVENT: &str = "StrongboxAuditRecovery";
 /// The resource type of every key in `resources`.
 pub const KEY_RESOURCE_TYPE: &str = "AWS::KMS::Key";
 
@@ -288,6 +292,60 @@ impl Event {
             event_category: "Management".to_owned(),
             recipient_account_id: account,
             service_event_details: Some(details),
+            audit_chain: None,
+        }
+    }
+}
+
+impl Event {
+    /// The record a chain gets when its sink opened after an unclean stop: the newest record
+    /// found, and how many torn bytes were cut, so that a verifier knows that the records of
+    /// read-only calls in the sync window before the stop may be missing.
+    pub fn audit_recovery(
+        account: &crate::model::AccountId,
+        region: &crate::model::Region,
+        time: OffsetDateTime,
+        head: &super::Head,
+        torn_bytes: u64,
+    ) -> Self {
+        let account = account.to_string();
+        Self {
+            event_version: EVENT_VERSION.to_owned(),
+            user_identity: UserIdentity {
+                kind: None,
+                principal_id: None,
+                arn: None,
+                account_id: account.clone(),
+                access_key_id: None,
+                user_name: None,
+                invoked_by: Some(STRONGBOX_SOURCE.to_owned()),
+                session_context: None,
+            },
+            event_time: event_time(time),
+            event_source: STRONGBOX_SOURCE.to_owned(),
+            event_name: RECOVERY_EVENT.to_owned(),
+            aws_region: region.to_string(),
+            source_ip_address: STRONGBOX_SOURCE.to_owned(),
+            user_agent: STRONGBOX_SOURCE.to_owned(),
+            error_code: None,
+            error_message: None,
+            request_parameters: Value::Null,
+            response_elements: Value::Null,
+            additional_event_data: None,
+            request_id: None,
+            event_id: crate::model::ids::random_uuid().to_string(),
+            read_only: false,
+            resources: Vec::new(),
+            event_type: "AwsServiceEvent".to_owned(),
+            management_event: true,
+            event_category: "Management".to_owned(),
+            recipient_account_id: account,
+            service_event_details: Some(serde_json::json!({
+                "reason": "the audit journal was not closed cleanly (a crash, kill or power loss)",
+                "lastRecordFound": head.sequence,
+                "lastRecordHash": hex::encode(head.hash),
+                "tornBytesCut": torn_bytes,
+            })),
             audit_chain: None,
         }
     }

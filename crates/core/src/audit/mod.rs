@@ -4,7 +4,8 @@
 //!
 //! - [`event`]: the record (CloudTrail's format).
 //! - [`chain`]: how a record is linked to its predecessor.
-//! - [`writer`]: the group-commit writer every request waits on.
+//! - [`sink`]: the seam to where records are kept (a segment journal, or a shared database).
+//! - [`writer`]: the handle every request records through.
 //! - [`resources`]: which keys a request touched, collected as the KMS resolves them.
 //! - [`digest`] and [`paths`]: the signed digest and CloudTrail's file layout.
 //! - [`verify`]: the checker shared by `audit verify` on an export and on the live store.
@@ -16,6 +17,7 @@ pub mod digest;
 pub mod event;
 pub mod paths;
 pub mod resources;
+pub mod sink;
 pub mod verify;
 pub mod writer;
 
@@ -23,8 +25,9 @@ use time::OffsetDateTime;
 
 use crate::model::{AccountId, Region};
 
-pub use chain::Head;
+pub use chain::{Head, Prepared};
 pub use event::{ApiCall, EVENT_SOURCE, Event};
+pub use sink::{AuditSink, Durability, Recovery, Ticket};
 pub use writer::AuditLog;
 
 /// One record as stored: the exact bytes that were hashed, with the columns LookupEvents

@@ -395,9 +395,8 @@ mod tests {
         (0..count)
             .map(|_| {
                 let event = Event::service("RotateKey", &key, time, serde_json::Value::Null);
-                chain::append(&mut head, &account, &region, time, event)
-                    .unwrap()
-                    .record
+                let prepared = chain::Prepared::new(&account, &region, time, event).unwrap();
+                chain::link(&mut head, prepared).record
             })
             .collect()
     }

@@ -14,7 +14,9 @@ use crate::audit::digest::{
 };
 use crate::audit::event::event_time;
 use crate::audit::verify::ChainVerifier;
-use crate::audit::{AuditLog, AuditRecord, Checkpoint, LookupQuery, StoredDigest, paths};
+use crate::audit::{
+    AuditLog, AuditRecord, AuditSink, Checkpoint, Durability, LookupQuery, StoredDigest, paths,
+};
 use crate::error::{Error, Internal};
 use crate::model::{AccountId, Principal, Region};
 use crate::seal::SealedKey;
@@ -24,6 +26,8 @@ use crate::store::StoreErrorKind;
 const SIGNING_KEY_NAME: &str = "audit-signing-key";
 /// Digests read per store round trip.
 const DIGEST_PAGE: u32 = 256;
+/// Records moved per round trip when migrating the store's older layout.
+const LEGACY_PAGE: u32 = 4096;
 
 /// The unsealed audit signing key and its public half.
 pub(super) struct AuditSigner {
@@ -116,7 +120,7 @@ impl Kms {
     ) -> Result<Option<StoredDigest>, Error> {
         let signer = self.audit_signer().await?;
         let start = self.digest_start(account, region).await?;
-        let end = self.store.audit_head(account, region).await?;
+        let end = self.durable_audit_head(account, region).await?;
         // Read after the head, so every record covered happened before the digest's end; and
         // never before the previous digest's end or a covered record, whatever this process's
         // clock says (the admin CLI next to a `--dev-clock` server), so that digest periods
@@ -133,8 +137,7 @@ impl Kms {
         while after < end.sequence {
             let limit = u32::try_from(RECORDS_PER_FILE).unwrap_or(u32::MAX);
             let records = self
-                .store
-                .audit_records(account, region, after, limit)
+                .audit_records_after(account, region, after, limit)
                 .await?;
             let records: Vec<_> = records
                 .into_iter()
@@ -302,9 +305,129 @@ impl Kms {
             .await?)
     }
 
-    /// Every chain with audit data.
+    /// Every chain with audit data: records in the sink, or digests or a checkpoint in the
+    /// store.
     pub async fn audit_chains(&self) -> Result<Vec<(AccountId, Region)>, Error> {
-        Ok(self.store.audit_chains().await?)
+        let mut chains = self.store.audit_chains().await?;
+        chains.extend(self.audit_sink()?.chains());
+        chains.sort_unstable_by(|a, b| {
+            (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str()))
+        });
+        chains.dedup();
+        Ok(chains)
+    }
+
+    /// The sink records are read from (also for the benchmark's audit-off server, whose trail
+    /// is merely not written).
+    fn audit_sink(&self) -> Result<&Arc<dyn AuditSink>, Error> {
+        self.audit_reader
+            .as_ref()
+            .ok_or_else(|| Internal::new("audit", "this process has no audit trail open").into())
+    }
+
+    /// The newest record of a chain that is on stable storage, with everything queued before
+    /// it (so that a digest never covers a record a power loss could take back): the sink's
+    /// head once synced, else the checkpoint's, else genesis.
+    async fn durable_audit_head(
+        &self,
+        account: &AccountId,
+        region: &Region,
+    ) -> Result<Head, Error> {
+        let sink = self.audit_sink()?;
+        if let Some((ticket, head)) = sink.queued_head(account, region) {
+            sink.settle(ticket, Durability::Synced).await?;
+            return Ok(head);
+        }
+        Ok(match self.store.audit_checkpoint(account, region).await? {
+            Some(checkpoint) => checkpoint.head,
+            None => Head::GENESIS,
+        })
+    }
+
+    /// Moves the records of the store's older layout (a table row per record) into the sink,
+    /// chains and bytes unchanged, then drops the rows. Idempotent: records the sink already
+    /// holds are skipped, so an interrupted migration resumes. Returns how many were moved.
+    pub async fn migrate_legacy_audit(&self) -> Result<u64, Error> {
+        let sink = self.audit_sink()?;
+        let mut moved = 0;
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .legacy_audit_records(after.as_ref(), LEGACY_PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.account, last.region, last.sequence));
+            moved += page.len() as u64;
+            sink.import(page).await?;
+        }
+        if moved > 0 {
+            self.store.drop_legacy_audit_records().await?;
+            tracing::info!(
+                records = moved,
+                "audit records moved from the store's table into the audit journal"
+            );
+        }
+        Ok(moved)
+    }
+
+    /// Where the audit sink holds bytes that are not intact records, as `(place, what)`.
+    pub fn audit_unreadable(&self) -> Result<Vec<(String, String)>, Error> {
+        Ok(self.audit_sink()?.unreadable())
+    }
+
+    /// Whether the store still holds records of the older layout (not yet moved).
+    pub async fn has_legacy_audit(&self) -> Result<bool, Error> {
+        Ok(!self.store.legacy_audit_records(None, 1).await?.is_empty())
+    }
+
+    /// Closes the audit sink (writing and syncing what is queued), then the store.
+    pub async fn close(&self) {
+        if let Some(sink) = &self.audit_reader {
+            sink.close().await;
+        }
+        self.store.close().await;
+    }
+
+    /// Tells the sink where pruned chains stand (their checkpoints), so that it never serves
+    /// pruned records and continues emptied chains from their checkpoints. Run at open.
+    pub async fn apply_audit_checkpoints(&self) -> Result<(), Error> {
+        let sink = self.audit_sink()?;
+        for (account, region) in self.store.audit_chains().await? {
+            if let Some(checkpoint) = self.store.audit_checkpoint(&account, &region).await? {
+                sink.forget(&account, &region, checkpoint.head).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After an unclean stop, appends a `StrongboxAuditRecovery` service event to every chain
+    /// the sink holds, naming the newest record found, so that a verifier sees that records
+    /// synced within the loss window may be missing. Returns how many chains were marked.
+    pub async fn record_audit_recovery(&self) -> Result<usize, Error> {
+        let Some(sink) = self.audit.sink() else {
+            return Ok(0);
+        };
+        let Some(recovery) = sink.take_recovery() else {
+            return Ok(0);
+        };
+        let now = self.clock.now();
+        for ((account, region), head) in &recovery.chains {
+            let event = crate::audit::Event::audit_recovery(
+                account,
+                region,
+                now,
+                head,
+                recovery.torn_bytes,
+            );
+            self.audit.record(account, region, now, event).await?;
+        }
+        tracing::warn!(
+            chains = recovery.chains.len(),
+            torn_bytes = recovery.torn_bytes,
+            "the audit journal was not closed cleanly; each chain records the recovery"
+        );
+        Ok(recovery.chains.len())
     }
 
     /// A chain's checkpoint, when its prefix was pruned.
@@ -350,8 +473,8 @@ impl Kms {
         limit: u32,
     ) -> Result<Vec<AuditRecord>, Error> {
         Ok(self
-            .store
-            .audit_records(account, region, after, limit)
+            .audit_sink()?
+            .records(account, region, after, limit)
             .await?)
     }
 
@@ -365,8 +488,7 @@ impl Kms {
         let count = last.saturating_sub(first).saturating_add(1);
         let limit = u32::try_from(count).unwrap_or(u32::MAX);
         let mut records = self
-            .store
-            .audit_records(account, region, first.saturating_sub(1), limit)
+            .audit_records_after(account, region, first.saturating_sub(1), limit)
             .await?;
         records.retain(|record| record.sequence <= last);
         Ok(records)
@@ -386,8 +508,8 @@ impl Kms {
             .await
             .map_err(|_| Internal::new("audit lookup", "the lookup gate is closed"))?;
         Ok(self
-            .store
-            .lookup_audit(&principal.account, &principal.region, query)
+            .audit_sink()?
+            .lookup(&principal.account, &principal.region, query)
             .await?)
     }
 
@@ -399,7 +521,7 @@ impl Kms {
         let now = self.clock.now();
         let cutoff = now - retention;
         let mut pruned = 0;
-        for (account, region) in self.store.audit_chains().await? {
+        for (account, region) in self.audit_chains().await? {
             let Some(newest) = self.store.last_audit_digest(&account, &region).await? else {
                 continue;
             };
@@ -420,6 +542,9 @@ impl Kms {
                     }
                     let checkpoint = checkpoint_for(&digest, &signer, now)?;
                     self.store.prune_audit(&checkpoint).await?;
+                    self.audit_sink()?
+                        .forget(&account, &region, checkpoint.head)
+                        .await?;
                     pruned += 1;
                     pruned_through = Some(digest.sequence);
                 }

@@ -102,6 +102,8 @@ pub struct Kms {
     generation_permits: tokio::sync::Semaphore,
     /// Where records go.
     audit: AuditLog,
+    /// Where records are read from (the same sink; present even when recording is off).
+    audit_reader: Option<Arc<dyn crate::audit::AuditSink>>,
     /// The audit signing key, unsealed on first use.
     audit_signer: tokio::sync::OnceCell<Arc<audit::AuditSigner>>,
     /// The key grant tokens are authenticated with, unsealed on first use.
@@ -111,12 +113,13 @@ pub struct Kms {
 }
 
 impl Kms {
-    /// Wires the service to its store, seal and clock, and starts the audit writer (so it must
-    /// be called on a Tokio runtime).
+    /// Wires the service to its store, seal, clock and audit sink (`None` for a process that
+    /// neither writes nor reads the trail).
     pub fn new(
         store: Arc<dyn Store>,
         seal: Arc<dyn Seal>,
         clock: Arc<dyn Clock>,
+        audit_sink: Option<Arc<dyn crate::audit::AuditSink>>,
         config: KmsConfig,
     ) -> Self {
         Self {
@@ -124,11 +127,11 @@ impl Kms {
             generation_permits: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             ),
-            audit: if config.audit {
-                AuditLog::start(Arc::clone(&store))
-            } else {
-                AuditLog::disabled()
+            audit: match &audit_sink {
+                Some(sink) if config.audit => AuditLog::new(Arc::clone(sink)),
+                _ => AuditLog::disabled(),
             },
+            audit_reader: audit_sink,
             audit_signer: tokio::sync::OnceCell::new(),
             grant_token_key: tokio::sync::OnceCell::new(),
             lookup_permits: tokio::sync::Semaphore::new(LOOKUPS_AT_ONCE),

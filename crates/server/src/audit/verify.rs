@@ -207,6 +207,17 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
         }
         report.merge(verifier.finish());
     }
+    // Bytes that are not whole records may be a write of the running server under way: only
+    // those still there a moment later are reported.
+    let mut unreadable = kms.audit_unreadable().map_err(detail)?;
+    if !unreadable.is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let again = kms.audit_unreadable().map_err(detail)?;
+        unreadable.retain(|place| again.contains(place));
+    }
+    for (place, what) in unreadable {
+        report.fail(&place, None, what);
+    }
     Ok(report)
 }
 

@@ -444,8 +444,6 @@ async fn handle(
     if let (Some(request), Some(audited)) = (&query, audited.as_mut()) {
         audited.request_parameters = audit::bounded(request.request_parameters());
     }
-    // Held while the call runs: the audit writer waits briefly for calls that will record.
-    let _working = audited.as_ref().map(|_| state.kms.audit().working());
     let (result, touched) = match target {
         None if let Some(request) = &query => (
             query::dispatch(&state.kms, &principal, request, request_id)

@@ -50,7 +50,7 @@ pub async fn records_in(data_dir: &Path, account: &str, region: &str) -> Vec<Sto
             });
         }
     }
-    kms.store().close().await;
+    kms.close().await;
     stored
 }
 

@@ -142,6 +142,11 @@ impl TestServer {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops the server gracefully and waits for it, keeping its data directory.
+    pub async fn halt(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -167,7 +172,7 @@ impl Tenant {
             .create_access_key(&account, "admin", None)
             .await
             .unwrap();
-        kms.store().close().await;
+        kms.close().await;
         Self {
             account,
             access_key: key.key.id.as_str().to_owned(),

@@ -1,0 +1,233 @@
+//! What LookupEvents filters on, read from a record's bytes, and the Bloom filter each sealed
+//! block keeps of those values so that a lookup skips the blocks that cannot match.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use strongbox_core::audit::LookupAttribute;
+use strongbox_core::audit::event::KEY_RESOURCE_TYPE;
+use strongbox_core::model::{AccountId, Region};
+
+/// The columns of a record that lookups filter on, borrowed from its JSON.
+#[derive(Deserialize)]
+pub(crate) struct Columns<'a> {
+    #[serde(rename = "eventID", borrow)]
+    pub(crate) event_id: Cow<'a, str>,
+    #[serde(rename = "eventName", borrow)]
+    pub(crate) event_name: Cow<'a, str>,
+    #[serde(rename = "readOnly")]
+    pub(crate) read_only: bool,
+    #[serde(rename = "userIdentity", borrow)]
+    pub(crate) identity: Identity<'a>,
+    #[serde(default, borrow)]
+    pub(crate) resources: Vec<ResourceName<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Identity<'a> {
+    #[serde(rename = "userName", default, borrow)]
+    pub(crate) user_name: Option<Cow<'a, str>>,
+    #[serde(rename = "accessKeyId", default, borrow)]
+    pub(crate) access_key_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ResourceName<'a> {
+    #[serde(rename = "ARN", borrow)]
+    pub(crate) arn: Cow<'a, str>,
+}
+
+impl<'a> Columns<'a> {
+    pub(crate) fn parse(record: &'a [u8]) -> Option<Self> {
+        serde_json::from_slice(record).ok()
+    }
+
+    /// The values a block's Bloom filter holds for this record.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = (u8, &str)> {
+        [
+            Some((b'i', self.event_id.as_ref())),
+            Some((b'n', self.event_name.as_ref())),
+            self.identity.user_name.as_deref().map(|name| (b'u', name)),
+            self.identity.access_key_id.as_deref().map(|id| (b'a', id)),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.resources.iter().map(|r| (b'r', key_id_of(&r.arn))))
+    }
+
+    /// Whether the record matches `attribute` in the chain of `account` in `region`.
+    pub(crate) fn matches(
+        &self,
+        attribute: &LookupAttribute,
+        account: &AccountId,
+        region: &Region,
+    ) -> bool {
+        match attribute {
+            LookupAttribute::EventName(name) => self.event_name == name.as_str(),
+            LookupAttribute::EventId(id) => self.event_id == id.as_str(),
+            LookupAttribute::Username(name) => {
+                self.identity.user_name.as_deref() == Some(name.as_str())
+            }
+            LookupAttribute::AccessKeyId(id) => {
+                self.identity.access_key_id.as_deref() == Some(id.as_str())
+            }
+            LookupAttribute::ReadOnly(read_only) => self.read_only == *read_only,
+            LookupAttribute::ResourceType(kind) => {
+                kind == KEY_RESOURCE_TYPE && !self.resources.is_empty()
+            }
+            LookupAttribute::ResourceName(name) => match resource_key_id(name, account, region) {
+                Some(key_id) => self.resources.iter().any(|r| key_id_of(&r.arn) == key_id),
+                None => false,
+            },
+        }
+    }
+}
+
+/// The key id a `ResourceName` value names: a key id, or the ARN of a key of this chain's
+/// account and Region (another ARN names nothing here).
+pub(crate) fn resource_key_id<'a>(
+    name: &'a str,
+    account: &AccountId,
+    region: &Region,
+) -> Option<&'a str> {
+    match name.split_once(":key/") {
+        Some((prefix, id)) if prefix == format!("arn:aws:kms:{region}:{account}") => Some(id),
+        Some(_) => None,
+        None => Some(name),
+    }
+}
+
+/// The key id at the end of a key ARN.
+fn key_id_of(arn: &str) -> &str {
+    arn.rsplit_once(":key/").map_or(arn, |(_, id)| id)
+}
+
+/// The Bloom key an attribute looks for, if its kind is kept in the filters.
+pub(crate) fn bloom_key<'a>(
+    attribute: &'a LookupAttribute,
+    account: &AccountId,
+    region: &Region,
+) -> Option<(u8, &'a str)> {
+    match attribute {
+        LookupAttribute::EventId(id) => Some((b'i', id)),
+        LookupAttribute::EventName(name) => Some((b'n', name)),
+        LookupAttribute::Username(name) => Some((b'u', name)),
+        LookupAttribute::AccessKeyId(id) => Some((b'a', id)),
+        LookupAttribute::ResourceName(name) => {
+            resource_key_id(name, account, region).map(|id| (b'r', id))
+        }
+        LookupAttribute::ReadOnly(_) | LookupAttribute::ResourceType(_) => None,
+    }
+}
+
+/// A byte string every record matching `attribute` contains, to skip the JSON parse of most
+/// records that do not: the value as JSON writes it (only when JSON writes it unescaped).
+pub(crate) fn needle(attribute: &LookupAttribute) -> Option<Vec<u8>> {
+    let value = match attribute {
+        LookupAttribute::EventId(value)
+        | LookupAttribute::EventName(value)
+        | LookupAttribute::Username(value)
+        | LookupAttribute::AccessKeyId(value) => value.as_str(),
+        LookupAttribute::ResourceName(value) => value
+            .rsplit_once(":key/")
+            .map_or(value.as_str(), |(_, id)| id),
+        LookupAttribute::ReadOnly(true) => return Some(b"\"readOnly\":true".to_vec()),
+        LookupAttribute::ReadOnly(false) => return Some(b"\"readOnly\":false".to_vec()),
+        LookupAttribute::ResourceType(_) => return None,
+    };
+    let plain = value
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\');
+    plain.then(|| value.as_bytes().to_vec())
+}
+
+/// A Bloom filter over `(kind, value)` keys, with positions from SHA-256 (stable across
+/// versions and builds, as the filters are stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Bloom {
+    bits: Vec<u64>,
+}
+
+/// Probes per key: with 10 bits per key, about 1% false positives.
+const PROBES: u64 = 7;
+/// Bits per key the filter is sized for.
+const BITS_PER_KEY: usize = 10;
+
+impl Bloom {
+    /// A filter for about `keys` distinct keys.
+    pub(crate) fn with_capacity(keys: usize) -> Self {
+        let words = (keys.max(1) * BITS_PER_KEY).div_ceil(64);
+        Self {
+            bits: vec![0; words],
+        }
+    }
+
+    pub(crate) fn from_words(bits: Vec<u64>) -> Option<Self> {
+        (!bits.is_empty()).then_some(Self { bits })
+    }
+
+    pub(crate) fn words(&self) -> &[u64] {
+        &self.bits
+    }
+
+    /// Sets every bit: the filter then holds everything.
+    pub(crate) fn fill(&mut self) {
+        self.bits.fill(u64::MAX);
+    }
+
+    pub(crate) fn insert(&mut self, kind: u8, value: &str) {
+        for bit in positions(self.bits.len(), kind, value) {
+            self.bits[bit / 64] |= 1 << (bit % 64);
+        }
+    }
+
+    pub(crate) fn contains(&self, kind: u8, value: &str) -> bool {
+        positions(self.bits.len(), kind, value)
+            .all(|bit| self.bits[bit / 64] & (1 << (bit % 64)) != 0)
+    }
+}
+
+/// The bits of `(kind, value)` in a filter of `words` 64-bit words.
+fn positions(words: usize, kind: u8, value: &str) -> impl Iterator<Item = usize> {
+    let mut input = Vec::with_capacity(value.len() + 1);
+    input.push(kind);
+    input.extend_from_slice(value.as_bytes());
+    let hash = strongbox_crypto::sha256(&input);
+    let first = u64::from_le_bytes(hash[..8].try_into().unwrap_or_default());
+    let step = u64::from_le_bytes(hash[8..16].try_into().unwrap_or_default()) | 1;
+    let size = (words * 64) as u64;
+    (0..PROBES).map(move |probe| {
+        usize::try_from(first.wrapping_add(probe.wrapping_mul(step)) % size).unwrap_or(0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_bloom_filter_holds_what_was_inserted_and_rarely_anything_else() {
+        let mut bloom = Bloom::with_capacity(1000);
+        for n in 0..1000 {
+            bloom.insert(b'i', &format!("event-{n}"));
+        }
+        assert!((0..1000).all(|n| bloom.contains(b'i', &format!("event-{n}"))));
+        assert!(!bloom.contains(b'n', "event-1") || !bloom.contains(b'n', "event-2"));
+        let false_positives = (0..10_000)
+            .filter(|n| bloom.contains(b'i', &format!("other-{n}")))
+            .count();
+        assert!(false_positives < 300, "{false_positives} of 10000");
+        let again = Bloom::from_words(bloom.words().to_vec()).unwrap();
+        assert_eq!(again, bloom);
+    }
+
+    #[test]
+    fn a_needle_is_only_used_for_values_json_writes_as_they_are() {
+        let name = LookupAttribute::EventName("Encrypt".to_owned());
+        assert_eq!(needle(&name).unwrap(), b"Encrypt");
+        let quoted = LookupAttribute::Username("a\"b".to_owned());
+        assert_eq!(needle(&quoted), None);
+    }
+}

@@ -1,0 +1,221 @@
+//! One record in a segment: `[u32 body length][u32 CRC-32 of the body][body]`, all little
+//! endian, where the body is `[u8 n][account][u8 n][Region][u64 sequence][i64 time in ms]`
+//! followed by the record's JSON exactly as hashed. The checksum finds a torn or damaged
+//! frame; the hash chain, not the checksum, is what proves the record unaltered.
+
+use strongbox_core::model::{AccountId, Region};
+
+/// Bytes before a frame's body.
+pub(crate) const HEADER: usize = 8;
+/// The largest body accepted when reading (a record is at most a few hundred KiB; anything
+/// larger is damage, and must not make a reader allocate it).
+const MAX_BODY: usize = 16 << 20;
+
+/// Appends one frame to `out`.
+pub(crate) fn encode(
+    out: &mut Vec<u8>,
+    account: &AccountId,
+    region: &Region,
+    sequence: u64,
+    time_ms: i64,
+    record: &[u8],
+) {
+    let account = account.as_str().as_bytes();
+    let region = region.as_str().as_bytes();
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER]);
+    out.push(u8::try_from(account.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(account);
+    out.push(u8::try_from(region.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(region);
+    out.extend_from_slice(&sequence.to_le_bytes());
+    out.extend_from_slice(&time_ms.to_le_bytes());
+    out.extend_from_slice(record);
+    let body = &out[start + HEADER..];
+    let length = u32::try_from(body.len()).unwrap_or(u32::MAX);
+    let checksum = crc32fast::hash(body);
+    out[start..start + 4].copy_from_slice(&length.to_le_bytes());
+    out[start + 4..start + HEADER].copy_from_slice(&checksum.to_le_bytes());
+}
+
+/// A frame read in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Frame<'a> {
+    pub(crate) account: &'a str,
+    pub(crate) region: &'a str,
+    pub(crate) sequence: u64,
+    pub(crate) time_ms: i64,
+    pub(crate) record: &'a [u8],
+    /// The whole frame's length, header included.
+    pub(crate) length: usize,
+}
+
+impl Frame<'_> {
+    /// Whether the frame belongs to the chain of `account` in `region`.
+    pub(crate) fn is_of(&self, account: &AccountId, region: &Region) -> bool {
+        self.account == account.as_str() && self.region == region.as_str()
+    }
+
+    /// The chain it belongs to; `None` when the names are not valid (damage).
+    pub(crate) fn chain(&self) -> Option<(AccountId, Region)> {
+        Some((
+            AccountId::parse(self.account).ok()?,
+            Region::parse(self.region).ok()?,
+        ))
+    }
+}
+
+/// What the bytes at a position hold.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Read<'a> {
+    /// An intact frame.
+    Frame(Frame<'a>),
+    /// Nothing: the end.
+    End,
+    /// Bytes that are not an intact frame (a torn write or damage).
+    Damaged,
+}
+
+/// Reads the frame at the start of `bytes`.
+pub(crate) fn read(bytes: &[u8]) -> Read<'_> {
+    if bytes.is_empty() {
+        return Read::End;
+    }
+    let Some((header, rest)) = bytes.split_first_chunk::<HEADER>() else {
+        return Read::Damaged;
+    };
+    let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let checksum = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if length > MAX_BODY || length > rest.len() {
+        return Read::Damaged;
+    }
+    let body = &rest[..length];
+    if crc32fast::hash(body) != checksum {
+        return Read::Damaged;
+    }
+    parse_body(body, HEADER + length).map_or(Read::Damaged, Read::Frame)
+}
+
+fn parse_body(body: &[u8], length: usize) -> Option<Frame<'_>> {
+    let (account, rest) = name(body)?;
+    let (region, rest) = name(rest)?;
+    let (sequence, rest) = rest.split_first_chunk::<8>()?;
+    let (time, record) = rest.split_first_chunk::<8>()?;
+    Some(Frame {
+        account,
+        region,
+        sequence: u64::from_le_bytes(*sequence),
+        time_ms: i64::from_le_bytes(*time),
+        record,
+        length,
+    })
+}
+
+fn name(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    let (length, rest) = bytes.split_first()?;
+    let length = usize::from(*length);
+    if rest.len() < length {
+        return None;
+    }
+    let (name, rest) = rest.split_at(length);
+    Some((std::str::from_utf8(name).ok()?, rest))
+}
+
+/// Walks the intact frames of `bytes` from the start; [`Frames::stopped_at`] then tells where
+/// they ended and whether damaged bytes follow.
+pub(crate) struct Frames<'a> {
+    bytes: &'a [u8],
+    position: usize,
+    damaged: bool,
+}
+
+impl<'a> Frames<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            position: 0,
+            damaged: false,
+        }
+    }
+
+    /// Where the intact frames end, and whether damaged bytes were found there.
+    pub(crate) fn stopped_at(&self) -> (usize, bool) {
+        (self.position, self.damaged)
+    }
+}
+
+impl<'a> Iterator for Frames<'a> {
+    /// A frame and its offset in the bytes.
+    type Item = (usize, Frame<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.damaged {
+            return None;
+        }
+        match read(self.bytes.get(self.position..)?) {
+            Read::Frame(frame) => {
+                let at = self.position;
+                self.position += frame.length;
+                Some((at, frame))
+            }
+            Read::End => None,
+            Read::Damaged => {
+                self.damaged = true;
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn chain() -> (AccountId, Region) {
+        (
+            AccountId::parse("111122223333").unwrap(),
+            Region::parse("eu-west-1").unwrap(),
+        )
+    }
+
+    #[test]
+    fn frames_read_back_and_a_torn_or_flipped_one_stops_the_walk() {
+        let (account, region) = chain();
+        let mut bytes = Vec::new();
+        encode(&mut bytes, &account, &region, 1, 1_000, b"{\"a\":1}");
+        let first = bytes.len();
+        encode(&mut bytes, &account, &region, 2, 2_000, b"{\"b\":2}");
+        let frames: Vec<_> = Frames::new(&bytes)
+            .map(|(at, f)| (at, f.sequence))
+            .collect();
+        assert_eq!(frames, [(0, 1), (first, 2)]);
+        let (_, frame) = Frames::new(&bytes).nth(1).unwrap();
+        assert!(frame.is_of(&account, &region));
+        assert_eq!((frame.time_ms, frame.record), (2_000, &b"{\"b\":2}"[..]));
+
+        for cut in first + 1..bytes.len() {
+            let mut walk = Frames::new(&bytes[..cut]);
+            assert_eq!(walk.by_ref().count(), 1, "cut at {cut}");
+            assert_eq!(walk.stopped_at(), (first, true), "cut at {cut}");
+        }
+        for flip in first..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[flip] ^= 0x10;
+            let mut walk = Frames::new(&damaged);
+            assert_eq!(walk.by_ref().count(), 1, "flip at {flip}");
+            assert_eq!(walk.stopped_at(), (first, true), "flip at {flip}");
+        }
+        let mut walk = Frames::new(&bytes);
+        assert_eq!(walk.by_ref().count(), 2);
+        assert_eq!(walk.stopped_at(), (bytes.len(), false));
+    }
+
+    #[test]
+    fn a_huge_claimed_length_is_damage_not_an_allocation() {
+        let mut bytes = vec![0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0];
+        bytes.extend_from_slice(&[0; 64]);
+        assert_eq!(read(&bytes), Read::Damaged);
+    }
+}

@@ -1,0 +1,331 @@
+//! A sealed segment: a closed segment rewritten with each chain's records together, in blocks
+//! (optionally gzip-compressed one by one), followed by its summary, so that a reader finds a
+//! chain's records without reading the others' and a lookup skips blocks that cannot match.
+//!
+//! Layout: `SBJSEAL1`, the blocks, the summary (JSON), then a trailer `[u64 summary offset]
+//! [u64 summary length][u32 CRC-32 of the summary]SBJSEND1`. It is written to a temporary
+//! file, synced and renamed, so a sealed segment is whole or absent.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use strongbox_core::model::{AccountId, Region};
+use strongbox_core::{StoreError, StoreErrorKind};
+
+use super::filter::{Bloom, Columns};
+use super::frame::{self, Frames};
+use super::{Chain, io_error};
+
+const MAGIC: &[u8; 8] = b"SBJSEAL1";
+const END: &[u8; 8] = b"SBJSEND1";
+const TRAILER: usize = 8 + 8 + 4 + 8;
+/// Records per block, at most.
+const BLOCK_RECORDS: usize = 256;
+/// Bytes per block before compression, about at most.
+const BLOCK_BYTES: usize = 256 << 10;
+
+/// How sealed blocks are stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// As written.
+    #[default]
+    None,
+    /// Each block a gzip member.
+    Gzip,
+}
+
+/// One block: consecutive records of one chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Block {
+    /// Where the stored bytes start in the file.
+    pub(crate) offset: u64,
+    /// Stored (possibly compressed) length.
+    pub(crate) stored: u64,
+    pub(crate) records: u32,
+    pub(crate) first_sequence: u64,
+    pub(crate) last_sequence: u64,
+    pub(crate) oldest_ms: i64,
+    pub(crate) newest_ms: i64,
+    /// Records that are not read-only.
+    pub(crate) writes: u32,
+    /// Records that name at least one key.
+    pub(crate) keyed: u32,
+    /// The Bloom filter of the block's lookup values, as little-endian words in base64.
+    bloom: String,
+    #[serde(skip)]
+    pub(crate) filter: Option<Bloom>,
+}
+
+impl Block {
+    /// Whether the block's filter may hold `(kind, value)`.
+    pub(crate) fn may_hold(&self, kind: u8, value: &str) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|filter| filter.contains(kind, value))
+    }
+}
+
+/// A chain's part of a sealed segment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChainBlocks {
+    pub(crate) account: String,
+    pub(crate) region: String,
+    /// Hex SHA-256 of the chain's last record in the segment.
+    pub(crate) last_hash: String,
+    pub(crate) blocks: Vec<Block>,
+}
+
+/// What a sealed segment holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Summary {
+    pub(crate) segment: u64,
+    pub(crate) compression: Compression,
+    pub(crate) records: u64,
+    /// The records' frames before compression.
+    pub(crate) raw_bytes: u64,
+    pub(crate) chains: Vec<ChainBlocks>,
+}
+
+/// A sealed segment, open for reading.
+pub(crate) struct Sealed {
+    pub(crate) file: File,
+    pub(crate) summary: Summary,
+    pub(crate) chains: HashMap<Chain, usize>,
+    /// The file's length.
+    pub(crate) bytes: u64,
+}
+
+impl Sealed {
+    pub(crate) fn blocks(&self, chain: &Chain) -> &[Block] {
+        self.chains
+            .get(chain)
+            .map_or(&[], |index| &self.summary.chains[*index].blocks)
+    }
+
+    /// The frames of one block, decompressed.
+    pub(crate) fn read_block(&self, block: &Block) -> Result<Vec<u8>, StoreError> {
+        let length = usize::try_from(block.stored)
+            .map_err(|_| corrupt("a sealed block is larger than memory"))?;
+        let mut stored = vec![0; length];
+        self.file
+            .read_exact_at(&mut stored, block.offset)
+            .map_err(io_error)?;
+        match self.summary.compression {
+            Compression::None => Ok(stored),
+            Compression::Gzip => {
+                let mut frames = Vec::with_capacity(length * 4);
+                flate2::read::GzDecoder::new(stored.as_slice())
+                    .read_to_end(&mut frames)
+                    .map_err(|error| {
+                        corrupt(format!("a sealed block does not decompress: {error}"))
+                    })?;
+                Ok(frames)
+            }
+        }
+    }
+}
+
+fn corrupt(message: impl Into<String>) -> StoreError {
+    StoreError::new(StoreErrorKind::Corrupt, message.into())
+}
+
+/// Opens a sealed segment and reads its summary.
+pub(crate) fn open(path: &Path) -> Result<Sealed, StoreError> {
+    let file = File::open(path).map_err(io_error)?;
+    let bytes = file.metadata().map_err(io_error)?.len();
+    let damaged = || corrupt(format!("{} is not a whole sealed segment", path.display()));
+    let trailer_at = bytes.checked_sub(TRAILER as u64).ok_or_else(damaged)?;
+    let mut trailer = [0; TRAILER];
+    file.read_exact_at(&mut trailer, trailer_at)
+        .map_err(io_error)?;
+    let mut magic = [0; 8];
+    file.read_exact_at(&mut magic, 0).map_err(io_error)?;
+    if &magic != MAGIC || &trailer[20..] != END {
+        return Err(damaged());
+    }
+    let word = |at: usize| u64::from_le_bytes(trailer[at..at + 8].try_into().unwrap_or_default());
+    let (offset, length) = (word(0), word(8));
+    let checksum = u32::from_le_bytes(trailer[16..20].try_into().unwrap_or_default());
+    if offset.checked_add(length) != Some(trailer_at) {
+        return Err(damaged());
+    }
+    let mut text = vec![0; usize::try_from(length).map_err(|_| damaged())?];
+    file.read_exact_at(&mut text, offset).map_err(io_error)?;
+    if crc32fast::hash(&text) != checksum {
+        return Err(damaged());
+    }
+    let mut summary: Summary = serde_json::from_slice(&text).map_err(|_| damaged())?;
+    let mut chains = HashMap::new();
+    for (index, part) in summary.chains.iter_mut().enumerate() {
+        let chain = (
+            AccountId::parse(&part.account).map_err(|_| damaged())?,
+            Region::parse(&part.region).map_err(|_| damaged())?,
+        );
+        for block in &mut part.blocks {
+            let words = STANDARD.decode(&block.bloom).map_err(|_| damaged())?;
+            let words = words
+                .chunks_exact(8)
+                .map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()))
+                .collect();
+            block.filter = Bloom::from_words(words);
+        }
+        chains.insert(chain, index);
+    }
+    Ok(Sealed {
+        file,
+        summary,
+        chains,
+        bytes,
+    })
+}
+
+/// Rewrites the intact frames of a closed segment (`frames`) as sealed segment `number` at
+/// `path`, through a temporary file that is synced and renamed.
+pub(crate) fn write(
+    path: &Path,
+    number: u64,
+    frames: &[u8],
+    compression: Compression,
+) -> Result<Sealed, StoreError> {
+    // Each chain's frames, in order, with the chains in a stable order.
+    let mut order: Vec<Chain> = Vec::new();
+    let mut by_chain: HashMap<Chain, Vec<frame::Frame<'_>>> = HashMap::new();
+    for (_, frame) in Frames::new(frames) {
+        let Some(chain) = frame.chain() else { continue };
+        by_chain
+            .entry(chain)
+            .or_insert_with(|| {
+                order.push(chain);
+                Vec::new()
+            })
+            .push(frame);
+    }
+    order.sort_unstable_by(|a, b| (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str())));
+    let temporary = path.with_extension("tmp");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&temporary)
+        .map_err(io_error)?;
+    let mut out = std::io::BufWriter::new(file);
+    out.write_all(MAGIC).map_err(io_error)?;
+    let mut offset = MAGIC.len() as u64;
+    let mut summary = Summary {
+        segment: number,
+        compression,
+        records: 0,
+        raw_bytes: 0,
+        chains: Vec::with_capacity(order.len()),
+    };
+    let mut raw = Vec::with_capacity(BLOCK_BYTES * 2);
+    for chain in &order {
+        let chain_frames = &by_chain[chain];
+        let mut blocks = Vec::new();
+        let mut start = 0;
+        while start < chain_frames.len() {
+            let mut end = start;
+            raw.clear();
+            while end < chain_frames.len() && end - start < BLOCK_RECORDS && raw.len() < BLOCK_BYTES
+            {
+                let f = &chain_frames[end];
+                frame::encode(
+                    &mut raw, &chain.0, &chain.1, f.sequence, f.time_ms, f.record,
+                );
+                end += 1;
+            }
+            let block = &chain_frames[start..end];
+            let stored = match compression {
+                Compression::None => raw.clone(),
+                Compression::Gzip => {
+                    let mut encoder =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    encoder.write_all(&raw).map_err(io_error)?;
+                    encoder.finish().map_err(io_error)?
+                }
+            };
+            out.write_all(&stored).map_err(io_error)?;
+            blocks.push(describe(block, offset, stored.len() as u64));
+            offset += stored.len() as u64;
+            summary.records += block.len() as u64;
+            summary.raw_bytes += raw.len() as u64;
+            start = end;
+        }
+        let last = chain_frames.last().map(|f| f.record).unwrap_or_default();
+        summary.chains.push(ChainBlocks {
+            account: chain.0.to_string(),
+            region: chain.1.to_string(),
+            last_hash: hex::encode(strongbox_crypto::sha256(last)),
+            blocks,
+        });
+    }
+    let text = serde_json::to_vec(&summary).map_err(|error| corrupt(error.to_string()))?;
+    out.write_all(&text).map_err(io_error)?;
+    out.write_all(&offset.to_le_bytes()).map_err(io_error)?;
+    out.write_all(&(text.len() as u64).to_le_bytes())
+        .map_err(io_error)?;
+    out.write_all(&crc32fast::hash(&text).to_le_bytes())
+        .map_err(io_error)?;
+    out.write_all(END).map_err(io_error)?;
+    let file = out
+        .into_inner()
+        .map_err(|error| io_error(error.into_error()))?;
+    file.sync_all().map_err(io_error)?;
+    drop(file);
+    std::fs::rename(&temporary, path).map_err(io_error)?;
+    super::sync_directory(path)?;
+    open(path)
+}
+
+/// The summary entry of one block of frames.
+fn describe(frames: &[frame::Frame<'_>], offset: u64, stored: u64) -> Block {
+    let mut filter = Bloom::with_capacity(frames.len() * 3 + 8);
+    let (mut writes, mut keyed) = (0, 0);
+    for frame in frames {
+        match Columns::parse(frame.record) {
+            Some(columns) => {
+                for (kind, value) in columns.keys() {
+                    filter.insert(kind, value);
+                }
+                writes += u32::from(!columns.read_only);
+                keyed += u32::from(!columns.resources.is_empty());
+            }
+            // Not a record lookups can read: keep the block findable by everything.
+            None => {
+                writes += 1;
+                keyed += 1;
+                filter = Bloom::with_capacity(0);
+                filter.fill();
+            }
+        }
+    }
+    let words: Vec<u8> = filter
+        .words()
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    Block {
+        offset,
+        stored,
+        records: u32::try_from(frames.len()).unwrap_or(u32::MAX),
+        first_sequence: frames.first().map_or(0, |f| f.sequence),
+        last_sequence: frames.last().map_or(0, |f| f.sequence),
+        oldest_ms: frames.iter().map(|f| f.time_ms).min().unwrap_or(0),
+        newest_ms: frames.iter().map(|f| f.time_ms).max().unwrap_or(0),
+        writes,
+        keyed,
+        bloom: STANDARD.encode(words),
+        filter: Some(filter),
+    }
+}
