@@ -244,13 +244,22 @@ async fn killing_the_server_mid_scheduling_never_leaves_a_half_done_key() {
 }
 
 /// Every request that got an answer has its audit record, however abruptly the server dies:
-/// the answer leaves only after the record's commit.
+/// the answer leaves only after the record was written (by default) or synced (`always`).
 #[tokio::test]
 async fn answered_requests_keep_their_audit_records_across_sigkill() {
+    answered_requests_keep_their_records(&[]).await;
+}
+
+#[tokio::test]
+async fn answered_requests_keep_their_audit_records_across_sigkill_when_always_synced() {
+    answered_requests_keep_their_records(&["--audit-sync", "always"]).await;
+}
+
+async fn answered_requests_keep_their_records(flags: &[&str]) {
     let temp = tempfile::tempdir().unwrap();
     let data_dir = temp.path().join("data");
     let port = free_port();
-    let mut server = start(temp.path(), port, &[]).await;
+    let mut server = start(temp.path(), port, flags).await;
     let key = common::create_key(&client(server.address)).await;
     let mut answered = Vec::new();
     for round in 0..3 {
@@ -291,7 +300,7 @@ async fn answered_requests_keep_their_audit_records_across_sigkill() {
         }
         assert!(answered.len() > before + 50, "the load ran before the kill");
 
-        server = start(temp.path(), port, &[]).await;
+        server = start(temp.path(), port, flags).await;
         let recorded: std::collections::HashSet<String> =
             common::audit::records_in(&data_dir, common::ACCOUNT, common::REGION)
                 .await
@@ -314,6 +323,82 @@ async fn answered_requests_keep_their_audit_records_across_sigkill() {
         .unwrap();
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert!(report.records as usize >= answered.len());
+    // Each of the three kills left its mark in the chain.
+    let recoveries = report
+        .notes
+        .iter()
+        .filter(|note| note.contains("marks a recovery after an unclean stop"))
+        .count();
+    assert_eq!(recoveries, 3, "{:?}", report.notes);
+    kms.close().await;
+    server.child.kill().await.unwrap();
+}
+
+/// A power loss that tears the journal's last record: the next start cuts the torn bytes and
+/// records the recovery, naming the last intact record, and the chain verifies.
+#[tokio::test]
+async fn a_torn_journal_tail_is_cut_and_the_recovery_recorded() {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().join("data");
+    let port = free_port();
+    let mut server = start(temp.path(), port, &[]).await;
+    let client = client(server.address);
+    let key = common::create_key(&client).await;
+    for n in 0..5 {
+        common::encrypt(&client, &key, format!("before {n}").as_bytes()).await;
+    }
+    server.child.kill().await.unwrap();
+    let before = common::audit::records_in(&data_dir, common::ACCOUNT, common::REGION).await;
+    let sequence =
+        |record: &common::audit::Stored| record.json["auditChain"]["sequence"].as_u64().unwrap();
+    let last = sequence(before.last().unwrap());
+    // The end of the newest record never reached the disk.
+    let journal = strongbox::datadir::audit_journal_path(&data_dir);
+    let mut logs: Vec<_> = std::fs::read_dir(&journal)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    let newest = logs.pop().unwrap();
+    let length = std::fs::metadata(&newest).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&newest)
+        .unwrap()
+        .set_len(length - 50)
+        .unwrap();
+
+    server = start(temp.path(), port, &[]).await;
+    let client = client(server.address);
+    common::encrypt(&client, &key, b"after").await;
+    let records = common::audit::records_in(&data_dir, common::ACCOUNT, common::REGION).await;
+    let recovery = records
+        .iter()
+        .find(|record| record.json["eventName"] == "StrongboxAuditRecovery")
+        .expect("a recovery record");
+    assert_eq!(sequence(recovery), last);
+    let details = &recovery.json["serviceEventDetails"];
+    assert_eq!(details["lastRecordFound"], last - 1);
+    assert!(details["tornBytesCut"].as_u64().unwrap() > 0, "{details}");
+    assert_eq!(recovery.json["eventSource"], "strongbox.audit");
+    assert_eq!(records.last().unwrap().json["eventName"], "Encrypt");
+
+    let store = format!("sqlite://{}", data_dir.join("strongbox.db").display());
+    let kms = strongbox::datadir::open(&data_dir, &store, strongbox::datadir::OpenMode::MustExist)
+        .await
+        .unwrap();
+    let public_key = kms.audit_public_key().await.unwrap();
+    let report = strongbox::audit::verify::verify_store(&kms, &public_key)
+        .await
+        .unwrap();
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
+    assert!(
+        report.notes[0].contains("marks a recovery"),
+        "{:?}",
+        report.notes
+    );
     kms.close().await;
     server.child.kill().await.unwrap();
 }

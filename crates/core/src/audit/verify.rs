@@ -304,6 +304,12 @@ impl<'k> ChainVerifier<'k> {
                 );
             }
         }
+        if is_recovery(record) {
+            self.report.notes.push(format!(
+                "{object}: record {position} (sequence {}) marks a recovery after an unclean stop: records of read-only calls in the sync window before it may be missing",
+                link.sequence
+            ));
+        }
         self.head = Some(Head {
             sequence: link.sequence,
             hash,
@@ -374,6 +380,24 @@ impl<'k> ChainVerifier<'k> {
 
 fn parse_hash(text: &str) -> Option<[u8; 32]> {
     hex::decode(text).ok()?.try_into().ok()
+}
+
+/// Whether a record is the mark of a recovery after an unclean stop: its own `eventName` (not a
+/// request parameter that says so) is the recovery event's and its source is Strongbox's.
+fn is_recovery(record: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        #[serde(rename = "eventName", borrow)]
+        event_name: std::borrow::Cow<'a, str>,
+        #[serde(rename = "eventSource", borrow)]
+        event_source: std::borrow::Cow<'a, str>,
+    }
+    // Most records do not even hold the name: no parse for them.
+    memchr::memmem::find(record, super::event::RECOVERY_EVENT.as_bytes()).is_some()
+        && serde_json::from_slice::<Named<'_>>(record).is_ok_and(|named| {
+            named.event_name == super::event::RECOVERY_EVENT
+                && named.event_source == super::event::STRONGBOX_SOURCE
+        })
 }
 
 #[cfg(test)]

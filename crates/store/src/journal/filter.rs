@@ -141,8 +141,9 @@ pub(crate) fn needle(attribute: &LookupAttribute) -> Option<Vec<u8>> {
     plain.then(|| value.as_bytes().to_vec())
 }
 
-/// A Bloom filter over `(kind, value)` keys, with positions from SHA-256 (stable across
-/// versions and builds, as the filters are stored).
+/// A Bloom filter over `(kind, value)` keys, with positions from two CRC-32s of the key under
+/// different seeds (stable across versions and builds, as the filters are stored; fast, and
+/// not meant to resist chosen keys, which can only cost a lookup some extra blocks).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Bloom {
     bits: Vec<u64>,
@@ -189,12 +190,14 @@ impl Bloom {
 
 /// The bits of `(kind, value)` in a filter of `words` 64-bit words.
 fn positions(words: usize, kind: u8, value: &str) -> impl Iterator<Item = usize> {
-    let mut input = Vec::with_capacity(value.len() + 1);
-    input.push(kind);
-    input.extend_from_slice(value.as_bytes());
-    let hash = strongbox_crypto::sha256(&input);
-    let first = u64::from_le_bytes(hash[..8].try_into().unwrap_or_default());
-    let step = u64::from_le_bytes(hash[8..16].try_into().unwrap_or_default()) | 1;
+    let hash = |seed: u32| {
+        let mut hasher = crc32fast::Hasher::new_with_initial(seed);
+        hasher.update(&[kind]);
+        hasher.update(value.as_bytes());
+        u64::from(hasher.finalize())
+    };
+    let first = hash(0x5354_5242) << 32 | hash(0x4f58_424c);
+    let step = (hash(0x4a4f_5552) << 32 | hash(0x4e41_4c53)) | 1;
     let size = (words * 64) as u64;
     (0..PROBES).map(move |probe| {
         usize::try_from(first.wrapping_add(probe.wrapping_mul(step)) % size).unwrap_or(0)

@@ -102,6 +102,9 @@ struct Inner {
     writer: Mutex<Option<Writer>>,
     /// Every ticket up to this one is written, or failed.
     written: AtomicU64,
+    /// Woken after each write.
+    written_notify: tokio::sync::Notify,
+    metrics: Metrics,
     /// Tickets that failed, as inclusive ranges (the newest few).
     failures: Mutex<Vec<(u64, u64)>>,
     /// When a write last failed.
@@ -122,6 +125,23 @@ struct Inner {
     lock: Mutex<Option<File>>,
     /// Opened to read only: reads first catch up with the files.
     reader: bool,
+}
+
+/// The journal's metric handles, looked up once (a lookup per record costs a hash of the name).
+struct Metrics {
+    write_seconds: metrics::Histogram,
+    batch_records: metrics::Histogram,
+    sync_seconds: metrics::Histogram,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        Self {
+            write_seconds: metrics::histogram!(telemetry::AUDIT_WRITE_SECONDS),
+            batch_records: metrics::histogram!(telemetry::AUDIT_BATCH_RECORDS),
+            sync_seconds: metrics::histogram!(telemetry::AUDIT_SYNC_SECONDS),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -321,6 +341,8 @@ impl Journal {
                 tail: Mutex::new(tail),
                 writer: Mutex::new(None),
                 written: AtomicU64::new(0),
+                written_notify: tokio::sync::Notify::new(),
+                metrics: Metrics::new(),
                 failures: Mutex::new(Vec::new()),
                 last_failure: Mutex::new(None),
                 synced: watch::Sender::new(0),
@@ -730,6 +752,46 @@ impl Inner {
         if self.written.load(Ordering::Acquire) >= target {
             return Ok(());
         }
+        let outcome = self.write_queued(&mut guard);
+        drop(guard);
+        self.written_notify.notify_waiters();
+        outcome
+    }
+
+    /// A request's wait for its record to be written: the first to find the writer free
+    /// writes everything queued (one `write(2)`, on its own thread); the others wait for that
+    /// write without blocking their threads, and look again (their record may have been
+    /// queued after it).
+    async fn wait_written(&self, ticket: u64) -> Result<(), StoreError> {
+        loop {
+            if self.written.load(Ordering::Acquire) >= ticket {
+                return Ok(());
+            }
+            let notified = self.written_notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.written.load(Ordering::Acquire) >= ticket {
+                return Ok(());
+            }
+            let outcome = match self.writer.try_lock() {
+                Ok(mut guard) => Some(self.write_queued(&mut guard)),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                    Some(self.write_queued(&mut poisoned.into_inner()))
+                }
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            };
+            match outcome {
+                Some(written) => {
+                    self.written_notify.notify_waiters();
+                    written?;
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// Writes every queued frame with one `write(2)` (the caller holds the writer).
+    fn write_queued(&self, guard: &mut Option<Writer>) -> Result<(), StoreError> {
         let Some(writer) = guard.as_mut() else {
             return Err(closed());
         };
@@ -749,10 +811,11 @@ impl Inner {
             Ok(()) => {
                 self.written.store(last, Ordering::Release);
                 lock(&self.last_failure).take();
-                metrics::histogram!(telemetry::AUDIT_WRITE_SECONDS)
+                self.metrics
+                    .write_seconds
                     .record(started.elapsed().as_secs_f64());
                 #[allow(clippy::cast_precision_loss)] // a batch is far below 2^52 records
-                metrics::histogram!(telemetry::AUDIT_BATCH_RECORDS).record(queued.len() as f64);
+                self.metrics.batch_records.record(queued.len() as f64);
                 let mut sync = lock(&self.sync);
                 if sync.dirty_since.is_none() {
                     sync.dirty_since = Some(Instant::now());
@@ -908,7 +971,8 @@ impl Inner {
         let started = Instant::now();
         match file.sync_data() {
             Ok(()) => {
-                metrics::histogram!(telemetry::AUDIT_SYNC_SECONDS)
+                self.metrics
+                    .sync_seconds
                     .record(started.elapsed().as_secs_f64());
                 self.synced.send_if_modified(|synced| {
                     let moved = upto > *synced;
@@ -1096,9 +1160,7 @@ impl AuditSink for Journal {
             let inner = Arc::clone(inner);
             return blocking(move || inner.sync_read()).await;
         }
-        if inner.written.load(Ordering::Acquire) < ticket.0 {
-            inner.write_through(ticket.0)?;
-        }
+        inner.wait_written(ticket.0).await?;
         if inner.failed(ticket.0) {
             return Err(StoreError::new(
                 StoreErrorKind::Unavailable,
