@@ -342,10 +342,10 @@ async fn a_torn_journal_tail_is_cut_and_the_recovery_recorded() {
     let data_dir = temp.path().join("data");
     let port = free_port();
     let mut server = start(temp.path(), port, &[]).await;
-    let client = client(server.address);
-    let key = common::create_key(&client).await;
+    let first = client(server.address);
+    let key = common::create_key(&first).await;
     for n in 0..5 {
-        common::encrypt(&client, &key, format!("before {n}").as_bytes()).await;
+        common::encrypt(&first, &key, format!("before {n}").as_bytes()).await;
     }
     server.child.kill().await.unwrap();
     let before = common::audit::records_in(&data_dir, common::ACCOUNT, common::REGION).await;
@@ -370,8 +370,8 @@ async fn a_torn_journal_tail_is_cut_and_the_recovery_recorded() {
         .unwrap();
 
     server = start(temp.path(), port, &[]).await;
-    let client = client(server.address);
-    common::encrypt(&client, &key, b"after").await;
+    let second = client(server.address);
+    common::encrypt(&second, &key, b"after").await;
     let records = common::audit::records_in(&data_dir, common::ACCOUNT, common::REGION).await;
     let recovery = records
         .iter()

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use aws_sdk_kms::primitives::Blob;
@@ -158,19 +157,6 @@ async fn rows_edited_in_the_database_refuse_to_unseal() {
     server.stop().await;
 }
 
-/// Copies `from` to `to`, making the files private as a data directory's are (git keeps no
-/// modes).
-fn copy_private(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        std::fs::copy(entry.path(), &target).unwrap();
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-}
-
 #[tokio::test]
 async fn a_data_directory_from_before_bindings_is_sealed_again_and_works() {
     // That fixture's script passed base64 text to the aws CLI (v1), which encoded it again.
@@ -207,7 +193,7 @@ async fn upgrade_fixture(name: &str, plaintext: &[u8], message: &[u8]) {
     let fact = |name: &str| facts[name].as_str().unwrap().to_owned();
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("data");
-    copy_private(&fixture.join("data"), &dir);
+    common::copy_private(&fixture.join("data"), &dir);
     // The user's earlier-format secret, kept for later (copied, so the fixture stays untouched).
     let old = database(&dir).await;
     let old_secret: Vec<u8> =

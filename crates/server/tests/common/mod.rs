@@ -334,3 +334,17 @@ pub async fn decrypt(client: &Client, blob: &aws_sdk_kms::primitives::Blob) -> V
         .as_ref()
         .to_vec()
 }
+
+/// Copies `from` to `to`, making the files private as a data directory's are (git keeps no
+/// modes).
+pub fn copy_private(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to).unwrap();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        std::fs::copy(entry.path(), &target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
