@@ -313,14 +313,7 @@ async fn answered_requests_keep_their_records(flags: &[&str]) {
             .collect();
         assert!(lost.is_empty(), "answered but not recorded: {lost:?}");
     }
-    let store = format!("sqlite://{}", data_dir.join("strongbox.db").display());
-    let kms = strongbox::datadir::open(&data_dir, &store, strongbox::datadir::OpenMode::MustExist)
-        .await
-        .unwrap();
-    let public_key = kms.audit_public_key().await.unwrap();
-    let report = strongbox::audit::verify::verify_store(&kms, &public_key)
-        .await
-        .unwrap();
+    let report = common::audit::verify_data_dir(&data_dir).await;
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert!(report.records as usize >= answered.len());
     // Each of the three kills left its mark in the chain.
@@ -330,7 +323,6 @@ async fn answered_requests_keep_their_records(flags: &[&str]) {
         .filter(|note| note.contains("marks a recovery after an unclean stop"))
         .count();
     assert_eq!(recoveries, 3, "{:?}", report.notes);
-    kms.close().await;
     server.child.kill().await.unwrap();
 }
 
@@ -384,14 +376,7 @@ async fn a_torn_journal_tail_is_cut_and_the_recovery_recorded() {
     assert_eq!(recovery.json["eventSource"], "strongbox.audit");
     assert_eq!(records.last().unwrap().json["eventName"], "Encrypt");
 
-    let store = format!("sqlite://{}", data_dir.join("strongbox.db").display());
-    let kms = strongbox::datadir::open(&data_dir, &store, strongbox::datadir::OpenMode::MustExist)
-        .await
-        .unwrap();
-    let public_key = kms.audit_public_key().await.unwrap();
-    let report = strongbox::audit::verify::verify_store(&kms, &public_key)
-        .await
-        .unwrap();
+    let report = common::audit::verify_data_dir(&data_dir).await;
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert_eq!(report.notes.len(), 1, "{:?}", report.notes);
     assert!(
@@ -399,7 +384,6 @@ async fn a_torn_journal_tail_is_cut_and_the_recovery_recorded() {
         "{:?}",
         report.notes
     );
-    kms.close().await;
     server.child.kill().await.unwrap();
 }
 

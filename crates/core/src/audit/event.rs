@@ -51,6 +51,21 @@ pub struct UserIdentity {
 }
 
 impl UserIdentity {
+    /// The `userIdentity` of an event a service did on its own, in `account`: only the account
+    /// and the service (`invokedBy`).
+    fn service(account: &str, service: &str) -> Self {
+        Self {
+            kind: None,
+            principal_id: None,
+            arn: None,
+            account_id: account.to_owned(),
+            access_key_id: None,
+            user_name: None,
+            invoked_by: Some(service.to_owned()),
+            session_context: None,
+        }
+    }
+
     /// CloudTrail's `userIdentity` for a caller: `IAMUser`, `Root` or `AssumedRole`.
     pub fn of(principal: &Principal) -> Self {
         let caller = principal.caller();
@@ -259,45 +274,16 @@ impl Event {
     /// The record of something KMS did on its own (a scheduled rotation or deletion), as AWS
     /// records them: invoked by `kms.amazonaws.com`, no request, `AwsServiceEvent`.
     pub fn service(name: &str, key: &KeyArn, time: OffsetDateTime, details: Value) -> Self {
-        let account = key.account.to_string();
-        Self {
-            event_version: EVENT_VERSION.to_owned(),
-            user_identity: UserIdentity {
-                kind: None,
-                principal_id: None,
-                arn: None,
-                account_id: account.clone(),
-                access_key_id: None,
-                user_name: None,
-                invoked_by: Some(EVENT_SOURCE.to_owned()),
-                session_context: None,
-            },
-            event_time: event_time(time),
-            event_source: EVENT_SOURCE.to_owned(),
-            event_name: name.to_owned(),
-            aws_region: key.region.to_string(),
-            source_ip_address: EVENT_SOURCE.to_owned(),
-            user_agent: EVENT_SOURCE.to_owned(),
-            error_code: None,
-            error_message: None,
-            request_parameters: Value::Null,
-            response_elements: Value::Null,
-            additional_event_data: None,
-            request_id: None,
-            event_id: crate::model::ids::random_uuid().to_string(),
-            read_only: false,
-            resources: vec![Resource::key(key)],
-            event_type: "AwsServiceEvent".to_owned(),
-            management_event: true,
-            event_category: "Management".to_owned(),
-            recipient_account_id: account,
-            service_event_details: Some(details),
-            audit_chain: None,
-        }
+        Self::service_event(
+            EVENT_SOURCE,
+            name,
+            (&key.account, &key.region),
+            time,
+            vec![Resource::key(key)],
+            details,
+        )
     }
-}
 
-impl Event {
     /// The record a chain gets when its sink opened after an unclean stop: the newest record
     /// found, and how many torn bytes were cut, so that a verifier knows that the records of
     /// read-only calls in the sync window before the stop may be missing.
@@ -308,25 +294,41 @@ impl Event {
         head: &super::Head,
         torn_bytes: u64,
     ) -> Self {
+        let details = serde_json::json!({
+            "reason": "the audit journal was not closed cleanly (a crash, kill or power loss)",
+            "lastRecordFound": head.sequence,
+            "lastRecordHash": hex::encode(head.hash),
+            "tornBytesCut": torn_bytes,
+        });
+        Self::service_event(
+            STRONGBOX_SOURCE,
+            RECOVERY_EVENT,
+            (account, region),
+            time,
+            Vec::new(),
+            details,
+        )
+    }
+
+    /// An `AwsServiceEvent` of `source` in the chain of `(account, region)`.
+    fn service_event(
+        source: &str,
+        name: &str,
+        (account, region): (&crate::model::AccountId, &crate::model::Region),
+        time: OffsetDateTime,
+        resources: Vec<Resource>,
+        details: Value,
+    ) -> Self {
         let account = account.to_string();
         Self {
             event_version: EVENT_VERSION.to_owned(),
-            user_identity: UserIdentity {
-                kind: None,
-                principal_id: None,
-                arn: None,
-                account_id: account.clone(),
-                access_key_id: None,
-                user_name: None,
-                invoked_by: Some(STRONGBOX_SOURCE.to_owned()),
-                session_context: None,
-            },
+            user_identity: UserIdentity::service(&account, source),
             event_time: event_time(time),
-            event_source: STRONGBOX_SOURCE.to_owned(),
-            event_name: RECOVERY_EVENT.to_owned(),
+            event_source: source.to_owned(),
+            event_name: name.to_owned(),
             aws_region: region.to_string(),
-            source_ip_address: STRONGBOX_SOURCE.to_owned(),
-            user_agent: STRONGBOX_SOURCE.to_owned(),
+            source_ip_address: source.to_owned(),
+            user_agent: source.to_owned(),
             error_code: None,
             error_message: None,
             request_parameters: Value::Null,
@@ -335,17 +337,12 @@ impl Event {
             request_id: None,
             event_id: crate::model::ids::random_uuid().to_string(),
             read_only: false,
-            resources: Vec::new(),
+            resources,
             event_type: "AwsServiceEvent".to_owned(),
             management_event: true,
             event_category: "Management".to_owned(),
             recipient_account_id: account,
-            service_event_details: Some(serde_json::json!({
-                "reason": "the audit journal was not closed cleanly (a crash, kill or power loss)",
-                "lastRecordFound": head.sequence,
-                "lastRecordHash": hex::encode(head.hash),
-                "tornBytesCut": torn_bytes,
-            })),
+            service_event_details: Some(details),
             audit_chain: None,
         }
     }

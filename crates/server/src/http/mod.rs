@@ -599,7 +599,8 @@ async fn ready(State(state): State<Arc<AppState>>) -> Response {
     if !state.kms.audit().is_writable() {
         failed.push((
             "audit",
-            "the last audit records could not be committed".to_owned(),
+            "the audit journal cannot be written (a recent write or sync failed, or it is closed)"
+                .to_owned(),
         ));
     }
     if state.disk.check()

@@ -106,3 +106,18 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `audit verify` of the data directory `data_dir`, as the admin CLI runs it (next to a server
+/// or not).
+pub async fn verify_data_dir(data_dir: &Path) -> strongbox_core::audit::verify::Report {
+    let store = format!("sqlite://{}", data_dir.join("strongbox.db").display());
+    let kms = datadir::open(data_dir, &store, OpenMode::MustExist)
+        .await
+        .unwrap();
+    let public_key = kms.audit_public_key().await.unwrap();
+    let report = strongbox::audit::verify::verify_store(&kms, &public_key)
+        .await
+        .unwrap();
+    kms.close().await;
+    report
+}

@@ -154,6 +154,31 @@ struct Tail {
     closed: bool,
 }
 
+impl Tail {
+    /// Frames a linked record and queues it; returns its ticket.
+    fn queue(&mut self, chain: Chain, record: &AuditRecord, time_ms: i64) -> u64 {
+        let at = self.frames.len();
+        frame::encode(
+            &mut self.frames,
+            &chain.0,
+            &chain.1,
+            record.sequence,
+            time_ms,
+            &record.record,
+        );
+        self.queued.push(Queued {
+            chain,
+            sequence: record.sequence,
+            time_ms,
+            at,
+            length: self.frames.len() - at,
+            hash: record.hash,
+        });
+        self.last += 1;
+        self.last
+    }
+}
+
 /// A queued frame: where it sits in [`Tail::frames`] and what the index needs of it.
 struct Queued {
     chain: Chain,
@@ -172,6 +197,9 @@ struct Writer {
     hour: Option<i64>,
     /// Each chain's newest written record.
     heads: HashMap<Chain, Head>,
+    /// Emptied buffers of the last batch, traded for the queue's at the next.
+    spare_frames: Vec<u8>,
+    spare_queued: Vec<Queued>,
 }
 
 #[derive(Default)]
@@ -731,6 +759,8 @@ impl Inner {
             length: LOG_MAGIC.len() as u64,
             hour: None,
             heads: heads.clone(),
+            spare_frames: Vec::new(),
+            spare_queued: Vec::new(),
         })
     }
 
@@ -795,19 +825,37 @@ impl Inner {
         let Some(writer) = guard.as_mut() else {
             return Err(closed());
         };
-        let (frames, queued, last) = {
+        // The queue's buffers trade places with the writer's emptied ones, so that neither
+        // grows from nothing again for each batch.
+        let mut frames = std::mem::take(&mut writer.spare_frames);
+        let mut queued = std::mem::take(&mut writer.spare_queued);
+        let last = {
             let mut tail = lock(&self.tail);
-            (
-                std::mem::take(&mut tail.frames),
-                std::mem::take(&mut tail.queued),
-                tail.last,
-            )
+            std::mem::swap(&mut tail.frames, &mut frames);
+            std::mem::swap(&mut tail.queued, &mut queued);
+            tail.last
         };
+        let outcome = self.write_taken(writer, &frames, &queued, last);
+        frames.clear();
+        queued.clear();
+        writer.spare_frames = frames;
+        writer.spare_queued = queued;
+        outcome
+    }
+
+    /// Writes a batch taken from the queue, or fails it and everything queued after it.
+    fn write_taken(
+        &self,
+        writer: &mut Writer,
+        frames: &[u8],
+        queued: &[Queued],
+        last: u64,
+    ) -> Result<(), StoreError> {
         if queued.is_empty() {
             return Ok(());
         }
         let started = Instant::now();
-        match self.write_batch(writer, &frames, &queued) {
+        match self.write_batch(writer, frames, queued) {
             Ok(()) => {
                 self.written.store(last, Ordering::Release);
                 lock(&self.last_failure).take();
@@ -1132,26 +1180,7 @@ impl AuditSink for Journal {
         }
         let head = tail.heads.entry(chain).or_insert(Head::GENESIS);
         let record = chain::link(head, prepared);
-        let at = tail.frames.len();
-        frame::encode(
-            &mut tail.frames,
-            &chain.0,
-            &chain.1,
-            record.sequence,
-            time_ms,
-            &record.record,
-        );
-        let length = tail.frames.len() - at;
-        tail.queued.push(Queued {
-            chain,
-            sequence: record.sequence,
-            time_ms,
-            at,
-            length,
-            hash: record.hash,
-        });
-        tail.last += 1;
-        Ok(Ticket(tail.last))
+        Ok(Ticket(tail.queue(chain, &record, time_ms)))
     }
 
     async fn settle(&self, ticket: Ticket, durability: Durability) -> Result<(), StoreError> {
@@ -1179,7 +1208,7 @@ impl AuditSink for Journal {
             if tail.closed {
                 return Err(closed());
             }
-            for record in records {
+            for mut record in records {
                 let chain = (record.account, record.region);
                 let head = tail.heads.entry(chain).or_insert(Head::GENESIS);
                 if record.sequence <= head.sequence {
@@ -1194,31 +1223,13 @@ impl AuditSink for Journal {
                         ),
                     ));
                 }
-                let hash = strongbox_crypto::sha256(&record.record);
+                // The link is made of the bytes, whatever the older layout stored beside them.
+                record.hash = strongbox_crypto::sha256(&record.record);
                 *head = Head {
                     sequence: record.sequence,
-                    hash,
+                    hash: record.hash,
                 };
-                let time_ms = time_ms(record.event_time);
-                let at = tail.frames.len();
-                frame::encode(
-                    &mut tail.frames,
-                    &chain.0,
-                    &chain.1,
-                    record.sequence,
-                    time_ms,
-                    &record.record,
-                );
-                let length = tail.frames.len() - at;
-                tail.queued.push(Queued {
-                    chain,
-                    sequence: record.sequence,
-                    time_ms,
-                    at,
-                    length,
-                    hash,
-                });
-                tail.last += 1;
+                tail.queue(chain, &record, time_ms(record.event_time));
             }
             tail.last
         };
