@@ -8,7 +8,9 @@
 //!
 //! CloudTrail keeps a digest's signature in S3 object metadata; a directory has none, so the
 //! signature is the digest file's last member, `"digestSignature"`, over the file's bytes
-//! without that member (see [`signed_file`]).
+//! without that member (see [`signed_file`]). Every signed document's first member, `"type"`,
+//! says what it is (a digest, a checkpoint, an export manifest), so that one signed by the same
+//! key cannot be passed off as another; documents from before that member are still read.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -47,6 +49,24 @@ pub struct LogFileEntry {
     /// Its last record's sequence.
     pub last_sequence: u64,
 }
+
+/// A kind of document signed with the audit key: its [`SignedDocument::TYPE`] is signed with it,
+/// as the file's first member, `"type"`.
+pub trait SignedDocument: Serialize + for<'de> Deserialize<'de> {
+    /// The `type` member's value.
+    const TYPE: &'static str;
+}
+
+impl SignedDocument for DigestBody {
+    const TYPE: &'static str = "StrongboxAuditDigest";
+}
+
+impl SignedDocument for CheckpointBody {
+    const TYPE: &'static str = "StrongboxAuditCheckpoint";
+}
+
+/// The member that names a signed document's kind, always first.
+const TYPE_MEMBER: &str = "type";
 
 /// A digest, in CloudTrail's digest fields plus the chain position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,16 +156,26 @@ pub fn fingerprint(public_key: &[u8]) -> String {
 
 /// Serializes `body` and signs it into a file: the body's JSON with the signature appended as
 /// its last member.
-pub fn signed_file<T: Serialize>(
+pub fn signed_file<T: SignedDocument>(
     body: &T,
     signing_key: &KeyMaterial,
 ) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let bytes = serde_json::to_vec(body).map_err(|error| error.to_string())?;
-    if serde_json::from_slice::<serde_json::Value>(&bytes)
-        .is_ok_and(|value| value.get(SIGNATURE_MEMBER).is_some())
-    {
-        return Err(format!("the body already has a {SIGNATURE_MEMBER} member"));
+    let body = serde_json::to_vec(body).map_err(|error| error.to_string())?;
+    let members = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|value| value.as_object().cloned())
+        .ok_or("the body is not a JSON object")?;
+    for reserved in [SIGNATURE_MEMBER, TYPE_MEMBER] {
+        if members.contains_key(reserved) {
+            return Err(format!("the body already has a {reserved} member"));
+        }
     }
+    // `{...}` becomes `{"type":"...",...}`.
+    let mut bytes = format!("{{\"{TYPE_MEMBER}\":\"{}\"", T::TYPE).into_bytes();
+    if !members.is_empty() {
+        bytes.push(b',');
+    }
+    bytes.extend_from_slice(&body[1..]);
     let signature = asymmetric::sign(
         SPEC,
         signing_key,
@@ -173,8 +203,9 @@ pub struct Signed<T> {
 }
 
 /// Takes a file made by [`signed_file`] apart. Anything else (a changed layout, a second
-/// signature member, trailing bytes) is an error.
-pub fn open_signed<T: for<'de> Deserialize<'de>>(file: &[u8]) -> Result<Signed<T>, String> {
+/// signature member, trailing bytes, another kind of document) is an error; a document without
+/// a `type` (signed before it existed) is read as the kind asked for.
+pub fn open_signed<T: SignedDocument>(file: &[u8]) -> Result<Signed<T>, String> {
     #[derive(Deserialize)]
     struct WithSignature {
         #[serde(rename = "digestSignature")]
@@ -189,6 +220,19 @@ pub fn open_signed<T: for<'de> Deserialize<'de>>(file: &[u8]) -> Result<Signed<T
         .ok_or("the signature is not the file's last member")?;
     let mut signed = file[..signed_len].to_vec();
     signed.push(b'}');
+    #[derive(Deserialize)]
+    struct Typed {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    let typed: Typed = serde_json::from_slice(&signed)
+        .map_err(|error| format!("the signed content is not a JSON object: {error}"))?;
+    if let Some(kind) = typed.kind.filter(|kind| kind != T::TYPE) {
+        return Err(format!(
+            "a signed {kind} where a {} was expected: a document passed off as another",
+            T::TYPE
+        ));
+    }
     let body = serde_json::from_slice(&signed)
         .map_err(|error| format!("the signed content is not a valid digest: {error}"))?;
     let signature = hex::decode(&with.signature).map_err(|_| "the signature is not hexadecimal")?;
@@ -244,30 +288,87 @@ pub fn parse_log_file(file: &[u8]) -> Result<Vec<&[u8]>, String> {
 mod tests {
     use super::*;
 
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Note {
+        a: u32,
+        b: String,
+    }
+
+    impl SignedDocument for Note {
+        const TYPE: &'static str = "TestNote";
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct OtherNote {
+        a: u32,
+        b: String,
+    }
+
+    impl SignedDocument for OtherNote {
+        const TYPE: &'static str = "OtherNote";
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Reserved {
+        #[serde(rename = "digestSignature")]
+        signature: String,
+    }
+
+    impl SignedDocument for Reserved {
+        const TYPE: &'static str = "Reserved";
+    }
+
+    fn note() -> Note {
+        Note {
+            a: 1,
+            b: "two".to_owned(),
+        }
+    }
+
     #[test]
     fn signed_files_open_and_detect_changes() {
         let key = generate_signing_key().unwrap();
         let public = public_key(&key).unwrap();
-        let body = serde_json::json!({"a": 1, "b": "two"});
-        let (file, signature) = signed_file(&body, &key).unwrap();
-        let opened: Signed<serde_json::Value> = open_signed(&file).unwrap();
-        assert_eq!(opened.body, body);
+        let (file, signature) = signed_file(&note(), &key).unwrap();
+        assert!(file.starts_with(br#"{"type":"TestNote","a":1,"#));
+        let opened: Signed<Note> = open_signed(&file).unwrap();
+        assert_eq!(opened.body, note());
         assert_eq!(opened.signature, signature);
         assert!(signature_valid(&public, &opened.signed, &opened.signature));
 
         let changed = String::from_utf8(file.clone())
             .unwrap()
             .replace("two", "tw0");
-        let opened: Signed<serde_json::Value> = open_signed(changed.as_bytes()).unwrap();
+        let opened: Signed<Note> = open_signed(changed.as_bytes()).unwrap();
         assert!(!signature_valid(&public, &opened.signed, &opened.signature));
 
         let mut trailing = file.clone();
         assert!(
-            signed_file(&serde_json::json!({"digestSignature": "x"}), &key).is_err(),
+            signed_file(
+                &Reserved {
+                    signature: "x".to_owned()
+                },
+                &key
+            )
+            .is_err(),
             "a body may not carry the signature member itself"
         );
         trailing.push(b' ');
-        assert!(open_signed::<serde_json::Value>(&trailing).is_err());
+        assert!(open_signed::<Note>(&trailing).is_err());
+    }
+
+    #[test]
+    fn a_signed_document_cannot_be_read_as_another_kind() {
+        let key = generate_signing_key().unwrap();
+        let (file, _) = signed_file(&note(), &key).unwrap();
+        let error = open_signed::<OtherNote>(&file).err().unwrap();
+        assert!(
+            error.contains("a signed TestNote where a OtherNote was expected"),
+            "{error}"
+        );
+        // Signed before the type member existed: read as asked.
+        let untyped = br#"{"a":1,"b":"two","digestSignature":"00"}"#;
+        assert_eq!(open_signed::<OtherNote>(untyped).unwrap().body.a, 1);
     }
 
     #[test]

@@ -342,11 +342,7 @@ impl<'k> ChainVerifier<'k> {
         self.report
     }
 
-    fn open<T: for<'de> serde::Deserialize<'de>>(
-        &mut self,
-        object: &str,
-        file: &[u8],
-    ) -> Option<Signed<T>> {
+    fn open<T: digest::SignedDocument>(&mut self, object: &str, file: &[u8]) -> Option<Signed<T>> {
         let opened = match digest::open_signed::<T>(file) {
             Ok(opened) => opened,
             Err(error) => {

@@ -101,7 +101,7 @@ impl Kms {
 
     /// Signs a document about the audit trail (an export manifest) with the audit signing
     /// key, in the digests' signed-file format.
-    pub async fn sign_audit_document<T: serde::Serialize>(
+    pub async fn sign_audit_document<T: digest::SignedDocument>(
         &self,
         body: &T,
     ) -> Result<Vec<u8>, Error> {

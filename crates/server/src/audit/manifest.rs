@@ -30,6 +30,10 @@ pub struct Manifest {
     pub chains: Vec<ManifestChain>,
 }
 
+impl digest::SignedDocument for Manifest {
+    const TYPE: &'static str = "StrongboxAuditExportManifest";
+}
+
 /// The digests an export holds for one chain.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
