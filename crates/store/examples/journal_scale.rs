@@ -17,10 +17,17 @@ use strongbox_core::model::{AccessKeyId, AccountId, KeyArn, KeyId, Principal, Re
 use strongbox_core::policy::{Caller, Identity};
 use strongbox_store::journal::{Compression, Journal, JournalOptions};
 
-fn call(account: AccountId, region: Region, key: &KeyArn, n: u64) -> (time::OffsetDateTime, Event) {
+fn call(
+    account: AccountId,
+    region: Region,
+    key: &KeyArn,
+    n: u64,
+    accounts: u64,
+) -> (time::OffsetDateTime, Event) {
     let time =
         time::macros::datetime!(2026-12-05 00:00 UTC) + time::Duration::milliseconds(n as i64);
-    let create = (n / 10) % 1000 == 999;
+    // The chain's own count: a CreateKey every 1,000 records of each chain.
+    let create = (n / accounts) % 1000 == 999;
     let call = ApiCall {
         event_source: strongbox_core::audit::EVENT_SOURCE,
         caller: Principal::new(
@@ -96,7 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut last = None;
     for n in 0..records {
         let (account, key) = &chains[(n % accounts) as usize];
-        let (time, event) = call(*account, region, key, n);
+        let (time, event) = call(*account, region, key, n, accounts);
         let ticket = journal.append(Prepared::new(account, &region, time, event)?)?;
         if n % 256 == 255 {
             journal.settle(ticket, Durability::Written).await?;
