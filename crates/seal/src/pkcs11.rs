@@ -23,16 +23,47 @@ use crate::wrapped::RootWrapper;
 const IV_LEN: usize = 12;
 const TAG_BITS: u64 = 128;
 
-/// A logged-in session on the token and the wrapping key's handle.
+/// A logged-in session on the token and the wrapping key's handle, reopened when the token
+/// loses them (an HSM restarted, a network HSM's connection dropped, a token re-inserted):
+/// the PIN is kept (zeroized on drop) so that a long-running server recovers by itself.
 pub struct Pkcs11Wrapper {
-    // Keeps the module loaded while the session lives.
-    _context: Pkcs11,
-    session: Mutex<Session>,
+    context: Pkcs11,
+    token_label: String,
+    key_label: String,
+    pin: SecretBytes,
+    open: Mutex<Option<Opened>>,
+}
+
+/// What one login gives: a session and the key's handle in it (handles do not outlive the
+/// session's token state, so both are found again together).
+struct Opened {
+    session: Session,
     key: ObjectHandle,
 }
 
 fn backend(what: &str, error: impl std::fmt::Display) -> SealError {
     SealError::Backend(format!("PKCS#11 {what}: {error}"))
+}
+
+/// Errors after which the session (or the library's state) is gone but a new login may work.
+fn session_lost(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Pkcs11(
+            RvError::CryptokiNotInitialized
+                | RvError::SessionHandleInvalid
+                | RvError::SessionClosed
+                | RvError::DeviceRemoved
+                | RvError::DeviceError
+                | RvError::TokenNotPresent
+                | RvError::TokenNotRecognized
+                | RvError::SlotIdInvalid
+                | RvError::UserNotLoggedIn
+                | RvError::KeyHandleInvalid
+                | RvError::ObjectHandleInvalid,
+            _
+        )
+    )
 }
 
 impl Pkcs11Wrapper {
@@ -49,6 +80,24 @@ impl Pkcs11Wrapper {
         check_module(module)?;
         let context = Pkcs11::new(module)
             .map_err(|error| backend(&format!("module {}", module.display()), error))?;
+        std::str::from_utf8(pin.expose())
+            .map_err(|_| SealError::Backend("PKCS#11: the PIN is not UTF-8 text".into()))?;
+        let wrapper = Self {
+            context,
+            token_label: token_label.to_owned(),
+            key_label: key_label.to_owned(),
+            pin: SecretBytes::new(pin.expose().to_vec()),
+            open: Mutex::new(None),
+        };
+        let opened = wrapper.login(create)?;
+        *wrapper.opened() = Some(opened);
+        Ok(wrapper)
+    }
+
+    /// Initialises the library (if it is not), finds the token by label (its slot may have
+    /// changed), opens a session, logs in, and finds (or with `create`, generates) the key.
+    fn login(&self, create: bool) -> Result<Opened, SealError> {
+        let (context, token_label, key_label) = (&self.context, &self.token_label, &self.key_label);
         match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) | Err(Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
             Err(error) => return Err(backend("initialisation", error)),
@@ -64,15 +113,12 @@ impl Pkcs11Wrapper {
                     .is_ok_and(|info| info.label() == token_label)
             })
             .ok_or_else(|| {
-                SealError::Backend(format!(
-                    "PKCS#11: no token labelled {token_label:?} in {}",
-                    module.display()
-                ))
+                SealError::Backend(format!("PKCS#11: no token labelled {token_label:?}"))
             })?;
         let session = context
             .open_rw_session(slot)
             .map_err(|error| backend("session", error))?;
-        let pin = std::str::from_utf8(pin.expose())
+        let pin = std::str::from_utf8(self.pin.expose())
             .map_err(|_| SealError::Backend("PKCS#11: the PIN is not UTF-8 text".into()))?;
         match session.login(UserType::User, Some(&AuthPin::from(pin))) {
             Ok(()) | Err(Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
@@ -126,17 +172,35 @@ impl Pkcs11Wrapper {
             }
         };
         check_key(&session, key, key_label)?;
-        Ok(Self {
-            _context: context,
-            session: Mutex::new(session),
-            key,
-        })
+        Ok(Opened { session, key })
     }
 
-    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
-        self.session
+    fn opened(&self) -> std::sync::MutexGuard<'_, Option<Opened>> {
+        self.open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `call` on the session; when the token has lost the session (or its state), logs
+    /// in again and retries once. The outer error is a failed login (the next call tries
+    /// again); the inner one is the call's own, for the caller to read.
+    fn with_session<T>(
+        &self,
+        call: impl Fn(&Session, ObjectHandle) -> Result<T, Error>,
+    ) -> Result<Result<T, Error>, SealError> {
+        let mut open = self.opened();
+        if let Some(opened) = open.as_ref() {
+            match call(&opened.session, opened.key) {
+                Err(error) if session_lost(&error) => {}
+                done => return Ok(done),
+            }
+        }
+        // Closed (or found closed) before a new session can reuse its handle's number.
+        drop(open.take());
+        let opened = self.login(false)?;
+        let result = call(&opened.session, opened.key);
+        *open = Some(opened);
+        Ok(result)
     }
 }
 
@@ -187,12 +251,12 @@ fn check_key(session: &Session, key: ObjectHandle, label: &str) -> Result<(), Se
 impl RootWrapper for Pkcs11Wrapper {
     fn wrap(&self, aad: &[u8], root: &[u8]) -> Result<Vec<u8>, SealError> {
         let iv = strongbox_crypto::random_bytes(IV_LEN).map_err(|error| backend("IV", error))?;
-        let mut iv_param = iv.expose().to_vec();
-        let params = GcmParams::new(&mut iv_param, aad, TAG_BITS.into())
-            .map_err(|error| backend("GCM parameters", error))?;
         let sealed = self
-            .session()
-            .encrypt(&Mechanism::AesGcm(params), self.key, root)
+            .with_session(|session, key| {
+                let mut iv = iv.expose().to_vec();
+                let params = GcmParams::new(&mut iv, aad, TAG_BITS.into())?;
+                session.encrypt(&Mechanism::AesGcm(params), key, root)
+            })?
             .map_err(|error| backend("encrypt", error))?;
         let mut out = iv.expose().to_vec();
         out.extend_from_slice(&sealed);
@@ -204,13 +268,11 @@ impl RootWrapper for Pkcs11Wrapper {
             return Err(SealError::Unseal);
         }
         let (iv, sealed) = wrapped.split_at(IV_LEN);
-        let mut iv = iv.to_vec();
-        let params = GcmParams::new(&mut iv, aad, TAG_BITS.into())
-            .map_err(|error| backend("GCM parameters", error))?;
-        match self
-            .session()
-            .decrypt(&Mechanism::AesGcm(params), self.key, sealed)
-        {
+        match self.with_session(|session, key| {
+            let mut iv = iv.to_vec();
+            let params = GcmParams::new(&mut iv, aad, TAG_BITS.into())?;
+            session.decrypt(&Mechanism::AesGcm(params), key, sealed)
+        })? {
             Ok(root) => Ok(SecretBytes::new(root)),
             // SoftHSM 2.6 answers CKR_GENERAL_ERROR to a wrong tag, later versions
             // CKR_ENCRYPTED_DATA_INVALID: both mean the value does not authenticate.

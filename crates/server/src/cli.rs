@@ -85,6 +85,10 @@ pub enum Command {
         /// printing them.
         #[arg(long, value_name = "DIR")]
         share_dir: Option<PathBuf>,
+        /// Shamir: encrypt share N to the N-th of these age public keys (`age1...`, once per
+        /// share, in order; needs --share-dir), so that no share rests in plaintext here.
+        #[arg(long = "share-recipient", value_name = "AGE_PUBLIC_KEY", value_parser = crate::shares::parse_recipient)]
+        share_recipients: Vec<crate::shares::ShareRecipient>,
         /// PKCS#11: the module (e.g. /usr/lib/softhsm/libsofthsm2.so, or the HSM vendor's).
         #[arg(long, value_name = "PATH", required_if_eq("seal", "pkcs11"))]
         pkcs11_module: Option<PathBuf>,
@@ -140,6 +144,10 @@ pub enum OperatorCommand {
         /// Shamir: write each new share to its own file in this directory.
         #[arg(long, value_name = "DIR")]
         share_dir: Option<PathBuf>,
+        /// Shamir: encrypt new share N to the N-th of these age public keys (needs
+        /// --share-dir).
+        #[arg(long = "share-recipient", value_name = "AGE_PUBLIC_KEY", value_parser = crate::shares::parse_recipient)]
+        share_recipients: Vec<crate::shares::ShareRecipient>,
     },
     /// Make a new root key, seal every account's key-encryption key and the service's secrets
     /// again under it, and destroy the old one. Safe while the server runs (it follows within
@@ -395,11 +403,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             shares,
             threshold,
             share_dir,
+            share_recipients,
             pkcs11_module,
             pkcs11_token_label,
             pkcs11_key_label,
             convert,
         } => {
+            if seal == SealKind::Shamir {
+                crate::shares::check(Some(shares), share_dir.as_deref(), &share_recipients)?;
+            } else if !share_recipients.is_empty() {
+                return Err("--share-recipient is for the shamir seal".into());
+            }
             let choice = match seal {
                 SealKind::File => crate::seal_setup::InitSeal::File,
                 SealKind::Passphrase => crate::seal_setup::InitSeal::Passphrase,
@@ -415,7 +429,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     .map_err(|error| format!("{error}: stop it to convert its seal"))?;
                 let _root = crate::datadir::lock_root_keys(&data_dir)?;
                 let made = crate::seal_setup::convert(&data_dir, choice)?;
-                print_shares(&made.shares, share_dir.as_deref())?;
+                crate::shares::hand_out(&made.shares, share_dir.as_deref(), &share_recipients)?;
                 made.commit()?;
                 return output::println(format_args!(
                     "converted {} to the {} seal and removed root.key; now run `strongbox operator rotate-root --data-dir {}`, so that copies of the old root.key (backups) open nothing new",
@@ -425,7 +439,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 ));
             }
             let made = crate::seal_setup::init(&data_dir, choice)?;
-            print_shares(&made.shares, share_dir.as_deref())?;
+            crate::shares::hand_out(&made.shares, share_dir.as_deref(), &share_recipients)?;
             made.commit()?;
             output::println(format_args!(
                 "initialised {} with the {} seal; start it with: strongbox serve --data-dir {}",
@@ -713,13 +727,15 @@ async fn operator(
             shares,
             threshold,
             share_dir,
+            share_recipients,
         } => {
+            crate::shares::check(shares, share_dir.as_deref(), &share_recipients)?;
             let _lock = crate::datadir::lock_for_serving(data_dir).map_err(|error| {
                 format!("{error}: stop it to rekey, then start and unseal it with the new secret")
             })?;
             let _root = crate::datadir::lock_root_keys(data_dir)?;
             let made = crate::seal_setup::rekey(data_dir, shares, threshold)?;
-            print_shares(&made.shares, share_dir.as_deref())?;
+            crate::shares::hand_out(&made.shares, share_dir.as_deref(), &share_recipients)?;
             made.commit()?;
             output::println("rekeyed: the root key is unchanged; the old secret no longer opens it")
         }
@@ -764,46 +780,6 @@ fn seal_name(seal: SealKind) -> &'static str {
         SealKind::Passphrase => "passphrase",
         SealKind::Shamir => "shamir",
         SealKind::Pkcs11 => "pkcs11",
-    }
-}
-
-/// Prints new Shamir shares once, or writes each to its own file (0600) in `dir`.
-fn print_shares(shares: &[String], dir: Option<&std::path::Path>) -> Result<(), CliError> {
-    if shares.is_empty() {
-        return Ok(());
-    }
-    match dir {
-        Some(dir) => {
-            use std::io::Write as _;
-            use std::os::unix::fs::OpenOptionsExt as _;
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            for (n, share) in shares.iter().enumerate() {
-                let path = dir.join(format!("share-{}", n + 1));
-                let mut file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                writeln!(file, "{share}")
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-            output::println(format_args!(
-                "wrote {} shares to {}: give each to its holder, then delete them here",
-                shares.len(),
-                dir.display()
-            ))
-        }
-        None => {
-            let mut text = String::from(
-                "Shares (printed once: give each to its holder; any threshold of them unseals):\n",
-            );
-            for (n, share) in shares.iter().enumerate() {
-                text.push_str(&format!("  share {}: {share}\n", n + 1));
-            }
-            output::print(text)
-        }
     }
 }
 

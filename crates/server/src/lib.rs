@@ -21,5 +21,6 @@ pub mod output;
 pub mod query;
 pub mod quota;
 pub mod seal_setup;
+pub mod shares;
 pub mod telemetry;
 pub mod wire;

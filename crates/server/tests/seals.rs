@@ -146,6 +146,14 @@ async fn the_passphrase_seal_from_init_to_rekey() {
     assert!(succeeded(&unsealed).contains("unsealed (passphrase seal)"));
     assert_eq!(ready(server.address).await.0, 200);
     decrypts(&client_of(&server), &blob).await;
+    // Unsealed over the admin socket: the root key lives once, in its locked page; neither
+    // the passphrase nor a copy of the root key is left in the server's memory.
+    let pid = server.child.id().unwrap();
+    if let Some(copies) = copies_in_memory(pid, &root) {
+        assert_eq!(copies.len(), 1, "{copies:x?}");
+        let passphrase = copies_in_memory(pid, PASSPHRASE.as_bytes()).unwrap();
+        assert!(passphrase.is_empty(), "{passphrase:x?}");
+    }
     let status = strongbox_with(&dir, &["operator", "status"], &[], "");
     assert!(succeeded(&status).contains("unsealed"));
 
@@ -589,5 +597,237 @@ async fn a_file_seal_converts_to_a_passphrase_seal() {
         "",
     ));
     assert!(files_holding(&dir, &old_root).is_empty());
+    decrypts(&client_of(&server), &blob).await;
+}
+
+/// Where `secret` lies in the readable memory of process `pid`, and whether the mapping that
+/// holds each copy has locked pages (`Locked:` in smaps). `None` when this process may not
+/// read the other's memory (it is not dumpable: reading needs `CAP_SYS_PTRACE`).
+fn copies_in_memory(pid: u32, secret: &[u8]) -> Option<Vec<(u64, bool)>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).ok()?;
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+    let mut regions: Vec<(u64, u64, bool, bool)> = vec![];
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if let Some((start, end)) = first.split_once('-')
+            && let (Ok(start), Ok(end)) =
+                (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+        {
+            let readable = words.next().is_some_and(|perms| perms.starts_with('r'));
+            regions.push((start, end, readable, false));
+        } else if first == "Locked:"
+            && let Some(region) = regions.last_mut()
+        {
+            region.3 = words.next().is_some_and(|kib| kib != "0");
+        }
+    }
+    let mut copies = vec![];
+    for (start, end, readable, locked) in regions {
+        let mut bytes = vec![0; usize::try_from(end - start).unwrap()];
+        // Guard pages and [vvar] refuse reads: they hold nothing of ours.
+        if !readable
+            || mem.seek(SeekFrom::Start(start)).is_err()
+            || mem.read_exact(&mut bytes).is_err()
+        {
+            continue;
+        }
+        let mut at = 0;
+        while let Some(found) = memchr::memmem::find(&bytes[at..], secret) {
+            copies.push((start + (at + found) as u64, locked));
+            at += found + 1;
+        }
+    }
+    Some(copies)
+}
+
+#[tokio::test]
+async fn the_root_key_and_an_account_key_live_once_each_in_locked_memory() {
+    let temp = tempfile::tempdir().unwrap();
+    let port = process::free_port();
+    let server = process::start(temp.path(), port, &[]).await;
+    let client = client_of(&server);
+    // Work that unseals, seals and wraps: keys of several kinds, a rotation, crypto.
+    let (key, blob) = encrypt(&client).await;
+    decrypts(&client, &blob).await;
+    client
+        .rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    for (spec, usage) in [
+        (
+            aws_sdk_kms::types::KeySpec::Rsa2048,
+            aws_sdk_kms::types::KeyUsageType::SignVerify,
+        ),
+        (
+            aws_sdk_kms::types::KeySpec::EccNistP256,
+            aws_sdk_kms::types::KeyUsageType::SignVerify,
+        ),
+        (
+            aws_sdk_kms::types::KeySpec::Hmac256,
+            aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac,
+        ),
+    ] {
+        client
+            .create_key()
+            .key_spec(spec)
+            .key_usage(usage)
+            .send()
+            .await
+            .unwrap();
+    }
+    for _ in 0..10 {
+        decrypts(
+            &client,
+            &common::encrypt(&client, &key, b"sealed away").await,
+        )
+        .await;
+    }
+
+    // The secrets, opened here from the data directory: the root key, and the bootstrap
+    // account's key-encryption key unsealed under it.
+    let dir = temp.path().join("data");
+    let root = std::fs::read(dir.join("root.key")).unwrap();
+    let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.join("strongbox.db").display()))
+        .await
+        .unwrap();
+    let (account, sealed): (String, Vec<u8>) =
+        sqlx::query_as("SELECT account_id, sealed FROM account_keks")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+    db.close().await;
+    let seal = strongbox_seal::RootSeal::open(std::sync::Arc::new(
+        strongbox_seal::FileRoots::open_or_create(&dir.join("root.key")).unwrap(),
+    ))
+    .unwrap();
+    let binding = strongbox_core::Binding::new("strongbox/account-kek").field(&account);
+    let kek = strongbox_core::Seal::unseal(
+        &seal,
+        binding.as_bytes(),
+        &strongbox_core::SealedKey::from_bytes(sealed),
+    )
+    .unwrap();
+    let kek = kek.expose().to_vec();
+    assert_eq!(kek.len(), 32);
+
+    let pid = server.child.id().unwrap();
+    let euid_root = rustix::process::geteuid().is_root();
+    // The scan finds what is there: the key's id, held by the key cache.
+    if let Some(ids) = copies_in_memory(pid, key.as_bytes()) {
+        assert!(!ids.is_empty());
+    }
+    for (name, secret) in [("root key", &root), ("account key-encryption key", &kek)] {
+        let Some(copies) = copies_in_memory(pid, secret) else {
+            assert!(!euid_root, "root reads any process's memory");
+            eprintln!("skipped: this user may not read the server's memory (not dumpable)");
+            return;
+        };
+        // Exactly one copy: the locked page it lives on. No stale copy was left behind by
+        // unsealing, caching or the cryptography that used it.
+        assert_eq!(copies.len(), 1, "copies of the {name}: {copies:x?}");
+        if memlock_allowed() {
+            assert!(copies[0].1, "the {name} lies in a locked mapping");
+        }
+    }
+}
+
+/// Whether RLIMIT_MEMLOCK lets the server lock a few pages (as this process's limit says).
+fn memlock_allowed() -> bool {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Memlock);
+    limit.current.is_none_or(|bytes| bytes >= 64 * 1024)
+}
+
+#[tokio::test]
+async fn shamir_shares_encrypted_to_their_holders_age_keys() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("data");
+    let share_dir = temp.path().join("shares");
+    let holders: Vec<age::x25519::Identity> =
+        (0..3).map(|_| age::x25519::Identity::generate()).collect();
+    let public: Vec<String> = holders.iter().map(|h| h.to_public().to_string()).collect();
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "init",
+            "--seal",
+            "shamir",
+            "--shares",
+            "3",
+            "--threshold",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        strongbox_with(&dir, &args, &[], "")
+    };
+    // Refused before anything is made: no directory, a count that differs, not a key.
+    let refused = init(&[
+        "--share-recipient",
+        &public[0],
+        "--share-recipient",
+        &public[1],
+        "--share-recipient",
+        &public[2],
+    ]);
+    assert!(failed(&refused).contains("needs --share-dir"));
+    let dir_arg = share_dir.to_str().unwrap();
+    let refused = init(&[
+        "--share-dir",
+        dir_arg,
+        "--share-recipient",
+        &public[0],
+        "--share-recipient",
+        &public[1],
+    ]);
+    assert!(failed(&refused).contains("2 share recipients for 3 shares"));
+    let refused = init(&["--share-dir", dir_arg, "--share-recipient", "age1nonsense"]);
+    assert!(failed(&refused).contains("not an age public key"));
+    assert!(!dir.join("root.sealed").exists() && !share_dir.exists());
+
+    let made = init(&[
+        "--share-dir",
+        dir_arg,
+        "--share-recipient",
+        &public[0],
+        "--share-recipient",
+        &public[1],
+        "--share-recipient",
+        &public[2],
+    ]);
+    assert!(succeeded(&made).contains("each encrypted to its holder's age key"));
+    let mut names: Vec<String> = std::fs::read_dir(&share_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["share-1.age", "share-2.age", "share-3.age"]);
+    let mut shares = vec![];
+    for (n, holder) in holders.iter().enumerate() {
+        let path = share_dir.join(&names[n]);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let armored = std::fs::read(&path).unwrap();
+        assert!(armored.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
+        // Only its holder opens it.
+        let other = &holders[(n + 1) % holders.len()];
+        assert!(age::decrypt(other, &armored).is_err());
+        let share = String::from_utf8(age::decrypt(holder, &armored).unwrap()).unwrap();
+        // No share rests in plaintext on the host.
+        assert!(files_holding(temp.path(), share.trim().as_bytes()).is_empty());
+        shares.push(share);
+    }
+
+    // Holders decrypt and submit: two of them unseal (as `age -d ... | strongbox operator unseal`).
+    let port = process::free_port();
+    let server = process::start_with_env(temp.path(), port, &[], &[]).await;
+    assert_eq!(ready(server.address).await.0, 503);
+    let unseal = |share: &str| strongbox_with(&dir, &["operator", "unseal"], &[], share);
+    assert!(succeeded(&unseal(&shares[2])).contains("1 of 2 shares held"));
+    assert!(succeeded(&unseal(&shares[0])).contains("unsealed (shamir seal)"));
+    let (_, blob) = encrypt(&client_of(&server)).await;
     decrypts(&client_of(&server), &blob).await;
 }
