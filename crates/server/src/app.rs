@@ -49,6 +49,7 @@ pub async fn run(
         audit_retention,
         audit,
         audit_journal,
+        audit_anchor,
         tls,
         limits,
         metrics_listen,
@@ -164,6 +165,7 @@ pub async fn run(
     let audit_schedule = audit.then(|| AuditSchedule {
         regions: regions.clone(),
         retention: audit_retention,
+        anchors: audit_anchor.map(|target| Arc::new(crate::audit::anchor::Anchors::new(target))),
     });
     let scheduler = Arc::new(Scheduler::new(
         Arc::clone(&kms),

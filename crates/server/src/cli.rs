@@ -207,6 +207,11 @@ pub enum AuditCommand {
         /// The trusted public key (PEM) [default: the one sealed in --data-dir].
         #[arg(long, value_name = "FILE")]
         public_key: Option<PathBuf>,
+        /// Anchors fetched from outside the host (the lines `serve --audit-anchor` delivered):
+        /// every anchored digest must be in the trail unchanged, else the trail was rolled
+        /// back, cut or forked.
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<PathBuf>,
     },
 }
 
@@ -290,6 +295,12 @@ pub struct ServeArgs {
     /// How sealed audit segments are stored: `none` or `gzip` [default: none].
     #[arg(long, env = "STRONGBOX_AUDIT_COMPRESSION", value_name = "KIND")]
     pub audit_compression: Option<String>,
+    /// Anchor each new digest's head outside the host, signed: `file:/path` appends it to a
+    /// file (on another mount, made append-only), `command:/path` hands it to a program on
+    /// its standard input. `strongbox audit verify --anchor` then detects a rolled-back data
+    /// directory [default: none].
+    #[arg(long, env = "STRONGBOX_AUDIT_ANCHOR", value_name = "TARGET")]
+    pub audit_anchor: Option<String>,
     /// Record nothing: only to measure what the audit trail costs. Never for real use.
     #[arg(long, hide = true)]
     pub benchmark_without_audit: bool,
@@ -372,6 +383,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 audit_sync_interval: args.audit_sync_interval,
                 audit_segment_size: args.audit_segment_size,
                 audit_compression: args.audit_compression,
+                audit_anchor: args.audit_anchor,
                 tls_cert: args.tls_cert,
                 tls_key: args.tls_key,
                 header_read_timeout: args.header_read_timeout,
@@ -522,13 +534,18 @@ async fn audit(
                 out.display()
             ))
         }
-        AuditCommand::Verify { dir, public_key } => verify(dir, public_key, data_dir, file).await,
+        AuditCommand::Verify {
+            dir,
+            public_key,
+            anchor,
+        } => verify(dir, public_key, anchor, data_dir, file).await,
     }
 }
 
 async fn verify(
     dir: Option<PathBuf>,
     public_key: Option<PathBuf>,
+    anchor: Option<PathBuf>,
     data_dir: &std::path::Path,
     file: &FileConfig,
 ) -> Result<(), CliError> {
@@ -540,12 +557,19 @@ async fn verify(
                 .and_then(|content| files::parse_public_key(&content))
         })
         .transpose()?;
+    let anchors = anchor
+        .map(|path| {
+            std::fs::read(&path)
+                .map(|content| (path.display().to_string(), content))
+                .map_err(|error| format!("cannot read {}: {error}", path.display()))
+        })
+        .transpose()?;
     let kms = if given.is_none() || dir.is_none() {
         Some(admin_kms(data_dir, file).await?)
     } else {
         None
     };
-    let report = check(dir.as_deref(), given, kms.as_deref()).await;
+    let report = check(dir.as_deref(), given, anchors, kms.as_deref()).await;
     if let Some(kms) = &kms {
         kms.close().await;
     }
@@ -581,6 +605,7 @@ async fn verify(
 async fn check(
     dir: Option<&std::path::Path>,
     given: Option<Vec<u8>>,
+    anchors: Option<(String, Vec<u8>)>,
     kms: Option<&strongbox_core::Kms>,
 ) -> Result<strongbox_core::audit::verify::Report, String> {
     use crate::audit::{self, files};
@@ -603,10 +628,16 @@ async fn check(
                     files::PUBLIC_KEY_FILE
                 ));
             }
-            audit::verify::verify_export(dir, &trusted)
+            audit::verify::verify_export_seen(dir, &trusted)
         }
-        None => audit::verify::verify_store(store()?, &trusted).await,
+        None => audit::verify::verify_store_seen(store()?, &trusted).await,
     }
+    .map(|(mut report, live)| {
+        if let Some((source, content)) = anchors {
+            audit::anchor::check(&source, &content, &trusted, &live, &mut report);
+        }
+        report
+    })
 }
 
 async fn admin_kms(

@@ -52,6 +52,8 @@ pub struct FileConfig {
     pub audit_segment_size: Option<String>,
     /// `audit-compression = "gzip"` or `"none"`
     pub audit_compression: Option<String>,
+    /// `audit-anchor = "file:/mnt/anchors/strongbox.jsonl"` or `"command:/usr/local/bin/push"`
+    pub audit_anchor: Option<String>,
     /// `tls-cert = "/etc/strongbox/server.pem"`
     pub tls_cert: Option<PathBuf>,
     /// `tls-key = "/etc/strongbox/server.key"`
@@ -123,6 +125,8 @@ pub struct ServeConfig {
     pub audit: bool,
     /// How the audit journal writes, syncs and seals.
     pub audit_journal: JournalOptions,
+    /// Where each new digest's head is anchored outside the host, if anywhere.
+    pub audit_anchor: Option<crate::audit::anchor::AnchorTarget>,
     /// The certificate and key to serve TLS with; plain HTTP without.
     pub tls: Option<TlsFiles>,
     /// Connection timeouts and cap.
@@ -166,6 +170,8 @@ pub struct ServeFlags {
     pub audit_segment_size: Option<String>,
     /// `--audit-compression`
     pub audit_compression: Option<String>,
+    /// `--audit-anchor`
+    pub audit_anchor: Option<String>,
     /// `--tls-cert`
     pub tls_cert: Option<PathBuf>,
     /// `--tls-key`
@@ -400,6 +406,11 @@ pub fn serve(
                 .audit_compression
                 .or_else(|| file.audit_compression.clone()),
         )?,
+        audit_anchor: flags
+            .audit_anchor
+            .or_else(|| file.audit_anchor.clone())
+            .map(|text| crate::audit::anchor::AnchorTarget::parse(&text))
+            .transpose()?,
         tls,
         limits,
         metrics_listen,

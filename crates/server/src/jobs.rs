@@ -23,12 +23,14 @@ pub const DIGEST_PERIOD: time::Duration = time::Duration::HOUR;
 const PRUNE_PERIOD: time::Duration = time::Duration::HOUR;
 
 /// The audit trail's scheduled work.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AuditSchedule {
     /// The Regions whose chains get digests.
     pub regions: Vec<strongbox_core::model::Region>,
     /// How long records are kept; `None` keeps them forever.
     pub retention: Option<time::Duration>,
+    /// Where each new digest's head is anchored outside the host, if anywhere.
+    pub anchors: Option<Arc<crate::audit::anchor::Anchors>>,
 }
 
 /// Runs scheduled work for one server.
@@ -72,12 +74,26 @@ impl Scheduler {
     }
 
     async fn audit_work(&self, audit: &AuditSchedule) {
-        if let Err(error) = self
+        let written = match self
             .kms
             .write_due_digests(&audit.regions, DIGEST_PERIOD)
             .await
         {
-            tracing::error!(?error, "audit digests not written; retrying next pass");
+            Ok(written) => written,
+            Err(error) => {
+                tracing::error!(?error, "audit digests not written; retrying next pass");
+                Vec::new()
+            }
+        };
+        if let Some(anchors) = &audit.anchors {
+            match anchors.publish(&self.kms, &written).await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(count, "audit anchors delivered"),
+                Err(error) => {
+                    metrics::counter!(crate::telemetry::AUDIT_ANCHOR_FAILURES).increment(1);
+                    tracing::error!(%error, "audit anchors not delivered; retrying next pass");
+                }
+            }
         }
         let Some(retention) = audit.retention else {
             return;

@@ -26,6 +26,8 @@ pub const SCHEDULER_LAG_SECONDS: &str = "strongbox_scheduler_lag_seconds";
 pub const SEALED: &str = "strongbox_sealed";
 /// Root keys held: 2 while a root rotation is under way.
 pub const ROOT_KEYS: &str = "strongbox_root_keys";
+/// Scheduler passes whose audit anchors could not be delivered (retried on the next pass).
+pub const AUDIT_ANCHOR_FAILURES: &str = "strongbox_audit_anchor_failures_total";
 
 /// Latency buckets (seconds) for every `*_seconds` histogram: 100 µs to 10 s.
 const BUCKETS: &[f64] = &[
@@ -91,6 +93,10 @@ fn describe() {
         FREE_DISK_BYTES,
         metrics::Unit::Bytes,
         "Free bytes on the data directory's filesystem."
+    );
+    describe_counter!(
+        AUDIT_ANCHOR_FAILURES,
+        "Scheduler passes whose audit anchors could not be delivered to --audit-anchor (retried on the next pass)."
     );
     describe_gauge!(
         SEALED,

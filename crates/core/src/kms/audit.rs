@@ -265,14 +265,14 @@ impl Kms {
 
     /// The hourly digests: one for every account in every served Region whose newest digest
     /// is at least `period` old (or that has none), records or not, so that a missing hour is
-    /// provable. Returns how many were written.
+    /// provable. Returns the digests written.
     pub async fn write_due_digests(
         &self,
         regions: &[Region],
         period: Duration,
-    ) -> Result<usize, Error> {
+    ) -> Result<Vec<StoredDigest>, Error> {
         let now = self.clock.now();
-        let mut written = 0;
+        let mut written = Vec::new();
         for account in self.store.list_accounts().await? {
             for region in regions {
                 let last = self.store.last_audit_digest(&account.id, region).await?;
@@ -281,7 +281,7 @@ impl Kms {
                 }
                 // One chain that cannot be signed must not hold back the others' digests.
                 match self.write_digest(&account.id, region).await {
-                    Ok(Some(_)) => written += 1,
+                    Ok(Some(digest)) => written.push(digest),
                     Ok(None) => {}
                     Err(error) => {
                         tracing::error!(account = %account.id, %region, ?error, "audit digest not written")

@@ -1,6 +1,7 @@
 //! `strongbox audit`: the audit public key, on-demand digests, exports in CloudTrail's layout,
 //! and offline verification of an export or of the live store.
 
+pub mod anchor;
 pub mod export;
 pub mod files;
 pub mod manifest;

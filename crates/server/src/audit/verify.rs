@@ -9,6 +9,7 @@ use strongbox_core::audit::digest::{self, DigestBody};
 use strongbox_core::audit::verify::{ChainVerifier, Report};
 use strongbox_core::audit::{AuditRecord, chain};
 
+use super::anchor::LiveChains;
 use super::files::{self, PUBLIC_KEY_FILE};
 use super::manifest::{self, FoundDigests, MANIFEST_FILE};
 use super::{chain_digests, detail};
@@ -28,6 +29,12 @@ struct ChainFiles {
 /// Checks the export in `dir` with `public_key`. Never fails on a corrupted export: every
 /// problem is a finding in the report.
 pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
+    verify_export_seen(dir, public_key).map(|(report, _)| report)
+}
+
+/// [`verify_export`], with what the export holds of each chain (for an anchor check).
+pub fn verify_export_seen(dir: &Path, public_key: &[u8]) -> Result<(Report, LiveChains), String> {
+    let mut live = LiveChains::new();
     let mut report = Report::default();
     let mut objects = BTreeSet::new();
     let mut odd = Vec::new();
@@ -76,9 +83,13 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
     for ((account, region), files) in chains {
         let mut verifier = ChainVerifier::new(public_key, &account, &region);
         let mut found: FoundDigests = Vec::new();
+        let seen = live.entry((account.clone(), region.clone())).or_default();
         if let Some(object) = &files.checkpoint {
             match std::fs::read(dir.join(object)) {
-                Ok(file) => verifier.checkpoint(object, &file),
+                Ok(file) => {
+                    seen.checkpoint(&file);
+                    verifier.checkpoint(object, &file);
+                }
                 Err(error) => report.fail(object, None, format!("cannot read: {error}")),
             }
         }
@@ -95,11 +106,9 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
             let Some(body) = verifier.digest(&object, &file) else {
                 continue;
             };
-            found.push((
-                body.digest_sequence,
-                object.clone(),
-                hex::encode(strongbox_crypto::sha256(&file)),
-            ));
+            let hash = hex::encode(strongbox_crypto::sha256(&file));
+            seen.digests.insert(body.digest_sequence, hash.clone());
+            found.push((body.digest_sequence, object.clone(), hash));
             for entry in &body.log_files {
                 let content = if log_files.remove(&entry.s3_object) {
                     match read(dir, &entry.s3_object) {
@@ -138,26 +147,45 @@ pub fn verify_export(dir: &Path, public_key: &[u8]) -> Result<Report, String> {
             "not listed by any digest: added, renamed, or its digest was removed",
         );
     }
-    Ok(report)
+    Ok((report, live))
 }
 
 /// Checks the live store with `public_key`: every digest's signature and links, every log file
 /// rebuilt from the records against its digest, and the records no digest covers yet.
 pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String> {
+    verify_store_seen(kms, public_key)
+        .await
+        .map(|(report, _)| report)
+}
+
+/// [`verify_store`], with what the store holds of each chain (for an anchor check).
+pub async fn verify_store_seen(
+    kms: &Kms,
+    public_key: &[u8],
+) -> Result<(Report, LiveChains), String> {
+    let mut live = LiveChains::new();
     let mut report = Report::default();
     for (account, region) in kms.audit_chains().await.map_err(detail)? {
         let mut verifier = ChainVerifier::new(public_key, account.as_str(), region.as_str());
+        let seen = live
+            .entry((account.to_string(), region.to_string()))
+            .or_default();
         if let Some(checkpoint) = kms
             .audit_checkpoint(&account, &region)
             .await
             .map_err(detail)?
         {
             let object = strongbox_core::audit::paths::checkpoint_object(&account, &region);
+            seen.checkpoint(&checkpoint.file);
             verifier.checkpoint(&object, &checkpoint.file);
         }
         let mut covered = None;
         let mut newest_end = None;
         for stored in chain_digests(kms, &account, &region).await? {
+            seen.digests.insert(
+                stored.sequence,
+                hex::encode(strongbox_crypto::sha256(&stored.file)),
+            );
             covered = Some(stored.last_record);
             newest_end = Some(stored.end_time);
             let Some(body) = verifier.digest(&stored.object, &stored.file) else {
@@ -218,7 +246,7 @@ pub async fn verify_store(kms: &Kms, public_key: &[u8]) -> Result<Report, String
     for (place, what) in unreadable {
         report.fail(&place, None, what);
     }
-    Ok(report)
+    Ok((report, live))
 }
 
 /// The one name a chain's checkpoint may have (see `paths::checkpoint_object`).

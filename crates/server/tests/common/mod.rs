@@ -335,8 +335,8 @@ pub async fn decrypt(client: &Client, blob: &aws_sdk_kms::primitives::Blob) -> V
         .to_vec()
 }
 
-/// Copies `from` to `to`, making the files private as a data directory's are (git keeps no
-/// modes).
+/// Copies the tree `from` to `to`, making it private as a data directory is (git keeps no
+/// modes); sockets (a stopped server's `admin.sock`) are left behind.
 pub fn copy_private(from: &Path, to: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(to).unwrap();
@@ -344,7 +344,12 @@ pub fn copy_private(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
-        std::fs::copy(entry.path(), &target).unwrap();
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_private(&entry.path(), &target);
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target).unwrap();
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
     }
 }
