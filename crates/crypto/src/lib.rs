@@ -31,5 +31,6 @@ pub use error::CryptoError;
 pub use locked::LockedKey;
 pub use mac::{MacAlgorithm, generate_mac_key, mac, verify_mac};
 pub use secret::{
-    KeyMaterial, SYMMETRIC_KEY_LEN, SecretBytes, constant_time_eq, random_bytes, random_id, sha256,
+    KeyMaterial, SYMMETRIC_KEY_LEN, SecretBytes, Sha256, constant_time_eq, random_bytes, random_id,
+    sha256,
 };

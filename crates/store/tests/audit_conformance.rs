@@ -79,10 +79,12 @@ fn linked(head: &mut Head, count: u64, key: &KeyArn) -> Vec<AuditRecord> {
     (0..count)
         .map(|_| {
             let (time, event) = call(head.sequence, key);
-            chain::link(
+            let linked = chain::link(
                 head,
                 Prepared::new(&account(), &region(), time, event).unwrap(),
-            )
+            );
+            chain::parse_record(&account(), &region(), linked.sequence, time, linked.record)
+                .unwrap()
         })
         .collect()
 }

@@ -2,10 +2,14 @@
 //! is the SHA-256 of its bytes. Changing, removing, inserting or reordering any record breaks
 //! the link after it; the signed digests pin the newest link.
 
+use std::borrow::Cow;
+
 use super::AuditRecord;
+use super::columns::Columns;
 use super::event::{ChainLink, Event, event_time};
 use crate::error::{Error, Internal};
 use crate::model::{AccountId, Region};
+use strongbox_crypto::Sha256;
 
 /// The `previousHash` of a chain's first record.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
@@ -27,9 +31,9 @@ impl Head {
     };
 }
 
-/// A record ready to be linked: serialized without its link, outside any lock, with the
-/// columns a sink indexes. [`link`] then only appends the link and hashes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A record ready to be linked: serialized without its link and hashed that far, outside any
+/// lock. [`link_in_place`] then only hashes the link's few bytes.
+#[derive(Clone)]
 pub struct Prepared {
     /// The chain's account.
     pub account: AccountId,
@@ -37,20 +41,21 @@ pub struct Prepared {
     pub region: Region,
     /// When the event happened.
     pub time: time::OffsetDateTime,
-    /// The event's JSON without `auditChain` (its last member, so the link is appended).
+    /// The event's JSON without `auditChain` (its last member) and without the closing `}`:
+    /// the link is appended.
     unlinked: Vec<u8>,
-    /// The record's `eventID`.
-    pub event_id: String,
-    /// The record's `eventName`.
-    pub event_name: String,
-    /// The record's `readOnly`.
-    pub read_only: bool,
-    /// The calling user, absent for service events.
-    pub user_name: Option<String>,
-    /// The signing access key, absent for service events.
-    pub access_key_id: Option<String>,
-    /// ARNs of the keys in `resources`.
-    pub resources: Vec<String>,
+    /// SHA-256 fed `unlinked`.
+    hasher: Sha256,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("account", &self.account)
+            .field("region", &self.region)
+            .field("bytes", &self.unlinked.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Prepared {
@@ -62,48 +67,105 @@ impl Prepared {
         mut event: Event,
     ) -> Result<Self, Error> {
         event.audit_chain = None;
-        let unlinked = serde_json::to_vec(&event)
+        let mut unlinked = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut unlinked, &event)
             .map_err(|error| Internal::new("audit record serialization", error))?;
+        if unlinked.pop() != Some(b'}') {
+            return Err(Internal::new("audit record serialization", "not a JSON object").into());
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(&unlinked);
         Ok(Self {
             account: *account,
             region: *region,
             time,
             unlinked,
-            resources: event.resources.into_iter().map(|r| r.arn).collect(),
-            event_id: event.event_id,
-            event_name: event.event_name,
-            read_only: event.read_only,
-            user_name: event.user_identity.user_name,
-            access_key_id: event.user_identity.access_key_id,
+            hasher,
         })
+    }
+
+    /// The record's bytes before its link (a sink copies them, then the link's).
+    pub fn unlinked(&self) -> &[u8] {
+        &self.unlinked
     }
 }
 
-/// Links `prepared` after `head`: appends its `auditChain` member (the bytes are exactly what
-/// serializing the event with its link gives), hashes the result and moves `head` forward.
-pub fn link(head: &mut Head, prepared: Prepared) -> AuditRecord {
+/// The bytes that close a linked record: `,"auditChain":{"sequence":N,"previousHash":"..."}}`.
+pub struct LinkSuffix {
+    bytes: [u8; 160],
+    length: usize,
+}
+
+impl LinkSuffix {
+    fn new(sequence: u64, previous: &[u8; 32]) -> Self {
+        let mut suffix = Self {
+            bytes: [0; 160],
+            length: 0,
+        };
+        suffix.push(b",\"auditChain\":{\"sequence\":");
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = sequence;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        suffix.push(&digits[at..]);
+        suffix.push(b",\"previousHash\":\"");
+        let mut hex = [0u8; 64];
+        // Infallible: 64 bytes hold the hex of 32.
+        let _ = hex::encode_to_slice(previous, &mut hex);
+        suffix.push(&hex);
+        suffix.push(b"\"}}");
+        suffix
+    }
+
+    fn push(&mut self, part: &[u8]) {
+        self.bytes[self.length..self.length + part.len()].copy_from_slice(part);
+        self.length += part.len();
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.length]
+    }
+}
+
+/// A record linked into its chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Linked {
+    /// Its position.
+    pub sequence: u64,
+    /// Its bytes, exactly as hashed.
+    pub record: Vec<u8>,
+    /// SHA-256 of `record`.
+    pub hash: [u8; 32],
+}
+
+/// Links `prepared` after `head` without copying it: the record is `prepared.unlinked()`
+/// followed by the returned suffix (exactly what serializing the event with its link gives),
+/// and the returned hash is its SHA-256; `head` moves forward. Only the suffix is hashed here.
+pub fn link_in_place(head: &mut Head, prepared: &Prepared) -> (u64, LinkSuffix, [u8; 32]) {
     let sequence = head.sequence.saturating_add(1);
-    let mut record = prepared.unlinked;
-    // `{...}` becomes `{...,"auditChain":{"sequence":N,"previousHash":"..."}}`.
-    record.pop();
-    record.extend_from_slice(b",\"auditChain\":{\"sequence\":");
-    record.extend_from_slice(sequence.to_string().as_bytes());
-    record.extend_from_slice(b",\"previousHash\":\"");
-    record.extend_from_slice(hex::encode(head.hash).as_bytes());
-    record.extend_from_slice(b"\"}}");
-    let hash = strongbox_crypto::sha256(&record);
+    let suffix = LinkSuffix::new(sequence, &head.hash);
+    let mut hasher = prepared.hasher.clone();
+    hasher.update(suffix.as_bytes());
+    let hash = hasher.finish();
     *head = Head { sequence, hash };
-    AuditRecord {
-        account: prepared.account,
-        region: prepared.region,
+    (sequence, suffix, hash)
+}
+
+/// [`link_in_place`], with the record's bytes put together.
+pub fn link(head: &mut Head, prepared: Prepared) -> Linked {
+    let (sequence, suffix, hash) = link_in_place(head, &prepared);
+    let mut record = prepared.unlinked;
+    record.extend_from_slice(suffix.as_bytes());
+    Linked {
         sequence,
-        event_time: prepared.time,
-        event_id: prepared.event_id,
-        event_name: prepared.event_name,
-        read_only: prepared.read_only,
-        user_name: prepared.user_name,
-        access_key_id: prepared.access_key_id,
-        resources: prepared.resources,
         record,
         hash,
     }
@@ -118,32 +180,38 @@ pub fn parse_record(
     event_time: time::OffsetDateTime,
     record: Vec<u8>,
 ) -> Result<AuditRecord, String> {
-    let event: Event = serde_json::from_slice(&record)
-        .map_err(|error| format!("record {sequence} is not a CloudTrail event: {error}"))?;
-    Ok(AuditRecord {
+    let columns = Columns::parse(&record)
+        .ok_or_else(|| format!("record {sequence} is not a CloudTrail event"))?;
+    let resources = columns
+        .resources
+        .iter()
+        .map(|r| r.arn.to_string())
+        .collect();
+    let parsed = AuditRecord {
         account: *account,
         region: *region,
         sequence,
         event_time,
         hash: strongbox_crypto::sha256(&record),
-        resources: event.resources.into_iter().map(|r| r.arn).collect(),
-        event_id: event.event_id,
-        event_name: event.event_name,
-        read_only: event.read_only,
-        user_name: event.user_identity.user_name,
-        access_key_id: event.user_identity.access_key_id,
-        record,
-    })
+        resources,
+        event_id: columns.event_id.into_owned(),
+        event_name: columns.event_name.into_owned(),
+        read_only: columns.read_only,
+        user_name: columns.identity.user_name.map(Cow::into_owned),
+        access_key_id: columns.identity.access_key_id.map(Cow::into_owned),
+        record: Vec::new(),
+    };
+    Ok(AuditRecord { record, ..parsed })
 }
 
 /// The first lookup column of a stored record that disagrees with its chained bytes, if any.
 /// LookupEvents filters and answers on these columns, so a change to them alone would go
 /// unseen by the hash chain.
 pub fn column_mismatch(record: &AuditRecord) -> Option<&'static str> {
-    let Ok(event) = serde_json::from_slice::<Event>(&record.record) else {
+    let Some(columns) = Columns::parse(&record.record) else {
         return Some("record (not a CloudTrail event)");
     };
-    let resources: Vec<&str> = event.resources.iter().map(|r| r.arn.as_str()).collect();
+    let resources: Vec<&str> = columns.resources.iter().map(|r| r.arn.as_ref()).collect();
     let stored: Vec<&str> = record.resources.iter().map(String::as_str).collect();
     let checks = [
         (
@@ -152,22 +220,22 @@ pub fn column_mismatch(record: &AuditRecord) -> Option<&'static str> {
         ),
         (
             "sequence",
-            event.audit_chain.as_ref().map(|link| link.sequence) == Some(record.sequence),
+            columns.audit_chain.map(|link| link.sequence) == Some(record.sequence),
         ),
-        ("eventID", event.event_id == record.event_id),
-        ("eventName", event.event_name == record.event_name),
-        ("readOnly", event.read_only == record.read_only),
+        ("eventID", columns.event_id == record.event_id),
+        ("eventName", columns.event_name == record.event_name),
+        ("readOnly", columns.read_only == record.read_only),
         (
             "eventTime",
-            event.event_time == event_time(record.event_time),
+            columns.event_time == event_time(record.event_time),
         ),
         (
             "userName",
-            event.user_identity.user_name == record.user_name,
+            columns.identity.user_name.as_deref() == record.user_name.as_deref(),
         ),
         (
             "accessKeyId",
-            event.user_identity.access_key_id == record.access_key_id,
+            columns.identity.access_key_id.as_deref() == record.access_key_id.as_deref(),
         ),
         ("resources", resources == stored),
     ];
@@ -228,7 +296,22 @@ mod tests {
         assert_eq!(record.sequence, 42);
         assert_eq!(head.sequence, 42);
         assert_eq!(head.hash, strongbox_crypto::sha256(&record.record));
+        assert_eq!(record.hash, head.hash);
         let parsed = parse_record(&account, &region, 42, time, record.record.clone()).unwrap();
-        assert_eq!(parsed, record);
+        assert_eq!((parsed.record, parsed.hash), (record.record, record.hash));
+        assert_eq!(parsed.event_name, "RotateKey");
+        assert_eq!(parsed.resources, [key.to_string()]);
+        // The largest sequence and any hash fit the suffix.
+        let mut last = Head {
+            sequence: u64::MAX - 1,
+            hash: [0xff; 32],
+        };
+        let prepared = Prepared::new(&account, &region, time, event.clone()).unwrap();
+        let linked = link(&mut last, prepared);
+        event.audit_chain = Some(ChainLink {
+            sequence: u64::MAX,
+            previous_hash: hex::encode([0xff; 32]),
+        });
+        assert_eq!(linked.record, serde_json::to_vec(&event).unwrap());
     }
 }

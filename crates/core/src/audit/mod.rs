@@ -13,6 +13,7 @@
 //! The chain and digest format is described in `docs/design/audit-chain.md`.
 
 pub mod chain;
+pub mod columns;
 pub mod digest;
 pub mod event;
 pub mod paths;

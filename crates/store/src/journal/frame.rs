@@ -11,14 +11,14 @@ pub(crate) const HEADER: usize = 8;
 /// larger is damage, and must not make a reader allocate it).
 const MAX_BODY: usize = 16 << 20;
 
-/// Appends one frame to `out`.
+/// Appends one frame to `out`, its record given in `parts` (copied in order).
 pub(crate) fn encode(
     out: &mut Vec<u8>,
     account: &AccountId,
     region: &Region,
     sequence: u64,
     time_ms: i64,
-    record: &[u8],
+    parts: &[&[u8]],
 ) {
     let account = account.as_str().as_bytes();
     let region = region.as_str().as_bytes();
@@ -30,7 +30,9 @@ pub(crate) fn encode(
     out.extend_from_slice(region);
     out.extend_from_slice(&sequence.to_le_bytes());
     out.extend_from_slice(&time_ms.to_le_bytes());
-    out.extend_from_slice(record);
+    for part in parts {
+        out.extend_from_slice(part);
+    }
     let body = &out[start + HEADER..];
     let length = u32::try_from(body.len()).unwrap_or(u32::MAX);
     let checksum = crc32fast::hash(body);
@@ -184,9 +186,9 @@ mod tests {
     fn frames_read_back_and_a_torn_or_flipped_one_stops_the_walk() {
         let (account, region) = chain();
         let mut bytes = Vec::new();
-        encode(&mut bytes, &account, &region, 1, 1_000, b"{\"a\":1}");
+        encode(&mut bytes, &account, &region, 1, 1_000, &[b"{\"a\":1}"]);
         let first = bytes.len();
-        encode(&mut bytes, &account, &region, 2, 2_000, b"{\"b\":2}");
+        encode(&mut bytes, &account, &region, 2, 2_000, &[b"{\"b\":2}"]);
         let frames: Vec<_> = Frames::new(&bytes)
             .map(|(at, f)| (at, f.sequence))
             .collect();

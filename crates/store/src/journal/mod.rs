@@ -155,24 +155,31 @@ struct Tail {
 }
 
 impl Tail {
-    /// Frames a linked record and queues it; returns its ticket.
-    fn queue(&mut self, chain: Chain, record: &AuditRecord, time_ms: i64) -> u64 {
+    /// Frames a linked record (its bytes in `parts`) and queues it; returns its ticket.
+    fn queue(
+        &mut self,
+        chain: Chain,
+        sequence: u64,
+        hash: [u8; 32],
+        time_ms: i64,
+        parts: &[&[u8]],
+    ) -> u64 {
         let at = self.frames.len();
         frame::encode(
             &mut self.frames,
             &chain.0,
             &chain.1,
-            record.sequence,
+            sequence,
             time_ms,
-            &record.record,
+            parts,
         );
         self.queued.push(Queued {
             chain,
-            sequence: record.sequence,
+            sequence,
             time_ms,
             at,
             length: self.frames.len() - at,
-            hash: record.hash,
+            hash,
         });
         self.last += 1;
         self.last
@@ -1179,8 +1186,9 @@ impl AuditSink for Journal {
             return Err(closed());
         }
         let head = tail.heads.entry(chain).or_insert(Head::GENESIS);
-        let record = chain::link(head, prepared);
-        Ok(Ticket(tail.queue(chain, &record, time_ms)))
+        let (sequence, suffix, hash) = chain::link_in_place(head, &prepared);
+        let parts = [prepared.unlinked(), suffix.as_bytes()];
+        Ok(Ticket(tail.queue(chain, sequence, hash, time_ms, &parts)))
     }
 
     async fn settle(&self, ticket: Ticket, durability: Durability) -> Result<(), StoreError> {
@@ -1229,7 +1237,13 @@ impl AuditSink for Journal {
                     sequence: record.sequence,
                     hash: record.hash,
                 };
-                tail.queue(chain, &record, time_ms(record.event_time));
+                tail.queue(
+                    chain,
+                    record.sequence,
+                    record.hash,
+                    time_ms(record.event_time),
+                    &[&record.record],
+                );
             }
             tail.last
         };

@@ -9,10 +9,11 @@ use strongbox_core::audit::chain::parse_record;
 use strongbox_core::audit::event::KEY_RESOURCE_TYPE;
 use strongbox_core::audit::{AuditRecord, LookupAttribute, LookupQuery};
 
-use super::filter::{self, Columns};
+use super::filter;
 use super::frame::{self, Frame, Frames};
 use super::sealed::{Block, Sealed};
 use super::{Chain, Entry, Index, io_error};
+use strongbox_core::audit::columns::Columns;
 
 /// Records of one unsealed segment read per span, at most.
 const SPAN_RECORDS: usize = 256;

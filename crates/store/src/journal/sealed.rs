@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use strongbox_core::model::{AccountId, Region};
 use strongbox_core::{StoreError, StoreErrorKind};
 
-use super::filter::{Bloom, Columns};
+use super::filter::Bloom;
 use super::frame::{self, Frames};
 use super::{Chain, io_error};
+use strongbox_core::audit::columns::Columns;
 
 const MAGIC: &[u8; 8] = b"SBJSEAL1";
 const END: &[u8; 8] = b"SBJSEND1";
@@ -241,7 +242,12 @@ pub(crate) fn write(
             {
                 let f = &chain_frames[end];
                 frame::encode(
-                    &mut raw, &chain.0, &chain.1, f.sequence, f.time_ms, f.record,
+                    &mut raw,
+                    &chain.0,
+                    &chain.1,
+                    f.sequence,
+                    f.time_ms,
+                    &[f.record],
                 );
                 end += 1;
             }
