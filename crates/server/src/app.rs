@@ -50,6 +50,7 @@ pub async fn run(
         audit,
         audit_journal,
         audit_anchor,
+        audit_digest_records,
         tls,
         limits,
         metrics_listen,
@@ -70,6 +71,7 @@ pub async fn run(
         grants_per_key,
         cache_capacity: key_cache_size,
         audit,
+        max_digest_records: audit_digest_records,
         ..KmsConfig::default()
     };
     let first_region = regions.first().cloned().ok_or("no region configured")?;
@@ -178,7 +180,7 @@ pub async fn run(
         kms: Arc::clone(&kms),
         regions,
         body_read_timeout,
-        scheduler,
+        scheduler: Arc::clone(&scheduler),
         dev_clock: manual_clock,
         signature_clock: Arc::new(SystemClock),
         signing_keys: http::signing_keys::SigningKeys::default(),
@@ -212,6 +214,7 @@ pub async fn run(
     if let Some(task) = reload_task {
         task.abort();
     }
+    scheduler.stop_soon();
     let _ = stop_scheduler.send(());
     if let Err(error) = scheduler_task.await {
         tracing::warn!(%error, "scheduler task ended abnormally");

@@ -127,6 +127,8 @@ pub struct ServeConfig {
     pub audit_journal: JournalOptions,
     /// Where each new digest's head is anchored outside the host, if anywhere.
     pub audit_anchor: Option<crate::audit::anchor::AnchorTarget>,
+    /// The most records one audit digest covers (not a user setting; tests lower it).
+    pub audit_digest_records: u64,
     /// The certificate and key to serve TLS with; plain HTTP without.
     pub tls: Option<TlsFiles>,
     /// Connection timeouts and cap.
@@ -411,6 +413,7 @@ pub fn serve(
             .or_else(|| file.audit_anchor.clone())
             .map(|text| crate::audit::anchor::AnchorTarget::parse(&text))
             .transpose()?,
+        audit_digest_records: strongbox_core::kms::KmsConfig::default().max_digest_records,
         tls,
         limits,
         metrics_listen,

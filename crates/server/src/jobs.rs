@@ -41,6 +41,8 @@ pub struct Scheduler {
     audit: Option<AuditSchedule>,
     /// When retention last ran (service clock).
     last_prune: std::sync::Mutex<Option<time::OffsetDateTime>>,
+    /// Set when the server stops: a digest pass under way gives up at its next page.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Scheduler {
@@ -52,7 +54,15 @@ impl Scheduler {
             wake: Notify::new(),
             audit,
             last_prune: std::sync::Mutex::new(None),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Asks a pass under way to give up its audit digests (the server is stopping); the
+    /// scheduler itself ends when `run`'s stop signal changes.
+    pub fn stop_soon(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Asks for a pass now (coalesced with one already pending).
@@ -76,7 +86,7 @@ impl Scheduler {
     async fn audit_work(&self, audit: &AuditSchedule) {
         let written = match self
             .kms
-            .write_due_digests(&audit.regions, DIGEST_PERIOD)
+            .write_due_digests(&audit.regions, DIGEST_PERIOD, &self.stopping)
             .await
         {
             Ok(written) => written,

@@ -146,3 +146,44 @@ fn checkpoint_in(dir: &std::path::Path) -> std::path::PathBuf {
         .find(|path| path.extension().is_some_and(|ext| ext == "json"))
         .unwrap()
 }
+
+#[tokio::test]
+async fn a_busy_chain_gets_a_digest_every_n_records_and_a_stopping_pass_writes_none() {
+    let server = TestServer::start_with(|config| {
+        config.dev_clock = true;
+        config.audit_digest_records = 5;
+    })
+    .await;
+    let key = create_key(&server.client()).await;
+    for _ in 0..11 {
+        encrypt(&server, &key).await;
+    }
+    // Twelve records wait; each pass signs at most five of them, within the hour.
+    for _ in 0..3 {
+        server.advance_clock(1).await;
+    }
+    let covered: Vec<u64> = digests(&server)
+        .await
+        .iter()
+        .map(|digest| digest.last_record_sequence)
+        .collect();
+    assert_eq!(covered, [0, 5, 10], "two waiting records wait for the hour");
+    server.advance_clock(HOUR).await;
+    assert_eq!(
+        digests(&server).await.last().unwrap().last_record_sequence,
+        12
+    );
+    let report = common::audit::verify_data_dir(&server.data_dir).await;
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+
+    // A pass asked to stop writes nothing more.
+    let kms = server.admin_kms().await;
+    let stopping = std::sync::atomic::AtomicBool::new(true);
+    let regions = [Region::parse(REGION).unwrap()];
+    let written = kms
+        .write_due_digests(&regions, time::Duration::ZERO, &stopping)
+        .await
+        .unwrap();
+    assert!(written.is_empty());
+    kms.close().await;
+}

@@ -2,6 +2,7 @@
 //! LookupEvents and retention. Records themselves are written by [`AuditLog`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use strongbox_crypto::{KeyMaterial, SecretBytes};
 use time::{Duration, OffsetDateTime};
@@ -111,16 +112,36 @@ impl Kms {
             .map_err(|error| Internal::new("audit document signing", error).into())
     }
 
-    /// Writes a digest covering the chain's records since its previous digest, up to now.
-    /// `None` when another process wrote the same digest first.
+    /// Writes a digest covering the chain's records since its previous digest, up to now (at
+    /// most `max_digest_records` of them: digests are the digest pass's checkpoints, so a pass
+    /// cut short by a stop or a crash reads at most that many records again). `None` when another process wrote the same digest
+    /// first.
     pub async fn write_digest(
         &self,
         account: &AccountId,
         region: &Region,
     ) -> Result<Option<StoredDigest>, Error> {
+        self.write_digest_unless(account, region, &AtomicBool::new(false))
+            .await
+    }
+
+    /// [`Kms::write_digest`], given up (an error, nothing written) as soon as `stop` is set:
+    /// a server that stops does not wait for a digest of a million records.
+    async fn write_digest_unless(
+        &self,
+        account: &AccountId,
+        region: &Region,
+        stop: &AtomicBool,
+    ) -> Result<Option<StoredDigest>, Error> {
         let signer = self.audit_signer().await?;
         let start = self.digest_start(account, region).await?;
-        let end = self.durable_audit_head(account, region).await?;
+        let head = self.durable_audit_head(account, region).await?;
+        let last = head.sequence.min(
+            start
+                .head
+                .sequence
+                .saturating_add(self.config.max_digest_records),
+        );
         // Read after the head, so every record covered happened before the digest's end; and
         // never before the previous digest's end or a covered record, whatever this process's
         // clock says (the admin CLI next to a `--dev-clock` server), so that digest periods
@@ -134,17 +155,26 @@ impl Kms {
         verifier.continue_from(start.head);
         let mut log_files = Vec::new();
         let mut after = start.head.sequence;
-        while after < end.sequence {
+        let mut last_hash = start.head.hash;
+        while after < last {
+            if stop.load(Ordering::Relaxed) {
+                return Err(Internal::new(
+                    "audit digest",
+                    "given up: the server is stopping (the next start writes it)",
+                )
+                .into());
+            }
             let limit = u32::try_from(RECORDS_PER_FILE).unwrap_or(u32::MAX);
             let records = self
                 .audit_records_after(account, region, after, limit)
                 .await?;
             let records: Vec<_> = records
                 .into_iter()
-                .take_while(|record| record.sequence <= end.sequence)
+                .take_while(|record| record.sequence <= last)
                 .collect();
-            let Some(last) = records.last() else { break };
-            after = last.sequence;
+            let Some(newest) = records.last() else { break };
+            after = newest.sequence;
+            last_hash = newest.hash;
             if let Some(newest) = records.iter().map(|record| record.event_time).max() {
                 now = now.max(newest);
             }
@@ -155,10 +185,10 @@ impl Kms {
             log_files.push(entry);
         }
         let report = verifier.finish();
-        if after != end.sequence {
+        if after != last {
             return Err(Internal::new(
                 "audit digest",
-                format!("the stored audit chain stops at sequence {after} before its head {}; run `strongbox audit verify`", end.sequence),
+                format!("the stored audit chain stops at sequence {after} before {last}; run `strongbox audit verify`"),
             )
             .into());
         }
@@ -195,11 +225,7 @@ impl Kms {
             log_files,
             digest_sequence: sequence,
             last_record_sequence: after,
-            last_record_hash: hex::encode(if after == start.head.sequence {
-                start.head.hash
-            } else {
-                end.hash
-            }),
+            last_record_hash: hex::encode(last_hash),
         };
         let (file, _) = digest::signed_file(&body, &signer.key)
             .map_err(|error| Internal::new("audit digest signing", error))?;
@@ -265,22 +291,36 @@ impl Kms {
 
     /// The hourly digests: one for every account in every served Region whose newest digest
     /// is at least `period` old (or that has none), records or not, so that a missing hour is
-    /// provable. Returns the digests written.
+    /// provable; and one for every chain with `max_digest_records` records or more since its
+    /// newest digest. Stops between chains and between pages once `stop` is set. Returns the
+    /// digests written.
     pub async fn write_due_digests(
         &self,
         regions: &[Region],
         period: Duration,
+        stop: &AtomicBool,
     ) -> Result<Vec<StoredDigest>, Error> {
         let now = self.clock.now();
         let mut written = Vec::new();
+        let sink = self.audit_sink()?;
         for account in self.store.list_accounts().await? {
             for region in regions {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(written);
+                }
                 let last = self.store.last_audit_digest(&account.id, region).await?;
-                if last.is_some_and(|digest| now - digest.end_time < period) {
+                let recent = last
+                    .as_ref()
+                    .is_some_and(|digest| now - digest.end_time < period);
+                let waiting = sink
+                    .queued_head(&account.id, region)
+                    .map_or(0, |(_, head)| head.sequence)
+                    .saturating_sub(last.as_ref().map_or(0, |digest| digest.last_record));
+                if recent && waiting < self.config.max_digest_records {
                     continue;
                 }
                 // One chain that cannot be signed must not hold back the others' digests.
-                match self.write_digest(&account.id, region).await {
+                match self.write_digest_unless(&account.id, region, stop).await {
                     Ok(Some(digest)) => written.push(digest),
                     Ok(None) => {}
                     Err(error) => {

@@ -77,6 +77,9 @@ pub struct KmsConfig {
     /// Whether API calls and service events are recorded. Off only to measure what auditing
     /// costs (`serve --benchmark-without-audit`).
     pub audit: bool,
+    /// The most records one audit digest covers: a chain with more waiting gets a digest at
+    /// once, so a digest pass re-reads at most this many after a stop or a crash.
+    pub max_digest_records: u64,
 }
 
 impl Default for KmsConfig {
@@ -87,6 +90,7 @@ impl Default for KmsConfig {
             on_demand_rotation_limit: 25,
             grants_per_key: DEFAULT_GRANTS_PER_KEY,
             audit: true,
+            max_digest_records: 1_000_000,
         }
     }
 }
