@@ -5,11 +5,13 @@
 //! serializer can leak them by accident.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use aws_lc_rs::{constant_time, digest, rand};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::CryptoError;
+use crate::asymmetric::parsed::Parsed;
 
 /// Length in bytes of symmetric (AES-256) key material and of wrapping keys.
 pub const SYMMETRIC_KEY_LEN: usize = 32;
@@ -60,8 +62,16 @@ impl fmt::Debug for SecretBytes {
 pub struct KeyMaterial(Material);
 
 enum Material {
-    Inline { len: u8, bytes: [u8; INLINE_LEN] },
-    Heap(Vec<u8>),
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_LEN],
+    },
+    /// Longer material (private keys, HMAC keys), with the parsed forms of a private key,
+    /// built on first use (`asymmetric::parsed`).
+    Heap {
+        bytes: Vec<u8>,
+        parsed: OnceLock<Box<Parsed>>,
+    },
 }
 
 const INLINE_LEN: usize = SYMMETRIC_KEY_LEN;
@@ -77,7 +87,10 @@ impl KeyMaterial {
                 bytes.zeroize();
                 Self(Material::Inline { len, bytes: inline })
             }
-            _ => Self(Material::Heap(bytes)),
+            _ => Self(Material::Heap {
+                bytes,
+                parsed: OnceLock::new(),
+            }),
         }
     }
 
@@ -97,7 +110,15 @@ impl KeyMaterial {
     pub fn expose(&self) -> &[u8] {
         match &self.0 {
             Material::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            Material::Heap(bytes) => bytes,
+            Material::Heap { bytes, .. } => bytes,
+        }
+    }
+
+    /// The parsed forms of a private key held here; `None` for short (symmetric) material.
+    pub(crate) fn parsed_forms(&self) -> Option<&Parsed> {
+        match &self.0 {
+            Material::Heap { parsed, .. } => Some(parsed.get_or_init(Box::default)),
+            Material::Inline { .. } => None,
         }
     }
 }
@@ -106,7 +127,8 @@ impl Drop for KeyMaterial {
     fn drop(&mut self) {
         match &mut self.0 {
             Material::Inline { bytes, .. } => bytes.zeroize(),
-            Material::Heap(bytes) => bytes.zeroize(),
+            // The parsed forms drop after this; aws-lc wipes what it frees.
+            Material::Heap { bytes, .. } => bytes.zeroize(),
         }
     }
 }

@@ -66,6 +66,19 @@ fn session_lost(error: &Error) -> bool {
     )
 }
 
+/// Errors after which the session's handle means nothing to the library any more.
+fn handle_gone(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Pkcs11(
+            RvError::CryptokiNotInitialized
+                | RvError::SessionHandleInvalid
+                | RvError::SessionClosed,
+            _
+        )
+    )
+}
+
 impl Pkcs11Wrapper {
     /// Loads `module`, finds the token labelled `token_label`, logs in with `pin`, and finds
     /// the AES key labelled `key_label`; with `create`, generates it on the token (non-
@@ -191,12 +204,20 @@ impl Pkcs11Wrapper {
         let mut open = self.opened();
         if let Some(opened) = open.as_ref() {
             match call(&opened.session, opened.key) {
-                Err(error) if session_lost(&error) => {}
+                Err(error) if session_lost(&error) => {
+                    let lost = open.take();
+                    if handle_gone(&error) {
+                        // The token no longer knows the handle, and its number may already
+                        // be another session's (another wrapper on this module): never close
+                        // it. Forgetting leaks a few bytes, once per lost session.
+                        std::mem::forget(lost);
+                    }
+                    // Otherwise (the device erred, the login lapsed) the session is closed
+                    // before a new one is opened.
+                }
                 done => return Ok(done),
             }
         }
-        // Closed (or found closed) before a new session can reuse its handle's number.
-        drop(open.take());
         let opened = self.login(false)?;
         let result = call(&opened.session, opened.key);
         *open = Some(opened);

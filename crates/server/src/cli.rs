@@ -634,7 +634,14 @@ async fn check(
     }
     .map(|(mut report, live)| {
         if let Some((source, content)) = anchors {
-            audit::anchor::check(&source, &content, &trusted, &live, &mut report);
+            audit::anchor::check(
+                &source,
+                &content,
+                &trusted,
+                &live,
+                dir.is_some(),
+                &mut report,
+            );
         }
         report
     })

@@ -99,7 +99,8 @@ pub fn hand_out(
             .zip(recipients)
             .enumerate()
             .map(|(n, (share, recipient))| {
-                let armored = age::encrypt_and_armor(&recipient.0, format!("{share}\n").as_bytes())
+                let line = zeroize::Zeroizing::new(format!("{share}\n"));
+                let armored = age::encrypt_and_armor(&recipient.0, line.as_bytes())
                     .map_err(|e| format!("encrypting share {}: {e}", n + 1))?;
                 Ok((
                     format!("share-{}.age", n + 1),

@@ -40,6 +40,7 @@ fn anchors(path: &Path) -> Vec<AnchorBody> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
+        .filter(|line| !line.is_empty())
         .map(|line| open_signed::<AnchorBody>(line.as_bytes()).unwrap().body)
         .collect()
 }
@@ -115,7 +116,7 @@ async fn a_rolled_back_or_forked_data_directory_is_caught_by_its_anchors() {
     // A forged anchor line (its hash changed) is refused, whatever it claims.
     let forged_file = temp.path().join("forged.jsonl");
     let text = std::fs::read_to_string(&anchor).unwrap();
-    let line = text.lines().next().unwrap();
+    let line = text.lines().find(|line| !line.is_empty()).unwrap();
     let at = line.find("\"digestHashValue\":\"").unwrap() + 19;
     let flipped = if &line[at..=at] == "0" { "1" } else { "0" };
     let forged = format!("{}{flipped}{}\n", &line[..at], &line[at + 1..]);
@@ -127,17 +128,37 @@ async fn a_rolled_back_or_forked_data_directory_is_caught_by_its_anchors() {
     assert!(findings(&verify(&dir, Some(&forged_file))).contains("holds no anchor"));
 }
 
-/// A program that appends its standard input to `out`, and fails while `gate` is absent.
+/// A program that appends its standard input to `out`; while `gate` is absent it fails without
+/// reading its input, after writing far more to standard error than a pipe holds (a server that
+/// did not read both pipes at once would wait for it forever), and it says whether it saw a
+/// `STRONGBOX_*` variable.
 fn anchor_program(dir: &Path, out: &Path, gate: &Path) -> PathBuf {
     let program = dir.join("push-anchors");
     let script = format!(
-        "#!/bin/sh\nset -e\nif [ ! -e '{}' ]; then cat >/dev/null; echo 'bucket unreachable' >&2; exit 3; fi\ncat >> '{}'\n",
-        gate.display(),
-        out.display()
+        "#!/bin/sh\nset -e\nif env | grep -q '^STRONGBOX_'; then echo leaked >> '{out}.env'; fi\nif [ ! -e '{gate}' ]; then head -c 300000 /dev/zero | tr '\\0' x >&2; echo 'bucket unreachable' >&2; exit 3; fi\ncat >> '{out}'\n",
+        gate = gate.display(),
+        out = out.display()
     );
     std::fs::write(&program, script).unwrap();
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o700)).unwrap();
     program
+}
+
+/// Moves a `--dev-clock` server's clock (a real binary's) and waits for the pass it runs.
+async fn advance(address: std::net::SocketAddr, seconds: i64) {
+    let body = format!("{{\"AdvanceSeconds\": {seconds}}}");
+    let headers = [("host".to_owned(), "127.0.0.1".to_owned())];
+    let request = common::raw::post_to(strongbox::http::DEV_CLOCK_PATH, &headers, body.as_bytes());
+    let response = common::raw::send(address, &request).await.unwrap();
+    assert_eq!(response.status, 200);
+}
+
+fn home_anchors(path: &Path) -> Vec<u64> {
+    anchors(path)
+        .iter()
+        .filter(|a| a.aws_account_id == common::ACCOUNT && a.aws_region == common::REGION)
+        .map(|a| a.digest_sequence)
+        .collect()
 }
 
 #[tokio::test]
@@ -147,20 +168,45 @@ async fn a_failing_anchor_program_gets_the_anchors_again_on_the_next_pass() {
     let out = temp.path().join("received.jsonl");
     let gate = temp.path().join("reachable");
     let program = anchor_program(temp.path(), &out, &gate);
-    let server = serve(&dir, &AnchorTarget::Command(program)).await;
-    calls_then(&server, 2).await;
+    let target = format!("command:{}", program.display());
+    // The real binary: its environment holds STRONGBOX_ variables (bootstrap credentials),
+    // which the program must not see.
+    let port = common::process::free_port();
+    let server = common::process::start(
+        temp.path(),
+        port,
+        &["--dev-clock", "--audit-anchor", &target],
+    )
+    .await;
+    let client = common::process::client(server.address);
+    let key = create_key(&client).await;
+    encrypt(&client, &key, b"anchored").await;
+    advance(server.address, 2 * HOUR).await;
     assert!(!out.exists(), "nothing delivered while the program fails");
 
     std::fs::write(&gate, "").unwrap();
-    server.advance_clock(2 * HOUR).await;
-    let home: Vec<u64> = anchors(&out)
-        .iter()
-        .filter(|a| a.aws_account_id == common::ACCOUNT && a.aws_region == common::REGION)
-        .map(|a| a.digest_sequence)
-        .collect();
-    assert_eq!(home, [1, 2, 3], "the held anchors, then the new one");
+    advance(server.address, 2 * HOUR).await;
+    assert_eq!(
+        home_anchors(&out),
+        [1, 2, 3],
+        "the held anchors, then the new one"
+    );
     succeeded(&verify(&dir, Some(&out)));
-    server.stop().await;
+
+    // A digest made on demand is anchored with the chain's next scheduled one.
+    succeeded(&strongbox(&dir, &["audit", "digest"]));
+    advance(server.address, 2 * HOUR).await;
+    assert_eq!(home_anchors(&out), [1, 2, 3, 4, 5]);
+    assert!(
+        !temp.path().join("received.jsonl.env").exists(),
+        "the program saw no STRONGBOX_ variable"
+    );
+    let log = std::fs::read_to_string(temp.path().join("server.log")).unwrap();
+    assert!(
+        log.contains("bucket unreachable"),
+        "the program's error is logged"
+    );
+    drop(server);
 }
 
 #[test]

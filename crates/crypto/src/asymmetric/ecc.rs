@@ -8,6 +8,7 @@ use aws_lc_rs::signature::{
     self, EcdsaKeyPair, EcdsaSigningAlgorithm, EcdsaVerificationAlgorithm, KeyPair,
 };
 
+use super::parsed::{self, Parsed, form};
 use super::{AsymmetricSpec, Family, Prepared};
 use crate::{CryptoError, KeyMaterial, SecretBytes};
 
@@ -68,9 +69,13 @@ pub(super) fn public_key_der(curve: Curve, private: &KeyMaterial) -> Result<Vec<
 pub(super) fn sign(
     curve: Curve,
     private: &KeyMaterial,
+    forms: Option<&Parsed>,
     message: &Prepared<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
-    let pair = key_pair(curve, private)?;
+    let mut scratch = None;
+    let pair = form(forms.map(|f| &f.ecdsa), &mut scratch, || {
+        key_pair(curve, private)
+    })?;
     let signature = match message {
         Prepared::Raw(raw) => pair.sign(&SystemRandom::new(), raw),
         Prepared::Digest(digest) => pair.sign_digest(digest),
@@ -115,15 +120,19 @@ pub fn derive_shared_secret(
         _ => None,
     }
     .ok_or(CryptoError::InvalidAlgorithm)?;
-    let private = agreement::PrivateKey::from_private_key_der(algorithm, private.expose())
-        .map_err(|_| CryptoError::InvalidKeyMaterial)?;
+    let mut scratch = None;
+    let slot = parsed::forms(private, spec).map(|f| &f.ecdh);
+    let private = form(slot, &mut scratch, || {
+        agreement::PrivateKey::from_private_key_der(algorithm, private.expose())
+            .map_err(|_| CryptoError::InvalidKeyMaterial)
+    })?;
     let peer = agreement::UnparsedPublicKey::new(algorithm, peer_public_key_der);
     let peer =
         agreement::ParsedPublicKey::try_from(&peer).map_err(|_| CryptoError::InvalidPublicKey)?;
     if peer.format() != ParsedPublicKeyFormat::X509 {
         return Err(CryptoError::InvalidPublicKey);
     }
-    agreement::agree(&private, peer, CryptoError::InvalidPublicKey, |secret| {
+    agreement::agree(private, peer, CryptoError::InvalidPublicKey, |secret| {
         Ok(SecretBytes::new(secret.to_vec()))
     })
 }

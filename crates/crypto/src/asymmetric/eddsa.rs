@@ -9,6 +9,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey};
 
+use super::parsed::{Parsed, form};
 use super::{Prepared, SigningAlgorithm};
 use crate::{CryptoError, KeyMaterial};
 
@@ -31,13 +32,17 @@ pub(super) fn public_key_der(private: &KeyMaterial) -> Result<Vec<u8>, CryptoErr
 
 pub(super) fn sign(
     private: &KeyMaterial,
+    forms: Option<&Parsed>,
     algorithm: SigningAlgorithm,
     message: &Prepared<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
     match (algorithm, message) {
         (SigningAlgorithm::Ed25519Sha512, Prepared::Raw(raw)) => {
-            let pair = Ed25519KeyPair::from_pkcs8(private.expose())
-                .map_err(|_| CryptoError::InvalidKeyMaterial)?;
+            let mut scratch = None;
+            let pair = form(forms.map(|f| &f.ed25519), &mut scratch, || {
+                Ed25519KeyPair::from_pkcs8(private.expose())
+                    .map_err(|_| CryptoError::InvalidKeyMaterial)
+            })?;
             let signature = pair.try_sign(raw).map_err(|_| CryptoError::Unspecified)?;
             Ok(signature.as_ref().to_vec())
         }

@@ -17,6 +17,7 @@ use ml_dsa::signature::rand_core::{TryCryptoRng, TryRng};
 use ml_dsa::{ExpandedSigningKey, MlDsa44, MlDsa65, MlDsa87, MlDsaParams, VerifyingKey};
 
 use super::Prepared;
+use super::parsed::{Parsed, form};
 use crate::{CryptoError, KeyMaterial};
 
 /// The ML-DSA parameter sets AWS offers.
@@ -67,12 +68,16 @@ pub(super) fn public_key_der(level: Level, private: &KeyMaterial) -> Result<Vec<
 pub(super) fn sign(
     level: Level,
     private: &KeyMaterial,
+    forms: Option<&Parsed>,
     message: &Prepared<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
     match message {
         Prepared::Raw(raw) => {
-            let pair = PqdsaKeyPair::from_pkcs8(level.signing(), private.expose())
-                .map_err(|_| CryptoError::InvalidKeyMaterial)?;
+            let mut scratch = None;
+            let pair = form(forms.map(|f| &f.mldsa), &mut scratch, || {
+                PqdsaKeyPair::from_pkcs8(level.signing(), private.expose())
+                    .map_err(|_| CryptoError::InvalidKeyMaterial)
+            })?;
             let mut signature = vec![0u8; level.signing().signature_len()];
             let len = pair
                 .sign(raw, &mut signature)

@@ -26,6 +26,7 @@ use crate::{CryptoError, KeyMaterial};
 mod ecc;
 mod eddsa;
 mod mldsa;
+pub(crate) mod parsed;
 mod rsa;
 
 pub use ecc::derive_shared_secret;
@@ -184,6 +185,19 @@ pub fn generate(spec: AsymmetricSpec) -> Result<KeyMaterial, CryptoError> {
 /// X.509 `SubjectPublicKeyInfo` DER of the public half of `private`, what AWS GetPublicKey
 /// returns. A `private` that is not a key of `spec` is [`CryptoError::InvalidKeyMaterial`].
 pub fn public_key_der(spec: AsymmetricSpec, private: &KeyMaterial) -> Result<Vec<u8>, CryptoError> {
+    match parsed::forms(private, spec) {
+        Some(forms) => forms
+            .public_der
+            .get_or_init(|| parse_public_key_der(spec, private))
+            .clone(),
+        None => parse_public_key_der(spec, private),
+    }
+}
+
+fn parse_public_key_der(
+    spec: AsymmetricSpec,
+    private: &KeyMaterial,
+) -> Result<Vec<u8>, CryptoError> {
     match spec.family() {
         Family::Rsa(modulus) => rsa::public_key_der(modulus, private),
         Family::Ecc(curve) => ecc::public_key_der(curve, private),
@@ -232,11 +246,12 @@ pub fn sign(
     message: Message<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
     let message = prepare(spec, algorithm, message)?;
+    let forms = parsed::forms(private, spec);
     match spec.family() {
-        Family::Rsa(modulus) => rsa::sign(modulus, private, algorithm, &message),
-        Family::Ecc(curve) => ecc::sign(curve, private, &message),
-        Family::Ed25519 => eddsa::sign(private, algorithm, &message),
-        Family::MlDsa(level) => mldsa::sign(level, private, &message),
+        Family::Rsa(modulus) => rsa::sign(modulus, private, forms, algorithm, &message),
+        Family::Ecc(curve) => ecc::sign(curve, private, forms, &message),
+        Family::Ed25519 => eddsa::sign(private, forms, algorithm, &message),
+        Family::MlDsa(level) => mldsa::sign(level, private, forms, &message),
     }
 }
 

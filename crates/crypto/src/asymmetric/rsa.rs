@@ -13,6 +13,7 @@ use aws_lc_rs::rsa::{
 use aws_lc_rs::signature::{self, KeyPair, RsaKeyPair, RsaParameters, RsaSignatureEncoding};
 use zeroize::Zeroizing;
 
+use super::parsed::{self, Parsed, form};
 use super::{AsymmetricSpec, Family, Prepared, SigningAlgorithm};
 use crate::{CryptoError, KeyMaterial, SecretBytes};
 
@@ -95,11 +96,15 @@ pub(super) fn public_key_der(
 pub(super) fn sign(
     modulus: Modulus,
     private: &KeyMaterial,
+    forms: Option<&Parsed>,
     algorithm: SigningAlgorithm,
     message: &Prepared<'_>,
 ) -> Result<Vec<u8>, CryptoError> {
     let (encoding, _) = algorithms(algorithm)?;
-    let pair = key_pair(modulus, private)?;
+    let mut scratch = None;
+    let pair = form(forms.map(|f| &f.rsa_sign), &mut scratch, || {
+        key_pair(modulus, private)
+    })?;
     let mut signature = vec![0u8; pair.public_modulus_len()];
     match message {
         Prepared::Raw(raw) => pair.sign(encoding, &SystemRandom::new(), raw, &mut signature),
@@ -176,12 +181,16 @@ pub fn rsa_decrypt(
     ciphertext: &[u8],
 ) -> Result<SecretBytes, CryptoError> {
     let modulus = Modulus::of(spec)?;
-    let key = PrivateDecryptingKey::from_pkcs8(private.expose())
-        .map_err(|_| CryptoError::InvalidKeyMaterial)?;
-    if key.key_size_bytes() != modulus.bytes() {
-        return Err(CryptoError::InvalidKeyMaterial);
-    }
-    let key = OaepPrivateDecryptingKey::new(key).map_err(|_| CryptoError::InvalidKeyMaterial)?;
+    let mut scratch = None;
+    let slot = parsed::forms(private, spec).map(|f| &f.rsa_decrypt);
+    let key = form(slot, &mut scratch, || {
+        let key = PrivateDecryptingKey::from_pkcs8(private.expose())
+            .map_err(|_| CryptoError::InvalidKeyMaterial)?;
+        if key.key_size_bytes() != modulus.bytes() {
+            return Err(CryptoError::InvalidKeyMaterial);
+        }
+        OaepPrivateDecryptingKey::new(key).map_err(|_| CryptoError::InvalidKeyMaterial)
+    })?;
     let mut buffer = Zeroizing::new(vec![0u8; key.min_output_size()]);
     let plaintext = key
         .decrypt(hash.algorithm(), ciphertext, &mut buffer, None)

@@ -159,3 +159,41 @@ fn material_of_another_spec_or_garbage_is_invalid_key_material() {
         );
     }
 }
+
+#[test]
+fn parsed_forms_are_built_once_per_use_and_kept_with_the_material() {
+    let rsa = generate(S::Rsa2048).unwrap();
+    let forms = rsa.parsed_forms().unwrap();
+    assert!(forms.rsa_sign.get().is_none() && forms.rsa_decrypt.get().is_none());
+    let message = Message::Raw(b"signed twice");
+    let first = sign(S::Rsa2048, &rsa, A::RsassaPkcs1V15Sha256, message).unwrap();
+    // Only the form the call used is built; PKCS#1 v1.5 is deterministic, so the kept form
+    // signs exactly as a fresh parse does.
+    assert!(forms.rsa_sign.get().is_some() && forms.rsa_decrypt.get().is_none());
+    let again = sign(S::Rsa2048, &rsa, A::RsassaPkcs1V15Sha256, message).unwrap();
+    assert_eq!(first, again);
+    let public = public_key_der(S::Rsa2048, &rsa).unwrap();
+    assert_eq!(forms.public_der.get().unwrap().as_ref().unwrap(), &public);
+    let ciphertext = rsa_encrypt(S::Rsa2048, &public, OaepHash::Sha256, b"secret").unwrap();
+    let plaintext = rsa_decrypt(S::Rsa2048, &rsa, OaepHash::Sha256, &ciphertext).unwrap();
+    assert_eq!(plaintext.expose(), b"secret");
+    assert!(forms.rsa_decrypt.get().is_some());
+
+    // The same bytes asked for as another spec are parsed per call (and refused here), never
+    // served from forms parsed for the first spec.
+    assert_eq!(
+        sign(S::Rsa4096, &rsa, A::RsassaPkcs1V15Sha256, message).unwrap_err(),
+        E::InvalidKeyMaterial
+    );
+    // Material that is not a key of its spec fails the same way every time (its error kept).
+    let junk = KeyMaterial::from_bytes(vec![7; 100]);
+    for _ in 0..2 {
+        assert_eq!(
+            sign(S::EccNistP256, &junk, A::EcdsaSha256, message).unwrap_err(),
+            E::InvalidKeyMaterial
+        );
+    }
+    assert!(junk.parsed_forms().unwrap().ecdsa.get().unwrap().is_err());
+    // Symmetric material has no forms.
+    assert!(KeyMaterial::generate_symmetric().unwrap().parsed_forms().is_none());
+}

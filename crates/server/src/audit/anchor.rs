@@ -12,7 +12,7 @@
 //! An anchor is one signed JSON document per line (JSON Lines), so an anchor file is simply
 //! every line ever delivered, in any order, duplicates allowed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ use strongbox_core::Kms;
 use strongbox_core::audit::StoredDigest;
 use strongbox_core::audit::digest::{self, CheckpointBody, DigestBody, SignedDocument};
 use strongbox_core::audit::verify::Report;
+use strongbox_core::model::{AccountId, Region};
 
 use super::detail;
 
@@ -88,84 +89,124 @@ impl AnchorTarget {
     }
 
     /// Delivers `lines` (each ending in a newline) once, or says why not.
-    fn deliver(&self, lines: &[u8]) -> Result<(), String> {
+    async fn deliver(&self, lines: Vec<u8>) -> Result<(), String> {
         match self {
             Self::File(path) => {
-                let mut file = std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .mode(0o600)
-                    .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-                    .open(path)
-                    .map_err(|error| format!("{}: {error}", path.display()))?;
-                file.write_all(lines)
-                    .and_then(|()| file.sync_data())
-                    .map_err(|error| format!("{}: {error}", path.display()))
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || append(&path, &lines))
+                    .await
+                    .map_err(|error| format!("anchor delivery: {error}"))?
             }
-            Self::Command(program) => run_command(program, lines),
+            Self::Command(program) => run_command(program, lines).await,
         }
     }
 }
 
-/// Runs `program` with `input` on its standard input, killed after [`COMMAND_TIMEOUT`].
-fn run_command(program: &Path, input: &[u8]) -> Result<(), String> {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(program)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("{}: {error}", program.display()))?;
-    let written = child
-        .stdin
-        .take()
-        .map(|mut stdin| stdin.write_all(input))
-        .unwrap_or(Ok(()));
-    let started = std::time::Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < COMMAND_TIMEOUT => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{}: still running after {}s, killed",
-                    program.display(),
-                    COMMAND_TIMEOUT.as_secs()
-                ));
-            }
-            Err(error) => return Err(format!("{}: {error}", program.display())),
+/// Appends `lines` to `path` and syncs it. A newline goes first: a line torn by an earlier
+/// failed append (a full disk) then stays a line of its own, reported, instead of spoiling the
+/// first anchor of this delivery.
+fn append(path: &Path, lines: &[u8]) -> Result<(), String> {
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(|error| format!("{}: {error}", path.display()))?;
+    let mut batch = Vec::with_capacity(lines.len() + 1);
+    batch.push(b'\n');
+    batch.extend_from_slice(lines);
+    file.write_all(&batch)
+        .and_then(|()| file.sync_data())
+        .map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// Runs `program` with `input` on its standard input, reading its standard error (the last
+/// 4 KiB kept) at the same time, so that neither pipe can block it; killed after
+/// [`COMMAND_TIMEOUT`]. It gets the server's environment without the `STRONGBOX_*` variables,
+/// which may hold secrets (a PIN, a database password, bootstrap credentials).
+async fn run_command(program: &Path, input: Vec<u8>) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let name = program.display().to_string();
+    let mut command = tokio::process::Command::new(program);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("STRONGBOX_") {
+            command.env_remove(key);
         }
-    };
-    let mut errors = String::new();
-    if let Some(mut stderr) = child.stderr.take() {
-        use std::io::Read as _;
-        let _ = stderr.by_ref().take(4096).read_to_string(&mut errors);
     }
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|error| format!("{name}: {error}"))?;
+    let mut stdin = child.stdin.take();
+    let mut stderr = child.stderr.take();
+    let exchange = async {
+        let write = async {
+            let written = match stdin.as_mut() {
+                Some(pipe) => pipe.write_all(&input).await,
+                None => Ok(()),
+            };
+            // Closed, so the program sees the end of its input.
+            drop(stdin.take());
+            written
+        };
+        let read = async {
+            let mut errors = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Some(pipe) = stderr.as_mut() {
+                match pipe.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => {
+                        errors.extend_from_slice(&chunk[..read]);
+                        // The last 4 KiB: where a program says why it failed.
+                        let excess = errors.len().saturating_sub(4096);
+                        errors.drain(..excess);
+                    }
+                }
+            }
+            errors
+        };
+        let (written, errors) = tokio::join!(write, read);
+        (written, errors, child.wait().await)
+    };
+    let (written, errors, status) = tokio::time::timeout(COMMAND_TIMEOUT, exchange)
+        .await
+        .map_err(|_| {
+            format!(
+                "{name}: still running after {}s, killed",
+                COMMAND_TIMEOUT.as_secs()
+            )
+        })?;
+    let status = status.map_err(|error| format!("{name}: {error}"))?;
+    let errors = String::from_utf8_lossy(&errors);
     match (status.success(), written) {
         (true, Ok(())) => Ok(()),
         (true, Err(error)) => Err(format!(
-            "{}: exited 0 without reading every anchor ({error})",
-            program.display()
+            "{name}: exited 0 without reading every anchor ({error})"
         )),
-        (false, _) => Err(format!(
-            "{}: {status}: {}",
-            program.display(),
-            errors.trim()
-        )),
+        (false, _) => Err(format!("{name}: {status}: {}", errors.trim())),
     }
 }
 
-/// The server's anchor publisher: signs an anchor for each new digest and delivers what is
-/// pending in one batch per scheduler pass; a failed delivery is retried on the next pass.
+/// The server's anchor publisher: at each scheduler pass, signs an anchor for every digest the
+/// pass wrote, and for every digest of the same chain since the last one anchored (an on-demand
+/// digest of `strongbox audit digest`, or one whose delivery failed), then delivers them in one
+/// batch. A failed delivery is retried with the next pass's.
 pub struct Anchors {
     target: AnchorTarget,
-    /// Signed lines not yet delivered; held across a delivery, so that two passes (the
-    /// scheduler's and one the dev clock asked for) neither deliver nor drop the same lines.
-    pending: tokio::sync::Mutex<Vec<Vec<u8>>>,
+    /// Signed lines not yet delivered, and each chain's newest digest signed; held across a
+    /// delivery, so that two passes (the scheduler's and one the dev clock asked for) neither
+    /// deliver nor drop the same lines.
+    state: tokio::sync::Mutex<Publisher>,
+}
+
+#[derive(Default)]
+struct Publisher {
+    pending: Vec<Vec<u8>>,
+    signed: HashMap<(AccountId, Region), u64>,
 }
 
 impl Anchors {
@@ -173,37 +214,47 @@ impl Anchors {
     pub fn new(target: AnchorTarget) -> Self {
         Self {
             target,
-            pending: tokio::sync::Mutex::new(Vec::new()),
+            state: tokio::sync::Mutex::new(Publisher::default()),
         }
     }
 
-    /// Signs anchors for `digests`, then delivers everything pending. On failure the anchors
-    /// stay pending (at most [`MAX_PENDING`]) for the next call.
+    /// Signs anchors for `digests` (and the earlier digests of their chains not yet signed
+    /// since this server started), then delivers everything pending. On failure the anchors
+    /// stay pending (at most [`MAX_PENDING`]) for the next call. Returns how many were
+    /// delivered.
     pub async fn publish(&self, kms: &Kms, digests: &[StoredDigest]) -> Result<usize, String> {
-        let mut signed = Vec::with_capacity(digests.len());
+        let mut state = self.state.lock().await;
         for stored in digests {
-            let mut line = kms
-                .sign_audit_document(&anchor_of(stored)?)
-                .await
-                .map_err(detail)?;
-            line.push(b'\n');
-            signed.push(line);
+            let chain = (stored.account, stored.region);
+            let mut due = Vec::new();
+            if let Some(&signed) = state.signed.get(&chain)
+                && signed + 1 < stored.sequence
+            {
+                due = kms
+                    .audit_digests(&stored.account, &stored.region, signed)
+                    .await
+                    .map_err(detail)?;
+                due.retain(|digest| digest.sequence < stored.sequence);
+            }
+            due.push(stored.clone());
+            for digest in &due {
+                let mut line = kms
+                    .sign_audit_document(&anchor_of(digest)?)
+                    .await
+                    .map_err(detail)?;
+                line.push(b'\n');
+                state.pending.push(line);
+                state.signed.insert(chain, digest.sequence);
+            }
         }
-        let mut pending = self.pending.lock().await;
-        pending.extend(signed);
-        let excess = pending.len().saturating_sub(MAX_PENDING);
-        pending.drain(..excess);
-        if pending.is_empty() {
+        let excess = state.pending.len().saturating_sub(MAX_PENDING);
+        state.pending.drain(..excess);
+        if state.pending.is_empty() {
             return Ok(0);
         }
-        let batch = pending.concat();
-        let target = self.target.clone();
-        let delivered = tokio::task::spawn_blocking(move || target.deliver(&batch))
-            .await
-            .map_err(|error| format!("anchor delivery: {error}"))?;
-        delivered?;
-        let count = pending.len();
-        pending.clear();
+        self.target.deliver(state.pending.concat()).await?;
+        let count = state.pending.len();
+        state.pending.clear();
         Ok(count)
     }
 }
@@ -251,9 +302,19 @@ pub type LiveChains = BTreeMap<(String, String), LiveChain>;
 
 /// Checks the anchors in `file` (`source` names it) against `live`: each anchored digest must
 /// be in the live trail unchanged, or pruned behind its checkpoint. Every problem is a finding.
-pub fn check(source: &str, file: &[u8], public_key: &[u8], live: &LiveChains, report: &mut Report) {
+/// For an `export`, which may hold some chains and a range of digests only, anchors of chains
+/// it lacks and digests before its first are not checked (a note counts them).
+pub fn check(
+    source: &str,
+    file: &[u8],
+    public_key: &[u8],
+    live: &LiveChains,
+    export: bool,
+    report: &mut Report,
+) {
     let mut newest: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut anchors = 0;
+    let mut outside = 0;
     for (index, line) in file.split(|byte| *byte == b'\n').enumerate() {
         let line = line.trim_ascii();
         if line.is_empty() {
@@ -296,10 +357,25 @@ pub fn check(source: &str, file: &[u8], public_key: &[u8], live: &LiveChains, re
         let newest_seen = newest.entry(key.clone()).or_default();
         *newest_seen = (*newest_seen).max(anchor.digest_sequence);
         let Some(chain) = live.get(&key) else {
-            report.fail(source, Some(number), format!("{place}: the chain is gone from the trail: the data directory was rolled back or replaced"));
+            if export {
+                outside += 1;
+            } else {
+                report.fail(source, Some(number), format!("{place}: the chain is gone from the trail: the data directory was rolled back or replaced"));
+            }
             continue;
         };
         let pruned = chain.pruned.as_ref();
+        if export
+            && pruned.is_none()
+            && chain
+                .digests
+                .keys()
+                .next()
+                .is_some_and(|first| *first > anchor.digest_sequence)
+        {
+            outside += 1;
+            continue;
+        }
         match chain.digests.get(&anchor.digest_sequence) {
             Some(hash) if *hash == anchor.digest_hash_value => {}
             Some(_) => report.fail(source, Some(number), format!("{place}: the trail's digest {} differs from the anchored one: the trail was rewritten or forked after a rollback", anchor.digest_sequence)),
@@ -314,7 +390,9 @@ pub fn check(source: &str, file: &[u8], public_key: &[u8], live: &LiveChains, re
                 let newest_live = chain.digests.keys().next_back().copied()
                     .or(pruned.map(|(sequence, _)| *sequence))
                     .unwrap_or(0);
-                let why = if newest_live < anchor.digest_sequence {
+                let why = if newest_live < anchor.digest_sequence && export {
+                    format!("the export's newest digest is {newest_live}: the export was cut short (or made with --end), or the data directory it came from was rolled back")
+                } else if newest_live < anchor.digest_sequence {
                     format!("the trail's newest digest is {newest_live}: the data directory was rolled back, or its newest digests removed")
                 } else {
                     "the trail has no such digest: it was removed".to_owned()
@@ -327,6 +405,11 @@ pub fn check(source: &str, file: &[u8], public_key: &[u8], live: &LiveChains, re
         "{anchors} anchors in {source} checked ({} chains, newest anchored digest of each found unchanged unless reported)",
         newest.len()
     ));
+    if outside > 0 {
+        report.notes.push(format!(
+            "{outside} anchors name chains or digests this export does not hold (made with --account or --start): not checked"
+        ));
+    }
     if anchors == 0 {
         report.fail(
             source,
