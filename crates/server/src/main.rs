@@ -8,6 +8,12 @@ use strongbox::cli::LogFormat;
 use strongbox::output::CliError;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: a request allocates and frees many small buffers across
+/// the runtime's threads, where glibc's arenas spent about a tenth of an audited server's CPU
+/// (`docs/performance.md`). Rust's allocations only; aws-lc keeps its own (wiping) allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = strongbox::cli::Cli::parse();

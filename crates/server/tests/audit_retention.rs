@@ -172,7 +172,11 @@ async fn a_busy_chain_gets_a_digest_every_n_records_and_a_stopping_pass_writes_n
     assert_eq!(covered.len(), 3, "{covered:?}");
     assert!(covered[0] <= 1, "{covered:?}");
     assert_eq!(covered[1], covered[0] + 5);
-    assert_eq!(covered[2], covered[0] + 10, "the last records wait for the hour");
+    assert_eq!(
+        covered[2],
+        covered[0] + 10,
+        "the last records wait for the hour"
+    );
     server.advance_clock(HOUR).await;
     let all = digests(&server).await;
     assert_eq!(all.last().unwrap().last_record_sequence, 12);

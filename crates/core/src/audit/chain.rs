@@ -67,7 +67,8 @@ impl Prepared {
         mut event: Event,
     ) -> Result<Self, Error> {
         event.audit_chain = None;
-        let mut unlinked = Vec::with_capacity(1024);
+        // An API call's record is 1-1.5 KB: one allocation, no growth.
+        let mut unlinked = Vec::with_capacity(2048);
         serde_json::to_writer(&mut unlinked, &event)
             .map_err(|error| Internal::new("audit record serialization", error))?;
         if unlinked.pop() != Some(b'}') {

@@ -195,5 +195,10 @@ fn parsed_forms_are_built_once_per_use_and_kept_with_the_material() {
     }
     assert!(junk.parsed_forms().unwrap().ecdsa.get().unwrap().is_err());
     // Symmetric material has no forms.
-    assert!(KeyMaterial::generate_symmetric().unwrap().parsed_forms().is_none());
+    assert!(
+        KeyMaterial::generate_symmetric()
+            .unwrap()
+            .parsed_forms()
+            .is_none()
+    );
 }
