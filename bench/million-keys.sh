@@ -26,7 +26,7 @@ start_strongbox_at keys "$DATA" ${SERVE_FLAGS:-}
 until curl -sf "http://127.0.0.1:$PORT_keys/health" >/dev/null; do sleep 0.01; done
 echo "== serve answered /health $(( ($(date +%s%N) - started) / 1000000 )) ms after it was started; $(memory keys)" >&2
 # The same server under two names, so that the summary sets them side by side.
-PORT_single=$PORT_keys PID_single=$PID_keys
+PORT_single=$PORT_keys PID_single=$PID_keys URL_single=$URL_keys
 
 echo "== random key per call: first every key once (cold), then measured (warm)" >&2
 measure keys --op encrypt --existing-keys --keys "$KEYS" --touch-each-key \
