@@ -190,6 +190,47 @@ async fn a_busy_chain_gets_a_digest_every_n_records_and_a_stopping_pass_writes_n
     let report = common::audit::verify_data_dir(&server.data_dir).await;
     assert!(report.findings.is_empty(), "{:?}", report.findings);
 
+    // An on-demand digest (`strongbox audit digest`, an export) signs everything recorded so
+    // far: with 12 waiting and at most 5 a digest, three digests.
+    for _ in 0..12 {
+        encrypt(&server, &key).await;
+    }
+    let store = format!(
+        "sqlite://{}",
+        server.data_dir.join("strongbox.db").display()
+    );
+    let capped = strongbox::datadir::open_with(
+        &server.data_dir,
+        &store,
+        strongbox::datadir::OpenMode::MustExist,
+        std::sync::Arc::new(strongbox_core::SystemClock),
+        strongbox_core::kms::KmsConfig {
+            max_digest_records: 5,
+            ..strongbox_core::kms::KmsConfig::default()
+        },
+        strongbox_store::journal::JournalOptions::default(),
+    )
+    .await
+    .unwrap()
+    .kms;
+    let account = AccountId::parse(ACCOUNT).unwrap();
+    let region = Region::parse(REGION).unwrap();
+    let newest = capped
+        .write_digest(&account, &region)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(newest.last_record, 24);
+    capped.close().await;
+    let covered: Vec<u64> = digests(&server)
+        .await
+        .iter()
+        .rev()
+        .take(3)
+        .map(|d| d.last_record_sequence)
+        .collect();
+    assert_eq!(covered, [24, 22, 17]);
+
     // A pass asked to stop writes nothing more.
     let kms = server.admin_kms().await;
     let stopping = std::sync::atomic::AtomicBool::new(true);

@@ -218,6 +218,21 @@ fn client_of(server: &process::Server) -> aws_sdk_kms::Client {
     process::client(server.address)
 }
 
+/// `strongbox init --seal shamir --shares 3 --threshold 2` on `dir`, with `extra` flags.
+fn init_shamir_3_of_2(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "init",
+        "--seal",
+        "shamir",
+        "--shares",
+        "3",
+        "--threshold",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    strongbox_with(dir, &args, &[], "")
+}
+
 /// The shares `init` wrote to `dir`, in order.
 fn shares_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -258,22 +273,7 @@ async fn the_shamir_seal_starts_sealed_and_opens_at_its_threshold() {
         "",
     );
     assert!(failed(&refused).contains("--threshold"));
-    let made = strongbox_with(
-        &dir,
-        &[
-            "init",
-            "--seal",
-            "shamir",
-            "--shares",
-            "3",
-            "--threshold",
-            "2",
-            "--share-dir",
-            share_dir_arg,
-        ],
-        &[],
-        "",
-    );
+    let made = init_shamir_3_of_2(&dir, &["--share-dir", share_dir_arg]);
     assert!(succeeded(&made).contains("wrote 3 shares"));
     let shares = shares_in(&share_dir);
     assert_eq!(shares.len(), 3);
@@ -755,19 +755,7 @@ async fn shamir_shares_encrypted_to_their_holders_age_keys() {
     let holders: Vec<age::x25519::Identity> =
         (0..3).map(|_| age::x25519::Identity::generate()).collect();
     let public: Vec<String> = holders.iter().map(|h| h.to_public().to_string()).collect();
-    let init = |extra: &[&str]| {
-        let mut args = vec![
-            "init",
-            "--seal",
-            "shamir",
-            "--shares",
-            "3",
-            "--threshold",
-            "2",
-        ];
-        args.extend_from_slice(extra);
-        strongbox_with(&dir, &args, &[], "")
-    };
+    let init = |extra: &[&str]| init_shamir_3_of_2(&dir, extra);
     // Refused before anything is made: no directory, a count that differs, not a key.
     let refused = init(&[
         "--share-recipient",

@@ -112,27 +112,39 @@ impl Kms {
             .map_err(|error| Internal::new("audit document signing", error).into())
     }
 
-    /// Writes a digest covering the chain's records since its previous digest, up to now (at
-    /// most `max_digest_records` of them: digests are the digest pass's checkpoints, so a pass
-    /// cut short by a stop or a crash reads at most that many records again). `None` when another process wrote the same digest
-    /// first.
+    /// Writes the digests covering the chain's records since its previous digest, up to now:
+    /// one, or several when more than `max_digest_records` wait (each digest covers at most
+    /// that many: digests are the digest pass's checkpoints, so a pass cut short by a stop or a
+    /// crash reads at most that many records again). Returns the newest; `None` when another
+    /// process wrote the same digest first.
     pub async fn write_digest(
         &self,
         account: &AccountId,
         region: &Region,
     ) -> Result<Option<StoredDigest>, Error> {
-        self.write_digest_unless(account, region, &AtomicBool::new(false))
-            .await
+        // A chain with more than `max_digest_records` waiting gets several digests, so that
+        // "everything recorded so far" is signed, as `audit digest` and exports promise.
+        let never = AtomicBool::new(false);
+        let mut newest = None;
+        while let Some((digest, capped)) = self.write_digest_unless(account, region, &never).await?
+        {
+            newest = Some(digest);
+            if !capped {
+                break;
+            }
+        }
+        Ok(newest)
     }
 
-    /// [`Kms::write_digest`], given up (`None`, nothing written) as soon as `stop` is set: a
-    /// server that stops does not wait for a digest of a million records.
+    /// One digest of at most `max_digest_records` records, and whether it was capped (records
+    /// after it wait); given up (`None`, nothing written) as soon as `stop` is set: a server
+    /// that stops does not wait for a digest of a million records.
     async fn write_digest_unless(
         &self,
         account: &AccountId,
         region: &Region,
         stop: &AtomicBool,
-    ) -> Result<Option<StoredDigest>, Error> {
+    ) -> Result<Option<(StoredDigest, bool)>, Error> {
         let signer = self.audit_signer().await?;
         let start = self.digest_start(account, region).await?;
         let head = self.durable_audit_head(account, region).await?;
@@ -246,7 +258,7 @@ impl Kms {
             file,
         };
         match self.store.insert_audit_digest(&stored).await {
-            Ok(()) => Ok(Some(stored)),
+            Ok(()) => Ok(Some((stored, last < head.sequence))),
             Err(error) if error.kind() == StoreErrorKind::Conflict => Ok(None),
             Err(error) => Err(error.into()),
         }
@@ -328,7 +340,7 @@ impl Kms {
                 }
                 // One chain that cannot be signed must not hold back the others' digests.
                 match self.write_digest_unless(&account.id, region, stop).await {
-                    Ok(Some(digest)) => written.push(digest),
+                    Ok(Some((digest, _))) => written.push(digest),
                     Ok(None) => {}
                     Err(error) => {
                         tracing::error!(account = %account.id, %region, ?error, "audit digest not written")
