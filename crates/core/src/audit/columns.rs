@@ -70,17 +70,24 @@ impl<'a> Columns<'a> {
     }
 
     /// The values a sealed block's Bloom filter holds for this record, by kind (`i` event id,
-    /// `n` event name, `u` user name, `a` access key id, `r` key id of a resource).
+    /// `n` event name, `u` user name, `a` access key id, `r` key id of a resource); a lookup
+    /// asks for [`lookup_key`].
     pub fn keys(&self) -> impl Iterator<Item = (u8, &str)> {
         [
-            Some((b'i', self.event_id.as_ref())),
-            Some((b'n', self.event_name.as_ref())),
-            self.identity.user_name.as_deref().map(|name| (b'u', name)),
-            self.identity.access_key_id.as_deref().map(|id| (b'a', id)),
+            Some((EVENT_ID, self.event_id.as_ref())),
+            Some((EVENT_NAME, self.event_name.as_ref())),
+            self.identity
+                .user_name
+                .as_deref()
+                .map(|name| (USER_NAME, name)),
+            self.identity
+                .access_key_id
+                .as_deref()
+                .map(|id| (ACCESS_KEY_ID, id)),
         ]
         .into_iter()
         .flatten()
-        .chain(self.resources.iter().map(|r| (b'r', key_id_of(&r.arn))))
+        .chain(self.resources.iter().map(|r| (KEY_ID, key_id_of(&r.arn))))
     }
 
     /// Whether the record matches `attribute` in the chain of `account` in `region`.
@@ -111,6 +118,33 @@ impl<'a> Columns<'a> {
     }
 }
 
+/// The kinds of [`Columns::keys`].
+const EVENT_ID: u8 = b'i';
+const EVENT_NAME: u8 = b'n';
+const USER_NAME: u8 = b'u';
+const ACCESS_KEY_ID: u8 = b'a';
+const KEY_ID: u8 = b'r';
+
+/// The key a record matching `attribute` in the chain of `account` in `region` has among its
+/// [`Columns::keys`]; `None` for attributes no key stands for (`ReadOnly`, `ResourceType`, an
+/// ARN of another chain).
+pub fn lookup_key<'a>(
+    attribute: &'a LookupAttribute,
+    account: &AccountId,
+    region: &Region,
+) -> Option<(u8, &'a str)> {
+    match attribute {
+        LookupAttribute::EventId(id) => Some((EVENT_ID, id)),
+        LookupAttribute::EventName(name) => Some((EVENT_NAME, name)),
+        LookupAttribute::Username(name) => Some((USER_NAME, name)),
+        LookupAttribute::AccessKeyId(id) => Some((ACCESS_KEY_ID, id)),
+        LookupAttribute::ResourceName(name) => {
+            resource_key_id(name, account, region).map(|id| (KEY_ID, id))
+        }
+        LookupAttribute::ReadOnly(_) | LookupAttribute::ResourceType(_) => None,
+    }
+}
+
 /// The key id a `ResourceName` value names: a key id, or the ARN of a key of this chain's
 /// account and Region (another ARN names nothing here).
 pub fn resource_key_id<'a>(name: &'a str, account: &AccountId, region: &Region) -> Option<&'a str> {
@@ -121,7 +155,7 @@ pub fn resource_key_id<'a>(name: &'a str, account: &AccountId, region: &Region) 
     }
 }
 
-/// The key id at the end of a key ARN.
-fn key_id_of(arn: &str) -> &str {
+/// The key id at the end of a key ARN (a bare key id stays as it is).
+pub fn key_id_of(arn: &str) -> &str {
     arn.rsplit_once(":key/").map_or(arn, |(_, id)| id)
 }

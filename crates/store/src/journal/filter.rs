@@ -1,27 +1,9 @@
-//! What LookupEvents filters on, read from a record's bytes, and the Bloom filter each sealed
-//! block keeps of those values so that a lookup skips the blocks that cannot match.
+//! The journal's shortcuts for LookupEvents: a byte string to skip records before parsing their
+//! columns (`strongbox_core::audit::columns`), and the Bloom filter each sealed block keeps of
+//! the records' lookup keys so that a lookup skips the blocks that cannot match.
 
 use strongbox_core::audit::LookupAttribute;
-use strongbox_core::audit::columns::resource_key_id;
-use strongbox_core::model::{AccountId, Region};
-
-/// The Bloom key an attribute looks for, if its kind is kept in the filters.
-pub(crate) fn bloom_key<'a>(
-    attribute: &'a LookupAttribute,
-    account: &AccountId,
-    region: &Region,
-) -> Option<(u8, &'a str)> {
-    match attribute {
-        LookupAttribute::EventId(id) => Some((b'i', id)),
-        LookupAttribute::EventName(name) => Some((b'n', name)),
-        LookupAttribute::Username(name) => Some((b'u', name)),
-        LookupAttribute::AccessKeyId(id) => Some((b'a', id)),
-        LookupAttribute::ResourceName(name) => {
-            resource_key_id(name, account, region).map(|id| (b'r', id))
-        }
-        LookupAttribute::ReadOnly(_) | LookupAttribute::ResourceType(_) => None,
-    }
-}
+use strongbox_core::audit::columns::key_id_of;
 
 /// A byte string every record matching `attribute` contains, to skip the JSON parse of most
 /// records that do not: the value as JSON writes it (only when JSON writes it unescaped).
@@ -31,9 +13,7 @@ pub(crate) fn needle(attribute: &LookupAttribute) -> Option<Vec<u8>> {
         | LookupAttribute::EventName(value)
         | LookupAttribute::Username(value)
         | LookupAttribute::AccessKeyId(value) => value.as_str(),
-        LookupAttribute::ResourceName(value) => value
-            .rsplit_once(":key/")
-            .map_or(value.as_str(), |(_, id)| id),
+        LookupAttribute::ResourceName(value) => key_id_of(value),
         LookupAttribute::ReadOnly(true) => return Some(b"\"readOnly\":true".to_vec()),
         LookupAttribute::ReadOnly(false) => return Some(b"\"readOnly\":false".to_vec()),
         LookupAttribute::ResourceType(_) => return None,

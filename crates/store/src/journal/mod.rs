@@ -22,6 +22,7 @@ mod frame;
 mod read;
 mod sealed;
 
+use crate::rows::millis;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
@@ -76,9 +77,9 @@ impl Default for JournalOptions {
     }
 }
 
-/// The first bytes of an open segment.
 /// How long the sealer keeps its segment buffer with nothing to seal.
-const SEAL_BUFFER_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+const SEAL_BUFFER_IDLE: Duration = Duration::from_secs(60);
+/// The first bytes of an open segment.
 const LOG_MAGIC: &[u8; 8] = b"SBJLOG01";
 /// Present while a writer has the journal open.
 const OPEN_MARKER: &str = "OPEN";
@@ -282,10 +283,6 @@ fn segment_path(dir: &Path, number: u64, extension: &str) -> PathBuf {
     dir.join(format!("{number:020}.{extension}"))
 }
 
-fn time_ms(time: time::OffsetDateTime) -> i64 {
-    i64::try_from(time.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
 impl Journal {
     /// Opens the journal in `dir` to write (creating it), recovering from an unclean stop.
     /// Fails when another process writes it.
@@ -452,7 +449,7 @@ impl Journal {
     /// benchmarks; the server rolls by size and hour).
     pub async fn seal_now(&self) -> Result<(), StoreError> {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             inner.write_through(u64::MAX)?;
             {
                 let mut writer = lock(&inner.writer);
@@ -468,7 +465,6 @@ impl Journal {
             }
         })
         .await
-        .map_err(|error| StoreError::new(StoreErrorKind::Unavailable, error.to_string()))?
     }
 }
 
@@ -588,12 +584,8 @@ fn list(dir: &Path) -> Result<Listed, StoreError> {
 
 /// Moves `heads` forward to the last records of a sealed segment's chains.
 fn sealed_heads(segment: &sealed::Sealed, heads: &mut HashMap<Chain, Head>) {
-    for part in &segment.summary.chains {
-        let (Ok(account), Ok(region)) =
-            (AccountId::parse(&part.account), Region::parse(&part.region))
-        else {
-            continue;
-        };
+    for (&chain, &index) in &segment.chains {
+        let part = &segment.summary.chains[index];
         let Some(last) = part.blocks.last() else {
             continue;
         };
@@ -603,7 +595,7 @@ fn sealed_heads(segment: &sealed::Sealed, heads: &mut HashMap<Chain, Head>) {
             .unwrap_or_default();
         advance(
             heads,
-            (account, region),
+            chain,
             Head {
                 sequence: last.last_sequence,
                 hash,
@@ -1116,15 +1108,10 @@ impl Inner {
                 .sealed
                 .iter()
                 .filter(|(_, segment)| {
-                    segment.summary.chains.iter().all(|part| {
-                        let last = part.blocks.last().map_or(0, |b| b.last_sequence);
-                        let chain = (AccountId::parse(&part.account), Region::parse(&part.region));
-                        match chain {
-                            (Ok(account), Ok(region)) => floors
-                                .get(&(account, region))
-                                .is_some_and(|floor| last <= *floor),
-                            _ => false,
-                        }
+                    // The chains `sealed::open` parsed (it refuses a summary naming others).
+                    segment.chains.keys().all(|chain| {
+                        let last = segment.blocks(chain).last().map_or(0, |b| b.last_sequence);
+                        floors.get(chain).is_some_and(|floor| last <= *floor)
                     })
                 })
                 .map(|(number, _)| *number)
@@ -1187,7 +1174,7 @@ impl Inner {
 #[async_trait]
 impl AuditSink for Journal {
     fn append(&self, prepared: Prepared) -> Result<Ticket, StoreError> {
-        let time_ms = time_ms(prepared.time);
+        let time_ms = millis(prepared.time);
         let chain = (prepared.account, prepared.region);
         let mut tail = lock(&self.inner.tail);
         if tail.closed {
@@ -1249,7 +1236,7 @@ impl AuditSink for Journal {
                     chain,
                     record.sequence,
                     record.hash,
-                    time_ms(record.event_time),
+                    millis(record.event_time),
                     &[&record.record],
                 );
             }
@@ -1323,7 +1310,7 @@ impl AuditSink for Journal {
             let floor = index.floors.entry(chain).or_insert(0);
             *floor = (*floor).max(head.sequence);
         }
-        {
+        let writing = {
             let mut writer = lock(&self.inner.writer);
             let mut tail = lock(&self.inner.tail);
             let current = tail.heads.entry(chain).or_insert(Head::GENESIS);
@@ -1333,8 +1320,9 @@ impl AuditSink for Journal {
                     writer.heads.insert(chain, head);
                 }
             }
-        }
-        if lock(&self.inner.writer).is_none() {
+            writer.is_some()
+        };
+        if !writing {
             return Ok(());
         }
         let inner = Arc::clone(&self.inner);

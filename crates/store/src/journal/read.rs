@@ -13,7 +13,7 @@ use super::filter;
 use super::frame::{self, Frame, Frames};
 use super::sealed::{Block, Sealed};
 use super::{Chain, Entry, Index, io_error};
-use strongbox_core::audit::columns::Columns;
+use strongbox_core::audit::columns::{self, Columns};
 
 /// Records of one unsealed segment read per span, at most.
 const SPAN_RECORDS: usize = 256;
@@ -173,12 +173,12 @@ pub(super) fn lookup(
     }
     let floor = index.floors.get(chain).copied().unwrap_or(0);
     let before = query.after.map_or(u64::MAX, |(_, sequence)| sequence);
-    let start_ms = query.start.map_or(i64::MIN, super::time_ms);
-    let end_ms = query.end.map_or(i64::MAX, super::time_ms);
+    let start_ms = query.start.map_or(i64::MIN, crate::rows::millis);
+    let end_ms = query.end.map_or(i64::MAX, crate::rows::millis);
     let bloom_key = query
         .attribute
         .as_ref()
-        .and_then(|attribute| filter::bloom_key(attribute, &chain.0, &chain.1));
+        .and_then(|attribute| columns::lookup_key(attribute, &chain.0, &chain.1));
     let wanted = |sequence: u64, time_ms: i64| {
         sequence > floor && sequence < before && (start_ms..=end_ms).contains(&time_ms)
     };

@@ -15,12 +15,13 @@ use std::path::Path;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
+use strongbox_core::StoreError;
 use strongbox_core::model::{AccountId, Region};
-use strongbox_core::{StoreError, StoreErrorKind};
 
 use super::filter::Bloom;
 use super::frame::{self, Frames};
 use super::{Chain, io_error};
+use crate::rows::corrupt;
 use strongbox_core::audit::columns::Columns;
 
 const MAGIC: &[u8; 8] = b"SBJSEAL1";
@@ -134,10 +135,6 @@ impl Sealed {
             }
         }
     }
-}
-
-fn corrupt(message: impl Into<String>) -> StoreError {
-    StoreError::new(StoreErrorKind::Corrupt, message.into())
 }
 
 /// Opens a sealed segment and reads its summary.
