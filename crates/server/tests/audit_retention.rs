@@ -154,6 +154,13 @@ async fn a_busy_chain_gets_a_digest_every_n_records_and_a_stopping_pass_writes_n
         config.audit_digest_records = 5;
     })
     .await;
+    // The start's pass writes each chain's first digest, covering nothing yet.
+    for _ in 0..200 {
+        if !digests(&server).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     let key = create_key(&server.client()).await;
     for _ in 0..11 {
         encrypt(&server, &key).await;
@@ -167,15 +174,10 @@ async fn a_busy_chain_gets_a_digest_every_n_records_and_a_stopping_pass_writes_n
         .iter()
         .map(|digest| digest.last_record_sequence)
         .collect();
-    // The first digest (the start's pass) covers what was there then: nothing, or the
-    // CreateKey if the call came first; then five records each, and the rest waits.
-    assert_eq!(covered.len(), 3, "{covered:?}");
-    assert!(covered[0] <= 1, "{covered:?}");
-    assert_eq!(covered[1], covered[0] + 5);
     assert_eq!(
-        covered[2],
-        covered[0] + 10,
-        "the last records wait for the hour"
+        covered,
+        [0, 5, 10],
+        "the last two records wait for the hour"
     );
     server.advance_clock(HOUR).await;
     let all = digests(&server).await;
