@@ -163,6 +163,8 @@ pub async fn run(
     let reload_task = tls.clone().map(|tls| tokio::spawn(reload_on_hangup(tls)));
     let disk = Disk::new(data_dir.clone(), disk_watermark);
     let disk_task = tokio::spawn(Arc::clone(&disk).watch());
+    // Published before the first request, so that a scrape right after the start is true.
+    publish_seal_state(&kms);
     let root_task = tokio::spawn(follow_root_rotations(Arc::clone(&kms)));
     let audit_schedule = audit.then(|| AuditSchedule {
         regions: regions.clone(),
@@ -256,6 +258,13 @@ async fn finish_start(pending: &tokio::sync::Mutex<Option<PendingStart>>) -> Res
 /// `account delete --crypto-shred`) rotated the root key: a stat of the root key files.
 const ROOT_FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The seal's state as metrics (sealed or not, root keys held).
+fn publish_seal_state(kms: &strongbox_core::Kms) {
+    let seal = kms.seal_status();
+    metrics::gauge!(crate::telemetry::SEALED).set(if seal.sealed { 1.0 } else { 0.0 });
+    metrics::gauge!(crate::telemetry::ROOT_KEYS).set(seal.root_keys as f64);
+}
+
 /// Follows root rotations made by other processes, so that an old root key, and everything
 /// unsealed under it, leaves this process's memory within a second of the rotation's end; and
 /// publishes the seal's state as metrics.
@@ -264,9 +273,7 @@ async fn follow_root_rotations(kms: Arc<strongbox_core::Kms>) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let seal = kms.seal_status();
-        metrics::gauge!(crate::telemetry::SEALED).set(if seal.sealed { 1.0 } else { 0.0 });
-        metrics::gauge!(crate::telemetry::ROOT_KEYS).set(seal.root_keys as f64);
+        publish_seal_state(&kms);
         match kms.follow_root_rotation() {
             Ok(true) => tracing::info!("the root key changed on disk; read it again"),
             Ok(false) => {}
