@@ -19,6 +19,33 @@ use zeroize::Zeroizing;
 
 use crate::seal_setup::{UnsealStatus, Unsealer};
 
+/// Reads one request line into a buffer of [`MAX_REQUEST`] bytes allocated once and wiped on
+/// drop: a growing or buffered reader would leave copies of the secret in freed memory (a
+/// scan of the server's memory found the passphrase that way, `tests/seals.rs`).
+async fn read_request(
+    reader: &mut tokio::net::unix::OwnedReadHalf,
+) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buffer = Zeroizing::new(vec![0u8; MAX_REQUEST as usize]);
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let read = reader.read(&mut buffer[filled..]).await?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+        if buffer[filled - read..filled].contains(&b'\n') {
+            break;
+        }
+    }
+    let end = buffer[..filled]
+        .iter()
+        .position(|byte| *byte == b'\n')
+        .unwrap_or(filled);
+    // Truncated, not copied: zeroize wipes a vector's whole capacity when it drops.
+    buffer.truncate(end);
+    Ok(buffer)
+}
+
 /// The socket's name in the data directory.
 pub const SOCKET: &str = "admin.sock";
 
@@ -140,18 +167,13 @@ impl Handler {
     }
 
     async fn answer(self, stream: UnixStream) -> std::io::Result<()> {
-        let (reader, mut writer) = stream.into_split();
-        let mut line = Zeroizing::new(String::new());
+        let (mut reader, mut writer) = stream.into_split();
         // Read first, then wait for the turn: a silent client holds no one up.
-        let read = tokio::time::timeout(
-            REQUEST_TIMEOUT,
-            BufReader::new(reader.take(MAX_REQUEST)).read_line(&mut line),
-        )
-        .await;
+        let read = tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut reader)).await;
         let answer = match read {
             Err(_) => Answer::error("no request within 10 seconds"),
             Ok(Err(error)) => return Err(error),
-            Ok(Ok(_)) => match serde_json::from_str::<Request>(&line) {
+            Ok(Ok(line)) => match serde_json::from_slice::<Request>(&line) {
                 Err(_) => Answer::error("not a request"),
                 Ok(Request::Status) => Answer::status(self.status()),
                 Ok(Request::Unseal { ref secret }) => {
