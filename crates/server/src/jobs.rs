@@ -43,6 +43,12 @@ pub struct Scheduler {
     last_prune: std::sync::Mutex<Option<time::OffsetDateTime>>,
     /// Set when the server stops: a digest pass under way gives up at its next page.
     stopping: std::sync::atomic::AtomicBool,
+    /// Held for the length of a pass: a pass asked for (the dev clock) waits for one under way,
+    /// so two never sign the same chain's digests at once.
+    pass: tokio::sync::Mutex<()>,
+    /// Becomes true when the start's pass has ended, so that moving the dev clock cannot run
+    /// before it and leave the start's work (its digests) to the moved time.
+    first_pass_done: watch::Sender<bool>,
 }
 
 impl Scheduler {
@@ -55,7 +61,16 @@ impl Scheduler {
             audit,
             last_prune: std::sync::Mutex::new(None),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            pass: tokio::sync::Mutex::new(()),
+            first_pass_done: watch::Sender::new(false),
         }
+    }
+
+    /// Waits until the pass `run` makes at start has ended.
+    pub async fn after_first_pass(&self) {
+        let mut done = self.first_pass_done.subscribe();
+        // The sender lives in `self`, so the channel cannot close while this waits.
+        let _ = done.wait_for(|done| *done).await;
     }
 
     /// Asks a pass under way to give up its audit digests (the server is stopping); the
@@ -72,6 +87,7 @@ impl Scheduler {
 
     /// One pass: every item due now, in batches, then the audit trail's digests and retention.
     pub async fn run_once(&self) -> DueWork {
+        let _pass = self.pass.lock().await;
         if self.kms.seal_status().sealed {
             // Nothing can be rotated, deleted or signed until an operator unseals.
             return DueWork::default();
@@ -156,6 +172,7 @@ impl Scheduler {
             let lag = tokio::time::Instant::now().saturating_duration_since(due);
             metrics::gauge!(crate::telemetry::SCHEDULER_LAG_SECONDS).set(lag.as_secs_f64());
             self.run_once().await;
+            self.first_pass_done.send_replace(true);
             due = tokio::time::Instant::now() + self.interval;
             tokio::select! {
                 () = tokio::time::sleep_until(due) => {}

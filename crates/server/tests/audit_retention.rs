@@ -38,6 +38,18 @@ async fn digests(server: &TestServer) -> Vec<DigestBody> {
         .collect()
 }
 
+/// Waits for the pass the server makes at start, which writes each chain's first digest,
+/// covering nothing yet (under `cargo test`'s parallel threads it may run after a test's calls).
+async fn start_digest_written(server: &TestServer) {
+    for _ in 0..400 {
+        if !digests(server).await.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the start's digest pass did not run within 10 s");
+}
+
 #[tokio::test]
 async fn every_hour_gets_a_digest_and_old_records_are_pruned_verifiably() {
     let server = TestServer::start_with(|config| {
@@ -45,6 +57,7 @@ async fn every_hour_gets_a_digest_and_old_records_are_pruned_verifiably() {
         config.audit_retention = Some(time::Duration::days(1));
     })
     .await;
+    start_digest_written(&server).await;
     let key = create_key(&server.client()).await;
     encrypt(&server, &key).await;
 
@@ -154,13 +167,7 @@ async fn a_busy_chain_gets_a_digest_every_n_records_and_a_stopping_pass_writes_n
         config.audit_digest_records = 5;
     })
     .await;
-    // The start's pass writes each chain's first digest, covering nothing yet.
-    for _ in 0..200 {
-        if !digests(&server).await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    start_digest_written(&server).await;
     let key = create_key(&server.client()).await;
     for _ in 0..11 {
         encrypt(&server, &key).await;

@@ -25,6 +25,8 @@ pub async fn advance(State(state): State<Arc<AppState>>, body: Bytes) -> Respons
         Ok(seconds) => seconds,
         Err(error) => return respond(error.code.status(), &request_id, error.body()),
     };
+    // The start's pass belongs to the time before the move.
+    state.scheduler.after_first_pass().await;
     let now = clock.advance(Duration::seconds(seconds));
     tracing::warn!(advanced_seconds = seconds, now = %now, "dev clock moved forward");
     let work = state.scheduler.run_once().await;
