@@ -3,7 +3,10 @@
 //! followed by the record's JSON exactly as hashed. The checksum finds a torn or damaged
 //! frame; the hash chain, not the checksum, is what proves the record unaltered.
 
+use strongbox_core::StoreError;
 use strongbox_core::model::{AccountId, Region};
+
+use super::io_error;
 
 /// Bytes before a frame's body.
 pub(crate) const HEADER: usize = 8;
@@ -169,6 +172,54 @@ impl<'a> Iterator for Frames<'a> {
     }
 }
 
+/// Bytes [`read_each`] asks its source for at a time (more when one frame is longer).
+const CHUNK: usize = 1 << 20;
+
+/// Reads `source` frame by frame, a chunk at a time into `buffer` (scratch space the caller
+/// may keep), handing each intact frame and its bytes to `each`; stops at the end or at the
+/// first bytes that are not an intact frame, as [`Frames`] does. Memory stays at about a chunk
+/// however long the source is.
+pub(crate) fn read_each(
+    source: &mut impl std::io::Read,
+    buffer: &mut Vec<u8>,
+    mut each: impl FnMut(Frame<'_>, &[u8]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    buffer.clear();
+    let mut start = 0;
+    loop {
+        while let Read::Frame(frame) = read(&buffer[start..]) {
+            each(frame, &buffer[start..start + frame.length])?;
+            start += frame.length;
+        }
+        // Left: nothing, the start of a frame, or damage.
+        let rest = &buffer[start..];
+        let wanted = match rest.first_chunk::<HEADER>() {
+            None => HEADER,
+            Some(header) => {
+                let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+                let length = length as usize;
+                if length > MAX_BODY {
+                    return Ok(());
+                }
+                HEADER + length
+            }
+        };
+        if rest.len() >= wanted {
+            // A whole frame that does not check: damage ends the walk.
+            return Ok(());
+        }
+        buffer.drain(..start);
+        start = 0;
+        let more = (wanted - buffer.len()).max(CHUNK) as u64;
+        let read = std::io::Read::read_to_end(&mut std::io::Read::take(&mut *source, more), buffer)
+            .map_err(io_error)?;
+        if read == 0 {
+            // The end, possibly after a torn frame.
+            return Ok(());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -212,6 +263,67 @@ mod tests {
         let mut walk = Frames::new(&bytes);
         assert_eq!(walk.by_ref().count(), 2);
         assert_eq!(walk.stopped_at(), (bytes.len(), false));
+    }
+
+    /// A source that hands out at most 7 bytes per read.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = out.len().min(self.0.len()).min(7);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn streamed(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let mut seen = Vec::new();
+        let mut buffer = Vec::new();
+        read_each(&mut Trickle(bytes), &mut buffer, |frame, whole| {
+            assert_eq!(whole.len(), frame.length);
+            assert_eq!(read(whole), Read::Frame(frame));
+            seen.push((frame.sequence, frame.record.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        seen
+    }
+
+    fn walked(bytes: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        Frames::new(bytes)
+            .map(|(_, frame)| (frame.sequence, frame.record.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn streaming_reads_what_the_walk_reads_including_frames_longer_than_a_chunk() {
+        let (account, region) = chain();
+        let mut bytes = Vec::new();
+        let long = vec![b'x'; CHUNK + CHUNK / 2];
+        for sequence in 1..=40 {
+            let record: &[u8] = if sequence == 20 { &long } else { b"{\"r\":1}" };
+            encode(&mut bytes, &account, &region, sequence, 0, &[record]);
+        }
+        let all = streamed(&bytes);
+        assert_eq!(all.len(), 40);
+        assert_eq!(all, walked(&bytes));
+        // A torn tail or a damaged frame stops both at the same place.
+        for cut in [bytes.len() - 1, bytes.len() - 12, bytes.len() / 2, 5] {
+            assert_eq!(
+                streamed(&bytes[..cut]),
+                walked(&bytes[..cut]),
+                "cut at {cut}"
+            );
+        }
+        for flip in [9, bytes.len() / 2, bytes.len() - 3] {
+            let mut damaged = bytes.clone();
+            damaged[flip] ^= 0x10;
+            assert_eq!(streamed(&damaged), walked(&damaged), "flip at {flip}");
+        }
+        let mut huge = bytes[..bytes.len() / 3].to_vec();
+        huge.extend_from_slice(&[0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0]);
+        assert_eq!(streamed(&huge), walked(&huge));
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub(crate) struct Block {
     pub(crate) writes: u32,
     /// Records that name at least one key.
     pub(crate) keyed: u32,
-    /// The Bloom filter of the block's lookup values, as little-endian words in base64.
+    /// The Bloom filter of the block's lookup values, as little-endian words in base64 (as
+    /// written; emptied once `filter` is decoded from it).
     bloom: String,
     #[serde(skip)]
     pub(crate) filter: Option<Bloom>,
@@ -170,7 +171,10 @@ pub(crate) fn open(path: &Path) -> Result<Sealed, StoreError> {
             Region::parse(&part.region).map_err(|_| damaged())?,
         );
         for block in &mut part.blocks {
-            let words = STANDARD.decode(&block.bloom).map_err(|_| damaged())?;
+            // Decoded once; the text is dropped (it would double the filter's memory).
+            let words = STANDARD
+                .decode(std::mem::take(&mut block.bloom))
+                .map_err(|_| damaged())?;
             let words = words
                 .chunks_exact(8)
                 .map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()))
@@ -187,28 +191,17 @@ pub(crate) fn open(path: &Path) -> Result<Sealed, StoreError> {
     })
 }
 
-/// Rewrites the intact frames of a closed segment (`frames`) as sealed segment `number` at
-/// `path`, through a temporary file that is synced and renamed.
+/// Rewrites the intact frames of a closed segment, read from `frames` (the segment after its
+/// magic) a chunk at a time through `buffer`, as sealed segment `number` at `path`, through a
+/// temporary file that is synced and renamed. Each chain's frames go into blocks of their own,
+/// so memory holds one unfinished block per chain, never the whole segment.
 pub(crate) fn write(
     path: &Path,
     number: u64,
-    frames: &[u8],
+    frames: &mut impl std::io::Read,
+    buffer: &mut Vec<u8>,
     compression: Compression,
 ) -> Result<Sealed, StoreError> {
-    // Each chain's frames, in order, with the chains in a stable order.
-    let mut order: Vec<Chain> = Vec::new();
-    let mut by_chain: HashMap<Chain, Vec<frame::Frame<'_>>> = HashMap::new();
-    for (_, frame) in Frames::new(frames) {
-        let Some(chain) = frame.chain() else { continue };
-        by_chain
-            .entry(chain)
-            .or_insert_with(|| {
-                order.push(chain);
-                Vec::new()
-            })
-            .push(frame);
-    }
-    order.sort_unstable_by(|a, b| (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str())));
     let temporary = path.with_extension("tmp");
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -219,7 +212,17 @@ pub(crate) fn write(
         .map_err(io_error)?;
     let mut out = std::io::BufWriter::new(file);
     out.write_all(MAGIC).map_err(io_error)?;
-    let mut offset = MAGIC.len() as u64;
+    let mut blocks = BlockWriter {
+        out,
+        offset: MAGIC.len() as u64,
+        compression,
+        chains: HashMap::new(),
+        records: 0,
+        raw_bytes: 0,
+    };
+    frame::read_each(frames, buffer, |frame, bytes| blocks.add(&frame, bytes))?;
+    let mut order: Vec<Chain> = blocks.chains.keys().copied().collect();
+    order.sort_unstable_by(|a, b| (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str())));
     let mut summary = Summary {
         segment: number,
         compression,
@@ -227,52 +230,21 @@ pub(crate) fn write(
         raw_bytes: 0,
         chains: Vec::with_capacity(order.len()),
     };
-    let mut raw = Vec::with_capacity(BLOCK_BYTES * 2);
     for chain in &order {
-        let chain_frames = &by_chain[chain];
-        let mut blocks = Vec::new();
-        let mut start = 0;
-        while start < chain_frames.len() {
-            let mut end = start;
-            raw.clear();
-            while end < chain_frames.len() && end - start < BLOCK_RECORDS && raw.len() < BLOCK_BYTES
-            {
-                let f = &chain_frames[end];
-                frame::encode(
-                    &mut raw,
-                    &chain.0,
-                    &chain.1,
-                    f.sequence,
-                    f.time_ms,
-                    &[f.record],
-                );
-                end += 1;
-            }
-            let block = &chain_frames[start..end];
-            let stored = match compression {
-                Compression::None => raw.clone(),
-                Compression::Gzip => {
-                    let mut encoder =
-                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                    encoder.write_all(&raw).map_err(io_error)?;
-                    encoder.finish().map_err(io_error)?
-                }
-            };
-            out.write_all(&stored).map_err(io_error)?;
-            blocks.push(describe(block, offset, stored.len() as u64));
-            offset += stored.len() as u64;
-            summary.records += block.len() as u64;
-            summary.raw_bytes += raw.len() as u64;
-            start = end;
-        }
-        let last = chain_frames.last().map(|f| f.record).unwrap_or_default();
+        blocks.finish_block(chain)?;
+        let Some(done) = blocks.chains.remove(chain) else {
+            continue;
+        };
         summary.chains.push(ChainBlocks {
             account: chain.0.to_string(),
             region: chain.1.to_string(),
-            last_hash: hex::encode(strongbox_crypto::sha256(last)),
-            blocks,
+            last_hash: hex::encode(done.last_hash),
+            blocks: done.blocks,
         });
     }
+    summary.records = blocks.records;
+    summary.raw_bytes = blocks.raw_bytes;
+    let (mut out, offset) = (blocks.out, blocks.offset);
     let text = serde_json::to_vec(&summary).map_err(|error| corrupt(error.to_string()))?;
     out.write_all(&text).map_err(io_error)?;
     out.write_all(&offset.to_le_bytes()).map_err(io_error)?;
@@ -289,6 +261,79 @@ pub(crate) fn write(
     std::fs::rename(&temporary, path).map_err(io_error)?;
     super::sync_directory(path)?;
     open(path)
+}
+
+/// Gathers a segment's frames into per-chain blocks and writes each block when it is full.
+struct BlockWriter {
+    out: std::io::BufWriter<File>,
+    /// Where the next block starts in the file.
+    offset: u64,
+    compression: Compression,
+    chains: HashMap<Chain, ChainOut>,
+    records: u64,
+    raw_bytes: u64,
+}
+
+/// One chain's blocks so far and the frames of its unfinished block.
+#[derive(Default)]
+struct ChainOut {
+    pending: Vec<u8>,
+    pending_records: usize,
+    blocks: Vec<Block>,
+    /// SHA-256 of the chain's last record in a finished block.
+    last_hash: [u8; 32],
+}
+
+impl BlockWriter {
+    /// Adds one frame (`bytes`, the whole frame) to its chain's block; a frame whose names
+    /// are not valid (damage) is left out.
+    fn add(&mut self, frame: &frame::Frame<'_>, bytes: &[u8]) -> Result<(), StoreError> {
+        let Some(chain) = frame.chain() else {
+            return Ok(());
+        };
+        let out = self.chains.entry(chain).or_default();
+        out.pending.extend_from_slice(bytes);
+        out.pending_records += 1;
+        if out.pending_records >= BLOCK_RECORDS || out.pending.len() >= BLOCK_BYTES {
+            self.finish_block(&chain)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `chain`'s unfinished block, if it has frames.
+    fn finish_block(&mut self, chain: &Chain) -> Result<(), StoreError> {
+        let Some(out) = self.chains.get_mut(chain) else {
+            return Ok(());
+        };
+        if out.pending_records == 0 {
+            return Ok(());
+        }
+        let raw = &out.pending;
+        let compressed;
+        let stored = match self.compression {
+            Compression::None => raw.as_slice(),
+            Compression::Gzip => {
+                let mut encoder =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                encoder.write_all(raw).map_err(io_error)?;
+                compressed = encoder.finish().map_err(io_error)?;
+                compressed.as_slice()
+            }
+        };
+        self.out.write_all(stored).map_err(io_error)?;
+        let frames: Vec<frame::Frame<'_>> = Frames::new(raw).map(|(_, frame)| frame).collect();
+        out.blocks
+            .push(describe(&frames, self.offset, stored.len() as u64));
+        if let Some(last) = frames.last() {
+            out.last_hash = strongbox_crypto::sha256(last.record);
+        }
+        self.offset += stored.len() as u64;
+        self.records += frames.len() as u64;
+        self.raw_bytes += raw.len() as u64;
+        out.pending.clear();
+        out.pending_records = 0;
+        Ok(())
+    }
 }
 
 /// The summary entry of one block of frames.
