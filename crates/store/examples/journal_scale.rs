@@ -193,5 +193,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     assert_eq!(newest.len(), 50);
     journal.close().await;
+
+    // Opened again, nothing of the sealed segments but their spans is in memory: the first
+    // lookup that needs every segment reads each one's blocks and filters from disk.
+    println!("after writing and reading: {}", memory());
+    let journal = Journal::open(&dir, JournalOptions::default())?;
+    println!("reopened: {}", memory());
+    for round in ["cold", "warm"] {
+        let started = Instant::now();
+        let unknown = LookupAttribute::EventId("00000000-0000-4000-8000-000000000000".to_owned());
+        let found = journal.lookup(account, &region, &query(Some(unknown))).await?;
+        println!(
+            "lookup EventId unknown, {round}: {} found in {:.1} ms; {}",
+            found.len(),
+            started.elapsed().as_secs_f64() * 1000.0,
+            memory()
+        );
+    }
+    journal.close().await;
     Ok(())
+}
+
+/// This process's resident memory now and at its peak.
+fn memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.starts_with("VmRSS") || line.starts_with("VmHWM"))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

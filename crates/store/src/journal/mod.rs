@@ -231,6 +231,8 @@ pub(crate) struct Index {
     pub(crate) raw: BTreeMap<u64, Raw>,
     /// Per chain, the last pruned sequence: records through it are no longer read.
     pub(crate) floors: HashMap<Chain, u64>,
+    /// The sealed segments' blocks and filters readers used last.
+    pub(crate) details: sealed::Details,
 }
 
 /// An unsealed segment: its file and where each chain's records are.
@@ -419,8 +421,8 @@ impl Journal {
             .values()
             .map(|raw| raw.file.metadata().map_or(0, |m| m.len()))
             .sum();
-        let records = index.sealed.values().map(|s| s.summary.records).sum();
-        let raw_of_sealed = index.sealed.values().map(|s| s.summary.raw_bytes).sum();
+        let records = index.sealed.values().map(|s| s.records).sum();
+        let raw_of_sealed = index.sealed.values().map(|s| s.raw_bytes).sum();
         (
             index.sealed.len(),
             index.raw.len(),
@@ -494,7 +496,7 @@ fn scan(dir: &Path, repair: bool) -> Result<Found, StoreError> {
     let mut found = Found::default();
     for number in listed.sealed {
         let path = segment_path(dir, number, "sealed");
-        match sealed::open(&path) {
+        match sealed::open(&path, number) {
             Ok(segment) => {
                 sealed_heads(&segment, &mut found.heads);
                 found.index.sealed.insert(number, Arc::new(segment));
@@ -582,21 +584,13 @@ fn list(dir: &Path) -> Result<Listed, StoreError> {
 
 /// Moves `heads` forward to the last records of a sealed segment's chains.
 fn sealed_heads(segment: &sealed::Sealed, heads: &mut HashMap<Chain, Head>) {
-    for (&chain, &index) in &segment.chains {
-        let part = &segment.summary.chains[index];
-        let Some(last) = part.blocks.last() else {
-            continue;
-        };
-        let hash = hex::decode(&part.last_hash)
-            .ok()
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .unwrap_or_default();
+    for (&chain, span) in &segment.spans {
         advance(
             heads,
             chain,
             Head {
-                sequence: last.last_sequence,
-                hash,
+                sequence: span.last_sequence,
+                hash: span.last_hash,
             },
         );
     }
@@ -678,7 +672,7 @@ impl Inner {
             if index.sealed.contains_key(&number) {
                 continue;
             }
-            let segment = sealed::open(&segment_path(&self.dir, number, "sealed"))?;
+            let segment = sealed::open(&segment_path(&self.dir, number, "sealed"), number)?;
             sealed_heads(&segment, &mut tail.heads);
             index.sealed.insert(number, Arc::new(segment));
             index.raw.remove(&number);
@@ -1105,15 +1099,17 @@ impl Inner {
                 .iter()
                 .filter(|(_, segment)| {
                     // The chains `sealed::open` parsed (it refuses a summary naming others).
-                    segment.chains.keys().all(|chain| {
-                        let last = segment.blocks(chain).last().map_or(0, |b| b.last_sequence);
-                        floors.get(chain).is_some_and(|floor| last <= *floor)
+                    segment.spans.iter().all(|(chain, span)| {
+                        floors
+                            .get(chain)
+                            .is_some_and(|floor| span.last_sequence <= *floor)
                     })
                 })
                 .map(|(number, _)| *number)
                 .collect();
             for number in &released {
                 index.sealed.remove(number);
+                index.details.forget(*number);
             }
             released
         };

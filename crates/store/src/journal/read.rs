@@ -122,7 +122,15 @@ pub(super) fn records(
     let mut sources = Vec::new();
     let mut planned = 0;
     for segment in index.sealed.values() {
-        for block in segment.blocks(chain) {
+        if planned >= limit
+            || segment
+                .span(chain)
+                .is_none_or(|span| span.last_sequence <= after)
+        {
+            continue;
+        }
+        let detail = index.details.get(segment)?;
+        for block in detail.blocks(chain) {
             if planned < limit && block.last_sequence > after {
                 // A chain's records in a block follow one another: those after `after`.
                 let skipped = after.max(block.first_sequence.saturating_sub(1));
@@ -182,7 +190,46 @@ pub(super) fn lookup(
     let wanted = |sequence: u64, time_ms: i64| {
         sequence > floor && sequence < before && (start_ms..=end_ms).contains(&time_ms)
     };
-    // Newest first: unsealed segments (newest), then sealed ones, each from its end.
+    let needle = query.attribute.as_ref().and_then(filter::needle);
+    let finder = needle.as_deref().map(memchr::memmem::Finder::new);
+    let limit = query.limit as usize;
+    let mut found = Vec::new();
+    // Reads `sources` (newest first) into `found`; true once it holds `limit` records.
+    let mut read = |sources: &[Source]| -> Result<bool, StoreError> {
+        for source in sources {
+            let mut matched = Vec::new();
+            source.visit(chain, &mut |frame| {
+                if !wanted(frame.sequence, frame.time_ms) {
+                    return Ok(true);
+                }
+                if let Some(attribute) = &query.attribute {
+                    if finder
+                        .as_ref()
+                        .is_some_and(|finder| finder.find(frame.record).is_none())
+                    {
+                        return Ok(true);
+                    }
+                    let Some(columns) = Columns::parse(frame.record) else {
+                        return Ok(true);
+                    };
+                    if !columns.matches(attribute, &chain.0, &chain.1) {
+                        return Ok(true);
+                    }
+                }
+                matched.push(record_of(chain, &frame)?);
+                Ok(true)
+            })?;
+            matched.reverse();
+            found.extend(matched);
+            if found.len() >= limit {
+                found.truncate(limit);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    };
+    // Newest first: unsealed segments (newest), then sealed ones, each from its end; a sealed
+    // segment's blocks are read from disk only when the lookup gets that far back.
     let mut sources = Vec::new();
     for raw in index.raw.values().rev() {
         let Some(entries) = raw.chains.get(chain) else {
@@ -197,54 +244,44 @@ pub(super) fn lookup(
             sources.push(Source::Entries(Arc::clone(&raw.file), run.to_vec()));
         }
     }
+    if read(&sources)? {
+        return Ok(found);
+    }
     for segment in index.sealed.values().rev() {
-        for block in segment.blocks(chain).iter().rev() {
-            let in_range = block.last_sequence > floor
-                && block.first_sequence < before
-                && block.newest_ms >= start_ms
-                && block.oldest_ms <= end_ms;
+        let in_range = |first: u64, last: u64, oldest: i64, newest: i64| {
+            last > floor && first < before && newest >= start_ms && oldest <= end_ms
+        };
+        let Some(span) = segment.span(chain) else {
+            continue;
+        };
+        if !in_range(
+            span.first_sequence,
+            span.last_sequence,
+            span.oldest_ms,
+            span.newest_ms,
+        ) {
+            continue;
+        }
+        let detail = index.details.get(segment)?;
+        sources.clear();
+        for block in detail.blocks(chain).iter().rev() {
             let may_match = match &query.attribute {
                 Some(LookupAttribute::ReadOnly(false)) => block.writes > 0,
                 Some(LookupAttribute::ReadOnly(true)) => block.writes < block.records,
                 Some(LookupAttribute::ResourceType(_)) => block.keyed > 0,
                 _ => bloom_key.is_none_or(|(kind, value)| block.may_hold(kind, value)),
             };
+            let in_range = in_range(
+                block.first_sequence,
+                block.last_sequence,
+                block.oldest_ms,
+                block.newest_ms,
+            );
             if in_range && may_match {
                 sources.push(Source::Block(Arc::clone(segment), block.clone()));
             }
         }
-    }
-    let needle = query.attribute.as_ref().and_then(filter::needle);
-    let finder = needle.as_deref().map(memchr::memmem::Finder::new);
-    let limit = query.limit as usize;
-    let mut found = Vec::new();
-    for source in &sources {
-        let mut matched = Vec::new();
-        source.visit(chain, &mut |frame| {
-            if !wanted(frame.sequence, frame.time_ms) {
-                return Ok(true);
-            }
-            if let Some(attribute) = &query.attribute {
-                if finder
-                    .as_ref()
-                    .is_some_and(|finder| finder.find(frame.record).is_none())
-                {
-                    return Ok(true);
-                }
-                let Some(columns) = Columns::parse(frame.record) else {
-                    return Ok(true);
-                };
-                if !columns.matches(attribute, &chain.0, &chain.1) {
-                    return Ok(true);
-                }
-            }
-            matched.push(record_of(chain, &frame)?);
-            Ok(true)
-        })?;
-        matched.reverse();
-        found.extend(matched);
-        if found.len() >= limit {
-            found.truncate(limit);
+        if read(&sources)? {
             break;
         }
     }

@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -99,20 +100,75 @@ pub(crate) struct Summary {
     pub(crate) chains: Vec<ChainBlocks>,
 }
 
-/// A sealed segment, open for reading.
+/// A sealed segment, open for reading. Memory holds only a span per chain; the blocks and
+/// their Bloom filters (about 4 bytes per record) stay on disk, read when a reader needs them
+/// through [`Details`], so a trail of billions of records does not fill memory.
 pub(crate) struct Sealed {
-    pub(crate) file: File,
-    pub(crate) summary: Summary,
-    pub(crate) chains: HashMap<Chain, usize>,
+    pub(crate) number: u64,
+    file: File,
     /// The file's length.
     pub(crate) bytes: u64,
+    compression: Compression,
+    pub(crate) records: u64,
+    /// The records' frames before compression.
+    pub(crate) raw_bytes: u64,
+    /// Where the summary is in the file, and its checksum.
+    summary_at: (u64, u64, u32),
+    pub(crate) spans: HashMap<Chain, Span>,
+}
+
+/// What a sealed segment holds of one chain, kept in memory.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Span {
+    pub(crate) first_sequence: u64,
+    pub(crate) last_sequence: u64,
+    pub(crate) oldest_ms: i64,
+    pub(crate) newest_ms: i64,
+    /// SHA-256 of the chain's last record in the segment.
+    pub(crate) last_hash: [u8; 32],
+}
+
+/// A sealed segment's blocks, by chain, with their Bloom filters decoded.
+pub(crate) struct Detail {
+    blocks: HashMap<Chain, Vec<Block>>,
+    /// About the memory it takes.
+    bytes: usize,
+}
+
+impl Detail {
+    pub(crate) fn blocks(&self, chain: &Chain) -> &[Block] {
+        self.blocks.get(chain).map_or(&[], Vec::as_slice)
+    }
 }
 
 impl Sealed {
-    pub(crate) fn blocks(&self, chain: &Chain) -> &[Block] {
-        self.chains
-            .get(chain)
-            .map_or(&[], |index| &self.summary.chains[*index].blocks)
+    /// The segment's part of `chain`, if it holds any.
+    pub(crate) fn span(&self, chain: &Chain) -> Option<&Span> {
+        self.spans.get(chain)
+    }
+
+    /// Reads the segment's blocks and filters from its summary.
+    fn read_detail(&self) -> Result<Detail, StoreError> {
+        let summary = read_summary(&self.file, self.summary_at, self.number)?;
+        let damaged = || damaged(self.number);
+        let mut blocks = HashMap::with_capacity(summary.chains.len());
+        let mut bytes = 0;
+        for mut part in summary.chains {
+            for block in &mut part.blocks {
+                // Decoded once; the text is dropped (it would double the filter's memory).
+                let words = STANDARD
+                    .decode(std::mem::take(&mut block.bloom))
+                    .map_err(|_| damaged())?;
+                bytes += std::mem::size_of::<Block>() + words.len();
+                let words = words
+                    .chunks_exact(8)
+                    .map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()))
+                    .collect();
+                block.filter = Bloom::from_words(words);
+            }
+            blocks.insert(chain_of(&part).ok_or_else(damaged)?, part.blocks);
+        }
+        Ok(Detail { blocks, bytes })
     }
 
     /// The frames of one block, decompressed.
@@ -123,7 +179,7 @@ impl Sealed {
         self.file
             .read_exact_at(&mut stored, block.offset)
             .map_err(io_error)?;
-        match self.summary.compression {
+        match self.compression {
             Compression::None => Ok(stored),
             Compression::Gzip => {
                 let mut frames = Vec::with_capacity(length * 4);
@@ -138,11 +194,126 @@ impl Sealed {
     }
 }
 
-/// Opens a sealed segment and reads its summary.
-pub(crate) fn open(path: &Path) -> Result<Sealed, StoreError> {
+/// The sealed segments' details that readers used last, up to a memory bound (the least
+/// recently used go first).
+pub(crate) struct Details {
+    inner: std::sync::Mutex<DetailsInner>,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct DetailsInner {
+    /// By segment number: the detail and when it was last used.
+    entries: HashMap<u64, (Arc<Detail>, u64)>,
+    bytes: usize,
+    uses: u64,
+}
+
+impl Default for Details {
+    fn default() -> Self {
+        Self::new(DETAILS_BYTES)
+    }
+}
+
+/// Memory for sealed segments' details: the filters of about 16 million records.
+const DETAILS_BYTES: usize = 64 << 20;
+
+impl Details {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            inner: std::sync::Mutex::default(),
+            capacity,
+        }
+    }
+
+    /// `segment`'s detail, read from its file unless it is cached.
+    pub(crate) fn get(&self, segment: &Sealed) -> Result<Arc<Detail>, StoreError> {
+        {
+            let mut inner = self.lock();
+            inner.uses += 1;
+            let now = inner.uses;
+            if let Some((detail, used)) = inner.entries.get_mut(&segment.number) {
+                *used = now;
+                return Ok(Arc::clone(detail));
+            }
+        }
+        let detail = Arc::new(segment.read_detail()?);
+        let mut inner = self.lock();
+        inner.uses += 1;
+        let now = inner.uses;
+        if let Some((cached, used)) = inner.entries.get_mut(&segment.number) {
+            *used = now;
+            return Ok(Arc::clone(cached));
+        }
+        inner.bytes += detail.bytes;
+        inner
+            .entries
+            .insert(segment.number, (Arc::clone(&detail), now));
+        while inner.bytes > self.capacity && inner.entries.len() > 1 {
+            let Some(oldest) = inner
+                .entries
+                .iter()
+                .filter(|(number, _)| **number != segment.number)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(number, _)| *number)
+            else {
+                break;
+            };
+            if let Some((gone, _)) = inner.entries.remove(&oldest) {
+                inner.bytes -= gone.bytes;
+            }
+        }
+        Ok(detail)
+    }
+
+    /// Drops a removed segment's detail.
+    pub(crate) fn forget(&self, number: u64) {
+        let mut inner = self.lock();
+        if let Some((gone, _)) = inner.entries.remove(&number) {
+            inner.bytes -= gone.bytes;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, DetailsInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn damaged(number: u64) -> StoreError {
+    corrupt(format!(
+        "sealed audit segment {number} is not a whole sealed segment"
+    ))
+}
+
+fn chain_of(part: &ChainBlocks) -> Option<Chain> {
+    Some((
+        AccountId::parse(&part.account).ok()?,
+        Region::parse(&part.region).ok()?,
+    ))
+}
+
+/// Reads and checks the summary at `(offset, length, checksum)`.
+fn read_summary(
+    file: &File,
+    (offset, length, checksum): (u64, u64, u32),
+    number: u64,
+) -> Result<Summary, StoreError> {
+    let mut text = vec![0; usize::try_from(length).map_err(|_| damaged(number))?];
+    file.read_exact_at(&mut text, offset).map_err(io_error)?;
+    if crc32fast::hash(&text) != checksum {
+        return Err(damaged(number));
+    }
+    serde_json::from_slice(&text).map_err(|_| damaged(number))
+}
+
+/// Opens sealed segment `number` at `path`: checks its frame and summary, and keeps each
+/// chain's span.
+pub(crate) fn open(path: &Path, number: u64) -> Result<Sealed, StoreError> {
     let file = File::open(path).map_err(io_error)?;
     let bytes = file.metadata().map_err(io_error)?.len();
-    let damaged = || corrupt(format!("{} is not a whole sealed segment", path.display()));
+    let damaged = || damaged(number);
     let trailer_at = bytes.checked_sub(TRAILER as u64).ok_or_else(damaged)?;
     let mut trailer = [0; TRAILER];
     file.read_exact_at(&mut trailer, trailer_at)
@@ -158,36 +329,38 @@ pub(crate) fn open(path: &Path) -> Result<Sealed, StoreError> {
     if offset.checked_add(length) != Some(trailer_at) {
         return Err(damaged());
     }
-    let mut text = vec![0; usize::try_from(length).map_err(|_| damaged())?];
-    file.read_exact_at(&mut text, offset).map_err(io_error)?;
-    if crc32fast::hash(&text) != checksum {
-        return Err(damaged());
-    }
-    let mut summary: Summary = serde_json::from_slice(&text).map_err(|_| damaged())?;
-    let mut chains = HashMap::new();
-    for (index, part) in summary.chains.iter_mut().enumerate() {
-        let chain = (
-            AccountId::parse(&part.account).map_err(|_| damaged())?,
-            Region::parse(&part.region).map_err(|_| damaged())?,
+    let summary_at = (offset, length, checksum);
+    let summary = read_summary(&file, summary_at, number)?;
+    let mut spans = HashMap::with_capacity(summary.chains.len());
+    for part in &summary.chains {
+        let chain = chain_of(part).ok_or_else(damaged)?;
+        let (Some(first), Some(last)) = (part.blocks.first(), part.blocks.last()) else {
+            continue;
+        };
+        let last_hash = hex::decode(&part.last_hash)
+            .ok()
+            .and_then(|hash| <[u8; 32]>::try_from(hash).ok())
+            .ok_or_else(damaged)?;
+        spans.insert(
+            chain,
+            Span {
+                first_sequence: first.first_sequence,
+                last_sequence: last.last_sequence,
+                oldest_ms: part.blocks.iter().map(|b| b.oldest_ms).min().unwrap_or(0),
+                newest_ms: part.blocks.iter().map(|b| b.newest_ms).max().unwrap_or(0),
+                last_hash,
+            },
         );
-        for block in &mut part.blocks {
-            // Decoded once; the text is dropped (it would double the filter's memory).
-            let words = STANDARD
-                .decode(std::mem::take(&mut block.bloom))
-                .map_err(|_| damaged())?;
-            let words = words
-                .chunks_exact(8)
-                .map(|word| u64::from_le_bytes(word.try_into().unwrap_or_default()))
-                .collect();
-            block.filter = Bloom::from_words(words);
-        }
-        chains.insert(chain, index);
     }
     Ok(Sealed {
+        number,
         file,
-        summary,
-        chains,
         bytes,
+        compression: summary.compression,
+        records: summary.records,
+        raw_bytes: summary.raw_bytes,
+        summary_at,
+        spans,
     })
 }
 
@@ -260,7 +433,7 @@ pub(crate) fn write(
     drop(file);
     std::fs::rename(&temporary, path).map_err(io_error)?;
     super::sync_directory(path)?;
-    open(path)
+    open(path, number)
 }
 
 /// Gathers a segment's frames into per-chain blocks and writes each block when it is full.
@@ -375,5 +548,86 @@ fn describe(frames: &[frame::Frame<'_>], offset: u64, stored: u64) -> Block {
         keyed,
         bloom: STANDARD.encode(words),
         filter: Some(filter),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn chain(n: u8) -> Chain {
+        (
+            AccountId::parse(&format!("1111222233{n:02}")).unwrap(),
+            Region::parse("eu-west-1").unwrap(),
+        )
+    }
+
+    /// A sealed segment of `records` frames of chain 0, written to `dir`.
+    fn sealed(dir: &Path, number: u64, records: u64) -> Sealed {
+        let (account, region) = chain(0);
+        let mut frames = Vec::new();
+        for sequence in 1..=records {
+            let record = format!(
+                r#"{{"eventID":"e{number}-{sequence}","pad":"{}"}}"#,
+                "x".repeat(300)
+            );
+            frame::encode(
+                &mut frames,
+                &account,
+                &region,
+                sequence,
+                1_000,
+                &[record.as_bytes()],
+            );
+        }
+        let path = dir.join(format!("{number}.sealed"));
+        write(
+            &path,
+            number,
+            &mut frames.as_slice(),
+            &mut Vec::new(),
+            Compression::Gzip,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn details_are_read_on_demand_and_the_least_recently_used_go_past_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (sealed(dir.path(), 1, 600), sealed(dir.path(), 2, 600));
+        // Memory holds the span, not the blocks.
+        let span = a.span(&chain(0)).unwrap();
+        assert_eq!((span.first_sequence, span.last_sequence), (1, 600));
+        assert!(a.span(&chain(1)).is_none());
+
+        let details = Details::new(1);
+        let first = details.get(&a).unwrap();
+        assert_eq!(first.blocks(&chain(0)).len(), 3, "256 records a block");
+        assert!(Arc::ptr_eq(&first, &details.get(&a).unwrap()), "cached");
+        let second = details.get(&b).unwrap();
+        assert_eq!(
+            details.lock().entries.len(),
+            1,
+            "over the bound, the older one went"
+        );
+        assert!(Arc::ptr_eq(&second, &details.get(&b).unwrap()));
+        let again = details.get(&a).unwrap();
+        assert!(!Arc::ptr_eq(&first, &again), "read again from the file");
+        assert_eq!(again.blocks(&chain(0)), first.blocks(&chain(0)));
+        // A block found through a re-read detail still reads its frames.
+        let block = &again.blocks(&chain(0))[2];
+        let bytes = a.read_block(block).unwrap();
+        assert_eq!(Frames::new(&bytes).count(), 600 - 512);
+        details.forget(1);
+        assert_eq!(details.lock().entries.len(), 0);
+        assert_eq!(details.lock().bytes, 0);
+
+        // Under a roomy bound both stay.
+        let roomy = Details::default();
+        roomy.get(&a).unwrap();
+        roomy.get(&b).unwrap();
+        assert_eq!(roomy.lock().entries.len(), 2);
     }
 }
