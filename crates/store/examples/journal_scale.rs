@@ -202,7 +202,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for round in ["cold", "warm"] {
         let started = Instant::now();
         let unknown = LookupAttribute::EventId("00000000-0000-4000-8000-000000000000".to_owned());
-        let found = journal.lookup(account, &region, &query(Some(unknown))).await?;
+        let found = journal
+            .lookup(account, &region, &query(Some(unknown)))
+            .await?;
         println!(
             "lookup EventId unknown, {round}: {} found in {:.1} ms; {}",
             found.len(),

@@ -144,6 +144,7 @@ impl<'a> Frames<'a> {
     }
 
     /// Where the intact frames end, and whether damaged bytes were found there.
+    #[cfg(test)]
     pub(crate) fn stopped_at(&self) -> (usize, bool) {
         (self.position, self.damaged)
     }
@@ -169,6 +170,21 @@ impl<'a> Iterator for Frames<'a> {
                 None
             }
         }
+    }
+}
+
+/// A file read from a position with `pread`, leaving the file's own cursor alone (handles
+/// are shared with positional readers).
+pub(crate) struct ReadAt<'a> {
+    pub(crate) file: &'a std::fs::File,
+    pub(crate) at: u64,
+}
+
+impl std::io::Read for ReadAt<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let read = std::os::unix::fs::FileExt::read_at(self.file, out, self.at)?;
+        self.at += read as u64;
+        Ok(read)
     }
 }
 

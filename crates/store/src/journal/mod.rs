@@ -616,13 +616,24 @@ fn read_more(raw: &mut Raw, heads: &mut HashMap<Chain, Head>) -> Result<u64, Sto
         raw.unreadable = 0;
         return Ok(0);
     }
-    let mut bytes = vec![0; usize::try_from(length - from).unwrap_or(0)];
-    raw.file.read_exact_at(&mut bytes, from).map_err(io_error)?;
-    let mut walk = frame::Frames::new(&bytes);
-    for (at, frame) in walk.by_ref() {
-        let Some(chain) = frame.chain() else { continue };
-        raw.chains.entry(chain).or_default().push(Entry {
-            offset: from + at as u64,
+    // A chunk at a time: a segment of 64 MiB or more is never in memory whole.
+    let mut source = std::io::Read::take(
+        frame::ReadAt {
+            file: &raw.file,
+            at: from,
+        },
+        length - from,
+    );
+    let mut at = from;
+    let chains = &mut raw.chains;
+    frame::read_each(&mut source, &mut Vec::new(), |frame, _| {
+        let offset = at;
+        at += frame.length as u64;
+        let Some(chain) = frame.chain() else {
+            return Ok(());
+        };
+        chains.entry(chain).or_default().push(Entry {
+            offset,
             length: u32::try_from(frame.length).unwrap_or(u32::MAX),
             sequence: frame.sequence,
             time_ms: frame.time_ms,
@@ -635,9 +646,9 @@ fn read_more(raw: &mut Raw, heads: &mut HashMap<Chain, Head>) -> Result<u64, Sto
                 hash: strongbox_crypto::sha256(frame.record),
             },
         );
-    }
-    let (intact, _) = walk.stopped_at();
-    raw.scanned = from + intact as u64;
+        Ok(())
+    })?;
+    raw.scanned = at;
     raw.unreadable = length - raw.scanned;
     Ok(raw.unreadable)
 }
