@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use strongbox_core::model::{
     AccessKey, AccessKeyId, AccessKeyStatus, Account, AccountId, Alias, AliasName, AutoRotation,
-    Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, Region, RotationType,
-    Tags, VersionId,
+    Key, KeyArn, KeyId, KeySpec, KeyState, KeyUsage, KeyVersion, Origin, PendingWork, Region,
+    RotationType, Tags, VersionId,
 };
 use strongbox_core::policy::KeyPolicy;
 use strongbox_core::{SealedKey, StoreError, StoreErrorKind};
@@ -144,15 +144,17 @@ pub(crate) fn key(row: &SqliteRow) -> Result<Key, StoreError> {
         origin: parsed(get(row, "origin")?, "origin", Origin::parse)?,
         state: parsed(get(row, "key_state")?, "key state", KeyState::parse)?,
         created_at: from_millis(get(row, "created_at")?)?,
-        deletion_date: deletion_date.map(from_millis).transpose()?,
-        pending_window_days: window
-            .map(|days| u32::try_from(days).map_err(|_| corrupt(format!("window {days}"))))
-            .transpose()?,
         current_version: parsed(get(row, "current_version")?, "version id", VersionId::parse)?,
         version_count: count(get(row, "version_count")?, "version count")?,
         rotation,
         on_demand_rotations: count(get(row, "on_demand_rotations")?, "on-demand rotations")?,
-        on_demand_started: on_demand_started.map(from_millis).transpose()?,
+        pending: PendingWork::boxed(PendingWork {
+            deletion_date: deletion_date.map(from_millis).transpose()?,
+            pending_window_days: window
+                .map(|days| u32::try_from(days).map_err(|_| corrupt(format!("window {days}"))))
+                .transpose()?,
+            on_demand_started: on_demand_started.map(from_millis).transpose()?,
+        }),
         tags: serde_json::from_str(&tags).map_err(|error| corrupt(format!("tags: {error}")))?,
         policy: Arc::new(
             KeyPolicy::stored(get::<String>(row, "policy")?).with_principal_ids(

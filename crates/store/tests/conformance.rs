@@ -443,8 +443,7 @@ async fn key_updates_compare_and_swap() {
     store.create_key(&key, &version).await.unwrap();
     let mut changed = key.clone();
     changed.state = KeyState::PendingDeletion;
-    changed.deletion_date = Some(now());
-    changed.pending_window_days = Some(7);
+    changed.set_deletion(Some((now(), 7)));
     changed.description = "changed".to_owned();
     changed.tags.insert("new".to_owned(), "tag".to_owned());
     assert_eq!(store.update_key(&changed).await.unwrap(), 1);

@@ -212,8 +212,7 @@ impl Kms {
             .modify_key(principal, key_ref, access, |key| {
                 state::allows(Operation::ScheduleKeyDeletion, key.state, &key.arn)?;
                 key.state = KeyState::PendingDeletion;
-                key.deletion_date = Some(deletion_date);
-                key.pending_window_days = Some(window_days);
+                key.set_deletion(Some((deletion_date, window_days)));
                 Ok(())
             })
             .await?;
@@ -234,8 +233,7 @@ impl Kms {
         self.modify_key(principal, key_ref, access, |key| {
             state::allows(Operation::CancelKeyDeletion, key.state, &key.arn)?;
             key.state = KeyState::Disabled;
-            key.deletion_date = None;
-            key.pending_window_days = None;
+            key.set_deletion(None);
             Ok(())
         })
         .await

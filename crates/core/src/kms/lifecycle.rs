@@ -91,7 +91,7 @@ impl Kms {
         key.current_version = version_id;
         key.version_count += 1;
         match kind {
-            RotationType::OnDemand => key.on_demand_started = None,
+            RotationType::OnDemand => key.set_on_demand_started(None),
             RotationType::Automatic => {
                 if let Some(rotation) = &mut key.rotation {
                     rotation.next_rotation = now + Duration::days(i64::from(rotation.period_days));
@@ -165,10 +165,10 @@ impl Kms {
 /// is also due follows on the next pass.
 fn due_now(key: &Key, now: OffsetDateTime) -> Due {
     match key.state {
-        KeyState::PendingDeletion if key.deletion_date.is_some_and(|date| date <= now) => {
+        KeyState::PendingDeletion if key.deletion_date().is_some_and(|date| date <= now) => {
             Due::Deletion
         }
-        KeyState::Enabled if key.on_demand_started.is_some() => {
+        KeyState::Enabled if key.on_demand_started().is_some() => {
             Due::Rotation(RotationType::OnDemand)
         }
         KeyState::Enabled if key.rotation.is_some_and(|r| r.next_rotation <= now) => {

@@ -106,7 +106,7 @@ impl Kms {
             .rotation
             .filter(|_| key.state != KeyState::PendingDeletion);
         Ok(RotationStatus {
-            on_demand_started: key.on_demand_started,
+            on_demand_started: key.on_demand_started(),
             schedule,
             key,
         })
@@ -131,7 +131,7 @@ impl Kms {
                     messages::CANNOT_ROTATE_ON_DEMAND.to_owned(),
                 ));
             }
-            if key.on_demand_started.is_some() {
+            if key.on_demand_started().is_some() {
                 return Err(Error::Conflict(messages::rotation_in_progress(
                     &key.arn.to_string(),
                 )));
@@ -141,7 +141,7 @@ impl Kms {
                     &key.arn.to_string(),
                 )));
             }
-            key.on_demand_started = Some(now);
+            key.set_on_demand_started(Some(now));
             key.on_demand_rotations += 1;
             Ok(())
         })

@@ -30,10 +30,6 @@ pub struct Key {
     pub state: KeyState,
     /// When the key was created.
     pub created_at: OffsetDateTime,
-    /// When a key pending deletion will be deleted.
-    pub deletion_date: Option<OffsetDateTime>,
-    /// The waiting period chosen for a pending deletion (7 to 30 days).
-    pub pending_window_days: Option<u32>,
     /// The version that encrypts; every version decrypts.
     pub current_version: VersionId,
     /// How many versions the key has (the next version's ordinal).
@@ -42,8 +38,9 @@ pub struct Key {
     pub rotation: Option<AutoRotation>,
     /// How many on-demand rotations were requested (AWS allows 25 per key).
     pub on_demand_rotations: u32,
-    /// When an on-demand rotation was requested that the scheduler has not yet performed.
-    pub on_demand_started: Option<OffsetDateTime>,
+    /// A pending deletion or on-demand rotation, rarely set: see [`Key::deletion_date`] and
+    /// [`Key::on_demand_started`].
+    pub pending: Option<Box<PendingWork>>,
     /// The key's tags.
     pub tags: Tags,
     /// The key policy, text and statements. Shared: most keys of an account carry the same
@@ -72,13 +69,11 @@ impl Key {
             origin: Origin::AwsKms,
             state: KeyState::Enabled,
             created_at,
-            deletion_date: None,
-            pending_window_days: None,
             current_version,
             version_count: 1,
             rotation: None,
             on_demand_rotations: 0,
-            on_demand_started: None,
+            pending: None,
             tags: Tags::new(),
             policy,
             revision: 0,
@@ -98,6 +93,66 @@ impl Key {
     /// AWS's `Enabled` flag, derived from the state.
     pub fn enabled(&self) -> bool {
         self.state == KeyState::Enabled
+    }
+
+    /// When a key pending deletion will be deleted.
+    pub fn deletion_date(&self) -> Option<OffsetDateTime> {
+        self.pending
+            .as_ref()
+            .and_then(|pending| pending.deletion_date)
+    }
+
+    /// The waiting period chosen for a pending deletion (7 to 30 days).
+    pub fn pending_window_days(&self) -> Option<u32> {
+        self.pending
+            .as_ref()
+            .and_then(|pending| pending.pending_window_days)
+    }
+
+    /// When an on-demand rotation was requested that the scheduler has not yet performed.
+    pub fn on_demand_started(&self) -> Option<OffsetDateTime> {
+        self.pending
+            .as_ref()
+            .and_then(|pending| pending.on_demand_started)
+    }
+
+    /// Sets or clears the pending deletion: its date and waiting period.
+    pub fn set_deletion(&mut self, deletion: Option<(OffsetDateTime, u32)>) {
+        self.update_pending(|pending| {
+            pending.deletion_date = deletion.map(|(date, _)| date);
+            pending.pending_window_days = deletion.map(|(_, days)| days);
+        });
+    }
+
+    /// Sets or clears when an on-demand rotation was requested.
+    pub fn set_on_demand_started(&mut self, started: Option<OffsetDateTime>) {
+        self.update_pending(|pending| pending.on_demand_started = started);
+    }
+
+    fn update_pending(&mut self, change: impl FnOnce(&mut PendingWork)) {
+        let mut pending = self.pending.take().map(|boxed| *boxed).unwrap_or_default();
+        change(&mut pending);
+        self.pending = PendingWork::boxed(pending);
+    }
+}
+
+/// What a key waits for: a deletion, an on-demand rotation. Rarely set, so a [`Key`] carries
+/// it boxed: a million cached keys take 32 bytes less each (the `Arc<Key>` fits the
+/// allocator's 224-byte class instead of 256).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingWork {
+    /// When a key pending deletion will be deleted.
+    pub deletion_date: Option<OffsetDateTime>,
+    /// The waiting period chosen for a pending deletion (7 to 30 days).
+    pub pending_window_days: Option<u32>,
+    /// When an on-demand rotation was requested that the scheduler has not yet performed.
+    pub on_demand_started: Option<OffsetDateTime>,
+}
+
+impl PendingWork {
+    /// `pending` boxed, or `None` when nothing is pending.
+    pub fn boxed(pending: PendingWork) -> Option<Box<PendingWork>> {
+        (pending != PendingWork::default()).then(|| Box::new(pending))
     }
 }
 
@@ -144,5 +199,57 @@ impl KeyVersion {
     /// The first format's binding (ARN and version), for the migration that seals again.
     pub fn legacy_seal_aad(arn: &KeyArn, version: VersionId) -> Vec<u8> {
         format!("strongbox/key-material/{arn}/{version}").into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::model::{AccountId, Region};
+
+    /// The key cache holds a million of these: an `Arc<Key>` (two counters and the key) must
+    /// stay within the allocator's 224-byte class (the next is 256).
+    #[test]
+    fn a_cached_key_stays_small() {
+        assert!(
+            std::mem::size_of::<Key>() + 16 <= 224,
+            "Key is {} bytes",
+            std::mem::size_of::<Key>()
+        );
+    }
+
+    #[test]
+    fn pending_work_is_boxed_only_while_something_is_pending() {
+        let arn = KeyArn {
+            region: Region::parse("eu-west-1").unwrap(),
+            account: AccountId::parse("111122223333").unwrap(),
+            key_id: KeyId::generate(),
+        };
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let mut key = Key::new(
+            arn,
+            KeySpec::SymmetricDefault,
+            KeyUsage::EncryptDecrypt,
+            VersionId::generate(),
+            now,
+        );
+        assert!(key.pending.is_none());
+        key.set_deletion(Some((now, 7)));
+        key.set_on_demand_started(Some(now));
+        assert_eq!(
+            (key.deletion_date(), key.pending_window_days()),
+            (Some(now), Some(7))
+        );
+        assert_eq!(key.on_demand_started(), Some(now));
+        key.set_deletion(None);
+        assert_eq!(
+            (key.deletion_date(), key.pending_window_days()),
+            (None, None)
+        );
+        assert!(key.pending.is_some(), "the rotation is still pending");
+        key.set_on_demand_started(None);
+        assert!(key.pending.is_none());
     }
 }

@@ -17,7 +17,7 @@ pub use capabilities::Algorithms;
 pub use grant::{Grant, GrantConstraint, GrantId, GrantPrincipal, GrantRef};
 pub use iam::{InlinePolicy, PolicyOwner, Role, User};
 pub use ids::{AccessKeyId, AccountId, AliasName, KeyArn, KeyId, Region, VersionId};
-pub use key::{AutoRotation, Key, KeyVersion, Tags};
+pub use key::{AutoRotation, Key, KeyVersion, PendingWork, Tags};
 pub use principal::Principal;
 pub use spec::{
     DataKeyPairSpec, EncryptionAlgorithm, GrantOperation, KeyAgreementAlgorithm, KeyManager,

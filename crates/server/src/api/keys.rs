@@ -175,7 +175,7 @@ pub fn metadata(key: &Key) -> KeyMetadata {
         description: key.description.clone(),
         key_usage: key.usage.as_str(),
         key_state: key.state.as_str(),
-        deletion_date: key.deletion_date.map(Timestamp),
+        deletion_date: key.deletion_date().map(Timestamp),
         origin: key.origin.as_str(),
         key_manager: KeyManager::Customer.as_str(),
         customer_master_key_spec: key.spec.as_str(),

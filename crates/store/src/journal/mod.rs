@@ -77,6 +77,9 @@ impl Default for JournalOptions {
     }
 }
 
+/// The sealer's read buffer is kept between segments up to this capacity (it reads a
+/// megabyte at a time; only a frame longer than that grows it).
+const SEAL_BUFFER_KEPT: usize = 4 << 20;
 /// The first bytes of an open segment.
 const LOG_MAGIC: &[u8; 8] = b"SBJLOG01";
 /// Present while a writer has the journal open.
@@ -120,6 +123,9 @@ struct Inner {
     seal: Mutex<SealState>,
     seal_wake: Condvar,
     index: RwLock<Index>,
+    /// The sealed segments' blocks and filters readers used last (apart from the index, so
+    /// that reading them from disk never holds the index's lock).
+    details: sealed::Details,
     recovery: Mutex<Option<Recovery>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The writer's lock on `LOCK`, held while open.
@@ -231,8 +237,6 @@ pub(crate) struct Index {
     pub(crate) raw: BTreeMap<u64, Raw>,
     /// Per chain, the last pruned sequence: records through it are no longer read.
     pub(crate) floors: HashMap<Chain, u64>,
-    /// The sealed segments' blocks and filters readers used last.
-    pub(crate) details: sealed::Details,
 }
 
 /// An unsealed segment: its file and where each chain's records are.
@@ -386,6 +390,7 @@ impl Journal {
                 seal: Mutex::new(SealState::default()),
                 seal_wake: Condvar::new(),
                 index: RwLock::new(found.index),
+                details: sealed::Details::default(),
                 recovery: Mutex::new(recovery),
                 threads: Mutex::new(Vec::new()),
                 reader: lock_file.is_none(),
@@ -626,7 +631,7 @@ fn read_more(raw: &mut Raw, heads: &mut HashMap<Chain, Head>) -> Result<u64, Sto
     );
     let mut at = from;
     let chains = &mut raw.chains;
-    frame::read_each(&mut source, &mut Vec::new(), |frame, _| {
+    let walked = frame::read_each(&mut source, &mut Vec::new(), |frame, _| {
         let offset = at;
         at += frame.length as u64;
         let Some(chain) = frame.chain() else {
@@ -647,8 +652,11 @@ fn read_more(raw: &mut Raw, heads: &mut HashMap<Chain, Head>) -> Result<u64, Sto
             },
         );
         Ok(())
-    })?;
+    });
+    // The frames indexed before a read error count as read, so that a retry does not index
+    // them twice.
     raw.scanned = at;
+    walked?;
     raw.unreadable = length - raw.scanned;
     Ok(raw.unreadable)
 }
@@ -1071,6 +1079,10 @@ impl Inner {
                 );
             }
             lock(&self.seal).pending.remove(&number);
+            if buffer.capacity() > SEAL_BUFFER_KEPT {
+                // Grown for one long frame: not kept for the next segment.
+                buffer = Vec::new();
+            }
         }
     }
 
@@ -1087,7 +1099,10 @@ impl Inner {
             match std::io::Read::read_exact(&mut file, &mut magic) {
                 Ok(()) if &magic == LOG_MAGIC => &mut file,
                 // Not a segment's start: nothing in it can be read.
-                _ => &mut nothing,
+                Ok(()) => &mut nothing,
+                Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => &mut nothing,
+                // The segment stays, to be sealed at the next start.
+                Err(error) => return Err(io_error(error)),
             };
         let path = segment_path(&self.dir, number, "sealed");
         let sealed = sealed::write(&path, number, &mut frames, buffer, self.options.compression)?;
@@ -1120,7 +1135,7 @@ impl Inner {
                 .collect();
             for number in &released {
                 index.sealed.remove(number);
-                index.details.forget(*number);
+                self.details.forget(*number);
             }
             released
         };
@@ -1266,7 +1281,7 @@ impl AuditSink for Journal {
         let chain = (*account, *region);
         blocking(move || {
             inner.refresh()?;
-            read::records(&inner.read_index(), &chain, after, limit)
+            read::records(&inner.index, &inner.details, &chain, after, limit)
         })
         .await
     }
@@ -1282,7 +1297,7 @@ impl AuditSink for Journal {
         let query = query.clone();
         blocking(move || {
             inner.refresh()?;
-            read::lookup(&inner.read_index(), &chain, &query)
+            read::lookup(&inner.index, &inner.details, &chain, &query)
         })
         .await
     }

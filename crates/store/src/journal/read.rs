@@ -2,7 +2,7 @@
 //! LookupEvents, newest first, scanning only the blocks whose summaries can match.
 
 use std::os::unix::fs::FileExt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use strongbox_core::StoreError;
 use strongbox_core::audit::chain::parse_record;
@@ -11,7 +11,7 @@ use strongbox_core::audit::{AuditRecord, LookupAttribute, LookupQuery};
 
 use super::filter;
 use super::frame::{self, Frame, Frames};
-use super::sealed::{Block, Sealed};
+use super::sealed::{Block, Details, Sealed};
 use super::{Chain, Entry, Index, io_error};
 use strongbox_core::audit::columns::{self, Columns};
 
@@ -110,49 +110,63 @@ fn record_of(chain: &Chain, frame: &Frame<'_>) -> Result<AuditRecord, StoreError
     .map_err(|error| StoreError::new(strongbox_core::StoreErrorKind::Corrupt, error))
 }
 
-/// A chain's records after sequence `after`, in order, at most `limit`.
+/// A chain's records after sequence `after`, in order, at most `limit`. The index is read
+/// under its lock; the files are read after it is released (the writer needs it for every
+/// batch).
 pub(super) fn records(
-    index: &Index,
+    index: &RwLock<Index>,
+    details: &Details,
     chain: &Chain,
     after: u64,
     limit: u32,
 ) -> Result<Vec<AuditRecord>, StoreError> {
-    let after = after.max(index.floors.get(chain).copied().unwrap_or(0));
     let limit = limit as usize;
-    let mut sources = Vec::new();
-    let mut planned = 0;
-    for segment in index.sealed.values() {
-        if planned >= limit
-            || segment
-                .span(chain)
-                .is_none_or(|span| span.last_sequence <= after)
-        {
-            continue;
+    let (after, sealed, mut sources) = {
+        let index = index.read().unwrap_or_else(PoisonError::into_inner);
+        let after = after.max(index.floors.get(chain).copied().unwrap_or(0));
+        let mut sealed = Vec::new();
+        let mut planned = 0;
+        for segment in index.sealed.values() {
+            let Some(span) = segment.span(chain) else {
+                continue;
+            };
+            if planned < limit && span.last_sequence > after {
+                // A chain's records in a segment follow one another: those after `after`.
+                let skipped = after.max(span.first_sequence.saturating_sub(1));
+                planned += usize::try_from(span.last_sequence.saturating_sub(skipped))
+                    .unwrap_or(usize::MAX);
+                sealed.push(Arc::clone(segment));
+            }
         }
-        let detail = index.details.get(segment)?;
+        let mut sources = Vec::new();
+        for raw in index.raw.values() {
+            let Some(entries) = raw.chains.get(chain) else {
+                continue;
+            };
+            let start = entries.partition_point(|entry| entry.sequence <= after);
+            let take = limit.saturating_sub(planned).min(entries.len() - start);
+            if take > 0 {
+                planned += take;
+                sources.push(Source::Entries(
+                    Arc::clone(&raw.file),
+                    entries[start..start + take].to_vec(),
+                ));
+            }
+        }
+        (after, sealed, sources)
+    };
+    // Sealed segments come before the unsealed ones.
+    let mut blocks = Vec::new();
+    for segment in sealed {
+        let detail = details.get(&segment)?;
         for block in detail.blocks(chain) {
-            if planned < limit && block.last_sequence > after {
-                // A chain's records in a block follow one another: those after `after`.
-                let skipped = after.max(block.first_sequence.saturating_sub(1));
-                planned += usize::try_from(block.last_sequence - skipped).unwrap_or(usize::MAX);
-                sources.push(Source::Block(Arc::clone(segment), block.clone()));
+            if block.last_sequence > after {
+                blocks.push(Source::Block(Arc::clone(&segment), block.clone()));
             }
         }
     }
-    for raw in index.raw.values() {
-        let Some(entries) = raw.chains.get(chain) else {
-            continue;
-        };
-        let start = entries.partition_point(|entry| entry.sequence <= after);
-        let take = limit.saturating_sub(planned).min(entries.len() - start);
-        if take > 0 {
-            planned += take;
-            sources.push(Source::Entries(
-                Arc::clone(&raw.file),
-                entries[start..start + take].to_vec(),
-            ));
-        }
-    }
+    blocks.append(&mut sources);
+    let sources = blocks;
     let mut records = Vec::new();
     for source in &sources {
         let more = source.visit(chain, &mut |frame| {
@@ -170,7 +184,8 @@ pub(super) fn records(
 
 /// LookupEvents on a chain: matching records, highest sequence first.
 pub(super) fn lookup(
-    index: &Index,
+    index: &RwLock<Index>,
+    details: &Details,
     chain: &Chain,
     query: &LookupQuery,
 ) -> Result<Vec<AuditRecord>, StoreError> {
@@ -179,6 +194,7 @@ pub(super) fn lookup(
     {
         return Ok(Vec::new());
     }
+    let index = index.read().unwrap_or_else(PoisonError::into_inner);
     let floor = index.floors.get(chain).copied().unwrap_or(0);
     let before = query.after.map_or(u64::MAX, |(_, sequence)| sequence);
     let start_ms = query.start.map_or(i64::MIN, crate::rows::millis);
@@ -229,7 +245,11 @@ pub(super) fn lookup(
         Ok(false)
     };
     // Newest first: unsealed segments (newest), then sealed ones, each from its end; a sealed
-    // segment's blocks are read from disk only when the lookup gets that far back.
+    // segment's blocks are read from disk only when the lookup gets that far back. The index
+    // is read under its lock, the files after it is released.
+    let in_range = |first: u64, last: u64, oldest: i64, newest: i64| {
+        last > floor && first < before && newest >= start_ms && oldest <= end_ms
+    };
     let mut sources = Vec::new();
     for raw in index.raw.values().rev() {
         let Some(entries) = raw.chains.get(chain) else {
@@ -244,25 +264,28 @@ pub(super) fn lookup(
             sources.push(Source::Entries(Arc::clone(&raw.file), run.to_vec()));
         }
     }
+    let sealed: Vec<Arc<Sealed>> = index
+        .sealed
+        .values()
+        .rev()
+        .filter(|segment| {
+            segment.span(chain).is_some_and(|span| {
+                in_range(
+                    span.first_sequence,
+                    span.last_sequence,
+                    span.oldest_ms,
+                    span.newest_ms,
+                )
+            })
+        })
+        .cloned()
+        .collect();
+    drop(index);
     if read(&sources)? {
         return Ok(found);
     }
-    for segment in index.sealed.values().rev() {
-        let in_range = |first: u64, last: u64, oldest: i64, newest: i64| {
-            last > floor && first < before && newest >= start_ms && oldest <= end_ms
-        };
-        let Some(span) = segment.span(chain) else {
-            continue;
-        };
-        if !in_range(
-            span.first_sequence,
-            span.last_sequence,
-            span.oldest_ms,
-            span.newest_ms,
-        ) {
-            continue;
-        }
-        let detail = index.details.get(segment)?;
+    for segment in sealed {
+        let detail = details.get(&segment)?;
         sources.clear();
         for block in detail.blocks(chain).iter().rev() {
             let may_match = match &query.attribute {
@@ -278,7 +301,7 @@ pub(super) fn lookup(
                 block.newest_ms,
             );
             if in_range && may_match {
-                sources.push(Source::Block(Arc::clone(segment), block.clone()));
+                sources.push(Source::Block(Arc::clone(&segment), block.clone()));
             }
         }
         if read(&sources)? {

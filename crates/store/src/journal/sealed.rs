@@ -32,6 +32,9 @@ const TRAILER: usize = 8 + 8 + 4 + 8;
 const BLOCK_RECORDS: usize = 256;
 /// Bytes per block before compression, about at most.
 const BLOCK_BYTES: usize = 256 << 10;
+/// Bytes of unfinished blocks, all chains together, past which the sealer writes them all (a
+/// segment of many small chains would otherwise sit in memory whole until its end).
+const PENDING_BYTES: usize = 8 << 20;
 
 /// How sealed blocks are stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +158,14 @@ impl Sealed {
         let mut bytes = 0;
         for mut part in summary.chains {
             for block in &mut part.blocks {
+                // Only bytes before the summary are blocks; a summary saying otherwise (a
+                // damaged or edited file) must not make a reader allocate or read past them.
+                let inside = block.offset.checked_add(block.stored).is_some_and(|end| {
+                    block.offset >= MAGIC.len() as u64 && end <= self.summary_at.0
+                });
+                if !inside || block.first_sequence > block.last_sequence {
+                    return Err(damaged());
+                }
                 // Decoded once; the text is dropped (it would double the filter's memory).
                 let words = STANDARD
                     .decode(std::mem::take(&mut block.bloom))
@@ -182,7 +193,7 @@ impl Sealed {
         match self.compression {
             Compression::None => Ok(stored),
             Compression::Gzip => {
-                let mut frames = Vec::with_capacity(length * 4);
+                let mut frames = Vec::with_capacity(length.saturating_mul(4));
                 flate2::read::GzDecoder::new(stored.as_slice())
                     .read_to_end(&mut frames)
                     .map_err(|error| {
@@ -390,6 +401,7 @@ pub(crate) fn write(
         offset: MAGIC.len() as u64,
         compression,
         chains: HashMap::new(),
+        pending: 0,
         records: 0,
         raw_bytes: 0,
     };
@@ -443,6 +455,8 @@ struct BlockWriter {
     offset: u64,
     compression: Compression,
     chains: HashMap<Chain, ChainOut>,
+    /// Bytes in the chains' unfinished blocks.
+    pending: usize,
     records: u64,
     raw_bytes: u64,
 }
@@ -467,8 +481,15 @@ impl BlockWriter {
         let out = self.chains.entry(chain).or_default();
         out.pending.extend_from_slice(bytes);
         out.pending_records += 1;
+        self.pending += bytes.len();
         if out.pending_records >= BLOCK_RECORDS || out.pending.len() >= BLOCK_BYTES {
             self.finish_block(&chain)?;
+        }
+        if self.pending > PENDING_BYTES {
+            let chains: Vec<Chain> = self.chains.keys().copied().collect();
+            for chain in &chains {
+                self.finish_block(chain)?;
+            }
         }
         Ok(())
     }
@@ -503,7 +524,9 @@ impl BlockWriter {
         self.offset += stored.len() as u64;
         self.records += frames.len() as u64;
         self.raw_bytes += raw.len() as u64;
-        out.pending.clear();
+        self.pending -= raw.len();
+        // Its memory goes too: a chain's next block may be long in coming.
+        out.pending = Vec::new();
         out.pending_records = 0;
         Ok(())
     }
@@ -591,6 +614,86 @@ mod tests {
             Compression::Gzip,
         )
         .unwrap()
+    }
+
+    /// The frames of `chain` in `segment`, read back through its detail, in order.
+    fn sequences(segment: &Sealed, chain: &Chain) -> Vec<u64> {
+        let detail = Details::default().get(segment).unwrap();
+        let mut read = Vec::new();
+        for block in detail.blocks(chain) {
+            let bytes = segment.read_block(block).unwrap();
+            read.extend(Frames::new(&bytes).map(|(_, frame)| frame.sequence));
+        }
+        read
+    }
+
+    #[test]
+    fn many_small_chains_are_written_out_before_the_segment_ends() {
+        // 100 chains of 100 records of about 1 KiB: no chain fills a block, but together
+        // they pass the bound on unfinished blocks, which writes them all out.
+        let dir = tempfile::tempdir().unwrap();
+        let mut frames = Vec::new();
+        for sequence in 1..=100 {
+            for n in 0..100 {
+                let (account, region) = chain(n);
+                let record = format!(r#"{{"pad":"{}"}}"#, "y".repeat(1000));
+                frame::encode(
+                    &mut frames,
+                    &account,
+                    &region,
+                    sequence,
+                    0,
+                    &[record.as_bytes()],
+                );
+            }
+        }
+        assert!(frames.len() > PENDING_BYTES);
+        let path = dir.path().join("1.sealed");
+        let segment = write(
+            &path,
+            1,
+            &mut frames.as_slice(),
+            &mut Vec::new(),
+            Compression::None,
+        )
+        .unwrap();
+        assert_eq!(segment.records, 10_000);
+        let detail = Details::default().get(&segment).unwrap();
+        for n in 0..100 {
+            assert_eq!(detail.blocks(&chain(n)).len(), 2, "chain {n}");
+            assert_eq!(
+                sequences(&segment, &chain(n)),
+                (1..=100).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn a_summary_whose_blocks_lie_outside_the_file_is_damage_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let segment = sealed(dir.path(), 1, 300);
+        let path = dir.path().join("1.sealed");
+        let bytes = std::fs::read(&path).unwrap();
+        let (offset, length, _) = segment.summary_at;
+        let text = &bytes[offset as usize..(offset + length) as usize];
+        for edit in [u64::MAX - 4, 1 << 40] {
+            let mut summary: Summary = serde_json::from_slice(text).unwrap();
+            summary.chains[0].blocks[1].stored = edit;
+            let text = serde_json::to_vec(&summary).unwrap();
+            let mut forged = bytes[..offset as usize].to_vec();
+            forged.extend_from_slice(&text);
+            forged.extend_from_slice(&offset.to_le_bytes());
+            forged.extend_from_slice(&(text.len() as u64).to_le_bytes());
+            forged.extend_from_slice(&crc32fast::hash(&text).to_le_bytes());
+            forged.extend_from_slice(END);
+            std::fs::write(&path, &forged).unwrap();
+            let opened = open(&path, 1).unwrap();
+            let error = Details::default().get(&opened).err().unwrap();
+            assert!(
+                error.to_string().contains("not a whole sealed segment"),
+                "{error}"
+            );
+        }
     }
 
     #[test]
