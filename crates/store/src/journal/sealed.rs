@@ -260,18 +260,24 @@ impl Details {
         inner
             .entries
             .insert(segment.number, (Arc::clone(&detail), now));
-        while inner.bytes > self.capacity && inner.entries.len() > 1 {
-            let Some(oldest) = inner
+        if inner.bytes > self.capacity {
+            // Down to three quarters at once, oldest first: one sort per quarter of the cache
+            // read anew, not a scan per insert (with small segments it holds thousands).
+            let mut by_use: Vec<(u64, u64)> = inner
                 .entries
                 .iter()
                 .filter(|(number, _)| **number != segment.number)
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(number, _)| *number)
-            else {
-                break;
-            };
-            if let Some((gone, _)) = inner.entries.remove(&oldest) {
-                inner.bytes -= gone.bytes;
+                .map(|(number, (_, used))| (*used, *number))
+                .collect();
+            by_use.sort_unstable();
+            let target = self.capacity / 4 * 3;
+            for (_, number) in by_use {
+                if inner.bytes <= target {
+                    break;
+                }
+                if let Some((gone, _)) = inner.entries.remove(&number) {
+                    inner.bytes -= gone.bytes;
+                }
             }
         }
         Ok(detail)
@@ -732,5 +738,18 @@ mod tests {
         roomy.get(&a).unwrap();
         roomy.get(&b).unwrap();
         assert_eq!(roomy.lock().entries.len(), 2);
+
+        // Room for four: the fifth evicts down to three quarters, least recently used first.
+        let size = roomy.get(&a).unwrap().bytes;
+        let segments: Vec<Sealed> = (1..=5).map(|n| sealed(dir.path(), n, 600)).collect();
+        let four = Details::new(4 * size + 1);
+        for segment in &segments[..4] {
+            four.get(segment).unwrap();
+        }
+        four.get(&segments[0]).unwrap();
+        four.get(&segments[4]).unwrap();
+        let mut kept: Vec<u64> = four.lock().entries.keys().copied().collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [1, 4, 5]);
     }
 }
