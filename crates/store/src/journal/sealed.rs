@@ -220,6 +220,17 @@ struct DetailsInner {
     uses: u64,
 }
 
+impl DetailsInner {
+    /// The cached detail of segment `number`, marked as used now.
+    fn touch(&mut self, number: u64) -> Option<Arc<Detail>> {
+        self.uses += 1;
+        let now = self.uses;
+        let (detail, used) = self.entries.get_mut(&number)?;
+        *used = now;
+        Some(Arc::clone(detail))
+    }
+}
+
 impl Default for Details {
     fn default() -> Self {
         Self::new(DETAILS_BYTES)
@@ -239,23 +250,16 @@ impl Details {
 
     /// `segment`'s detail, read from its file unless it is cached.
     pub(crate) fn get(&self, segment: &Sealed) -> Result<Arc<Detail>, StoreError> {
-        {
-            let mut inner = self.lock();
-            inner.uses += 1;
-            let now = inner.uses;
-            if let Some((detail, used)) = inner.entries.get_mut(&segment.number) {
-                *used = now;
-                return Ok(Arc::clone(detail));
-            }
+        if let Some(cached) = self.lock().touch(segment.number) {
+            return Ok(cached);
         }
         let detail = Arc::new(segment.read_detail()?);
         let mut inner = self.lock();
-        inner.uses += 1;
-        let now = inner.uses;
-        if let Some((cached, used)) = inner.entries.get_mut(&segment.number) {
-            *used = now;
-            return Ok(Arc::clone(cached));
+        // Another reader may have read it meanwhile.
+        if let Some(cached) = inner.touch(segment.number) {
+            return Ok(cached);
         }
+        let now = inner.uses;
         inner.bytes += detail.bytes;
         inner
             .entries
@@ -348,6 +352,18 @@ pub(crate) fn open(path: &Path, number: u64) -> Result<Sealed, StoreError> {
     }
     let summary_at = (offset, length, checksum);
     let summary = read_summary(&file, summary_at, number)?;
+    with_summary(file, bytes, summary_at, &summary, number)
+}
+
+/// A sealed segment from its summary (read back, or just written): each chain's span.
+fn with_summary(
+    file: File,
+    bytes: u64,
+    summary_at: (u64, u64, u32),
+    summary: &Summary,
+    number: u64,
+) -> Result<Sealed, StoreError> {
+    let damaged = || damaged(number);
     let mut spans = HashMap::with_capacity(summary.chains.len());
     for part in &summary.chains {
         let chain = chain_of(part).ok_or_else(damaged)?;
@@ -396,6 +412,7 @@ pub(crate) fn write(
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(true)
+        .read(true)
         .write(true)
         .mode(0o600)
         .open(&temporary)
@@ -437,21 +454,24 @@ pub(crate) fn write(
     summary.raw_bytes = blocks.raw_bytes;
     let (mut out, offset) = (blocks.out, blocks.offset);
     let text = serde_json::to_vec(&summary).map_err(|error| corrupt(error.to_string()))?;
+    let summary_at = (offset, text.len() as u64, crc32fast::hash(&text));
     out.write_all(&text).map_err(io_error)?;
-    out.write_all(&offset.to_le_bytes()).map_err(io_error)?;
-    out.write_all(&(text.len() as u64).to_le_bytes())
+    out.write_all(&summary_at.0.to_le_bytes())
         .map_err(io_error)?;
-    out.write_all(&crc32fast::hash(&text).to_le_bytes())
+    out.write_all(&summary_at.1.to_le_bytes())
+        .map_err(io_error)?;
+    out.write_all(&summary_at.2.to_le_bytes())
         .map_err(io_error)?;
     out.write_all(END).map_err(io_error)?;
     let file = out
         .into_inner()
         .map_err(|error| io_error(error.into_error()))?;
     file.sync_all().map_err(io_error)?;
-    drop(file);
     std::fs::rename(&temporary, path).map_err(io_error)?;
     super::sync_directory(path)?;
-    open(path, number)
+    // The handle stays the file's, renamed; the summary is the one just written, not read back.
+    let bytes = offset + summary_at.1 + TRAILER as u64;
+    with_summary(file, bytes, summary_at, &summary, number)
 }
 
 /// Gathers a segment's frames into per-chain blocks and writes each block when it is full.
